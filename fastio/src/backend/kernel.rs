@@ -1,0 +1,158 @@
+//! The `kernel` backend: rings served by the fastio kernel module.
+//!
+//! The process opens /dev/fastio, sets the context up (FASTIO_IOC_SETUP),
+//! maps the ring pairs, and lends the module threads: each worker thread
+//! calls FASTIO_IOC_RUN_WORKER and stays in the kernel as a poller (or a
+//! blocking worker) until teardown, so ops run with this process's file table
+//! and credentials. The ring protocol is the one in `ring.rs`, identical to
+//! the threads backend's; only waking and waiting are ioctls here.
+//! See kmod/README.md for the module's side.
+
+use crate::abi::{self, Cqe, Params, Sqe, Stats, WaitArg, WorkerArg};
+use crate::ring::RawQueue;
+use memmap2::{MmapMut, MmapOptions};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub const DEVICE: &str = "/dev/fastio";
+
+/// Whether the module's device can be opened.
+pub fn probe() -> io::Result<()> {
+    open_device().map(drop)
+}
+
+fn open_device() -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(DEVICE)
+}
+
+fn ioctl<T>(fd: RawFd, req: u32, arg: *mut T) -> io::Result<libc::c_int> {
+    // SAFETY: `arg` points at a live value of the type the request number
+    // encodes (the ABI test checks the numbers against the C header).
+    let r = unsafe { libc::ioctl(fd, req as _, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// An open, set-up /dev/fastio context with its worker threads.
+pub struct Device {
+    file: File,
+    map: MmapMut,
+    params: Params,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Device {
+    pub fn open(params: &Params) -> io::Result<std::sync::Arc<Device>> {
+        let file = open_device()?;
+        let mut p = *params;
+        ioctl(file.as_raw_fd(), abi::FASTIO_IOC_SETUP, &mut p)?;
+        let len = p.off.ring_size as usize * p.nr_rings as usize;
+        // SAFETY: mapping the device's ring pages; the module sized them from
+        // the params it returned, and the mapping lives in `map`.
+        let map = unsafe { MmapOptions::new().len(len).map_mut(&file)? };
+        let dev = std::sync::Arc::new(Device {
+            file,
+            map,
+            params: p,
+            workers: Mutex::new(Vec::new()),
+        });
+        let fd = dev.file.as_raw_fd();
+        let mut workers = Vec::new();
+        let kinds = [
+            (abi::FASTIO_WORKER_POLLER, p.max_ker_worker, "fastio-kpoll"),
+            (abi::FASTIO_WORKER_BLOCKING, p.max_wq_worker, "fastio-kwq"),
+        ];
+        for (kind, count, name) in kinds {
+            for index in 0..count {
+                let h = std::thread::Builder::new()
+                    .name(format!("{name}-{index}"))
+                    .spawn(move || {
+                        let mut arg = WorkerArg { kind, index };
+                        // Returns at teardown; the fd stays open until the
+                        // Device is dropped, which joins us first.
+                        let _ = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg);
+                    })?;
+                workers.push(h);
+            }
+        }
+        *dev.workers.lock().unwrap_or_else(|e| e.into_inner()) = workers;
+        Ok(dev)
+    }
+
+    /// The SQ and CQ of ring pair `i` inside the mapping.
+    pub(crate) fn queues(&self, i: u32) -> (RawQueue<Sqe>, RawQueue<Cqe>) {
+        let off = self.params.off;
+        let base = self.map.as_ptr() as *mut u8;
+        // SAFETY: i < nr_rings, and the module laid out each ring pair as
+        // `off` says within ring_size bytes; the mapping outlives the queues
+        // because every Ring holds an Arc<Device>.
+        unsafe {
+            let pair = base.add(i as usize * off.ring_size as usize);
+            (
+                RawQueue::attach(
+                    pair.add(off.sq_hdr as usize),
+                    pair.add(off.sqes as usize).cast(),
+                    self.params.sq_entries,
+                ),
+                RawQueue::attach(
+                    pair.add(off.cq_hdr as usize),
+                    pair.add(off.cqes as usize).cast(),
+                    self.params.cq_entries,
+                ),
+            )
+        }
+    }
+
+    pub fn wake(&self, ring: u32) -> io::Result<()> {
+        let mut r = ring;
+        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_WAKE, &mut r).map(drop)
+    }
+
+    pub fn wait(&self, ring: u32, min: u32, timeout: Option<Duration>) -> io::Result<()> {
+        let mut arg = WaitArg {
+            ring,
+            min_complete: min,
+            timeout_ns: timeout.map_or(0, |t| t.as_nanos().clamp(1, u64::MAX as u128) as u64),
+        };
+        match ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_WAIT, &mut arg) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::ETIME)) => Ok(()),
+            r => r.map(drop),
+        }
+    }
+
+    pub fn stats(&self) -> io::Result<Stats> {
+        let mut s = Stats::default();
+        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_STATS, &mut s)?;
+        Ok(s)
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let _ = ioctl::<u8>(
+            self.file.as_raw_fd(),
+            abi::FASTIO_IOC_TEARDOWN,
+            std::ptr::null_mut(),
+        );
+        for h in self
+            .workers
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The polling loop of one threads-backend worker.
+//!
+//! ```text
+//! loop:
+//!   for each of my rings: flush CQ backlog; pop and handle every SQE
+//!   if ops are parked: epoll_wait(0) and retry the ready ones
+//!   fire expired TIMEOUTs
+//!   idle for poller_idle_us? set NEED_WAKEUP, re-check, sleep in epoll_wait
+//! ```
+//! Sleeping in epoll_wait rather than on a futex means a sleeping poller is
+//! woken both by a submitter (through its eventfd) and by a parked socket
+//! becoming ready, with no thread in between.
+
+use super::exec::{self, Outcome};
+use super::park::{ParkTable, Parked};
+use super::{bump, PollerHandle, RingShared, Shared};
+use crate::abi::{self, op, Cqe, Params, Sqe};
+use crate::ring::SqConsumer;
+use crate::sys::Epoll;
+use crate::validate;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// epoll data of the poller's own wake-up eventfd (fds are < 2^31).
+const WAKE_TOKEN: u64 = u64::MAX;
+
+struct Ring {
+    shared: Arc<RingShared>,
+    sq: SqConsumer,
+}
+
+pub(crate) struct Poller {
+    shared: Arc<Shared>,
+    me: Arc<PollerHandle>,
+    rings: Vec<Ring>,
+    epoll: Epoll,
+    parked: ParkTable,
+    /// Pending TIMEOUT ops: (deadline, sequence, ring, user_data).
+    timers: BinaryHeap<Reverse<(Instant, u64, usize, u64)>>,
+    timer_seq: u64,
+    idle: Duration,
+    affinity: Option<usize>,
+    events: Vec<libc::epoll_event>,
+}
+
+impl Poller {
+    pub fn new(
+        index: usize,
+        shared: Arc<Shared>,
+        rings: Vec<Arc<RingShared>>,
+        params: &Params,
+    ) -> io::Result<Poller> {
+        let me = shared.pollers[index].clone();
+        let epoll = Epoll::new()?;
+        let r = epoll.ctl(
+            libc::EPOLL_CTL_ADD,
+            me.wake.fd(),
+            libc::EPOLLIN as u32,
+            WAKE_TOKEN,
+        );
+        if r < 0 {
+            return Err(io::Error::from_raw_os_error(-r));
+        }
+        let affinity = (params.affinity_offset >= 0).then(|| {
+            let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (params.affinity_offset as usize + index) % ncpu
+        });
+        Ok(Poller {
+            shared,
+            me,
+            rings: rings
+                .into_iter()
+                .map(|shared| Ring {
+                    sq: shared.sq.consumer(),
+                    shared,
+                })
+                .collect(),
+            epoll,
+            parked: ParkTable::default(),
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            idle: Duration::from_micros(params.idle_us as u64),
+            affinity,
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; 256],
+        })
+    }
+
+    pub fn run(mut self) {
+        if let Some(cpu) = self.affinity {
+            core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+        }
+        let mut idle_since: Option<Instant> = None;
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            bump(&self.me.counters.loops);
+            let mut work = self.drain_rings();
+            if self.parked.len() > 0 {
+                work += self.poll_events(0);
+            }
+            if !self.timers.is_empty() {
+                work += self.fire_timers();
+            }
+            if work > 0 {
+                idle_since = None;
+                continue;
+            }
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= self.idle {
+                self.sleep();
+                idle_since = None;
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Pops and handles every submission on every ring; returns how many.
+    fn drain_rings(&mut self) -> usize {
+        let mut work = 0;
+        for i in 0..self.rings.len() {
+            let ring = &self.rings[i];
+            // Backpressure: while completions wait in the backlog, leave the
+            // SQ alone so the backlog stays bounded by what was in flight.
+            if ring.shared.cq.flags().load(Ordering::Relaxed) & abi::FASTIO_CQ_OVERFLOW != 0
+                && !ring.shared.flush_backlog()
+            {
+                continue;
+            }
+            // At most one ring's worth per pass, so one busy ring cannot
+            // starve the others.
+            for _ in 0..ring.shared.sq.entries() {
+                let Some(sqe) = self.rings[i].sq.pop() else {
+                    break;
+                };
+                self.handle(i, sqe);
+                work += 1;
+            }
+        }
+        work
+    }
+
+    fn post(&self, ring: usize, user_data: u64, res: i32) {
+        self.rings[ring].shared.post(Cqe {
+            user_data,
+            res,
+            flags: 0,
+        });
+    }
+
+    /// First look at a fresh submission.
+    fn handle(&mut self, ring: usize, sqe: Sqe) {
+        let c = &self.me.counters;
+        bump(&c.submitted);
+        if let Err(errno) = validate::check(&sqe) {
+            bump(&c.invalid);
+            return self.post(ring, sqe.user_data, -errno);
+        }
+        match sqe.opcode {
+            op::TIMEOUT => {
+                let deadline = Instant::now() + Duration::from_nanos(sqe.off);
+                self.timer_seq += 1;
+                self.timers
+                    .push(Reverse((deadline, self.timer_seq, ring, sqe.user_data)));
+            }
+            op::CLOSE => {
+                // Ops parked on the fd would otherwise wait forever: epoll
+                // forgets a closed file. Cancel them first, oldest first.
+                for p in self.parked.cancel(&self.epoll, sqe.fd) {
+                    self.post(p.ring, p.sqe.user_data, -libc::ECANCELED);
+                }
+                // SAFETY: closing an fd number is memory-safe; which fds
+                // the process closes is the submitter's business.
+                let r = unsafe { libc::close(sqe.fd) };
+                self.post(ring, sqe.user_data, if r < 0 { -crate::sys::errno() } else { 0 });
+            }
+            _ => self.attempt(Parked { ring, sqe }),
+        }
+    }
+
+    /// Tries an op without blocking, and parks or offloads it if need be.
+    fn attempt(&mut self, p: Parked) {
+        match exec::try_nonblocking(&p.sqe) {
+            Outcome::Done(res) => self.post(p.ring, p.sqe.user_data, res),
+            Outcome::WouldBlock(interest) => {
+                bump(&self.me.counters.parked);
+                if let Err((p, errno)) = self.parked.park(&self.epoll, interest, p) {
+                    self.post(p.ring, p.sqe.user_data, -errno);
+                }
+            }
+            Outcome::Offload => {
+                bump(&self.me.counters.offloaded);
+                let ring = self.rings[p.ring].shared.clone();
+                self.shared.pool.submit(ring, p.sqe);
+            }
+        }
+    }
+
+    /// Collects readiness events (waiting up to `timeout_ms`) and retries
+    /// the ops they concern. Returns how many ops were retried.
+    fn poll_events(&mut self, timeout_ms: i32) -> usize {
+        let n = self.epoll.wait(&mut self.events, timeout_ms);
+        let mut retried = 0;
+        for i in 0..n {
+            let ev = self.events[i];
+            let (token, events) = (ev.u64, ev.events);
+            if token == WAKE_TOKEN {
+                self.me.wake.drain();
+                continue;
+            }
+            for p in self.parked.take(&self.epoll, token as i32, events) {
+                bump(&self.me.counters.requeued);
+                retried += 1;
+                self.attempt(p);
+            }
+        }
+        retried
+    }
+
+    fn fire_timers(&mut self) -> usize {
+        let now = Instant::now();
+        let mut fired = 0;
+        while let Some(Reverse((deadline, _, ring, user_data))) = self.timers.peek().copied() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            self.post(ring, user_data, -libc::ETIME);
+            fired += 1;
+        }
+        fired
+    }
+
+    /// Sets NEED_WAKEUP on every ring, and sleeps unless a submission slipped
+    /// in meanwhile.
+    ///
+    /// The race: a submitter publishes its tail and then checks NEED_WAKEUP;
+    /// we set NEED_WAKEUP and then check the tail. With a SeqCst fence on
+    /// both sides (here, and in `Ring::submit`) at least one of us sees the
+    /// other's store, so either we see the entry or they wake us. The eventfd
+    /// keeps a wake-up that arrives before we block.
+    fn sleep(&mut self) {
+        for r in &self.rings {
+            r.shared
+                .sq
+                .flags()
+                .fetch_or(abi::FASTIO_SQ_NEED_WAKEUP, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        // A full CQ backlog is not a reason to stay awake: the app wakes us
+        // after reaping when it sees FASTIO_CQ_OVERFLOW.
+        let pending = self.rings.iter().any(|r| !r.shared.sq.is_empty());
+        if !pending && !self.shared.stop.load(Ordering::SeqCst) {
+            bump(&self.me.counters.sleeps);
+            let timeout_ms = match self.timers.peek() {
+                None => -1,
+                Some(Reverse((deadline, ..))) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Round up so we never wake just before the deadline.
+                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                }
+            };
+            self.poll_events(timeout_ms);
+            bump(&self.me.counters.wakeups);
+        }
+        for r in &self.rings {
+            r.shared
+                .sq
+                .flags()
+                .fetch_and(!abi::FASTIO_SQ_NEED_WAKEUP, Ordering::SeqCst);
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The `uring` backend: FastIO submissions translated to io_uring.
+//!
+//! Each ring pair is an io_uring instance. A FastIO entry is validated with
+//! the same rules as everywhere else, then turned into the equivalent io_uring
+//! entry; its io_uring user_data is a slot index, and the slot keeps the
+//! caller's user_data plus anything the kernel reads until completion (the
+//! timespec of a TIMEOUT, the msghdr of a SENDV).
+//!
+//! With `uring_sqpoll = yes` the first `max_ker_worker` rings get their own
+//! SQPOLL thread and the others attach to them round-robin, so the pollers
+//! are shared exactly as in the other backends.
+
+use super::super::abi::{self, op, Cqe, Sqe, Stats};
+use crate::config::Config;
+use crate::ring::RingFull;
+use crate::validate;
+use io_uring::{opcode, squeue, types, IoUring};
+use slab::Slab;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether io_uring can be used here at all.
+pub fn probe() -> io::Result<()> {
+    IoUring::new(2).map(drop)
+}
+
+/// Counters for the whole context. Each ring writes only its own
+/// line-aligned block, so rings on different cores do not share lines.
+#[derive(Default)]
+pub struct Counters {
+    rings: std::sync::Mutex<Vec<Arc<RingCounters>>>,
+}
+
+#[derive(Default)]
+#[repr(align(128))]
+struct RingCounters {
+    submitted: AtomicU64,
+    completed: AtomicU64,
+    invalid: AtomicU64,
+}
+
+impl Counters {
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        for r in self.rings.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            s.submitted += r.submitted.load(Ordering::Relaxed);
+            s.completed += r.completed.load(Ordering::Relaxed);
+            s.invalid += r.invalid.load(Ordering::Relaxed);
+        }
+        s
+    }
+}
+
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// Memory the kernel reads after submission, kept until the completion.
+/// Never read by us, only kept alive: hence dead_code.
+#[allow(dead_code)]
+enum Extra {
+    None,
+    Timeout(Box<types::Timespec>),
+    Msg(Box<libc::msghdr>),
+}
+
+struct Slot {
+    user_data: u64,
+    _extra: Extra,
+}
+
+// SAFETY: the msghdr only carries pointers the submitter vouched for (see
+// Ring::push); it is never dereferenced by us, only read by the kernel.
+unsafe impl Send for Slot {}
+
+pub struct UringRing {
+    ring: IoUring,
+    slots: Slab<Slot>,
+    /// Completions produced without the kernel (validation failures), and
+    /// completions drained from the CQ in batches.
+    ready: VecDeque<Cqe>,
+    sqpoll: bool,
+    counters: Arc<RingCounters>,
+}
+
+impl UringRing {
+    pub(crate) fn create_all(
+        cfg: &Config,
+        params: &abi::Params,
+        counters: &Arc<Counters>,
+    ) -> io::Result<Vec<UringRing>> {
+        let mut rings: Vec<UringRing> = Vec::with_capacity(params.nr_rings as usize);
+        let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        for i in 0..params.nr_rings {
+            let mut b = IoUring::builder();
+            b.setup_cqsize(params.cq_entries);
+            if cfg.uring_sqpoll {
+                let k = params.max_ker_worker;
+                if i < k {
+                    b.setup_sqpoll(params.idle_us.div_ceil(1000).max(1));
+                    if params.affinity_offset >= 0 {
+                        b.setup_sqpoll_cpu((params.affinity_offset as u32 + i) % ncpu);
+                    }
+                } else {
+                    b.setup_sqpoll(params.idle_us.div_ceil(1000).max(1));
+                    b.setup_attach_wq(rings[(i % k) as usize].ring.as_raw_fd());
+                }
+            }
+            let ring = b.build(params.sq_entries)?;
+            // Bounded io-wq workers (regular files) per ring; 0 keeps the
+            // unbounded (socket) limit as it is.
+            let mut limits = [params.max_wq_worker, 0];
+            let _ = ring.submitter().register_iowq_max_workers(&mut limits);
+            let rc = Arc::new(RingCounters::default());
+            counters
+                .rings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(rc.clone());
+            rings.push(UringRing {
+                ring,
+                slots: Slab::with_capacity(params.sq_entries as usize),
+                ready: VecDeque::new(),
+                sqpoll: cfg.uring_sqpoll,
+                counters: rc,
+            });
+        }
+        Ok(rings)
+    }
+
+    fn translate(sqe: &Sqe, extra: &mut Extra) -> squeue::Entry {
+        let fd = types::Fd(sqe.fd);
+        let nosig = libc::MSG_NOSIGNAL;
+        let e = match sqe.opcode {
+            op::NOP => opcode::Nop::new().build(),
+            op::ACCEPT => opcode::Accept::new(
+                fd,
+                sqe.addr as usize as *mut libc::sockaddr,
+                sqe.off as usize as *mut libc::socklen_t,
+            )
+            .flags(sqe.op_flags as i32)
+            .build(),
+            op::RECV => opcode::Recv::new(fd, sqe.addr as usize as *mut u8, sqe.len)
+                .flags(sqe.op_flags as i32)
+                .build(),
+            op::SEND => opcode::Send::new(fd, sqe.addr as usize as *const u8, sqe.len)
+                .flags(sqe.op_flags as i32 | nosig)
+                .build(),
+            op::SENDV => {
+                // SAFETY: msghdr is plain data; zeroed is an empty header.
+                let mut msg: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+                msg.msg_iov = sqe.addr as usize as *mut libc::iovec;
+                msg.msg_iovlen = sqe.len as usize;
+                let ptr: *const libc::msghdr = &*msg;
+                *extra = Extra::Msg(msg);
+                opcode::SendMsg::new(fd, ptr)
+                    .flags((sqe.op_flags as i32 | nosig) as u32)
+                    .build()
+            }
+            op::READ => opcode::Read::new(fd, sqe.addr as usize as *mut u8, sqe.len)
+                .offset(sqe.off)
+                .build(),
+            op::WRITE => opcode::Write::new(fd, sqe.addr as usize as *const u8, sqe.len)
+                .offset(sqe.off)
+                .build(),
+            op::CLOSE => opcode::Close::new(fd).build(),
+            op::FSYNC => {
+                let mut f = opcode::Fsync::new(fd);
+                if sqe.op_flags & abi::FASTIO_FSYNC_DATASYNC != 0 {
+                    f = f.flags(types::FsyncFlags::DATASYNC);
+                }
+                f.build()
+            }
+            // op::TIMEOUT; validation admits nothing else.
+            _ => {
+                let ts = Box::new(
+                    types::Timespec::new()
+                        .sec(sqe.off / 1_000_000_000)
+                        .nsec((sqe.off % 1_000_000_000) as u32),
+                );
+                let ptr: *const types::Timespec = &*ts;
+                *extra = Extra::Timeout(ts);
+                opcode::Timeout::new(ptr).build()
+            }
+        };
+        if sqe.flags & abi::FASTIO_SQE_ASYNC != 0 {
+            e.flags(squeue::Flags::ASYNC)
+        } else {
+            e
+        }
+    }
+
+    pub(crate) fn push(&mut self, sqe: &Sqe) -> Result<(), RingFull> {
+        if self.ring.submission().is_full() {
+            return Err(RingFull);
+        }
+        bump(&self.counters.submitted);
+        if let Err(errno) = validate::check(sqe) {
+            bump(&self.counters.invalid);
+            self.ready.push_back(Cqe {
+                user_data: sqe.user_data,
+                res: -errno,
+                flags: 0,
+            });
+            return Ok(());
+        }
+        let mut extra = Extra::None;
+        let entry = Self::translate(sqe, &mut extra);
+        let key = self.slots.insert(Slot {
+            user_data: sqe.user_data,
+            _extra: extra,
+        });
+        let entry = entry.user_data(key as u64);
+        // SAFETY: the entry's pointers are the submitter's promise (Ring::push
+        // is unsafe for that reason) or live in the slot we just filled,
+        // which is kept until the completion arrives.
+        if unsafe { self.ring.submission().push(&entry) }.is_err() {
+            self.slots.remove(key);
+            return Err(RingFull);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn submit(&mut self) -> io::Result<usize> {
+        let n = self.ring.submission().len();
+        match self.ring.submit() {
+            Ok(_) => Ok(n),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Moves every completion the kernel posted into `ready`.
+    fn reap(&mut self) {
+        let mut cq = self.ring.completion();
+        cq.sync();
+        for c in &mut cq {
+            let key = c.user_data() as usize;
+            // Only our own slot keys are ever submitted, so the slot exists.
+            if let Some(slot) = self.slots.try_remove(key) {
+                self.ready.push_back(Cqe {
+                    user_data: slot.user_data,
+                    res: c.result(),
+                    flags: 0,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Cqe> {
+        if self.ready.is_empty() {
+            self.reap();
+        }
+        let c = self.ready.pop_front();
+        if c.is_some() {
+            bump(&self.counters.completed);
+        }
+        c
+    }
+
+    pub(crate) fn wait(&mut self, min: usize, timeout: Option<Duration>) -> io::Result<usize> {
+        loop {
+            self.reap();
+            let have = self.ready.len();
+            if have >= min {
+                self.submit()?;
+                return Ok(have);
+            }
+            let want = min - have;
+            let r = match timeout {
+                None => self.ring.submit_and_wait(want),
+                Some(t) => {
+                    let ts = types::Timespec::from(t);
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    self.ring.submitter().submit_with_args(want, &args)
+                }
+            };
+            match r {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ETIME) => {
+                    self.reap();
+                    return Ok(self.ready.len());
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                Err(e) => return Err(e),
+            }
+            if timeout.is_some() {
+                self.reap();
+                return Ok(self.ready.len());
+            }
+        }
+    }
+
+    pub(crate) fn sq_space(&mut self) -> usize {
+        let sq = self.ring.submission();
+        sq.capacity() - sq.len()
+    }
+
+    pub(crate) fn sq_entries(&self) -> usize {
+        self.ring.params().sq_entries() as usize
+    }
+
+    pub(crate) fn poller_sleeping(&mut self) -> bool {
+        self.sqpoll && self.ring.submission().need_wakeup()
+    }
+
+    pub(crate) fn cq_overflow(&mut self) -> u64 {
+        self.ring.completion().overflow() as u64
+    }
+}
