@@ -221,20 +221,23 @@ pub struct Consumer<T> {
 }
 
 impl<T: Copy> Consumer<T> {
+    /// Reloads the producer's tail, never believing it more than a ring
+    /// ahead of us: a bogus tail is counted in `dropped` and clamped.
+    fn refresh_tail(&mut self) -> u32 {
+        self.tail = self.q.tail().load(Ordering::Acquire);
+        let ahead = self.tail.wrapping_sub(self.head);
+        if ahead > self.q.entries() {
+            self.q.dropped().fetch_add(1, Ordering::Relaxed);
+            self.tail = self.head.wrapping_add(self.q.entries());
+            return self.q.entries();
+        }
+        ahead
+    }
+
     /// Copies out the next entry, if any, and releases its slot.
     pub fn pop(&mut self) -> Option<T> {
-        if self.head == self.tail {
-            self.tail = self.q.tail().load(Ordering::Acquire);
-            let ahead = self.tail.wrapping_sub(self.head);
-            if ahead == 0 {
-                return None;
-            }
-            if ahead > self.q.entries() {
-                // The producer claims more entries than the ring holds: its
-                // tail is garbage. Count it, and consume what the ring can hold.
-                self.q.dropped().fetch_add(1, Ordering::Relaxed);
-                self.tail = self.head.wrapping_add(self.q.entries());
-            }
+        if self.head == self.tail && self.refresh_tail() == 0 {
+            return None;
         }
         let slot = (self.head & self.q.mask) as usize;
         // SAFETY: slot < entries; the producer published this slot (tail
@@ -247,8 +250,7 @@ impl<T: Copy> Consumer<T> {
 
     /// Entries ready to pop.
     pub fn ready(&mut self) -> u32 {
-        self.tail = self.q.tail().load(Ordering::Acquire);
-        self.tail.wrapping_sub(self.head).min(self.q.entries())
+        self.refresh_tail()
     }
 
     pub fn queue(&self) -> &RawQueue<T> {
