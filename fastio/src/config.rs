@@ -71,7 +71,9 @@ impl Default for Config {
 fn uint(value: &str, min: u32, max: u32) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(format!("expected an integer in {min}..={max}, got '{value}'")),
+        _ => Err(format!(
+            "expected an integer in {min}..={max}, got '{value}'"
+        )),
     }
 }
 
@@ -140,12 +142,8 @@ impl Config {
             }
             "max_ker_worker" => self.max_ker_worker = uint(value, 1, abi::FASTIO_MAX_WORKERS)?,
             "max_wq_worker" => self.max_wq_worker = uint(value, 1, abi::FASTIO_MAX_WORKERS)?,
-            "ring_entries" => {
-                self.ring_entries = power_of_two(value, 1, abi::FASTIO_MAX_ENTRIES)?
-            }
-            "cq_entries" => {
-                self.cq_entries = power_of_two(value, 0, 2 * abi::FASTIO_MAX_ENTRIES)?
-            }
+            "ring_entries" => self.ring_entries = power_of_two(value, 1, abi::FASTIO_MAX_ENTRIES)?,
+            "cq_entries" => self.cq_entries = power_of_two(value, 0, 2 * abi::FASTIO_MAX_ENTRIES)?,
             "poller_idle_us" => self.poller_idle_us = uint(value, 0, abi::FASTIO_MAX_IDLE_US)?,
             "affinity_offset" => {
                 self.affinity_offset = match value.parse::<i32>() {

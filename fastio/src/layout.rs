@@ -46,7 +46,11 @@ pub fn validate(p: &Params) -> Result<Params, BadParams> {
             abi::FASTIO_MAX_ENTRIES
         ));
     }
-    let cq = if p.cq_entries == 0 { sq * 2 } else { p.cq_entries };
+    let cq = if p.cq_entries == 0 {
+        sq * 2
+    } else {
+        p.cq_entries
+    };
     if cq < sq || cq > 2 * abi::FASTIO_MAX_ENTRIES || !cq.is_power_of_two() {
         return bad(format!(
             "cq_entries {cq}: must be a power of two in {sq}..={}",
@@ -139,22 +143,22 @@ mod tests {
 
     #[test]
     fn rejects_each_bad_field() {
-        let cases: Vec<Box<dyn Fn(&mut Params)>> = vec![
-            Box::new(|p| p.version = 99),
-            Box::new(|p| p.flags = 1),
-            Box::new(|p| p.resv0 = 1),
-            Box::new(|p| p.resv1[3] = 1),
-            Box::new(|p| p.sq_entries = 0),
-            Box::new(|p| p.sq_entries = 3),
-            Box::new(|p| p.sq_entries = abi::FASTIO_MAX_ENTRIES * 2),
-            Box::new(|p| p.cq_entries = 4),
-            Box::new(|p| p.cq_entries = 24),
-            Box::new(|p| p.nr_rings = 0),
-            Box::new(|p| p.nr_rings = abi::FASTIO_MAX_RINGS + 1),
-            Box::new(|p| p.max_ker_worker = 0),
-            Box::new(|p| p.max_wq_worker = abi::FASTIO_MAX_WORKERS + 1),
-            Box::new(|p| p.idle_us = abi::FASTIO_MAX_IDLE_US + 1),
-            Box::new(|p| p.affinity_offset = -2),
+        let cases: Vec<fn(&mut Params)> = vec![
+            |p| p.version = 99,
+            |p| p.flags = 1,
+            |p| p.resv0 = 1,
+            |p| p.resv1[3] = 1,
+            |p| p.sq_entries = 0,
+            |p| p.sq_entries = 3,
+            |p| p.sq_entries = abi::FASTIO_MAX_ENTRIES * 2,
+            |p| p.cq_entries = 4,
+            |p| p.cq_entries = 24,
+            |p| p.nr_rings = 0,
+            |p| p.nr_rings = abi::FASTIO_MAX_RINGS + 1,
+            |p| p.max_ker_worker = 0,
+            |p| p.max_wq_worker = abi::FASTIO_MAX_WORKERS + 1,
+            |p| p.idle_us = abi::FASTIO_MAX_IDLE_US + 1,
+            |p| p.affinity_offset = -2,
         ];
         for (i, mutate) in cases.iter().enumerate() {
             let mut p = good();

@@ -281,13 +281,8 @@ mod tests {
             slots: vec![0; n as usize],
         };
         // SAFETY: both allocations outlive the queue within each test.
-        let q = unsafe {
-            RawQueue::new(
-                mem.hdr.as_mut_ptr() as *mut u8,
-                mem.slots.as_mut_ptr(),
-                n,
-            )
-        };
+        let q =
+            unsafe { RawQueue::new(mem.hdr.as_mut_ptr() as *mut u8, mem.slots.as_mut_ptr(), n) };
         (mem, q)
     }
 

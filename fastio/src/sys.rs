@@ -8,7 +8,9 @@ use std::time::Duration;
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// A syscall return value as a completion result: the value, or -errno.

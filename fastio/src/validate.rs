@@ -40,17 +40,45 @@ mod tests {
         };
         assert_eq!(check(&ok), Ok(()));
         let bad = [
-            Sqe { opcode: op::LAST, ..ok },
+            Sqe {
+                opcode: op::LAST,
+                ..ok
+            },
             Sqe { opcode: 200, ..ok },
             Sqe { flags: 0x80, ..ok },
             Sqe { resv0: 1, ..ok },
-            Sqe { resv1: [0, 0, 1], ..ok },
-            Sqe { len: abi::FASTIO_MAX_IO_LEN + 1, ..ok },
-            Sqe { len: u32::MAX, ..ok },
-            Sqe { opcode: op::SENDV, len: abi::FASTIO_MAX_IOVECS + 1, ..ok },
-            Sqe { opcode: op::ACCEPT, op_flags: 0x1, ..ok },
-            Sqe { opcode: op::FSYNC, op_flags: 2, ..ok },
-            Sqe { opcode: op::TIMEOUT, off: u64::MAX, ..ok },
+            Sqe {
+                resv1: [0, 0, 1],
+                ..ok
+            },
+            Sqe {
+                len: abi::FASTIO_MAX_IO_LEN + 1,
+                ..ok
+            },
+            Sqe {
+                len: u32::MAX,
+                ..ok
+            },
+            Sqe {
+                opcode: op::SENDV,
+                len: abi::FASTIO_MAX_IOVECS + 1,
+                ..ok
+            },
+            Sqe {
+                opcode: op::ACCEPT,
+                op_flags: 0x1,
+                ..ok
+            },
+            Sqe {
+                opcode: op::FSYNC,
+                op_flags: 2,
+                ..ok
+            },
+            Sqe {
+                opcode: op::TIMEOUT,
+                off: u64::MAX,
+                ..ok
+            },
         ];
         for sqe in bad {
             assert_eq!(check(&sqe), Err(libc::EINVAL), "{sqe:?}");

@@ -8,38 +8,119 @@ use std::mem::{offset_of, size_of};
 use std::process::Command;
 
 const FIELDS: &[(&str, &[&str])] = &[
-    ("fastio_sqe", &["opcode", "flags", "resv0", "fd", "off", "addr", "len", "op_flags", "user_data", "resv1"]),
+    (
+        "fastio_sqe",
+        &[
+            "opcode",
+            "flags",
+            "resv0",
+            "fd",
+            "off",
+            "addr",
+            "len",
+            "op_flags",
+            "user_data",
+            "resv1",
+        ],
+    ),
     ("fastio_cqe", &["user_data", "res", "flags"]),
-    ("fastio_ring_hdr", &["head", "tail", "ring_mask", "ring_entries", "flags", "dropped", "overflow", "resv"]),
-    ("fastio_mmap_offsets", &["sq_hdr", "cq_hdr", "sqes", "cqes", "ring_size", "resv"]),
+    (
+        "fastio_ring_hdr",
+        &[
+            "head",
+            "tail",
+            "ring_mask",
+            "ring_entries",
+            "flags",
+            "dropped",
+            "overflow",
+            "resv",
+        ],
+    ),
+    (
+        "fastio_mmap_offsets",
+        &["sq_hdr", "cq_hdr", "sqes", "cqes", "ring_size", "resv"],
+    ),
     (
         "fastio_params",
-        &["version", "flags", "sq_entries", "cq_entries", "nr_rings", "max_ker_worker", "max_wq_worker", "idle_us", "affinity_offset", "resv0", "off", "resv1"],
+        &[
+            "version",
+            "flags",
+            "sq_entries",
+            "cq_entries",
+            "nr_rings",
+            "max_ker_worker",
+            "max_wq_worker",
+            "idle_us",
+            "affinity_offset",
+            "resv0",
+            "off",
+            "resv1",
+        ],
     ),
     ("fastio_worker_arg", &["kind", "index"]),
     ("fastio_wait_arg", &["ring", "min_complete", "timeout_ns"]),
     (
         "fastio_stats",
-        &["submitted", "completed", "invalid", "parked", "requeued", "offloaded", "overflowed", "sleeps", "wakeups", "loops", "resv"],
+        &[
+            "submitted",
+            "completed",
+            "invalid",
+            "parked",
+            "requeued",
+            "offloaded",
+            "overflowed",
+            "sleeps",
+            "wakeups",
+            "loops",
+            "resv",
+        ],
     ),
 ];
 
 const CONSTANTS: &[&str] = &[
-    "FASTIO_ABI_VERSION", "FASTIO_MAX_ENTRIES", "FASTIO_MAX_RINGS", "FASTIO_MAX_WORKERS",
-    "FASTIO_MAX_IDLE_US", "FASTIO_MAX_IO_LEN", "FASTIO_MAX_IOVECS",
-    "FASTIO_OP_NOP", "FASTIO_OP_ACCEPT", "FASTIO_OP_RECV", "FASTIO_OP_SEND", "FASTIO_OP_SENDV",
-    "FASTIO_OP_READ", "FASTIO_OP_WRITE", "FASTIO_OP_CLOSE", "FASTIO_OP_FSYNC", "FASTIO_OP_TIMEOUT",
-    "FASTIO_OP_LAST", "FASTIO_OFF_CURRENT", "FASTIO_FSYNC_DATASYNC", "FASTIO_SQE_ASYNC",
-    "FASTIO_SQE_VALID_FLAGS", "FASTIO_SQ_NEED_WAKEUP", "FASTIO_CQ_OVERFLOW", "FASTIO_CQ_WAITING",
-    "FASTIO_WORKER_POLLER", "FASTIO_WORKER_BLOCKING", "FASTIO_IOC_MAGIC", "FASTIO_IOC_SETUP",
-    "FASTIO_IOC_RUN_WORKER", "FASTIO_IOC_WAKE", "FASTIO_IOC_WAIT", "FASTIO_IOC_STATS",
+    "FASTIO_ABI_VERSION",
+    "FASTIO_MAX_ENTRIES",
+    "FASTIO_MAX_RINGS",
+    "FASTIO_MAX_WORKERS",
+    "FASTIO_MAX_IDLE_US",
+    "FASTIO_MAX_IO_LEN",
+    "FASTIO_MAX_IOVECS",
+    "FASTIO_OP_NOP",
+    "FASTIO_OP_ACCEPT",
+    "FASTIO_OP_RECV",
+    "FASTIO_OP_SEND",
+    "FASTIO_OP_SENDV",
+    "FASTIO_OP_READ",
+    "FASTIO_OP_WRITE",
+    "FASTIO_OP_CLOSE",
+    "FASTIO_OP_FSYNC",
+    "FASTIO_OP_TIMEOUT",
+    "FASTIO_OP_LAST",
+    "FASTIO_OFF_CURRENT",
+    "FASTIO_FSYNC_DATASYNC",
+    "FASTIO_SQE_ASYNC",
+    "FASTIO_SQE_VALID_FLAGS",
+    "FASTIO_SQ_NEED_WAKEUP",
+    "FASTIO_CQ_OVERFLOW",
+    "FASTIO_CQ_WAITING",
+    "FASTIO_WORKER_POLLER",
+    "FASTIO_WORKER_BLOCKING",
+    "FASTIO_IOC_MAGIC",
+    "FASTIO_IOC_SETUP",
+    "FASTIO_IOC_RUN_WORKER",
+    "FASTIO_IOC_WAKE",
+    "FASTIO_IOC_WAIT",
+    "FASTIO_IOC_STATS",
     "FASTIO_IOC_TEARDOWN",
 ];
 
 /// Runs the C side: "name value" per line.
 fn c_values() -> HashMap<String, u64> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let mut src = String::from("#include <stdio.h>\n#include <stddef.h>\n#include \"fastio.h\"\nint main(void) {\n");
+    let mut src = String::from(
+        "#include <stdio.h>\n#include <stddef.h>\n#include \"fastio.h\"\nint main(void) {\n",
+    );
     for (ty, fields) in FIELDS {
         src += &format!("printf(\"sizeof.{ty} %zu\\n\", sizeof(struct {ty}));\n");
         for f in *fields {
@@ -62,7 +143,11 @@ fn c_values() -> HashMap<String, u64> {
         .arg(&exe)
         .output()
         .expect("a C compiler (cc) is needed for the ABI test");
-    assert!(out.status.success(), "C side failed to build:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "C side failed to build:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = Command::new(&exe).output().unwrap();
     String::from_utf8(run.stdout)
         .unwrap()
@@ -83,14 +168,69 @@ macro_rules! rust_layout {
 
 fn rust_values() -> HashMap<String, u64> {
     let mut m = HashMap::new();
-    rust_layout!(m, "fastio_sqe", Sqe, [opcode, flags, resv0, fd, off, addr, len, op_flags, user_data, resv1]);
+    rust_layout!(
+        m,
+        "fastio_sqe",
+        Sqe,
+        [opcode, flags, resv0, fd, off, addr, len, op_flags, user_data, resv1]
+    );
     rust_layout!(m, "fastio_cqe", Cqe, [user_data, res, flags]);
-    rust_layout!(m, "fastio_ring_hdr", RingHdr, [head, tail, ring_mask, ring_entries, flags, dropped, overflow, resv]);
-    rust_layout!(m, "fastio_mmap_offsets", MmapOffsets, [sq_hdr, cq_hdr, sqes, cqes, ring_size, resv]);
-    rust_layout!(m, "fastio_params", Params, [version, flags, sq_entries, cq_entries, nr_rings, max_ker_worker, max_wq_worker, idle_us, affinity_offset, resv0, off, resv1]);
+    rust_layout!(
+        m,
+        "fastio_ring_hdr",
+        RingHdr,
+        [
+            head,
+            tail,
+            ring_mask,
+            ring_entries,
+            flags,
+            dropped,
+            overflow,
+            resv
+        ]
+    );
+    rust_layout!(
+        m,
+        "fastio_mmap_offsets",
+        MmapOffsets,
+        [sq_hdr, cq_hdr, sqes, cqes, ring_size, resv]
+    );
+    rust_layout!(
+        m,
+        "fastio_params",
+        Params,
+        [
+            version,
+            flags,
+            sq_entries,
+            cq_entries,
+            nr_rings,
+            max_ker_worker,
+            max_wq_worker,
+            idle_us,
+            affinity_offset,
+            resv0,
+            off,
+            resv1
+        ]
+    );
     rust_layout!(m, "fastio_worker_arg", WorkerArg, [kind, index]);
-    rust_layout!(m, "fastio_wait_arg", WaitArg, [ring, min_complete, timeout_ns]);
-    rust_layout!(m, "fastio_stats", Stats, [submitted, completed, invalid, parked, requeued, offloaded, overflowed, sleeps, wakeups, loops, resv]);
+    rust_layout!(
+        m,
+        "fastio_wait_arg",
+        WaitArg,
+        [ring, min_complete, timeout_ns]
+    );
+    rust_layout!(
+        m,
+        "fastio_stats",
+        Stats,
+        [
+            submitted, completed, invalid, parked, requeued, offloaded, overflowed, sleeps,
+            wakeups, loops, resv
+        ]
+    );
     let consts: &[(&str, u64)] = &[
         ("FASTIO_ABI_VERSION", FASTIO_ABI_VERSION as u64),
         ("FASTIO_MAX_ENTRIES", FASTIO_MAX_ENTRIES as u64),
@@ -146,6 +286,14 @@ fn rust_mirror_matches_c_header() {
             other => mismatches.push(format!("{k}: C {cv}, Rust {other:?}")),
         }
     }
-    assert!(mismatches.is_empty(), "ABI mismatches:\n{}", mismatches.join("\n"));
-    assert_eq!(rust.len(), c.len(), "Rust checks items the C side does not print");
+    assert!(
+        mismatches.is_empty(),
+        "ABI mismatches:\n{}",
+        mismatches.join("\n")
+    );
+    assert_eq!(
+        rust.len(),
+        c.len(),
+        "Rust checks items the C side does not print"
+    );
 }

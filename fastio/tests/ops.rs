@@ -61,7 +61,10 @@ fn tcp_accept_send_sendv_recv_close() {
         assert!(c.res >= 0, "accept: {}", c.res);
         let conn = c.res;
         let mut client = client.join().unwrap();
-        assert_eq!(u16::from_be(peer.sin_port), client.local_addr().unwrap().port());
+        assert_eq!(
+            u16::from_be(peer.sin_port),
+            client.local_addr().unwrap().port()
+        );
 
         // SEND
         let msg = b"hello over fastio";
@@ -221,7 +224,11 @@ fn timeout_expires_with_etime() {
         // SAFETY: no pointers.
         let c = unsafe { run_one(&mut ring, t) };
         assert_eq!((c.user_data, c.res), (7, -libc::ETIME));
-        assert!(start.elapsed() >= Duration::from_millis(30), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(30),
+            "{:?}",
+            start.elapsed()
+        );
     });
 }
 
@@ -234,17 +241,72 @@ fn bad_input_gives_errors_in_completions() {
         let p = buf.as_mut_ptr() as u64;
         let closed_fd = 1_000_000; // beyond any fd limit: never open
         let cases: Vec<(&str, Sqe, i32)> = vec![
-            ("recv on a bad fd", Sqe { addr: p, len: 8, ..sqe(op::RECV, closed_fd, 1) }, -libc::EBADF),
-            ("send on a bad fd", Sqe { addr: p, len: 8, ..sqe(op::SEND, closed_fd, 2) }, -libc::EBADF),
+            (
+                "recv on a bad fd",
+                Sqe {
+                    addr: p,
+                    len: 8,
+                    ..sqe(op::RECV, closed_fd, 1)
+                },
+                -libc::EBADF,
+            ),
+            (
+                "send on a bad fd",
+                Sqe {
+                    addr: p,
+                    len: 8,
+                    ..sqe(op::SEND, closed_fd, 2)
+                },
+                -libc::EBADF,
+            ),
             ("close a bad fd", sqe(op::CLOSE, closed_fd, 3), -libc::EBADF),
             ("fsync a bad fd", sqe(op::FSYNC, closed_fd, 4), -libc::EBADF),
             ("unknown opcode", sqe(200, 0, 5), -libc::EINVAL),
             ("opcode LAST", sqe(op::LAST, 0, 6), -libc::EINVAL),
-            ("oversized length", Sqe { addr: p, len: abi::FASTIO_MAX_IO_LEN + 1, ..sqe(op::RECV, 0, 7) }, -libc::EINVAL),
-            ("too many iovecs", Sqe { addr: p, len: abi::FASTIO_MAX_IOVECS + 1, ..sqe(op::SENDV, 0, 8) }, -libc::EINVAL),
-            ("unknown sqe flag", Sqe { flags: 0x40, ..sqe(op::NOP, 0, 9) }, -libc::EINVAL),
-            ("reserved field set", Sqe { resv1: [0, 1, 0], ..sqe(op::NOP, 0, 10) }, -libc::EINVAL),
-            ("bad pointer", Sqe { addr: 8, len: 8, off: 0, ..sqe(op::WRITE, file.as_raw_fd(), 11) }, -libc::EFAULT),
+            (
+                "oversized length",
+                Sqe {
+                    addr: p,
+                    len: abi::FASTIO_MAX_IO_LEN + 1,
+                    ..sqe(op::RECV, 0, 7)
+                },
+                -libc::EINVAL,
+            ),
+            (
+                "too many iovecs",
+                Sqe {
+                    addr: p,
+                    len: abi::FASTIO_MAX_IOVECS + 1,
+                    ..sqe(op::SENDV, 0, 8)
+                },
+                -libc::EINVAL,
+            ),
+            (
+                "unknown sqe flag",
+                Sqe {
+                    flags: 0x40,
+                    ..sqe(op::NOP, 0, 9)
+                },
+                -libc::EINVAL,
+            ),
+            (
+                "reserved field set",
+                Sqe {
+                    resv1: [0, 1, 0],
+                    ..sqe(op::NOP, 0, 10)
+                },
+                -libc::EINVAL,
+            ),
+            (
+                "bad pointer",
+                Sqe {
+                    addr: 8,
+                    len: 8,
+                    off: 0,
+                    ..sqe(op::WRITE, file.as_raw_fd(), 11)
+                },
+                -libc::EFAULT,
+            ),
         ];
         for (what, e, want) in cases {
             // SAFETY: pointers are either `buf` (alive) or deliberately bad
@@ -310,11 +372,17 @@ fn completions_beyond_the_cq_wait_in_the_backlog() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        assert!(next > 4, "{b:?}: only {next} ops went in before backpressure");
+        assert!(
+            next > 4,
+            "{b:?}: only {next} ops went in before backpressure"
+        );
         // Threads and kernel stop consuming while the backlog is non-empty,
         // so it stays bounded; io_uring's own overflow list is unbounded.
         if b != BackendChoice::Uring {
-            assert!(next < TOTAL, "{b:?}: no backpressure at all with a 4-entry CQ");
+            assert!(
+                next < TOTAL,
+                "{b:?}: no backpressure at all with a 4-entry CQ"
+            );
         }
         // Phase 2: reap and keep pushing: everything completes exactly once.
         let mut seen = Vec::new();
@@ -329,7 +397,11 @@ fn completions_beyond_the_cq_wait_in_the_backlog() {
             }
         }
         seen.sort();
-        assert_eq!(seen, (0..TOTAL).collect::<Vec<_>>(), "{b:?}: every completion arrives once");
+        assert_eq!(
+            seen,
+            (0..TOTAL).collect::<Vec<_>>(),
+            "{b:?}: every completion arrives once"
+        );
         if b == BackendChoice::Threads {
             assert!(ring.cq_overflow() > 0, "the backlog was used and counted");
         }

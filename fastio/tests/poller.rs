@@ -35,7 +35,10 @@ fn until(f: &Fastio, what: &str, cond: impl Fn(&Stats) -> bool) -> Stats {
         if cond(&s) {
             return s;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {s:?}"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -71,7 +74,10 @@ fn recv_before_data_parks_and_the_poller_sleeps_until_data_arrives() {
         // counter stands still (a busy retry would move it).
         std::thread::sleep(Duration::from_millis(50));
         let idle = f.stats();
-        assert_eq!(idle.loops, parked.loops, "poller spun while parked: {idle:?}");
+        assert_eq!(
+            idle.loops, parked.loops,
+            "poller spun while parked: {idle:?}"
+        );
         assert_eq!(idle.requeued, 0);
 
         // Data arrives: readiness wakes the poller, the op runs once more.
@@ -104,7 +110,9 @@ fn sleeping_poller_is_woken_only_through_need_wakeup() {
             let c = unsafe { run_one(&mut ring, nop) };
             assert_eq!(c.user_data, i);
             // The poller goes back to sleep after each one (idle time 0)...
-            until(&f, "the poller to sleep again", |s| s.sleeps > s0.sleeps + i);
+            until(&f, "the poller to sleep again", |s| {
+                s.sleeps > s0.sleeps + i
+            });
         }
         // ...so each submission needed exactly one wake-up.
         let s = f.stats();
@@ -177,10 +185,17 @@ fn blocking_ops_go_to_blocking_workers_and_never_stall_the_poller() {
             let c = run_one(&mut ring, fsync);
             assert_eq!((c.user_data, c.res), (2, 0));
         }
-        assert_eq!(f.stats().offloaded, 2, "fsync went to a blocking worker too");
+        assert_eq!(
+            f.stats().offloaded,
+            2,
+            "fsync went to a blocking worker too"
+        );
         // Now feed the pipe: the blocked read completes.
         // SAFETY: writes 5 bytes from a static buffer.
-        assert_eq!(unsafe { libc::write(fds[1], b"piped".as_ptr().cast(), 5) }, 5);
+        assert_eq!(
+            unsafe { libc::write(fds[1], b"piped".as_ptr().cast(), 5) },
+            5
+        );
         let c = wait_one(&mut ring);
         assert_eq!((c.user_data, c.res), (1, 5));
         assert_eq!(&buf[..5], b"piped");

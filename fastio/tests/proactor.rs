@@ -31,7 +31,9 @@ fn next_batch(p: &mut Proactor, out: &mut Vec<Completion>) {
 
 /// Deterministic test payload.
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 const LISTENER: u64 = u64::MAX;
@@ -150,7 +152,9 @@ fn vectored_send_of_more_buffers_than_one_call_takes() {
         let (_f, mut p) = proactor(&config(b));
         let (a, z) = socketpair();
         // 3000 pieces: more than FASTIO_MAX_IOVECS per attempt.
-        let pieces: Vec<Bytes> = (0..3000).map(|i| Bytes::from(pattern(1 + i % 700, i as u8))).collect();
+        let pieces: Vec<Bytes> = (0..3000)
+            .map(|i| Bytes::from(pattern(1 + i % 700, i as u8)))
+            .collect();
         let expect: Vec<u8> = pieces.iter().flat_map(|b| b.iter().copied()).collect();
         let total = expect.len();
         let reader = std::thread::spawn(move || {
@@ -187,7 +191,8 @@ fn file_write_all_then_read_back() {
         while out.len() < 2 {
             next_batch(&mut p, &mut out);
         }
-        let by_token: HashMap<u64, &mut Completion> = out.iter_mut().map(|c| (c.token, c)).collect();
+        let by_token: HashMap<u64, &mut Completion> =
+            out.iter_mut().map(|c| (c.token, c)).collect();
         assert_eq!(by_token[&2].res, 0);
         let read = by_token.into_iter().find(|(t, _)| *t == 3).unwrap().1;
         assert_eq!(read.take_filled().unwrap().as_ref(), &data[100..110]);

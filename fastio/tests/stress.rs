@@ -93,7 +93,11 @@ fn backends_complete_every_op_exactly_once_under_load() {
                         }
                         ring.wait(1, Some(Duration::from_secs(10))).unwrap();
                         while let Some(c) = ring.pop() {
-                            assert_eq!(c.user_data, tag | next, "ring {t}: lost, duplicated or reordered");
+                            assert_eq!(
+                                c.user_data,
+                                tag | next,
+                                "ring {t}: lost, duplicated or reordered"
+                            );
                             assert_eq!(c.res, 0);
                             next += 1;
                         }

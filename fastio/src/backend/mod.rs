@@ -74,7 +74,10 @@ impl Fastio {
                 Err(ke) => match uring::probe() {
                     Ok(()) => (
                         BackendKind::Uring,
-                        format!("auto: no kernel module ({}: {ke}); io_uring works", kernel::DEVICE),
+                        format!(
+                            "auto: no kernel module ({}: {ke}); io_uring works",
+                            kernel::DEVICE
+                        ),
                     ),
                     Err(ue) => (
                         BackendKind::Threads,
@@ -175,6 +178,9 @@ pub struct Ring {
     _owner: Arc<Owner>,
 }
 
+// One per thread and never moved on a hot path: the size difference costs
+// nothing, while boxing would add a pointer chase to every uring op.
+#[allow(clippy::large_enum_variant)]
 enum Imp {
     Shm(ShmRing),
     Uring(uring::UringRing),

@@ -229,7 +229,12 @@ impl UringRing {
         let n = self.ring.submission().len();
         match self.ring.submit() {
             Ok(_) => Ok(n),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR | libc::EBUSY | libc::EAGAIN)
+                ) =>
+            {
                 Ok(0)
             }
             Err(e) => Err(e),

@@ -369,22 +369,44 @@ impl Proactor {
 
     /// Closes `fd`; ops parked on it complete with `-ECANCELED` first.
     pub fn close(&mut self, fd: RawFd, token: u64) {
-        let key = self.start(token, fd, Op::Simple { kind: OpKind::Close });
+        let key = self.start(
+            token,
+            fd,
+            Op::Simple {
+                kind: OpKind::Close,
+            },
+        );
         self.queue(sqe(op::CLOSE, fd, key));
     }
 
     /// fsync (or fdatasync) on a blocking worker.
     pub fn fsync(&mut self, fd: RawFd, datasync: bool, token: u64) {
-        let key = self.start(token, fd, Op::Simple { kind: OpKind::Fsync });
+        let key = self.start(
+            token,
+            fd,
+            Op::Simple {
+                kind: OpKind::Fsync,
+            },
+        );
         self.queue(Sqe {
-            op_flags: if datasync { abi::FASTIO_FSYNC_DATASYNC } else { 0 },
+            op_flags: if datasync {
+                abi::FASTIO_FSYNC_DATASYNC
+            } else {
+                0
+            },
             ..sqe(op::FSYNC, fd, key)
         });
     }
 
     /// Completes with `-ETIME` after `after`.
     pub fn timeout(&mut self, after: Duration, token: u64) {
-        let key = self.start(token, -1, Op::Simple { kind: OpKind::Timeout });
+        let key = self.start(
+            token,
+            -1,
+            Op::Simple {
+                kind: OpKind::Timeout,
+            },
+        );
         self.queue(Sqe {
             off: after.as_nanos().min(i64::MAX as u128) as u64,
             ..sqe(op::TIMEOUT, -1, key)

@@ -68,8 +68,8 @@ fn sendv(sqe: &Sqe, flags: i32) -> i32 {
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = sqe.addr as usize as *mut libc::iovec;
     msg.msg_iovlen = sqe.len as usize; // <= FASTIO_MAX_IOVECS (validated)
-    // SAFETY: the kernel copies the iovec array in with copy_from_user and
-    // checks every element; a bad pointer gives EFAULT.
+                                       // SAFETY: the kernel copies the iovec array in with copy_from_user and
+                                       // checks every element; a bad pointer gives EFAULT.
     result(unsafe { libc::sendmsg(sqe.fd, &msg, flags) })
 }
 

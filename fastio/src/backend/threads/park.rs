@@ -47,7 +47,12 @@ impl ParkTable {
     /// Parks `op` until its fd is ready for `interest`. On failure to arm
     /// (the fd was closed meanwhile, or cannot be polled) the op is handed
     /// back with the errno it should complete with.
-    pub fn park(&mut self, ep: &Epoll, interest: Interest, op: Parked) -> Result<(), (Parked, i32)> {
+    pub fn park(
+        &mut self,
+        ep: &Epoll,
+        interest: Interest,
+        op: Parked,
+    ) -> Result<(), (Parked, i32)> {
         let fd = op.sqe.fd;
         let w = self.fds.entry(fd).or_default();
         match interest {
@@ -61,7 +66,13 @@ impl ParkTable {
                 Interest::Write => w.write.pop_back(),
             };
             self.count -= 1;
-            return Err((op.unwrap_or(Parked { ring: 0, sqe: Sqe::default() }), e));
+            return Err((
+                op.unwrap_or(Parked {
+                    ring: 0,
+                    sqe: Sqe::default(),
+                }),
+                e,
+            ));
         }
         Ok(())
     }

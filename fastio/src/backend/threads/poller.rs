@@ -174,7 +174,11 @@ impl Poller {
                 // SAFETY: closing an fd number is memory-safe; which fds
                 // the process closes is the submitter's business.
                 let r = unsafe { libc::close(sqe.fd) };
-                self.post(ring, sqe.user_data, if r < 0 { -crate::sys::errno() } else { 0 });
+                self.post(
+                    ring,
+                    sqe.user_data,
+                    if r < 0 { -crate::sys::errno() } else { 0 },
+                );
             }
             _ => self.attempt(Parked { ring, sqe }),
         }
