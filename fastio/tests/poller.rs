@@ -64,21 +64,23 @@ fn recv_before_data_parks_and_the_poller_sleeps_until_data_arrives() {
         unsafe { ring.push(&recv) }.unwrap();
         ring.submit().unwrap();
 
-        // One attempt, then parked, then the poller goes to sleep.
+        // One attempt, then parked, then the poller goes to sleep: it bumps
+        // `sleeps` before blocking and `wakeups` right after, so
+        // sleeps == wakeups + 1 means "blocked now", and since parking happens
+        // outside the sleep path, this is a sleep that began after parking.
         let parked = until(&f, "the recv to park and the poller to sleep", |s| {
-            s.parked == 1 && s.sleeps >= 1
+            s.parked == 1 && s.sleeps == s.wakeups + 1
         });
         assert!(ring.poller_sleeping(), "NEED_WAKEUP is set while asleep");
         assert!(ring.pop().is_none(), "nothing completes without data");
-        // While the op waits, the poller does not run at all: its loop
-        // counter stands still (a busy retry would move it).
+        // While the op waits, the poller does not run: its loop counter
+        // stands still, where a busy retry would add thousands. (One stale
+        // wake-up token from the submission may cost a single extra pass.)
         std::thread::sleep(Duration::from_millis(50));
         let idle = f.stats();
-        assert_eq!(
-            idle.loops, parked.loops,
-            "poller spun while parked: {idle:?}"
-        );
+        assert!(idle.loops - parked.loops <= 2, "poller spun while parked: {parked:?} -> {idle:?}");
         assert_eq!(idle.requeued, 0);
+        assert_eq!(idle.parked, 1);
 
         // Data arrives: readiness wakes the poller, the op runs once more.
         z.write_all(b"arrived").unwrap();

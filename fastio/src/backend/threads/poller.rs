@@ -206,6 +206,11 @@ impl Poller {
     /// the ops they concern. Returns how many ops were retried.
     fn poll_events(&mut self, timeout_ms: i32) -> usize {
         let n = self.epoll.wait(&mut self.events, timeout_ms);
+        self.dispatch(n)
+    }
+
+    /// Retries the ops concerned by the first `n` collected events.
+    fn dispatch(&mut self, n: usize) -> usize {
         let mut retried = 0;
         for i in 0..n {
             let ev = self.events[i];
@@ -266,8 +271,11 @@ impl Poller {
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 }
             };
-            self.poll_events(timeout_ms);
+            let n = self.epoll.wait(&mut self.events, timeout_ms);
+            // Counted before the ops run, so a completion is never observed
+            // ahead of the wake-up that produced it.
             bump(&self.me.counters.wakeups);
+            self.dispatch(n);
         }
         for r in &self.rings {
             r.shared
