@@ -245,6 +245,11 @@ fn bench_backend(args: &Args, backend: Backend, rows: &mut Vec<Row>) -> Result<(
         unsafe { ring.push(&recv) }.map_err(|e| format!("recv test: {e}"))?;
         complete_one(&mut ring, i, msg.len() as i32, "recv test")
     })?);
+    let s = fastio.stats();
+    eprintln!(
+        "  {backend:?} counters: submitted {} completed {} sleeps {} wakeups {}",
+        s.submitted, s.completed, s.sleeps, s.wakeups
+    );
     Ok(())
 }
 

@@ -32,6 +32,7 @@ fn open_device() -> io::Result<File> {
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(DEVICE)
+        .map_err(|e| io::Error::new(e.kind(), format!("{DEVICE}: {e}")))
 }
 
 fn ioctl<T>(fd: RawFd, req: u32, arg: *mut T) -> io::Result<libc::c_int> {

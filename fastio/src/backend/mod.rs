@@ -81,10 +81,7 @@ impl Fastio {
                     ),
                     Err(ue) => (
                         BackendKind::Threads,
-                        format!(
-                            "auto: no kernel module ({}: {ke}); io_uring unavailable ({ue})",
-                            kernel::DEVICE
-                        ),
+                        format!("auto: no kernel module ({ke}); io_uring unavailable ({ue})"),
                     ),
                 },
             },

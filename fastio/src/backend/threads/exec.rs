@@ -146,27 +146,18 @@ pub fn blocking(sqe: &Sqe) -> i32 {
     let fl = sqe.op_flags as i32 | libc::MSG_NOSIGNAL;
     match sqe.opcode {
         op::NOP => 0,
-        op::READ => {
+        op::READ | op::WRITE => {
             let (fd, p, n) = (sqe.fd, buf(sqe), sqe.len as usize);
+            let off = sqe.off as libc::off_t;
+            let at_position = sqe.off == abi::FASTIO_OFF_CURRENT;
             // SAFETY: buffer validity is the submitter's promise; the kernel
-            // checks the range (EFAULT).
+            // checks the range (EFAULT). WRITE only reads the buffer.
             let r = unsafe {
-                if sqe.off == abi::FASTIO_OFF_CURRENT {
-                    libc::read(fd, p, n)
-                } else {
-                    libc::pread(fd, p, n, sqe.off as libc::off_t)
-                }
-            };
-            result(r)
-        }
-        op::WRITE => {
-            let (fd, p, n) = (sqe.fd, buf(sqe) as *const libc::c_void, sqe.len as usize);
-            // SAFETY: as for READ; the kernel only reads the buffer.
-            let r = unsafe {
-                if sqe.off == abi::FASTIO_OFF_CURRENT {
-                    libc::write(fd, p, n)
-                } else {
-                    libc::pwrite(fd, p, n, sqe.off as libc::off_t)
+                match (sqe.opcode == op::READ, at_position) {
+                    (true, true) => libc::read(fd, p, n),
+                    (true, false) => libc::pread(fd, p, n, off),
+                    (false, true) => libc::write(fd, p, n),
+                    (false, false) => libc::pwrite(fd, p, n, off),
                 }
             };
             result(r)
