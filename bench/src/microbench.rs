@@ -44,13 +44,22 @@ impl Backend {
             Backend::Kernel => BackendChoice::Kernel,
         }
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Threads => "threads",
+            Backend::Uring => "uring",
+            Backend::Kernel => "kernel",
+        }
+    }
 }
 
 /// Ring micro-benchmark: NOP and small-recv round trips on each backend.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
-    /// Backends to measure (default: every one that works here)
+    /// Backends to measure, comma-separated (default: every one that works
+    /// here). Overrides --backend and the backend key of --config.
     #[arg(long, value_delimiter = ',')]
     backends: Option<Vec<Backend>>,
     /// Seconds per measurement
@@ -155,14 +164,20 @@ fn measure(
 }
 
 fn bench_backend(args: &Args, backend: Backend, rows: &mut Vec<Row>) -> Result<()> {
+    let name = backend.name();
+    // Declared before the context so that they outlive it: should an error
+    // leave a RECV in flight, the workers are gone before `buf` is.
+    let (tx, rx) = socketpair()?;
+    let msg = [0x5au8; 16];
+    let mut buf = [0u8; 16];
     let mut cfg = args.fastio.load().map_err(|e| e.to_string())?;
     cfg.backend = backend.choice();
-    let mut fastio = Fastio::new(&cfg, 1).map_err(|e| format!("{backend:?}: context: {e}"))?;
+    let mut fastio = Fastio::new(&cfg, 1).map_err(|e| format!("{name}: context: {e}"))?;
     eprintln!("{}", fastio.describe());
     let mut ring = fastio
         .take_rings()
         .pop()
-        .ok_or_else(|| format!("{backend:?}: context has no ring"))?;
+        .ok_or_else(|| format!("{name}: context has no ring"))?;
     if args.batch == 0 || args.batch > ring.sq_entries() {
         return Err(format!(
             "--batch must be in 1..={} (ring_entries), got {}",
@@ -221,9 +236,6 @@ fn bench_backend(args: &Args, backend: Backend, rows: &mut Vec<Row>) -> Result<(
         },
     )?);
 
-    let (tx, rx) = socketpair()?;
-    let msg = [0x5au8; 16];
-    let mut buf = [0u8; 16];
     let test = "recv 16 B round trip";
     rows.push(measure(backend, test, args.seconds, 1, hist(), |i| {
         // SAFETY: msg is a live 16-byte buffer; tx is an open socket.
@@ -241,13 +253,14 @@ fn bench_backend(args: &Args, backend: Backend, rows: &mut Vec<Row>) -> Result<(
             ..Default::default()
         };
         // SAFETY: buf outlives the completion, which complete_one pops
-        // before this closure returns (or the error ends the program).
+        // before this closure returns; after an error it still outlives the
+        // context (declared first), so no worker can write to it once freed.
         unsafe { ring.push(&recv) }.map_err(|e| format!("recv test: {e}"))?;
         complete_one(&mut ring, i, msg.len() as i32, "recv test")
     })?);
     let s = fastio.stats();
     eprintln!(
-        "  {backend:?} counters: submitted {} completed {} sleeps {} wakeups {}",
+        "  {name} counters: submitted {} completed {} sleeps {} wakeups {}",
         s.submitted, s.completed, s.sleeps, s.wakeups
     );
     Ok(())
@@ -269,10 +282,12 @@ fn fmt_row(r: &Row) -> String {
         Some([p50, p99, p999]) => format!("{p50:.2} | {p99:.2} | {p999:.2}"),
         None => "- | - | -".to_string(),
     };
-    let backend = format!("{:?}", r.backend).to_lowercase();
     format!(
-        "| {backend} | {} | {:.0} | {lat} | {:.3} |",
-        r.test, r.ops_per_s, r.cpu_us_per_op
+        "| {} | {} | {:.0} | {lat} | {:.3} |",
+        r.backend.name(),
+        r.test,
+        r.ops_per_s,
+        r.cpu_us_per_op
     )
 }
 

@@ -78,7 +78,10 @@ fn recv_before_data_parks_and_the_poller_sleeps_until_data_arrives() {
         // wake-up token from the submission may cost a single extra pass.)
         std::thread::sleep(Duration::from_millis(50));
         let idle = f.stats();
-        assert!(idle.loops - parked.loops <= 2, "poller spun while parked: {parked:?} -> {idle:?}");
+        assert!(
+            idle.loops - parked.loops <= 2,
+            "poller spun while parked: {parked:?} -> {idle:?}"
+        );
         assert_eq!(idle.requeued, 0);
         assert_eq!(idle.parked, 1);
 
