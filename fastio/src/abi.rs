@@ -12,6 +12,9 @@ pub const FASTIO_MAX_WORKERS: u32 = 64;
 pub const FASTIO_MAX_IDLE_US: u32 = 10_000_000;
 pub const FASTIO_MAX_IO_LEN: u32 = 1 << 30;
 pub const FASTIO_MAX_IOVECS: u32 = 1024;
+pub const FASTIO_MAX_INFLIGHT: u32 = 65536;
+/// MSG_* bits RECV/SEND/SENDV accept in `op_flags`.
+pub const FASTIO_MSG_FLAGS: u32 = 0xc9e7;
 
 /// Opcodes (`enum fastio_op`).
 pub mod op {

@@ -19,6 +19,7 @@ pub fn check(sqe: &Sqe) -> Result<(), i32> {
     match sqe.opcode {
         op::RECV | op::SEND | op::READ | op::WRITE if sqe.len > abi::FASTIO_MAX_IO_LEN => einval,
         op::SENDV if sqe.len > abi::FASTIO_MAX_IOVECS => einval,
+        op::RECV | op::SEND | op::SENDV if sqe.op_flags & !abi::FASTIO_MSG_FLAGS != 0 => einval,
         op::ACCEPT if sqe.op_flags & !ACCEPT_FLAGS != 0 => einval,
         op::FSYNC if sqe.op_flags & !abi::FASTIO_FSYNC_DATASYNC != 0 => einval,
         // A relative timeout must fit a timespec; a negative one is a bug.
@@ -39,6 +40,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check(&ok), Ok(()));
+        let peek = Sqe {
+            op_flags: libc::MSG_PEEK as u32 | libc::MSG_WAITALL as u32,
+            ..ok
+        };
+        assert_eq!(check(&peek), Ok(()));
         let bad = [
             Sqe {
                 opcode: op::LAST,

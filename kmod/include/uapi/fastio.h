@@ -43,6 +43,9 @@
 #define FASTIO_MAX_IDLE_US	10000000	/* 10 s of spinning at most */
 #define FASTIO_MAX_IO_LEN	(1U << 30)	/* bytes per op; larger: -EINVAL */
 #define FASTIO_MAX_IOVECS	1024		/* SENDV iovcnt (UIO_MAXIOV) */
+#define FASTIO_MAX_INFLIGHT	65536		/* module: ops parked, queued or timing per
+						 * ring pair; beyond it the ring's
+						 * SQ is not consumed (backpressure) */
 
 /* ---------------------------------------------------------------------- */
 /* Opcodes. An unknown opcode completes with -EINVAL.                      */
@@ -70,7 +73,10 @@ enum fastio_op {
 
 /* Socket ops always run as if MSG_DONTWAIT | MSG_NOSIGNAL were given: a socket
  * that is not ready parks the op until it is, and a closed peer gives -EPIPE,
- * never a signal. */
+ * never a signal. op_flags of RECV/SEND/SENDV may only hold these MSG_* bits
+ * (OOB PEEK DONTROUTE TRUNC DONTWAIT EOR WAITALL CONFIRM NOSIGNAL MORE);
+ * anything else, such as the kernel-internal bits, is -EINVAL. */
+#define FASTIO_MSG_FLAGS	0xc9e7U
 
 #define FASTIO_OFF_CURRENT	(~(__u64)0)
 #define FASTIO_FSYNC_DATASYNC	(1U << 0)
