@@ -15,7 +15,8 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -51,11 +52,15 @@ pub struct Device {
     file: File,
     map: MmapMut,
     params: Params,
+    /// Poller threads, joined at drop. Blocking workers are detached: one
+    /// may be inside an op that takes arbitrarily long (a read on a pipe),
+    /// and returns by itself after teardown.
     workers: Mutex<Vec<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl Device {
-    pub fn open(params: &Params) -> io::Result<std::sync::Arc<Device>> {
+    pub fn open(params: &Params) -> io::Result<Arc<Device>> {
         let file = open_device()?;
         let mut p = *params;
         ioctl(file.as_raw_fd(), abi::FASTIO_IOC_SETUP, &mut p)?;
@@ -63,11 +68,12 @@ impl Device {
         // SAFETY: mapping the device's ring pages; the module sized them from
         // the params it returned, and the mapping lives in `map`.
         let map = unsafe { MmapOptions::new().len(len).map_mut(&file)? };
-        let dev = std::sync::Arc::new(Device {
+        let dev = Arc::new(Device {
             file,
             map,
             params: p,
             workers: Mutex::new(Vec::new()),
+            stopping: Arc::new(AtomicBool::new(false)),
         });
         let fd = dev.file.as_raw_fd();
         let mut workers = Vec::new();
@@ -77,15 +83,26 @@ impl Device {
         ];
         for (kind, count, name) in kinds {
             for index in 0..count {
+                let stopping = dev.stopping.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("{name}-{index}"))
                     .spawn(move || {
                         let mut arg = WorkerArg { kind, index };
-                        // Returns at teardown; the fd stays open until the
-                        // Device is dropped, which joins us first.
-                        let _ = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg);
+                        // Returns 0 at teardown. A signal makes it return
+                        // EINTR: go back in unless we are stopping. The fd
+                        // stays valid: pollers are joined before it closes,
+                        // and an ioctl in progress holds its own reference.
+                        while let Err(e) = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg) {
+                            if e.raw_os_error() != Some(libc::EINTR)
+                                || stopping.load(Ordering::SeqCst)
+                            {
+                                break;
+                            }
+                        }
                     })?;
-                workers.push(h);
+                if kind == abi::FASTIO_WORKER_POLLER {
+                    workers.push(h);
+                }
             }
         }
         *dev.workers.lock().unwrap_or_else(|e| e.into_inner()) = workers;
@@ -142,6 +159,7 @@ impl Device {
 
 impl Drop for Device {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         let _ = ioctl::<u8>(
             self.file.as_raw_fd(),
             abi::FASTIO_IOC_TEARDOWN,

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * FastIO module internals: the per-open context, ring pairs, pollers and
+ * requests. See README.md for the threading model and the locking rules; the
+ * short version is at each lock below.
+ */
+#ifndef _FASTIO_INTERNAL_H
+#define _FASTIO_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/hrtimer.h>
+#include <linux/poll.h>
+#include <linux/fs.h>
+#include <uapi/fastio.h>
+
+struct fastio_ctx;
+struct fastio_poller;
+
+/* One ring pair, kernel side. The shared pages hold the headers and entries;
+ * everything the kernel relies on (masks, its own index) is kept here, since
+ * the process may write anything into the shared pages at any moment. */
+struct fastio_ring {
+	struct fastio_ctx *ctx;
+	struct fastio_poller *poller;	/* the one poller consuming this SQ */
+	unsigned int index;
+
+	struct fastio_ring_hdr *sq_hdr;
+	struct fastio_ring_hdr *cq_hdr;
+	struct fastio_sqe *sqes;
+	struct fastio_cqe *cqes;
+	u32 sq_mask, sq_entries;
+	u32 cq_mask, cq_entries;
+
+	u32 sq_head;			/* private consumer index (poller only) */
+
+	/* cq_lock serialises every CQ producer: the poller and the blocking
+	 * workers. All of them run in process context, so it is a mutex and
+	 * backlog entries can be allocated while holding it. */
+	struct mutex cq_lock;
+	u32 cq_tail;			/* private producer index */
+	struct list_head backlog;	/* struct fastio_ovf, oldest first */
+
+	atomic_t inflight;		/* reqs parked, queued or timing */
+	wait_queue_head_t cq_wait;	/* FASTIO_IOC_WAIT sleepers */
+};
+
+enum fastio_req_state {
+	FASTIO_REQ_RUNNING,	/* owned by the thread executing it */
+	FASTIO_REQ_PARKED,	/* on poller->parked, armed on a wait queue or timer */
+	FASTIO_REQ_READY,	/* on poller->ready, to be retried or completed */
+	FASTIO_REQ_CANCELLED,	/* taken by a canceller */
+};
+
+/* An op that outlives its first attempt: parked on a socket, queued for a
+ * blocking worker, or a pending TIMEOUT. */
+struct fastio_req {
+	struct list_head node;		/* parked/ready (ready_lock) or wq list */
+	struct fastio_sqe sqe;		/* private copy, made once */
+	struct fastio_ring *ring;
+	struct file *file;		/* reference held for the req's lifetime */
+	enum fastio_req_state state;	/* under poller->ready_lock when listed */
+	int res;			/* result for a fired TIMEOUT */
+
+	/* poll arming: our entry on the socket's wait queue */
+	struct wait_queue_entry wait;
+	wait_queue_head_t *head;
+	__poll_t events;
+
+	struct hrtimer timer;		/* TIMEOUT only */
+};
+
+struct fastio_poller_stats {
+	u64 submitted, invalid, parked, requeued, offloaded, sleeps, wakeups, loops;
+};
+
+/* A polling worker. Its loop runs in the thread that called RUN_WORKER. */
+struct fastio_poller {
+	struct fastio_ctx *ctx;
+	unsigned int index;
+	wait_queue_head_t wait;		/* the poller sleeps here */
+	bool kick;			/* WAKE asked for a pass (READ/WRITE_ONCE) */
+
+	/* ready_lock guards parked, ready and every listed req's state. It is
+	 * taken from wait-queue callbacks and hrtimer callbacks (any context),
+	 * hence irqsave. Lock order: a wait queue head's lock, then ready_lock. */
+	spinlock_t ready_lock;
+	struct list_head parked;
+	struct list_head ready;
+
+	struct task_struct *task;	/* thread running the loop; ctx->lock */
+	struct fastio_poller_stats stats;	/* written by the loop only */
+};
+
+/* Per open of /dev/fastio. Nothing in the module is global but the device. */
+struct fastio_ctx {
+	struct mutex lock;		/* setup and worker registration */
+	bool ready;			/* set up; params and rings are immutable */
+	bool stopping;			/* teardown asked (READ/WRITE_ONCE) */
+	struct pid *owner;		/* thread group that may run workers */
+	struct fastio_params p;
+
+	void *mem;			/* vmalloc_user: all ring pairs */
+	size_t mem_size;
+	struct fastio_ring *rings;
+	struct fastio_poller *pollers;
+
+	/* Blocking workers: wq_lock guards wq_list (process context only). */
+	spinlock_t wq_lock;
+	struct list_head wq_list;
+	wait_queue_head_t wq_wait;
+	struct task_struct **wq_tasks;	/* ctx->lock */
+
+	atomic64_t completed, overflowed;
+};
+
+/* main.c */
+extern const struct file_operations fastio_fops;
+
+/* setup.c */
+int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg);
+void fastio_free_rings(struct fastio_ctx *ctx);
+
+/* ring.c */
+void fastio_post(struct fastio_ring *r, u64 user_data, s32 res);
+bool fastio_flush_backlog(struct fastio_ring *r);
+void fastio_free_backlog(struct fastio_ring *r);
+u32 fastio_cq_ready(struct fastio_ring *r);
+bool fastio_sq_pending(struct fastio_ring *r);
+bool fastio_sq_pop(struct fastio_ring *r, struct fastio_sqe *out);
+int fastio_check_sqe(const struct fastio_sqe *sqe);
+
+/* poller.c */
+int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po);
+void fastio_poller_kick(struct fastio_poller *po);
+struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
+				    struct file *file);
+void fastio_req_finish(struct fastio_req *req, s32 res);
+
+/* ops.c */
+#define FASTIO_OFFLOAD	1	/* not a result: hand the op to a blocking worker */
+struct file *fastio_fget(int fd);
+int fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, __poll_t *events);
+int fastio_exec_blocking(const struct fastio_sqe *sqe, struct file *file);
+
+/* poll.c */
+int fastio_arm(struct fastio_poller *po, struct fastio_req *req, __poll_t events);
+void fastio_disarm(struct fastio_req *req);
+void fastio_arm_timeout(struct fastio_poller *po, struct fastio_req *req);
+void fastio_cancel(struct fastio_poller *po, struct file *file);
+
+/* wq.c */
+void fastio_wq_queue(struct fastio_ctx *ctx, struct fastio_req *req);
+int fastio_run_blocking(struct fastio_ctx *ctx, unsigned int index);
+void fastio_wq_drain(struct fastio_ctx *ctx);
+
+#endif /* _FASTIO_INTERNAL_H */

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * FastIO: asynchronous system calls through shared-memory rings, executed by
+ * polling workers inside the kernel.
+ *
+ * /dev/fastio is a misc device; everything else is per open file:
+ *   open          -> an empty context
+ *   SETUP         -> rings allocated (setup.c), mapped by the process (mmap)
+ *   RUN_WORKER    -> the calling thread becomes a poller (poller.c) or a
+ *                    blocking worker (wq.c) until TEARDOWN or a signal
+ *   WAKE / WAIT   -> wake a sleeping poller / sleep until completions
+ *   STATS         -> counters
+ *   TEARDOWN      -> workers return
+ *   release       -> (last close and munmap) everything left is cancelled
+ *                    and freed
+ * The module holds no global state beyond the device; it cannot be unloaded
+ * while any context is open (fops.owner).
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/pid.h>
+#include <linux/file.h>
+#include "fastio_internal.h"
+
+static int fastio_open(struct inode *inode, struct file *file)
+{
+	struct fastio_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	spin_lock_init(&ctx->wq_lock);
+	INIT_LIST_HEAD(&ctx->wq_list);
+	init_waitqueue_head(&ctx->wq_wait);
+	atomic64_set(&ctx->completed, 0);
+	atomic64_set(&ctx->overflowed, 0);
+	file->private_data = ctx;
+	return 0;
+}
+
+static void wake_everyone(struct fastio_ctx *ctx)
+{
+	unsigned int i;
+
+	WRITE_ONCE(ctx->stopping, true);
+	if (!ctx->ready)
+		return;
+	for (i = 0; i < ctx->p.max_ker_worker; i++)
+		fastio_poller_kick(&ctx->pollers[i]);
+	wake_up_all(&ctx->wq_wait);
+	for (i = 0; i < ctx->p.nr_rings; i++)
+		wake_up_all(&ctx->rings[i].cq_wait);
+}
+
+/* Last reference gone: no worker can be inside an ioctl (each holds a file
+ * reference) and no mapping is left (each VMA holds one too). */
+static int fastio_release(struct inode *inode, struct file *file)
+{
+	struct fastio_ctx *ctx = file->private_data;
+	unsigned int i;
+
+	wake_everyone(ctx);
+	if (ctx->ready) {
+		for (i = 0; i < ctx->p.max_ker_worker; i++)
+			fastio_cancel(&ctx->pollers[i], NULL);
+		fastio_wq_drain(ctx);
+		for (i = 0; i < ctx->p.nr_rings; i++)
+			WARN_ON_ONCE(atomic_read(&ctx->rings[i].inflight));
+		put_pid(ctx->owner);
+	}
+	fastio_free_rings(ctx);
+	kfree(ctx);
+	return 0;
+}
+
+static int fastio_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct fastio_ctx *ctx = file->private_data;
+	int ret = -ENXIO;
+
+	mutex_lock(&ctx->lock);
+	/* remap_vmalloc_range() checks that the range lies in our area. */
+	if (ctx->ready)
+		ret = remap_vmalloc_range(vma, ctx->mem, vma->vm_pgoff);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* Claims worker slot `*slot` for the calling thread. */
+static int claim_slot(struct fastio_ctx *ctx, struct task_struct **slot)
+{
+	int ret = 0;
+
+	mutex_lock(&ctx->lock);
+	if (*slot)
+		ret = -EBUSY;
+	else
+		*slot = current;
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static void release_slot(struct fastio_ctx *ctx, struct task_struct **slot)
+{
+	mutex_lock(&ctx->lock);
+	*slot = NULL;
+	mutex_unlock(&ctx->lock);
+}
+
+static long run_worker(struct fastio_ctx *ctx, struct fastio_worker_arg __user *uarg)
+{
+	struct fastio_worker_arg arg;
+	struct task_struct **slot;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	/* Ops run with the caller's files and memory: only threads of the
+	 * process that set the context up may lend themselves. */
+	if (task_tgid(current) != ctx->owner)
+		return -EPERM;
+	if (arg.kind == FASTIO_WORKER_POLLER && arg.index < ctx->p.max_ker_worker)
+		slot = &ctx->pollers[arg.index].task;
+	else if (arg.kind == FASTIO_WORKER_BLOCKING && arg.index < ctx->p.max_wq_worker)
+		slot = &ctx->wq_tasks[arg.index];
+	else
+		return -EINVAL;
+	ret = claim_slot(ctx, slot);
+	if (ret)
+		return ret;
+	if (arg.kind == FASTIO_WORKER_POLLER)
+		ret = fastio_run_poller(ctx, &ctx->pollers[arg.index]);
+	else
+		ret = fastio_run_blocking(ctx, arg.index);
+	release_slot(ctx, slot);
+	return ret;
+}
+
+static long do_wait(struct fastio_ctx *ctx, struct fastio_wait_arg __user *uarg)
+{
+	struct fastio_wait_arg arg;
+	struct fastio_ring *r;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.ring >= ctx->p.nr_rings)
+		return -EINVAL;
+	r = &ctx->rings[arg.ring];
+	if (arg.min_complete > r->cq_entries)
+		return -EINVAL;
+	/* Room may have been made since the backlog formed: move it in. */
+	if (!list_empty_careful(&r->backlog))
+		fastio_flush_backlog(r);
+#define CQ_DONE (fastio_cq_ready(r) >= arg.min_complete || READ_ONCE(ctx->stopping))
+	if (arg.timeout_ns)
+		ret = wait_event_interruptible_hrtimeout(r->cq_wait, CQ_DONE,
+							 ns_to_ktime(min_t(u64, arg.timeout_ns, KTIME_MAX)));
+	else
+		ret = wait_event_interruptible(r->cq_wait, CQ_DONE);
+#undef CQ_DONE
+	if (ret == -ERESTARTSYS)
+		return -EINTR;
+	return ret;
+}
+
+static long do_stats(struct fastio_ctx *ctx, struct fastio_stats __user *uarg)
+{
+	struct fastio_stats s = {};
+	unsigned int i;
+
+	for (i = 0; i < ctx->p.max_ker_worker; i++) {
+		struct fastio_poller_stats *ps = &ctx->pollers[i].stats;
+
+		s.submitted += READ_ONCE(ps->submitted);
+		s.invalid += READ_ONCE(ps->invalid);
+		s.parked += READ_ONCE(ps->parked);
+		s.requeued += READ_ONCE(ps->requeued);
+		s.offloaded += READ_ONCE(ps->offloaded);
+		s.sleeps += READ_ONCE(ps->sleeps);
+		s.wakeups += READ_ONCE(ps->wakeups);
+		s.loops += READ_ONCE(ps->loops);
+	}
+	s.completed = atomic64_read(&ctx->completed);
+	s.overflowed = atomic64_read(&ctx->overflowed);
+	return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct fastio_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	u32 ring;
+
+	if (cmd == FASTIO_IOC_SETUP)
+		return fastio_setup(ctx, uarg);
+	/* Everything else needs a set-up context; `ready` never goes back to
+	 * false while the file is open, and smp_load_acquire pairs with the
+	 * mutex release in setup so the rings are seen initialised. */
+	if (!smp_load_acquire(&ctx->ready))
+		return -ENXIO;
+	switch (cmd) {
+	case FASTIO_IOC_RUN_WORKER:
+		return run_worker(ctx, uarg);
+	case FASTIO_IOC_WAKE:
+		if (get_user(ring, (u32 __user *)uarg))
+			return -EFAULT;
+		if (ring >= ctx->p.nr_rings)
+			return -EINVAL;
+		fastio_poller_kick(ctx->rings[ring].poller);
+		return 0;
+	case FASTIO_IOC_WAIT:
+		return do_wait(ctx, uarg);
+	case FASTIO_IOC_STATS:
+		return do_stats(ctx, uarg);
+	case FASTIO_IOC_TEARDOWN:
+		wake_everyone(ctx);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+const struct file_operations fastio_fops = {
+	.owner = THIS_MODULE,
+	.open = fastio_open,
+	.release = fastio_release,
+	.mmap = fastio_mmap,
+	.unlocked_ioctl = fastio_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice fastio_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "fastio",
+	.fops = &fastio_fops,
+	.mode = 0666,
+};
+
+static int __init fastio_init(void)
+{
+	return misc_register(&fastio_dev);
+}
+
+static void __exit fastio_exit(void)
+{
+	misc_deregister(&fastio_dev);
+}
+
+module_init(fastio_init);
+module_exit(fastio_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("FastIO: asynchronous system calls through rings served by in-kernel pollers");

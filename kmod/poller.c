@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The polling worker. A thread of the process calls FASTIO_IOC_RUN_WORKER
+ * and runs this loop inside the kernel until teardown or a signal, so every
+ * op executes with the process's file table and credentials:
+ *
+ *   loop:
+ *     for each ring this poller serves: flush its CQ backlog, then pop and
+ *       handle every submission (copied once into kernel memory)
+ *     retry the parked ops whose socket became ready, post fired TIMEOUTs
+ *     idle for idle_us? set SQ NEED_WAKEUP on each ring, re-check, sleep
+ *
+ * An op is tried once without blocking. Not ready: parked on the socket's
+ * wait queue (poll.c). May sleep: handed to a blocking worker (wq.c).
+ */
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/file.h>
+#include <linux/fdtable.h>
+#include <linux/ktime.h>
+#include <linux/cpumask.h>
+#include "fastio_internal.h"
+
+struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
+				    struct file *file)
+{
+	struct fastio_req *req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+
+	if (!req)
+		return NULL;
+	INIT_LIST_HEAD(&req->node);
+	req->sqe = *sqe;
+	req->ring = r;
+	req->file = file;
+	req->state = FASTIO_REQ_RUNNING;
+	atomic_inc(&r->inflight);
+	return req;
+}
+
+/* Posts the req's completion and frees it with its file reference. */
+void fastio_req_finish(struct fastio_req *req, s32 res)
+{
+	struct fastio_ring *r = req->ring;
+
+	fastio_post(r, req->sqe.user_data, res);
+	if (req->file)
+		fput(req->file);
+	atomic_dec(&r->inflight);
+	kfree(req);
+}
+
+void fastio_poller_kick(struct fastio_poller *po)
+{
+	WRITE_ONCE(po->kick, true);
+	wake_up(&po->wait);
+}
+
+static bool is_ours(struct fastio_poller *po, struct fastio_ring *r)
+{
+	return r->poller == po;
+}
+
+#define for_each_my_ring(po, r, i)					\
+	for ((i) = 0; (i) < (po)->ctx->p.nr_rings; (i)++)		\
+		if (((r) = &(po)->ctx->rings[i]), is_ours(po, r))
+
+/* A ring may be consumed unless completions wait in its backlog or it has
+ * too many ops in flight: then the SQ fills and the process sees it full. */
+static bool may_consume(struct fastio_ring *r)
+{
+	return list_empty_careful(&r->backlog) &&
+	       atomic_read(&r->inflight) < FASTIO_MAX_INFLIGHT;
+}
+
+/* Parks, offloads or completes a req after an attempt returned `ret`. */
+static void settle(struct fastio_poller *po, struct fastio_req *req, int ret, __poll_t events)
+{
+	if (ret == -EAGAIN && events) {
+		po->stats.parked++;
+		ret = fastio_arm(po, req, events);
+		if (!ret)
+			return;
+	} else if (ret == FASTIO_OFFLOAD) {
+		po->stats.offloaded++;
+		fastio_wq_queue(po->ctx, req);
+		return;
+	}
+	fastio_req_finish(req, ret);
+}
+
+static void do_close(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
+{
+	struct file *file = fastio_fget(sqe->fd);
+
+	if (IS_ERR(file)) {
+		fastio_post(r, sqe->user_data, PTR_ERR(file));
+		return;
+	}
+	/* Ops parked on the file would otherwise wait as long as our reference
+	 * keeps it open: cancel them, oldest first, then close. */
+	fastio_cancel(po, file);
+	fput(file);
+	fastio_post(r, sqe->user_data, close_fd(sqe->fd));
+}
+
+/* First look at a fresh submission. */
+static void handle(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
+{
+	struct fastio_req *req;
+	struct file *file = NULL;
+	__poll_t events = 0;
+	int ret;
+
+	po->stats.submitted++;
+	ret = fastio_check_sqe(sqe);
+	if (ret) {
+		po->stats.invalid++;
+		fastio_post(r, sqe->user_data, ret);
+		return;
+	}
+	switch (sqe->opcode) {
+	case FASTIO_OP_NOP:
+		fastio_post(r, sqe->user_data, 0);
+		return;
+	case FASTIO_OP_CLOSE:
+		do_close(po, r, sqe);
+		return;
+	case FASTIO_OP_TIMEOUT:
+		req = fastio_req_alloc(r, sqe, NULL);
+		if (!req) {
+			fastio_post(r, sqe->user_data, -ENOMEM);
+			return;
+		}
+		fastio_arm_timeout(po, req);
+		return;
+	}
+
+	file = fastio_fget(sqe->fd);
+	if (IS_ERR(file)) {
+		fastio_post(r, sqe->user_data, PTR_ERR(file));
+		return;
+	}
+	if (sqe->flags & FASTIO_SQE_ASYNC)
+		ret = FASTIO_OFFLOAD;
+	else
+		ret = fastio_exec_nonblock(sqe, file, &events);
+	if ((ret == -EAGAIN && events) || ret == FASTIO_OFFLOAD) {
+		req = fastio_req_alloc(r, sqe, file);
+		if (req) {
+			settle(po, req, ret, events);
+			return;
+		}
+		ret = -ENOMEM;
+	}
+	fput(file);
+	fastio_post(r, sqe->user_data, ret);
+}
+
+/* Retries parked ops whose socket became ready and completes fired
+ * timeouts. Returns how many were handled. */
+static unsigned int run_ready(struct fastio_poller *po)
+{
+	struct fastio_req *req, *tmp;
+	unsigned long flags;
+	unsigned int n = 0;
+	LIST_HEAD(batch);
+
+	if (list_empty_careful(&po->ready))
+		return 0;
+	spin_lock_irqsave(&po->ready_lock, flags);
+	list_splice_init(&po->ready, &batch);
+	list_for_each_entry(req, &batch, node)
+		req->state = FASTIO_REQ_RUNNING;
+	spin_unlock_irqrestore(&po->ready_lock, flags);
+
+	list_for_each_entry_safe(req, tmp, &batch, node) {
+		__poll_t events = 0;
+		int ret;
+
+		list_del_init(&req->node);
+		n++;
+		if (req->sqe.opcode == FASTIO_OP_TIMEOUT) {
+			fastio_req_finish(req, req->res);
+			continue;
+		}
+		po->stats.requeued++;
+		ret = fastio_exec_nonblock(&req->sqe, req->file, &events);
+		if (ret == -EAGAIN && events) {
+			/* Spurious or stolen readiness: park again. */
+			ret = fastio_arm(po, req, events);
+			if (!ret)
+				continue;
+		} else if (ret == FASTIO_OFFLOAD) {
+			settle(po, req, ret, 0);
+			continue;
+		}
+		fastio_req_finish(req, ret);
+	}
+	return n;
+}
+
+static unsigned int drain_rings(struct fastio_poller *po)
+{
+	struct fastio_ring *r;
+	struct fastio_sqe sqe;
+	unsigned int i, n = 0;
+
+	for_each_my_ring(po, r, i) {
+		u32 budget = r->sq_entries;	/* one ring cannot starve the others */
+
+		if (!list_empty_careful(&r->backlog) && !fastio_flush_backlog(r))
+			continue;
+		while (budget-- && may_consume(r) && fastio_sq_pop(r, &sqe)) {
+			handle(po, r, &sqe);
+			n++;
+		}
+	}
+	return n;
+}
+
+static bool has_work(struct fastio_poller *po)
+{
+	struct fastio_ring *r;
+	unsigned int i;
+
+	if (READ_ONCE(po->ctx->stopping) || READ_ONCE(po->kick) || !list_empty_careful(&po->ready))
+		return true;
+	for_each_my_ring(po, r, i)
+		if (fastio_sq_pending(r) && may_consume(r))
+			return true;
+	return false;
+}
+
+static void set_need_wakeup(struct fastio_poller *po, bool on)
+{
+	struct fastio_ring *r;
+	unsigned int i;
+
+	for_each_my_ring(po, r, i) {
+		if (on)
+			atomic_or(FASTIO_SQ_NEED_WAKEUP, (atomic_t *)&r->sq_hdr->flags);
+		else
+			atomic_andnot(FASTIO_SQ_NEED_WAKEUP, (atomic_t *)&r->sq_hdr->flags);
+	}
+}
+
+/*
+ * Sleeps until there is work. The race with a submitter: it publishes its
+ * tail then reads NEED_WAKEUP (with a full barrier between); we set
+ * NEED_WAKEUP then read the tail (smp_mb() between, and again inside
+ * wait_event's condition check). Either we see its entry, or it sees our
+ * flag and calls FASTIO_IOC_WAKE, which sets kick and wakes us.
+ */
+static int poller_sleep(struct fastio_poller *po)
+{
+	int ret = 0;
+
+	set_need_wakeup(po, true);
+	smp_mb();
+	if (!has_work(po)) {
+		po->stats.sleeps++;
+		ret = wait_event_interruptible(po->wait, has_work(po));
+		po->stats.wakeups++;
+	}
+	WRITE_ONCE(po->kick, false);
+	set_need_wakeup(po, false);
+	return ret;
+}
+
+int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
+{
+	u64 idle_ns = (u64)ctx->p.idle_us * NSEC_PER_USEC;
+	ktime_t idle_since = 0;
+
+	if (ctx->p.affinity_offset >= 0) {
+		unsigned int cpu = (ctx->p.affinity_offset + po->index) % nr_cpu_ids;
+
+		if (cpu_online(cpu))
+			set_cpus_allowed_ptr(current, cpumask_of(cpu));
+	}
+	while (!READ_ONCE(ctx->stopping)) {
+		unsigned int work;
+
+		if (signal_pending(current))
+			return -EINTR;
+		po->stats.loops++;
+		work = drain_rings(po) + run_ready(po);
+		if (work) {
+			idle_since = 0;
+			cond_resched();
+			continue;
+		}
+		if (!idle_since)
+			idle_since = ktime_get();
+		if (ktime_get() - idle_since < idle_ns) {
+			/* Spin, but let anything else runnable here go first. */
+			cond_resched();
+			cpu_relax();
+			continue;
+		}
+		if (poller_sleep(po))
+			return -EINTR;
+		idle_since = 0;
+	}
+	return 0;
+}

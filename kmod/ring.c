@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Ring pairs: consuming submissions, validating them, posting completions.
+ *
+ * The shared pages are written by the process at any moment, so every value
+ * read from them is read once (READ_ONCE / smp_load_acquire / one memcpy of
+ * an entry into kernel memory) and never trusted beyond what it can do:
+ * indices are masked with the kernel's private masks, and a tail more than a
+ * ring ahead is clamped and counted in the header's `dropped`.
+ */
+#include <linux/slab.h>
+#include <linux/socket.h>
+#include <linux/net.h>
+#include "fastio_internal.h"
+
+/* A completion waiting for CQ space. */
+struct fastio_ovf {
+	struct list_head node;
+	struct fastio_cqe cqe;
+};
+
+static atomic_t *hdr_flags(struct fastio_ring_hdr *hdr)
+{
+	return (atomic_t *)&hdr->flags;
+}
+
+/* SQ entries published and not yet consumed (at most a ring's worth). */
+static u32 sq_available(struct fastio_ring *r)
+{
+	u32 tail = smp_load_acquire(&r->sq_hdr->tail);
+	u32 n = tail - r->sq_head;
+
+	if (unlikely(n > r->sq_entries)) {
+		WRITE_ONCE(r->sq_hdr->dropped, READ_ONCE(r->sq_hdr->dropped) + 1);
+		n = r->sq_entries;
+	}
+	return n;
+}
+
+bool fastio_sq_pending(struct fastio_ring *r)
+{
+	return READ_ONCE(r->sq_hdr->tail) != r->sq_head;
+}
+
+/* Copies the next submission out of the shared page, once. Poller only. */
+bool fastio_sq_pop(struct fastio_ring *r, struct fastio_sqe *out)
+{
+	if (!sq_available(r))
+		return false;
+	memcpy(out, &r->sqes[r->sq_head & r->sq_mask], sizeof(*out));
+	r->sq_head++;
+	/* The slot may be reused by the process once head moves past it. */
+	smp_store_release(&r->sq_hdr->head, r->sq_head);
+	return true;
+}
+
+/* Same rules as fastio/src/validate.rs: bad entries complete with -EINVAL. */
+int fastio_check_sqe(const struct fastio_sqe *sqe)
+{
+	if (sqe->opcode >= FASTIO_OP_LAST || (sqe->flags & ~FASTIO_SQE_VALID_FLAGS))
+		return -EINVAL;
+	if (sqe->resv0 || sqe->resv1[0] || sqe->resv1[1] || sqe->resv1[2])
+		return -EINVAL;
+	switch (sqe->opcode) {
+	case FASTIO_OP_RECV:
+	case FASTIO_OP_SEND:
+		if (sqe->op_flags & ~FASTIO_MSG_FLAGS)
+			return -EINVAL;
+		fallthrough;
+	case FASTIO_OP_READ:
+	case FASTIO_OP_WRITE:
+		if (sqe->len > FASTIO_MAX_IO_LEN)
+			return -EINVAL;
+		break;
+	case FASTIO_OP_SENDV:
+		if (sqe->len > FASTIO_MAX_IOVECS || (sqe->op_flags & ~FASTIO_MSG_FLAGS))
+			return -EINVAL;
+		break;
+	case FASTIO_OP_ACCEPT:
+		if (sqe->op_flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+			return -EINVAL;
+		break;
+	case FASTIO_OP_FSYNC:
+		if (sqe->op_flags & ~FASTIO_FSYNC_DATASYNC)
+			return -EINVAL;
+		break;
+	case FASTIO_OP_TIMEOUT:
+		if (sqe->off > KTIME_MAX)
+			return -EINVAL;
+		break;
+	}
+	return 0;
+}
+
+/* Free CQ slots. A head the process moved past our tail (garbage) reads as
+ * a full ring: completions then wait in the backlog, bounded as below. */
+static u32 cq_space(struct fastio_ring *r)
+{
+	u32 used = r->cq_tail - smp_load_acquire(&r->cq_hdr->head);
+
+	return used > r->cq_entries ? 0 : r->cq_entries - used;
+}
+
+u32 fastio_cq_ready(struct fastio_ring *r)
+{
+	u32 n = READ_ONCE(r->cq_tail) - READ_ONCE(r->cq_hdr->head);
+
+	return min(n, r->cq_entries);
+}
+
+static void cq_write(struct fastio_ring *r, const struct fastio_cqe *cqe)
+{
+	r->cqes[r->cq_tail & r->cq_mask] = *cqe;
+	r->cq_tail++;
+}
+
+/* Moves backlog entries into the CQ; true if the backlog is now empty.
+ * Caller holds cq_lock. */
+static bool flush_locked(struct fastio_ring *r)
+{
+	struct fastio_ovf *ovf, *tmp;
+	bool moved = false;
+
+	if (list_empty(&r->backlog))
+		return true;
+	list_for_each_entry_safe(ovf, tmp, &r->backlog, node) {
+		if (!cq_space(r))
+			break;
+		cq_write(r, &ovf->cqe);
+		list_del(&ovf->node);
+		kfree(ovf);
+		moved = true;
+	}
+	if (moved)
+		smp_store_release(&r->cq_hdr->tail, r->cq_tail);
+	if (list_empty(&r->backlog)) {
+		atomic_andnot(FASTIO_CQ_OVERFLOW, hdr_flags(r->cq_hdr));
+		return true;
+	}
+	return false;
+}
+
+static void wake_cq_waiters(struct fastio_ring *r)
+{
+	/* wq_has_sleeper() has the barrier that pairs with the waiter's
+	 * condition check in FASTIO_IOC_WAIT. */
+	if (wq_has_sleeper(&r->cq_wait))
+		wake_up(&r->cq_wait);
+}
+
+bool fastio_flush_backlog(struct fastio_ring *r)
+{
+	bool empty;
+
+	mutex_lock(&r->cq_lock);
+	empty = flush_locked(r);
+	mutex_unlock(&r->cq_lock);
+	wake_cq_waiters(r);
+	return empty;
+}
+
+/*
+ * Posts one completion. Never drops it: if the CQ is full it joins the
+ * backlog, FASTIO_CQ_OVERFLOW tells the process to WAKE us after reaping,
+ * and the poller stops consuming this ring's SQ until the backlog is gone,
+ * so the backlog stays bounded by the ops already in flight.
+ */
+void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
+{
+	struct fastio_cqe cqe = { .user_data = user_data, .res = res };
+
+	mutex_lock(&r->cq_lock);
+	if (flush_locked(r) && cq_space(r)) {
+		cq_write(r, &cqe);
+		smp_store_release(&r->cq_hdr->tail, r->cq_tail);
+	} else {
+		struct fastio_ovf *ovf;
+
+		/* Small, accounted to the process, and must not fail: a lost
+		 * completion would leave the process waiting forever. */
+		ovf = kmalloc(sizeof(*ovf), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+		ovf->cqe = cqe;
+		list_add_tail(&ovf->node, &r->backlog);
+		WRITE_ONCE(r->cq_hdr->overflow, READ_ONCE(r->cq_hdr->overflow) + 1);
+		atomic_or(FASTIO_CQ_OVERFLOW, hdr_flags(r->cq_hdr));
+		atomic64_inc(&r->ctx->overflowed);
+	}
+	mutex_unlock(&r->cq_lock);
+	atomic64_inc(&r->ctx->completed);
+	wake_cq_waiters(r);
+}
+
+/* Drops completions nobody will read (the context is being freed). */
+void fastio_free_backlog(struct fastio_ring *r)
+{
+	struct fastio_ovf *ovf, *tmp;
+
+	list_for_each_entry_safe(ovf, tmp, &r->backlog, node) {
+		list_del(&ovf->node);
+		kfree(ovf);
+	}
+}
