@@ -407,3 +407,40 @@ fn completions_beyond_the_cq_wait_in_the_backlog() {
         }
     });
 }
+
+#[test]
+fn close_cancels_what_waits_on_the_fd_on_every_backend() {
+    for_each_backend(|b| {
+        let (_f, mut ring) = one_ring(&config(b));
+        let (a, z) = socketpair();
+        let fd = {
+            use std::os::fd::IntoRawFd;
+            a.into_raw_fd()
+        };
+        let mut buf = [0u8; 8];
+        let recv = Sqe {
+            addr: buf.as_mut_ptr() as u64,
+            len: 8,
+            ..sqe(op::RECV, fd, 1)
+        };
+        // SAFETY: buf outlives both ops, which complete before we return.
+        unsafe {
+            ring.push(&recv).unwrap();
+            ring.push(&sqe(op::CLOSE, fd, 2)).unwrap();
+        }
+        let mut got = [wait_one(&mut ring), wait_one(&mut ring)];
+        got.sort_by_key(|c| c.user_data);
+        assert_eq!(
+            (got[0].user_data, got[0].res),
+            (1, -libc::ECANCELED),
+            "{b:?}"
+        );
+        assert_eq!((got[1].user_data, got[1].res), (2, 0), "{b:?}");
+        // The socket really closed: the peer sees end of stream.
+        let mut z = std::os::unix::net::UnixStream::from(z);
+        let mut rest = Vec::new();
+        z.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+        let _ = buf;
+    });
+}

@@ -250,3 +250,43 @@ fn dropping_a_proactor_with_a_parked_recv_is_safe() {
         unsafe { libc::close(fd) };
     }
 }
+
+#[test]
+fn accept_multi_reports_more_until_its_listener_closes() {
+    for b in backends() {
+        let (_f, mut p) = proactor(&config(b));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let lfd = listener.into_raw_fd();
+        p.accept_multi(lfd, 9);
+        p.submit().unwrap();
+        let _client = TcpStream::connect(addr).unwrap();
+        let mut out = Vec::new();
+        next_batch(&mut p, &mut out);
+        assert_eq!(
+            (out[0].token, out[0].kind, out[0].more),
+            (9, OpKind::Accept, true)
+        );
+        let conn = out[0].result().unwrap() as i32;
+        // Closing the listener ends the accept loop: it completes once more,
+        // cancelled, with more = false, and nothing stays in flight.
+        p.close(lfd, 10);
+        p.close(conn, 11);
+        p.submit().unwrap();
+        out.clear();
+        while out.len() < 3 {
+            next_batch(&mut p, &mut out);
+        }
+        let accept = out
+            .iter()
+            .find(|c| c.token == 9)
+            .expect("accept completion");
+        assert!(!accept.more, "{b:?}");
+        assert!(accept.res < 0, "{b:?}: {}", accept.res);
+        assert!(out
+            .iter()
+            .filter(|c| c.kind == OpKind::Close)
+            .all(|c| c.res == 0));
+        assert_eq!(p.in_flight(), 0, "{b:?}");
+    }
+}

@@ -59,6 +59,10 @@ fn bump(c: &AtomicU64) {
     c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
+/// io_uring user_data of entries FastIO adds itself (the cancel before a
+/// CLOSE); their completions are not the caller's. Slot keys never reach it.
+const INTERNAL: u64 = u64::MAX;
+
 /// Memory the kernel reads after submission, kept until the completion.
 /// Never read by us, only kept alive: hence dead_code.
 #[allow(dead_code)]
@@ -195,7 +199,9 @@ impl UringRing {
     }
 
     pub(crate) fn push(&mut self, sqe: &Sqe) -> Result<(), RingFull> {
-        if self.ring.submission().is_full() {
+        // CLOSE takes two io_uring entries (see below), everything else one.
+        let need = if sqe.opcode == op::CLOSE { 2 } else { 1 };
+        if self.sq_space() < need {
             return Err(RingFull);
         }
         bump(&self.counters.submitted);
@@ -215,10 +221,29 @@ impl UringRing {
             _extra: extra,
         });
         let entry = entry.user_data(key as u64);
+        let mut sq = self.ring.submission();
+        if sqe.opcode == op::CLOSE {
+            // FastIO's CLOSE cancels the ops waiting on the fd first (they
+            // complete with -ECANCELED), as the other backends do; io_uring's
+            // close alone would leave them parked and the socket open. The
+            // hard link runs the close even when there was nothing to cancel.
+            let cancel =
+                opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(sqe.fd)).all())
+                    .build()
+                    .user_data(INTERNAL)
+                    .flags(squeue::Flags::IO_HARDLINK);
+            // SAFETY: the cancel entry carries no pointers.
+            if unsafe { sq.push(&cancel) }.is_err() {
+                drop(sq);
+                self.slots.remove(key);
+                return Err(RingFull);
+            }
+        }
         // SAFETY: the entry's pointers are the submitter's promise (Ring::push
         // is unsafe for that reason) or live in the slot we just filled,
         // which is kept until the completion arrives.
-        if unsafe { self.ring.submission().push(&entry) }.is_err() {
+        if unsafe { sq.push(&entry) }.is_err() {
+            drop(sq);
             self.slots.remove(key);
             return Err(RingFull);
         }
@@ -246,6 +271,9 @@ impl UringRing {
         let mut cq = self.ring.completion();
         cq.sync();
         for c in &mut cq {
+            if c.user_data() == INTERNAL {
+                continue;
+            }
             let key = c.user_data() as usize;
             // Only our own slot keys are ever submitted, so the slot exists.
             if let Some(slot) = self.slots.try_remove(key) {

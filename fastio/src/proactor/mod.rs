@@ -25,7 +25,7 @@ use crate::abi::{self, op, Sqe};
 use crate::backend::{BackendKind, Ring};
 use bytes::{Bytes, BytesMut};
 use slab::Slab;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
@@ -70,6 +70,9 @@ pub struct Completion {
     /// Non-negative result (bytes, or the accepted fd), or `-errno`.
     pub res: i32,
     pub buf: Buffer,
+    /// The operation goes on and will complete again with the same token
+    /// (an `accept_multi` that re-armed itself).
+    pub more: bool,
 }
 
 impl Completion {
@@ -156,6 +159,9 @@ pub struct Proactor {
     ops: Slab<InFlight>,
     /// Entries that did not fit in the SQ yet, oldest first.
     waiting: VecDeque<Sqe>,
+    /// fds with a CLOSE in flight: ops on them are not resubmitted (the fd
+    /// number may already name a new file by then).
+    closing: HashSet<RawFd>,
 }
 
 impl Proactor {
@@ -164,6 +170,7 @@ impl Proactor {
             ring,
             ops: Slab::new(),
             waiting: VecDeque::new(),
+            closing: HashSet::new(),
         }
     }
 
@@ -367,8 +374,11 @@ impl Proactor {
         self.queue(e);
     }
 
-    /// Closes `fd`; ops parked on it complete with `-ECANCELED` first.
+    /// Closes `fd`; ops parked on it complete with `-ECANCELED` first, and
+    /// a partial `send_all` on it completes with what was sent instead of
+    /// sending the rest.
     pub fn close(&mut self, fd: RawFd, token: u64) {
+        self.closing.insert(fd);
         let key = self.start(
             token,
             fd,
@@ -452,11 +462,16 @@ impl Proactor {
     /// Handles one raw completion; `None` if the op continues.
     fn complete(&mut self, key: usize, res: i32) -> Option<Completion> {
         let f = &mut self.ops[key];
+        let closing = self.closing.contains(&f.fd);
+        // Progress made and more to do on an fd that stays open: go on.
+        let partial =
+            |done: usize, total: usize| res > 0 && !closing && done + (res as usize) < total;
         match &mut f.op {
             Op::Accept { repeat: true } => {
                 let (token, fd) = (f.token, f.fd);
                 let transient = res >= 0 || res == -libc::ECONNABORTED || res == -libc::EINTR;
-                if transient {
+                let more = transient && !closing;
+                if more {
                     let e = self.accept_sqe(fd, key);
                     self.queue(e);
                 } else {
@@ -468,22 +483,29 @@ impl Proactor {
                     fd,
                     res,
                     buf: Buffer::None,
+                    more,
                 });
             }
-            Op::Send { buf, done } if res > 0 && *done + (res as usize) < buf.len() => {
+            Op::Send { buf, done } if partial(*done, buf.len()) => {
                 *done += res as usize;
                 self.submit_send(key);
                 return None;
             }
-            Op::SendV { done, total, .. } if res > 0 && *done + (res as usize) < *total => {
+            Op::SendV { done, total, .. } if partial(*done, *total) => {
                 *done += res as usize;
                 self.submit_sendv(key);
                 return None;
             }
-            Op::Write { buf, done, .. } if res > 0 && *done + (res as usize) < buf.len() => {
+            Op::Write { buf, done, .. } if partial(*done, buf.len()) => {
                 *done += res as usize;
                 self.submit_write(key);
                 return None;
+            }
+            Op::Simple {
+                kind: OpKind::Close,
+            } => {
+                let fd = f.fd;
+                self.closing.remove(&fd);
             }
             _ => {}
         }
@@ -512,6 +534,7 @@ impl Proactor {
             fd: f.fd,
             res,
             buf,
+            more: false,
         })
     }
 }

@@ -1,0 +1,154 @@
+//! Sockets made with libc: one SO_REUSEPORT listener per server thread, and
+//! the per-connection options.
+//!
+//! Each thread owning its own listener on the shared port lets the kernel
+//! spread incoming connections over the threads (SO_REUSEPORT hashing), so
+//! no thread hands connections to another and no listener is contended.
+
+use std::io;
+use std::mem::size_of;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// Pending-connection queue of each listener (the kernel caps it at
+/// net.core.somaxconn).
+pub const BACKLOG: libc::c_int = 4096;
+
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn set_int_opt(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: setsockopt reads exactly `size_of::<c_int>()` bytes from a live
+    // c_int; the kernel validates the fd and the option.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
+    let r = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sin` is a complete sockaddr_in and the length says so.
+            unsafe {
+                libc::bind(
+                    fd,
+                    (&sin as *const libc::sockaddr_in).cast(),
+                    size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: `sin6` is a complete sockaddr_in6 and the length says so.
+            unsafe {
+                libc::bind(
+                    fd,
+                    (&sin6 as *const libc::sockaddr_in6).cast(),
+                    size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    check(r).map(drop)
+}
+
+/// A non-blocking listener on `addr` with SO_REUSEADDR and SO_REUSEPORT, so
+/// several (one per thread) can share the port.
+pub fn reuseport_listener(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: plain syscall with constant arguments.
+    let fd = check(unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })?;
+    // SAFETY: socket() just returned this fd and nothing else owns it; from
+    // here on it is closed on every error path by OwnedFd's drop.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let raw = fd.as_raw_fd();
+    set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    bind(raw, addr)?;
+    // SAFETY: plain syscall on the fd we own.
+    check(unsafe { libc::listen(raw, BACKLOG) })?;
+    Ok(fd)
+}
+
+/// The address a socket is bound to (to learn the port after binding port 0).
+pub fn local_addr(fd: OwnedFd) -> io::Result<(OwnedFd, SocketAddr)> {
+    // std's TcpListener reads it with getsockname and decodes it for us; the
+    // fd goes back out unchanged.
+    let l = TcpListener::from(fd);
+    let addr = l.local_addr()?;
+    Ok((OwnedFd::from(l), addr))
+}
+
+/// `n` listeners on the same address. With port 0 the first picks a free
+/// port and the others join it. Returns them and the address they share.
+pub fn listeners(addr: SocketAddr, n: usize) -> io::Result<(Vec<OwnedFd>, SocketAddr)> {
+    let (first, bound) = local_addr(reuseport_listener(&addr)?)?;
+    let mut all = vec![first];
+    for _ in 1..n {
+        all.push(reuseport_listener(&bound)?);
+    }
+    Ok((all, bound))
+}
+
+/// Disables Nagle on a connection. An echo server answers each message at
+/// once; with Nagle a small echo could wait for the ACK of the previous one
+/// (up to the peer's delayed-ACK timer, ~40 ms) when a client pipelines
+/// small writes. One setsockopt per connection, never per message.
+pub fn set_nodelay(fd: RawFd) -> io::Result<()> {
+    set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
+}
+
+/// The calling thread's errno after a failed libc call.
+pub fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Accept errors after which the same accept may succeed at once: the
+/// connection went away before we took it, or a signal interrupted us.
+pub fn accept_error_is_transient(errno: i32) -> bool {
+    matches!(errno, libc::ECONNABORTED | libc::EINTR | libc::EPROTO)
+}

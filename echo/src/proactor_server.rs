@@ -1,0 +1,374 @@
+//! The FastIO echo server: one [`Proactor`] (one ring pair) per application
+//! thread, each thread with its own SO_REUSEPORT listener.
+//!
+//! Every socket operation (accept, recv, send, close) is an entry in the
+//! thread's submission ring, executed by FastIO's workers; the thread only
+//! reaps completions and starts the next operation. Per connection exactly
+//! one operation is in flight at any time:
+//!
+//! ```text
+//! accept ─▶ recv ─n>0─▶ send_all ─done─▶ recv ─▶ ...
+//!             │ n=0 or error      │ error
+//!             └──────────▶ close ◀┘ ─▶ slot freed
+//! ```
+//!
+//! The buffer moves with the operation: recv fills the connection's one
+//! `BytesMut`, it is frozen and moved into send_all, and the send completion
+//! hands it back to be thawed for the next recv (see [`crate::buffer`]), so
+//! nothing is allocated per message. A client that does not read stalls its
+//! send, so its connection is not read either (backpressure, bounded memory),
+//! and messages of any size go through in buffer-sized chunks.
+
+use crate::buffer;
+use crate::net;
+use crate::signals;
+use crate::stats::{self, ThreadStats};
+use fastio::proactor::{Buffer, Completion, OpKind};
+use fastio::{Config, Fastio, FastioArgs, Proactor, Ring};
+use slab::Slab;
+use std::net::SocketAddr;
+use std::os::fd::{IntoRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+const NAME: &str = "proactor_echo_server";
+
+/// Token of the listener's accept (and of its close at shutdown).
+const LISTENER: u64 = u64::MAX;
+/// Token of the timer that re-arms a stopped accept.
+const REARM: u64 = u64::MAX - 1;
+
+/// How long to wait before accepting again after EMFILE and the like. Short,
+/// because connections wait in the listener's backlog meanwhile.
+const REARM_DELAY: Duration = Duration::from_millis(50);
+/// Longest sleep in `wait`, so a stop request is noticed this quickly.
+const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long closing at shutdown may take before the thread gives up on it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Command-line settings (see the binary for their documentation).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub addr: SocketAddr,
+    /// Application threads; `None`: one per polling worker.
+    pub threads: Option<u32>,
+    pub fastio: FastioArgs,
+}
+
+/// Runs the server until SIGINT/SIGTERM. Errors are start-up failures or a
+/// ring that stopped working.
+pub fn run(opts: &Options) -> Result<(), String> {
+    let cfg = opts
+        .fastio
+        .load()
+        .map_err(|e| format!("configuration: {e}"))?;
+    let threads = opts.threads.unwrap_or(cfg.max_ker_worker);
+    signals::install().map_err(|e| format!("installing signal handlers: {e}"))?;
+    let mut fastio = Fastio::new(&cfg, threads).map_err(|e| format!("starting FastIO: {e}"))?;
+    eprintln!("{}", fastio.describe());
+    let (listeners, local) = net::listeners(opts.addr, threads as usize)
+        .map_err(|e| format!("listening on {}: {e}", opts.addr))?;
+    eprintln!(
+        "{NAME}: listening on {local} ({threads} application threads, {} polling workers)",
+        cfg.max_ker_worker
+    );
+
+    let rings = fastio.take_rings();
+    let mut handles = Vec::with_capacity(rings.len());
+    for (i, (ring, listener)) in rings.into_iter().zip(listeners).enumerate() {
+        let cpu = app_thread_cpu(&cfg, i);
+        // The proactor closes the listener at shutdown, so it takes the fd.
+        let listener = listener.into_raw_fd();
+        let h = std::thread::Builder::new()
+            .name(format!("echo-{i}"))
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    crate::pin_current_thread(cpu, &format!("{NAME}: thread {i}"));
+                }
+                Worker::new(i, ring, listener).run()
+            })
+            .map_err(|e| format!("spawning thread {i}: {e}"))?;
+        handles.push(h);
+    }
+
+    let mut per_thread = Vec::with_capacity(handles.len());
+    let mut failed = false;
+    for h in handles {
+        match h.join() {
+            Ok((s, ok)) => {
+                failed |= !ok;
+                per_thread.push(s);
+            }
+            Err(_) => {
+                failed = true;
+                per_thread.push(ThreadStats::default());
+            }
+        }
+    }
+    stats::print(NAME, &per_thread);
+    let s = fastio.stats();
+    eprintln!(
+        "{NAME}: fastio stats: submitted {} completed {} invalid {} parked {} requeued {} \
+         offloaded {} overflowed {} sleeps {} wakeups {} loops {}",
+        s.submitted,
+        s.completed,
+        s.invalid,
+        s.parked,
+        s.requeued,
+        s.offloaded,
+        s.overflowed,
+        s.sleeps,
+        s.wakeups,
+        s.loops
+    );
+    if failed {
+        return Err("a server thread failed (see above)".into());
+    }
+    Ok(())
+}
+
+/// The CPU for application thread `i`, if pinning is on (affinity_offset >=
+/// 0): (offset + K + i) % ncpu, K being the number of polling workers.
+///
+/// FastIO pins poller j to offset + j, so the application threads take the
+/// CPUs right after the pollers': neighbours (sharing a cache level on
+/// most machines, which is where the rings' lines bounce) but never the
+/// same CPU as a spinning poller, which would halve both. The formula is
+/// the same on every backend (uring without SQPOLL has no pollers and simply
+/// leaves those K CPUs free), so one configuration places threads alike
+/// whichever backend runs it.
+pub fn app_thread_cpu(cfg: &Config, i: usize) -> Option<usize> {
+    (cfg.affinity_offset >= 0).then(|| {
+        (cfg.affinity_offset as usize + cfg.max_ker_worker as usize + i) % crate::cpu_count()
+    })
+}
+
+/// Which operation a connection has in flight (there is always exactly one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Receiving,
+    Sending,
+    Closing,
+}
+
+struct Conn {
+    fd: RawFd,
+    state: State,
+}
+
+/// Whether `accept_multi` re-armed itself after a completion with `res`.
+/// Mirrors `Proactor::complete`: it keeps going after a connection and after
+/// ECONNABORTED/EINTR, and stops after anything else.
+fn accept_multi_continues(res: i32) -> bool {
+    res >= 0 || res == -libc::ECONNABORTED || res == -libc::EINTR
+}
+
+/// One application thread: its proactor, its listener and its connections.
+struct Worker {
+    id: usize,
+    p: Proactor,
+    listener: RawFd,
+    /// Keyed by the token of the connection's operations.
+    conns: Slab<Conn>,
+    /// The listener's accept_multi is armed.
+    accepting: bool,
+    /// A REARM timer is in flight.
+    rearm_pending: bool,
+    /// errnos of accept failures already logged (each is logged once).
+    logged: Vec<i32>,
+    stats: ThreadStats,
+}
+
+impl Worker {
+    fn new(id: usize, ring: Ring, listener: RawFd) -> Worker {
+        Worker {
+            id,
+            p: Proactor::new(ring),
+            listener,
+            conns: Slab::with_capacity(1024),
+            accepting: false,
+            rearm_pending: false,
+            logged: Vec::new(),
+            stats: ThreadStats::default(),
+        }
+    }
+
+    /// Serves until a stop is requested; returns the statistics and whether
+    /// the thread ran without a fatal error.
+    fn run(mut self) -> (ThreadStats, bool) {
+        self.arm_accept();
+        let mut ok = true;
+        let mut out = Vec::with_capacity(256);
+        while !signals::stop_requested() {
+            // Submits what the last round started, then sleeps until a
+            // completion or the timeout (to look at the stop flag).
+            if let Err(e) = self.p.wait(1, Some(WAIT_TIMEOUT)) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                eprintln!(
+                    "{NAME}: thread {}: waiting on the ring: {e}; stopping",
+                    self.id
+                );
+                signals::request_stop();
+                ok = false;
+                break;
+            }
+            self.p.reap(&mut out);
+            for c in out.drain(..) {
+                self.handle(c);
+            }
+        }
+        self.shutdown(&mut out);
+        (self.stats, ok)
+    }
+
+    fn arm_accept(&mut self) {
+        self.p.accept_multi(self.listener, LISTENER);
+        self.accepting = true;
+    }
+
+    fn handle(&mut self, mut c: Completion) {
+        match c.token {
+            LISTENER => return self.on_accept(c.res),
+            REARM => {
+                self.rearm_pending = false;
+                if !self.accepting {
+                    self.arm_accept();
+                }
+                return;
+            }
+            _ => {}
+        }
+        let key = c.token as usize;
+        // Every token other than the two above is a live connection's key:
+        // its slot is freed only by its close completion, the last op.
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let fd = conn.fd;
+        match c.kind {
+            OpKind::Recv => match (c.res, c.take_filled()) {
+                (n, Some(buf)) if n > 0 => {
+                    self.stats.messages += 1;
+                    conn.state = State::Sending;
+                    self.p.send_all(fd, buf.freeze(), c.token);
+                }
+                // 0: the peer closed; < 0: reset, or any other error.
+                _ => self.close(key),
+            },
+            OpKind::Send => {
+                if c.res < 0 {
+                    // ECONNRESET, EPIPE...: the client is gone.
+                    return self.close(key);
+                }
+                self.stats.bytes += c.res as u64;
+                let buf = match std::mem::take(&mut c.buf) {
+                    Buffer::Sent(b) => buffer::recycle(b),
+                    _ => buffer::conn_buffer(),
+                };
+                conn.state = State::Receiving;
+                self.p.recv(fd, buf, c.token);
+            }
+            OpKind::Close => {
+                self.conns.remove(key);
+                self.stats.closed += 1;
+                // A descriptor was freed: if accepts stopped on EMFILE, this
+                // is the moment they can succeed again.
+                if !self.accepting && !signals::stop_requested() {
+                    self.arm_accept();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.state = State::Closing;
+            let fd = conn.fd;
+            self.p.close(fd, key as u64);
+        }
+    }
+
+    fn on_accept(&mut self, res: i32) {
+        if res >= 0 {
+            let fd = res;
+            // Best effort: a connection without it still works.
+            let _ = net::set_nodelay(fd);
+            let key = self.conns.insert(Conn {
+                fd,
+                state: State::Receiving,
+            });
+            self.stats.connections += 1;
+            self.p.recv(fd, buffer::conn_buffer(), key as u64);
+            return;
+        }
+        if accept_multi_continues(res) {
+            return;
+        }
+        // The accept stopped (EMFILE, ENFILE, ENOBUFS...). Connections wait
+        // in the backlog; accept again after a short delay, or sooner when a
+        // connection closes and frees a descriptor.
+        self.accepting = false;
+        self.stats.accept_errors += 1;
+        let errno = -res;
+        if !self.logged.contains(&errno) {
+            self.logged.push(errno);
+            eprintln!(
+                "{NAME}: thread {}: accept failed: {}; pausing accepts, retrying in {:?} or \
+                 when a connection closes (logged once per error)",
+                self.id,
+                std::io::Error::from_raw_os_error(errno),
+                REARM_DELAY
+            );
+        }
+        if !self.rearm_pending {
+            self.rearm_pending = true;
+            self.p.timeout(REARM_DELAY, REARM);
+        }
+    }
+
+    /// Closes the listener and the connections through the ring, and waits
+    /// (briefly) for those closes.
+    ///
+    /// A connection with a send in flight is left open for process exit to
+    /// close: `send_all` resubmits the rest of a partial send when its
+    /// completion is reaped, and if the fd had been closed meanwhile that
+    /// resubmission could land on a new socket that reused the number.
+    /// Receives are safe to close under: a parked one is cancelled first.
+    fn shutdown(&mut self, out: &mut Vec<Completion>) {
+        let mut expected = 1;
+        self.p.close(self.listener, LISTENER);
+        for (key, conn) in self.conns.iter_mut() {
+            match conn.state {
+                State::Receiving => {
+                    conn.state = State::Closing;
+                    self.p.close(conn.fd, key as u64);
+                    expected += 1;
+                }
+                State::Closing => expected += 1,
+                State::Sending => {}
+            }
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let mut closed = 0;
+        while closed < expected && Instant::now() < deadline {
+            if self.p.wait(1, Some(WAIT_TIMEOUT)).is_err() {
+                break;
+            }
+            self.p.reap(out);
+            for c in out.drain(..) {
+                // Everything else (cancelled receives, a last accept) is
+                // dropped: nothing new starts during shutdown.
+                if c.kind == OpKind::Close {
+                    closed += 1;
+                    if c.token != LISTENER && self.conns.try_remove(c.token as usize).is_some() {
+                        self.stats.closed += 1;
+                    }
+                }
+            }
+        }
+        // Dropping the proactor leaks the buffers of operations still in
+        // flight (by design: a worker may still write into them).
+    }
+}
