@@ -155,13 +155,6 @@ struct Conn {
     state: State,
 }
 
-/// Whether `accept_multi` re-armed itself after a completion with `res`.
-/// Mirrors `Proactor::complete`: it keeps going after a connection and after
-/// ECONNABORTED/EINTR, and stops after anything else.
-fn accept_multi_continues(res: i32) -> bool {
-    res >= 0 || res == -libc::ECONNABORTED || res == -libc::EINTR
-}
-
 /// One application thread: its proactor, its listener and its connections.
 struct Worker {
     id: usize,
@@ -229,7 +222,7 @@ impl Worker {
 
     fn handle(&mut self, mut c: Completion) {
         match c.token {
-            LISTENER => return self.on_accept(c.res),
+            LISTENER => return self.on_accept(c.res, c.more),
             REARM => {
                 self.rearm_pending = false;
                 if !self.accepting {
@@ -290,7 +283,7 @@ impl Worker {
         }
     }
 
-    fn on_accept(&mut self, res: i32) {
+    fn on_accept(&mut self, res: i32, more: bool) {
         if res >= 0 {
             let fd = res;
             // Best effort: a connection without it still works.
@@ -301,9 +294,11 @@ impl Worker {
             });
             self.stats.connections += 1;
             self.p.recv(fd, buffer::conn_buffer(), key as u64);
+            // Not re-armed only when the listener is being closed.
+            self.accepting = more;
             return;
         }
-        if accept_multi_continues(res) {
+        if more {
             return;
         }
         // The accept stopped (EMFILE, ENFILE, ENOBUFS...). Connections wait
