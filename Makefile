@@ -2,19 +2,20 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all help deps build kmod reload vm-test run test lint bench-micro clean
+.PHONY: all help deps build kmod reload vm-test run test lint bench-micro bench-echo clean
 
 # `make`: the Rust programs and the kernel module.
 all: build kmod
 
 help:
-	@echo "make run          build and start the main program (see README)"
+	@echo "make run          build and start the main program (the proactor echo server, port 12345)"
 	@echo "make test         install missing packages, then fmt + clippy + all tests"
 	@echo "make build        release build of every program"
 	@echo "make kmod         build kmod/fastio.ko against the installed Debian kernel headers"
 	@echo "make reload       rmmod + insmod fastio.ko (on a machine that loads modules)"
 	@echo "make vm-test      kernel module tests in a qemu guest (kmod/vm/run.sh)"
 	@echo "make bench-micro  ring micro-benchmark (NOP and small-recv round trips per backend)"
+	@echo "make bench-echo   echo scaling sweep: epoll vs proactor per backend, 1..N workers"
 
 deps:
 	@./scripts/deps.sh
@@ -33,7 +34,7 @@ vm-test:
 	kmod/vm/run.sh
 
 run: build
-	$(RELEASE)/fastio-microbench
+	$(RELEASE)/proactor_echo_server
 
 lint: deps
 	$(CARGO) fmt --all -- --check
@@ -44,6 +45,9 @@ test: lint
 
 bench-micro: build
 	$(RELEASE)/fastio-microbench
+
+bench-echo: deps
+	bench/echo-sweep.sh
 
 clean:
 	$(CARGO) clean
