@@ -38,11 +38,11 @@ fn stop_cleanly(server: Server) -> u64 {
     total_connections(&log)
 }
 
-/// (a) 200 connections open at once, each doing a few round trips of
+/// (a) 2000 connections open at once, each doing a few round trips of
 /// different sizes; the clients interleave them over 8 threads so the
 /// server has many connections active together.
 fn many_connections(spec: &Spec) {
-    const CONNS: usize = 200;
+    const CONNS: usize = 2000;
     const THREADS: usize = 8;
     const ROUNDS: usize = 3;
     let mut server = Server::start(spec);
