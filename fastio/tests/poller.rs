@@ -46,6 +46,7 @@ fn until(f: &Fastio, what: &str, cond: impl Fn(&Stats) -> bool) -> Stats {
 #[test]
 fn recv_before_data_parks_and_the_poller_sleeps_until_data_arrives() {
     for b in poller_backends() {
+        eprintln!("backend {b:?}");
         let (f, mut ring) = context(b, 0);
         let (a, mut z) = {
             let (a, z) = socketpair();
@@ -102,6 +103,7 @@ fn recv_before_data_parks_and_the_poller_sleeps_until_data_arrives() {
 #[test]
 fn sleeping_poller_is_woken_only_through_need_wakeup() {
     for b in poller_backends() {
+        eprintln!("backend {b:?}");
         let (f, mut ring) = context(b, 0);
         let s0 = until(&f, "the poller to sleep", |s| s.sleeps >= 1);
         assert!(ring.poller_sleeping());
@@ -129,6 +131,7 @@ fn sleeping_poller_is_woken_only_through_need_wakeup() {
 #[test]
 fn spinning_poller_needs_no_wakeup() {
     for b in poller_backends() {
+        eprintln!("backend {b:?}");
         // Ten seconds of spinning: the poller stays awake for the whole test.
         let (f, mut ring) = context(b, 10_000_000);
         for i in 0..100u64 {
@@ -151,6 +154,7 @@ fn spinning_poller_needs_no_wakeup() {
 #[test]
 fn blocking_ops_go_to_blocking_workers_and_never_stall_the_poller() {
     for b in poller_backends() {
+        eprintln!("backend {b:?}");
         let (f, mut ring) = context(b, 0);
         // A read on an empty pipe sleeps until someone writes. On a poller
         // that would stall every ring it serves.
@@ -215,6 +219,7 @@ fn blocking_ops_go_to_blocking_workers_and_never_stall_the_poller() {
 #[test]
 fn close_cancels_ops_parked_on_the_fd() {
     for b in poller_backends() {
+        eprintln!("backend {b:?}");
         let (f, mut ring) = context(b, 0);
         let (a, _z) = socketpair();
         let fd = {

@@ -79,6 +79,7 @@ fn echo_server(p: &mut Proactor, listener: &TcpListener, conns: usize) {
 #[test]
 fn echo_server_from_proactor_helpers() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (_f, mut p) = proactor(&config(b));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -113,6 +114,7 @@ fn echo_server_from_proactor_helpers() {
 #[test]
 fn send_all_survives_partial_sends() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (_f, mut p) = proactor(&config(b));
         let (a, z) = socketpair();
         let small: libc::c_int = 4096;
@@ -149,6 +151,7 @@ fn send_all_survives_partial_sends() {
 #[test]
 fn vectored_send_of_more_buffers_than_one_call_takes() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (_f, mut p) = proactor(&config(b));
         let (a, z) = socketpair();
         // 3000 pieces: more than FASTIO_MAX_IOVECS per attempt.
@@ -175,6 +178,7 @@ fn vectored_send_of_more_buffers_than_one_call_takes() {
 #[test]
 fn file_write_all_then_read_back() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (_f, mut p) = proactor(&config(b));
         let file = tempfile::tempfile().unwrap();
         let fd = file.as_raw_fd();
@@ -202,6 +206,7 @@ fn file_write_all_then_read_back() {
 #[test]
 fn more_ops_than_ring_entries_all_complete() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let mut cfg = config(b);
         cfg.ring_entries = 4;
         let (_f, mut p) = proactor(&cfg);
@@ -228,6 +233,7 @@ fn more_ops_than_ring_entries_all_complete() {
 #[test]
 fn dropping_a_proactor_with_a_parked_recv_is_safe() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (f, mut p) = proactor(&config(b));
         let (a, z) = socketpair();
         let fd = a.into_raw_fd();
@@ -254,6 +260,7 @@ fn dropping_a_proactor_with_a_parked_recv_is_safe() {
 #[test]
 fn accept_multi_reports_more_until_its_listener_closes() {
     for b in backends() {
+        eprintln!("backend {b:?}");
         let (_f, mut p) = proactor(&config(b));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

@@ -68,6 +68,7 @@ fn spsc_queue_four_million_entries_in_order() {
 fn backends_complete_every_op_exactly_once_under_load() {
     const PER_THREAD: u64 = 150_000;
     for b in backends() {
+        eprintln!("backend {b:?}");
         let mut cfg = config(b);
         cfg.max_ker_worker = 2;
         cfg.ring_entries = 64;
