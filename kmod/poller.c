@@ -20,6 +20,7 @@
 #include <linux/fdtable.h>
 #include <linux/ktime.h>
 #include <linux/cpumask.h>
+#include <linux/task_work.h>
 #include "fastio_internal.h"
 
 struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
@@ -284,6 +285,13 @@ int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 
 		if (signal_pending(current))
 			return -EINTR;
+		/* The last fput() of a file we closed or were done with is
+		 * deferred to task work, which runs only on the way back to
+		 * user mode (task_work_run is not for modules). Go there and
+		 * let the caller come straight back, or CLOSE would never
+		 * really close. */
+		if (task_work_pending(current))
+			return -EAGAIN;
 		po->stats.loops++;
 		work = drain_rings(po) + run_ready(po);
 		if (work) {

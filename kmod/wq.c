@@ -9,6 +9,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/file.h>
+#include <linux/task_work.h>
 #include "fastio_internal.h"
 
 void fastio_wq_queue(struct fastio_ctx *ctx, struct fastio_req *req)
@@ -41,6 +42,10 @@ int fastio_run_blocking(struct fastio_ctx *ctx, unsigned int index)
 	while (!READ_ONCE(ctx->stopping)) {
 		struct fastio_req *req;
 
+		/* Deferred final fput()s run on the way to user mode: see
+		 * fastio_run_poller(). */
+		if (task_work_pending(current))
+			return -EAGAIN;
 		if (wait_event_interruptible(ctx->wq_wait, wq_has_work(ctx)))
 			return -EINTR;
 		req = wq_pop(ctx);

@@ -88,14 +88,15 @@ impl Device {
                     .name(format!("{name}-{index}"))
                     .spawn(move || {
                         let mut arg = WorkerArg { kind, index };
-                        // Returns 0 at teardown. A signal makes it return
-                        // EINTR: go back in unless we are stopping. The fd
-                        // stays valid: pollers are joined before it closes,
-                        // and an ioctl in progress holds its own reference.
+                        // Returns 0 at teardown. EINTR (a signal) and EAGAIN
+                        // (task work to run in user mode, e.g. the release of
+                        // a socket it closed) mean: go back in, unless we are
+                        // stopping. The fd stays valid: pollers are joined
+                        // before it closes, and an ioctl in progress holds
+                        // its own reference.
                         while let Err(e) = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg) {
-                            if e.raw_os_error() != Some(libc::EINTR)
-                                || stopping.load(Ordering::SeqCst)
-                            {
+                            let again = matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN));
+                            if !again || stopping.load(Ordering::SeqCst) {
                                 break;
                             }
                         }

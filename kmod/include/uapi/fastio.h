@@ -198,8 +198,10 @@ struct fastio_stats {
 
 /* Validate params, allocate the rings, fill params->off. Once per open. */
 #define FASTIO_IOC_SETUP	_IOWR(FASTIO_IOC_MAGIC, 1, struct fastio_params)
-/* The calling thread becomes a worker and returns only at teardown (0) or
- * on a fatal signal (-EINTR). */
+/* The calling thread becomes a worker. Returns 0 at teardown; -EINTR when a
+ * signal is pending and -EAGAIN when the thread has deferred work to run in
+ * user mode (such as the final release of a file it closed): in both cases
+ * call it again at once unless tearing down. */
 #define FASTIO_IOC_RUN_WORKER	_IOW(FASTIO_IOC_MAGIC, 2, struct fastio_worker_arg)
 /* Wake the poller that serves ring pair *arg. */
 #define FASTIO_IOC_WAKE		_IOW(FASTIO_IOC_MAGIC, 3, __u32)

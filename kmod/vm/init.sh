@@ -1,0 +1,391 @@
+#!/bin/sh
+# /init of the fastio test guest (busybox ash). Installed by kmod/vm/run.sh,
+# which also writes /fastio/plan.env (what to load, which steps to run).
+#
+# Console protocol, read by run.sh:
+#   FASTIO-PLAN <steps...>       the steps this boot will run, in order
+#   FASTIO-STEP <name>           a step starts
+#   FASTIO-PASS <name>           ... and passed
+#   FASTIO-FAIL <name> <rc>      ... and failed with status rc
+#   FASTIO-SKIP <name>           not run (an earlier fatal step failed)
+#   FASTIO-TIME <name> <secs>    how long it took
+#   FASTIO-DONE                  the plan finished; poweroff follows
+# Anything the kernel logs that matches BAD_RE during a step fails that step
+# too (the host also greps the whole console log).
+
+export PATH=/bin:/fastio/bin
+export HOME=/tmp TMPDIR=/tmp RUST_BACKTRACE=1
+
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# The initramfs may lack /dev/console (it is only created when run.sh runs
+# as root); devtmpfs has it, so (re)attach stdio to it.
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+# quiet on the command line hides KERN_WARNING; a WARN() splat is printed at
+# that level, so let warnings (and worse) reach the console again.
+echo 5 >/proc/sys/kernel/printk
+echo 10 >/proc/sys/kernel/hung_task_timeout_secs
+ip link set lo up
+
+. /fastio/plan.env
+
+BAD_RE='Oops|(^|[^A-Za-z_])BUG([: ]|$)|WARNING:|Call Trace|Kernel panic|general protection fault|blocked for more than|UBSAN|list_add corruption|list_del corruption'
+BENCH="echo-bench -c 8 -l 512 --warmup 0"
+
+say() { echo "fastio-init: $*"; }
+
+now() { cut -d' ' -f1 /proc/uptime; }
+
+kernel_complaints() { dmesg | grep -cE "$BAD_RE"; }
+
+# ---------------------------------------------------------------- helpers
+
+dev_path=/dev/$DEV_NAME
+
+# /dev/$DEV_NAME must appear (devtmpfs); create it from sysfs if it does not.
+check_devnode() {
+    local i=0 mm
+    while [ ! -c "$dev_path" ] && [ $i -lt 20 ]; do usleep 100000; i=$((i + 1)); done
+    if [ ! -c "$dev_path" ]; then
+        if [ -r "/sys/class/misc/$DEV_NAME/dev" ]; then
+            mm=$(cat "/sys/class/misc/$DEV_NAME/dev")
+            say "$dev_path missing; mknod from sysfs ($mm)"
+            mknod "$dev_path" c "${mm%%:*}" "${mm##*:}" || return 1
+        else
+            say "$dev_path missing and /sys/class/misc/$DEV_NAME/dev absent"
+            return 1
+        fi
+    fi
+    ls -l "$dev_path"
+}
+
+do_insmod() {
+    # shellcheck disable=SC2086 # KMOD_PARAMS is a list of words
+    insmod "/fastio/$KMOD_NAME.ko" $KMOD_PARAMS || return 1
+    [ -d "/sys/module/$KMOD_NAME" ] || { say "/sys/module/$KMOD_NAME missing after insmod"; return 1; }
+    check_devnode
+}
+
+# rmmod must succeed once nothing uses the module. Retries for up to 2 s in
+# case the last file reference is dropped asynchronously, and says so.
+do_rmmod() {
+    local i=1
+    say "refcnt before rmmod: $(cat "/sys/module/$KMOD_NAME/refcnt" 2>/dev/null || echo '?')"
+    while ! rmmod "$KMOD_NAME"; do
+        if [ $i -ge 10 ]; then
+            say "rmmod $KMOD_NAME failed $i times"
+            lsmod
+            return 1
+        fi
+        i=$((i + 1))
+        usleep 200000
+    done
+    [ $i -gt 1 ] && say "NOTE: rmmod succeeded only at attempt $i"
+    if [ -d "/sys/module/$KMOD_NAME" ]; then say "/sys/module/$KMOD_NAME still present"; return 1; fi
+    if [ -e "$dev_path" ]; then say "$dev_path still present after rmmod"; return 1; fi
+    return 0
+}
+
+# Waits until the module's reference count drops to 0 (every file closed).
+wait_refcnt_zero() {
+    local f=/sys/module/$KMOD_NAME/refcnt i=0
+    [ -r "$f" ] || return 0
+    while [ "$(cat "$f")" != 0 ]; do
+        if [ $i -ge 50 ]; then say "module refcnt still $(cat "$f") after 5 s"; return 1; fi
+        i=$((i + 1))
+        usleep 100000
+    done
+}
+
+# Sets UP to the uptime in whole seconds (no fork: these loops poll often).
+upsecs() {
+    local up rest
+    read -r up rest </proc/uptime
+    UP=${up%.*}
+}
+
+# True while pid exists and is not a zombie.
+alive() {
+    local l st
+    { read -r l <"/proc/$1/stat"; } 2>/dev/null || return 1
+    st=${l##*) }
+    st=${st%% *}
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Every thread of pid: state, wait channel and kernel stack.
+dump_tasks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        [ -d "$t" ] || continue
+        echo "  -- task ${t##*/} ($(cat "$t/comm" 2>/dev/null)): state $(cut -d' ' -f3 "$t/stat" 2>/dev/null), wchan $(cat "$t/wchan" 2>/dev/null)"
+        sed 's/^/       /' "$t/stack" 2>/dev/null
+    done
+}
+
+# True once pid is gone or a zombie; false (after a task dump) after $2 s.
+wait_gone() {
+    local pid=$1 end
+    upsecs
+    end=$((UP + $2))
+    while alive "$pid"; do
+        upsecs
+        if [ "$UP" -ge "$end" ]; then
+            say "pid $pid still alive after $2 s:"
+            dump_tasks "$pid"
+            return 1
+        fi
+        usleep 100000
+    done
+    return 0
+}
+
+# run_timed SECS CMD...: runs CMD; after SECS dumps its threads' kernel
+# stacks, SIGKILLs it and returns 137 (or 255 if it cannot be killed).
+run_timed() {
+    local secs=$1 pid end
+    shift
+    "$@" &
+    pid=$!
+    upsecs
+    end=$((UP + secs))
+    while alive "$pid"; do
+        upsecs
+        if [ "$UP" -ge "$end" ]; then
+            say "TIMEOUT: '$*' still running after $secs s; its threads:"
+            dump_tasks "$pid"
+            kill -KILL "$pid"
+            if ! wait_gone "$pid" 15; then
+                say "pid $pid survives SIGKILL"
+                return 255
+            fi
+            wait "$pid"
+            return 137
+        fi
+        usleep 100000
+    done
+    wait "$pid"
+}
+
+# start_server PORT [extra args...]: sets SERVER_PID, waits until listening.
+start_server() {
+    local port=$1 hex end
+    shift
+    proactor_echo_server --backend "$ECHO_BACKEND" --port "$port" "$@" &
+    SERVER_PID=$!
+    hex=$(printf '%04X' "$port")
+    upsecs
+    end=$((UP + 30))
+    while ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do
+        if ! alive "$SERVER_PID"; then
+            wait "$SERVER_PID"
+            say "server on port $port exited (rc $?) before listening"
+            return 1
+        fi
+        upsecs
+        if [ "$UP" -ge "$end" ]; then say "server on port $port not listening after 30 s"; return 1; fi
+        usleep 100000
+    done
+}
+
+# stop_server PID: SIGTERM, must exit 0 within 15 s.
+stop_server() {
+    local pid=$1 rc
+    kill -TERM "$pid" 2>/dev/null
+    if ! wait_gone "$pid" 15; then
+        say "server $pid ignored SIGTERM; SIGKILL"
+        kill -KILL "$pid" 2>/dev/null
+        wait_gone "$pid" 15 && wait "$pid"
+        return 1
+    fi
+    wait "$pid"
+    rc=$?
+    [ $rc -eq 0 ] || say "server $pid exited with $rc after SIGTERM"
+    return $rc
+}
+
+# bench PORT [extra args...]
+bench() {
+    local port=$1
+    shift
+    # shellcheck disable=SC2086
+    run_timed 60 $BENCH -a "127.0.0.1:$port" "$@"
+}
+
+echo_once() { # echo_once PORT SECS [server args...]
+    local port=$1 secs=$2 srv brc src
+    shift 2
+    start_server "$port" "$@" || return 1
+    srv=$SERVER_PID
+    bench "$port" -t "$secs"
+    brc=$?
+    [ $brc -eq 0 ] || say "echo-bench failed with $brc"
+    stop_server "$srv"
+    src=$?
+    [ $brc -eq 0 ] && [ $src -eq 0 ]
+}
+
+# ---------------------------------------------------------------- steps
+
+step_insmod() { do_insmod; }
+
+# The fastio integration tests; their helpers add the kernel backend to
+# threads and uring when /dev/fastio opens. --nocapture: a test's output is
+# not lost when the binary is killed on a timeout.
+step_test_ops() { run_timed "$TEST_TIMEOUT" /fastio/bin/ops --test-threads=1 --nocapture; }
+step_test_poller() { run_timed "$TEST_TIMEOUT" /fastio/bin/poller --test-threads=1 --nocapture; }
+step_test_proactor() { run_timed "$TEST_TIMEOUT" /fastio/bin/proactor --test-threads=1 --nocapture; }
+step_test_stress() { run_timed "$TEST_TIMEOUT" /fastio/bin/stress --test-threads=1 --nocapture; }
+
+step_echo_w1() { echo_once 12345 3 --workers 1; }
+
+step_echo_w2t2() { echo_once 12345 3 --workers 2 --threads 2; }
+
+step_echo_churn() {
+    local srv ok n
+    start_server 12345 --workers 1 || return 1
+    srv=$SERVER_PID
+    ok=0
+    for n in 1 2 3 4 5; do
+        say "churn round $n"
+        bench 12345 -t 1 || { say "churn round $n failed"; ok=1; }
+    done
+    stop_server "$srv" || ok=1
+    return $ok
+}
+
+step_echo_sigkill() {
+    local srv bpid ok
+    start_server 12345 --workers 2 --threads 2 || return 1
+    srv=$SERVER_PID
+    bench 12345 -t 4 --allow-errors &
+    bpid=$!
+    sleep 1
+    say "SIGKILL server $srv mid-traffic"
+    kill -KILL "$srv"
+    if ! wait_gone "$srv" 15; then
+        say "the SIGKILLed server did not die"
+        return 1
+    fi
+    wait "$srv"
+    say "server exit status $? (137 expected)"
+    ok=0
+    if wait_gone "$bpid" 30; then
+        wait "$bpid"
+        say "echo-bench (--allow-errors) exit status $?"
+    else
+        ok=1
+    fi
+    wait_refcnt_zero || ok=1
+    return $ok
+}
+
+step_echo_after_kill() { echo_once 12345 2 --workers 1; }
+
+step_echo_two_procs() {
+    local s1 s2 b1 b2 ok
+    start_server 12345 --workers 1 || return 1
+    s1=$SERVER_PID
+    if ! start_server 12346 --workers 1; then
+        stop_server "$s1"
+        return 1
+    fi
+    s2=$SERVER_PID
+    bench 12345 -t 3 &
+    b1=$!
+    bench 12346 -t 3 &
+    b2=$!
+    ok=0
+    wait "$b1" || { say "echo-bench on 12345 failed"; ok=1; }
+    wait "$b2" || { say "echo-bench on 12346 failed"; ok=1; }
+    stop_server "$s1" || ok=1
+    stop_server "$s2" || ok=1
+    return $ok
+}
+
+step_rmmod() { do_rmmod; }
+step_reinsmod() { do_insmod; }
+step_echo_reload() { echo_once 12345 1 --workers 1; }
+step_rmmod2() { do_rmmod; }
+
+step_taint() {
+    local t
+    t=$(cat /proc/sys/kernel/tainted)
+    say "tainted = $t"
+    case $t in
+        0 | 4096 | 8192 | 12288) return 0 ;;
+        *) say "unexpected taint bits (allowed: O=4096, E=8192)"; return 1 ;;
+    esac
+}
+
+# ---------------------------------------------------------------- runner
+
+# Steps whose failure makes the rest meaningless.
+is_fatal() { case " $FATAL_STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+cleanup_procs() {
+    for p in $(pidof proactor_echo_server echo-bench ops poller proactor stress 2>/dev/null); do
+        say "killing leftover pid $p ($(cat /proc/"$p"/comm 2>/dev/null))"
+        kill -KILL "$p" 2>/dev/null
+    done
+}
+
+ABORTED=
+run_step() {
+    name=$1
+    if [ -n "$ABORTED" ] && [ "$name" != taint ]; then
+        echo "FASTIO-SKIP $name"
+        return
+    fi
+    echo "FASTIO-STEP $name"
+    before=$(kernel_complaints)
+    t0=$(now)
+    (step_"$name")
+    rc=$?
+    t1=$(now)
+    cleanup_procs
+    after=$(kernel_complaints)
+    if [ "$after" != "$before" ]; then
+        say "the kernel logged problems during $name:"
+        dmesg | grep -E "$BAD_RE" | tail -n $((after - before))
+        [ $rc -eq 0 ] && rc=250
+    fi
+    echo "FASTIO-TIME $name $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')"
+    if [ $rc -eq 0 ]; then
+        echo "FASTIO-PASS $name"
+    else
+        echo "FASTIO-FAIL $name $rc"
+        if is_fatal "$name"; then
+            say "$name is fatal: skipping the remaining steps"
+            ABORTED=1
+        fi
+    fi
+}
+
+finish() {
+    echo "FASTIO-DMESG-BEGIN"
+    dmesg
+    echo "FASTIO-DMESG-END"
+    echo "FASTIO-DONE"
+    sync
+    poweroff -f
+}
+
+say "kernel $(uname -r), $(nproc) CPUs, cmdline: $(cat /proc/cmdline)"
+
+if [ "$MODE" = shell ]; then
+    say "shell mode: loading $KMOD_NAME.ko"
+    do_insmod || say "insmod failed"
+    say "binaries in /fastio/bin: $(ls /fastio/bin | tr '\n' ' ')"
+    say "exit the shell to power off (or press Ctrl-a x)"
+    setsid cttyhack sh -l
+    finish
+fi
+
+echo "FASTIO-PLAN $PLAN"
+for s in $PLAN; do
+    run_step "$s"
+done
+finish
