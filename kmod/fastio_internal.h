@@ -141,9 +141,16 @@ struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_s
 void fastio_req_finish(struct fastio_req *req, s32 res);
 
 /* ops.c */
-#define FASTIO_OFFLOAD	1	/* not a result: hand the op to a blocking worker */
+/* What a poller's attempt came to. Kept apart from the op's result: every
+ * int is a valid result for some op (a 1-byte recv returns 1). */
+enum fastio_next {
+	FASTIO_DONE,		/* *res is the result: post it */
+	FASTIO_PARK,		/* not ready: park on *events */
+	FASTIO_OFFLOAD,		/* may sleep: hand to a blocking worker */
+};
 struct file *fastio_fget(int fd);
-int fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, __poll_t *events);
+enum fastio_next fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, int *res,
+				      __poll_t *events);
 int fastio_exec_blocking(const struct fastio_sqe *sqe, struct file *file);
 
 /* poll.c */

@@ -7,8 +7,8 @@
  *
  * fastio_exec_nonblock() never sleeps on the network: socket ops run with
  * MSG_DONTWAIT (and MSG_NOSIGNAL), and a socket that is not ready returns
- * -EAGAIN with the poll events to park on. Anything that may sleep on a disk
- * returns FASTIO_OFFLOAD instead.
+ * FASTIO_PARK with the poll events to park on. Anything that may sleep on a
+ * disk returns FASTIO_OFFLOAD instead.
  */
 #include <linux/file.h>
 #include <linux/fdtable.h>
@@ -138,35 +138,19 @@ release:
 	return ret;
 }
 
-int fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, __poll_t *events)
+/* The op itself, without blocking; -EAGAIN with *events set when the socket
+ * is not ready. */
+static int try_op(const struct fastio_sqe *sqe, struct socket *sock, __poll_t *events)
 {
 	unsigned int flags = sqe->op_flags | MSG_DONTWAIT | MSG_NOSIGNAL;
-	struct socket *sock = sock_from_file(file);
-	int ret;
 
-	*events = 0;
 	switch (sqe->opcode) {
 	case FASTIO_OP_READ:
+		*events = EPOLLIN | EPOLLRDHUP;
+		return fio_recv(sock, sqe, MSG_DONTWAIT | MSG_NOSIGNAL);
 	case FASTIO_OP_WRITE:
-		/* On a socket, READ/WRITE are recv/send; on anything else they
-		 * may sleep (disk, pipe), which only blocking workers may do. */
-		if (!sock)
-			return FASTIO_OFFLOAD;
-		flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-		if (sqe->opcode == FASTIO_OP_READ) {
-			ret = fio_recv(sock, sqe, flags);
-			*events = EPOLLIN | EPOLLRDHUP;
-		} else {
-			ret = fio_send(sock, sqe, flags);
-			*events = EPOLLOUT;
-		}
-		return ret;
-	case FASTIO_OP_FSYNC:
-		return FASTIO_OFFLOAD;
-	}
-	if (!sock)
-		return -ENOTSOCK;
-	switch (sqe->opcode) {
+		*events = EPOLLOUT;
+		return fio_send(sock, sqe, MSG_DONTWAIT | MSG_NOSIGNAL);
 	case FASTIO_OP_RECV:
 		*events = EPOLLIN | EPOLLRDHUP;
 		return fio_recv(sock, sqe, flags);
@@ -181,6 +165,32 @@ int fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, __poll
 		return fio_accept(sock, sqe, O_NONBLOCK);
 	}
 	return -EINVAL;
+}
+
+enum fastio_next fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, int *res,
+				      __poll_t *events)
+{
+	struct socket *sock = sock_from_file(file);
+
+	*events = 0;
+	switch (sqe->opcode) {
+	case FASTIO_OP_READ:
+	case FASTIO_OP_WRITE:
+		/* On a socket, READ/WRITE are recv/send; on anything else they
+		 * may sleep (disk, pipe), which only blocking workers may do. */
+		if (!sock)
+			return FASTIO_OFFLOAD;
+		break;
+	case FASTIO_OP_FSYNC:
+		return FASTIO_OFFLOAD;
+	default:
+		if (!sock) {
+			*res = -ENOTSOCK;
+			return FASTIO_DONE;
+		}
+	}
+	*res = try_op(sqe, sock, events);
+	return (*res == -EAGAIN && *events) ? FASTIO_PARK : FASTIO_DONE;
 }
 
 static ssize_t fio_rw(const struct fastio_sqe *sqe, struct file *file)

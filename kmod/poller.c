@@ -74,20 +74,25 @@ static bool may_consume(struct fastio_ring *r)
 	       atomic_read(&r->inflight) < FASTIO_MAX_INFLIGHT;
 }
 
-/* Parks, offloads or completes a req after an attempt returned `ret`. */
-static void settle(struct fastio_poller *po, struct fastio_req *req, int ret, __poll_t events)
+/* Parks, offloads or completes a req after an attempt came to `next`. */
+static void settle(struct fastio_poller *po, struct fastio_req *req, enum fastio_next next,
+		   int res, __poll_t events)
 {
-	if (ret == -EAGAIN && events) {
+	switch (next) {
+	case FASTIO_PARK:
 		po->stats.parked++;
-		ret = fastio_arm(po, req, events);
-		if (!ret)
+		res = fastio_arm(po, req, events);
+		if (!res)
 			return;
-	} else if (ret == FASTIO_OFFLOAD) {
+		break;
+	case FASTIO_OFFLOAD:
 		po->stats.offloaded++;
 		fastio_wq_queue(po->ctx, req);
 		return;
+	case FASTIO_DONE:
+		break;
 	}
-	fastio_req_finish(req, ret);
+	fastio_req_finish(req, res);
 }
 
 static void do_close(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
@@ -108,16 +113,17 @@ static void do_close(struct fastio_poller *po, struct fastio_ring *r, const stru
 /* First look at a fresh submission. */
 static void handle(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
 {
+	enum fastio_next next;
 	struct fastio_req *req;
-	struct file *file = NULL;
+	struct file *file;
 	__poll_t events = 0;
-	int ret;
+	int res = 0;
 
 	po->stats.submitted++;
-	ret = fastio_check_sqe(sqe);
-	if (ret) {
+	res = fastio_check_sqe(sqe);
+	if (res) {
 		po->stats.invalid++;
-		fastio_post(r, sqe->user_data, ret);
+		fastio_post(r, sqe->user_data, res);
 		return;
 	}
 	switch (sqe->opcode) {
@@ -143,19 +149,22 @@ static void handle(struct fastio_poller *po, struct fastio_ring *r, const struct
 		return;
 	}
 	if (sqe->flags & FASTIO_SQE_ASYNC)
-		ret = FASTIO_OFFLOAD;
+		next = FASTIO_OFFLOAD;
 	else
-		ret = fastio_exec_nonblock(sqe, file, &events);
-	if ((ret == -EAGAIN && events) || ret == FASTIO_OFFLOAD) {
-		req = fastio_req_alloc(r, sqe, file);
-		if (req) {
-			settle(po, req, ret, events);
-			return;
-		}
-		ret = -ENOMEM;
+		next = fastio_exec_nonblock(sqe, file, &res, &events);
+	if (next == FASTIO_DONE) {
+		fput(file);
+		fastio_post(r, sqe->user_data, res);
+		return;
 	}
-	fput(file);
-	fastio_post(r, sqe->user_data, ret);
+	/* It outlives this attempt: give it a req of its own. */
+	req = fastio_req_alloc(r, sqe, file);
+	if (!req) {
+		fput(file);
+		fastio_post(r, sqe->user_data, -ENOMEM);
+		return;
+	}
+	settle(po, req, next, 0, events);
 }
 
 /* Retries parked ops whose socket became ready and completes fired
@@ -177,7 +186,7 @@ static unsigned int run_ready(struct fastio_poller *po)
 
 	list_for_each_entry_safe(req, tmp, &batch, node) {
 		__poll_t events = 0;
-		int ret;
+		int res = 0;
 
 		list_del_init(&req->node);
 		n++;
@@ -186,17 +195,10 @@ static unsigned int run_ready(struct fastio_poller *po)
 			continue;
 		}
 		po->stats.requeued++;
-		ret = fastio_exec_nonblock(&req->sqe, req->file, &events);
-		if (ret == -EAGAIN && events) {
-			/* Spurious or stolen readiness: park again. */
-			ret = fastio_arm(po, req, events);
-			if (!ret)
-				continue;
-		} else if (ret == FASTIO_OFFLOAD) {
-			settle(po, req, ret, 0);
-			continue;
-		}
-		fastio_req_finish(req, ret);
+		/* Not ready after all (spurious or stolen readiness): it parks
+		 * again through settle(). */
+		settle(po, req, fastio_exec_nonblock(&req->sqe, req->file, &res, &events), res,
+		       events);
 	}
 	return n;
 }

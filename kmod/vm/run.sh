@@ -63,6 +63,15 @@ die() { printf '\n=== vm: ERROR: %s\n' "$*" >&2; exit 1; }
 FAILURES=() # reasons the overall result is a failure
 
 mkdir -p "$OUT"
+# One run per output dir at a time: a second run would overwrite the cargo
+# JSON, the initramfs and the logs under the first one's feet.
+if command -v flock >/dev/null; then
+    exec 9>"$OUT/.lock"
+    if ! flock -n 9; then
+        echo "=== vm: another run.sh is using $OUT; waiting for it (set FASTIO_VM_OUT to run both at once)"
+        flock 9
+    fi
+fi
 
 # ------------------------------------------------------------------ packages
 ensure_packages() {
