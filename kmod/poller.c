@@ -185,6 +185,7 @@ static unsigned int run_ready(struct fastio_poller *po)
 	spin_unlock_irqrestore(&po->ready_lock, flags);
 
 	list_for_each_entry_safe(req, tmp, &batch, node) {
+		enum fastio_next next;
 		__poll_t events = 0;
 		int res = 0;
 
@@ -195,10 +196,11 @@ static unsigned int run_ready(struct fastio_poller *po)
 			continue;
 		}
 		po->stats.requeued++;
-		/* Not ready after all (spurious or stolen readiness): it parks
-		 * again through settle(). */
-		settle(po, req, fastio_exec_nonblock(&req->sqe, req->file, &res, &events), res,
-		       events);
+		/* Not ready after all (spurious or stolen readiness)? Then it
+		 * parks again through settle(). (Two statements: C leaves the
+		 * order of argument evaluation open, and res is set by the call.) */
+		next = fastio_exec_nonblock(&req->sqe, req->file, &res, &events);
+		settle(po, req, next, res, events);
 	}
 	return n;
 }

@@ -440,7 +440,8 @@ fn close_cancels_what_waits_on_the_fd_on_every_backend() {
         let mut z = std::os::unix::net::UnixStream::from(z);
         z.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut rest = Vec::new();
-        z.read_to_end(&mut rest).expect("the peer sees end of stream");
+        z.read_to_end(&mut rest)
+            .expect("the peer sees end of stream");
         assert!(rest.is_empty());
         let _ = buf;
     });

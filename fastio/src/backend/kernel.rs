@@ -95,7 +95,8 @@ impl Device {
                         // before it closes, and an ioctl in progress holds
                         // its own reference.
                         while let Err(e) = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg) {
-                            let again = matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN));
+                            let again =
+                                matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN));
                             if !again || stopping.load(Ordering::SeqCst) {
                                 break;
                             }
