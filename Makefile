@@ -9,7 +9,7 @@ all: build kmod
 
 help:
 	@echo "make run          build and start the main program (the proactor echo server, port 12345)"
-	@echo "make test         install missing packages, then fmt + clippy + all tests"
+	@echo "make test         install missing packages, then fmt + clippy + all tests (incl. the VM)"
 	@echo "make build        release build of every program"
 	@echo "make kmod         build kmod/fastio.ko against the installed Debian kernel headers"
 	@echo "make reload       rmmod + insmod fastio.ko (on a machine that loads modules)"
@@ -40,8 +40,11 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Every test: formatting and lints, the workspace's tests (threads and uring
+# backends here), then the kernel module in a qemu guest (all backends).
 test: lint
 	$(CARGO) test --workspace
+	kmod/vm/run.sh
 
 bench-micro: build
 	$(RELEASE)/fastio-microbench

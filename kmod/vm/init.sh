@@ -234,10 +234,14 @@ step_insmod() { do_insmod; }
 # The fastio integration tests; their helpers add the kernel backend to
 # threads and uring when /dev/fastio opens. --nocapture: a test's output is
 # not lost when the binary is killed on a timeout.
-step_test_ops() { run_timed "$TEST_TIMEOUT" /fastio/bin/ops --test-threads=1 --nocapture; }
-step_test_poller() { run_timed "$TEST_TIMEOUT" /fastio/bin/poller --test-threads=1 --nocapture; }
-step_test_proactor() { run_timed "$TEST_TIMEOUT" /fastio/bin/proactor --test-threads=1 --nocapture; }
-step_test_stress() { run_timed "$TEST_TIMEOUT" /fastio/bin/stress --test-threads=1 --nocapture; }
+# One step per test binary run.sh put in /fastio/bin (its TESTS list).
+run_test_binary() { run_timed "$TEST_TIMEOUT" "/fastio/bin/$1" --test-threads=1 --nocapture; }
+step_test_ops() { run_test_binary ops; }
+step_test_poller() { run_test_binary poller; }
+step_test_proactor() { run_test_binary proactor; }
+step_test_stress() { run_test_binary stress; }
+step_test_ring_model() { run_test_binary ring_model; }
+step_test_kernel_device() { run_test_binary kernel_device; }
 
 step_echo_w1() { echo_once 12345 3 --workers 1; }
 
