@@ -10,7 +10,7 @@
 
 use crate::net;
 use crate::signals;
-use crate::stats::{self, ThreadStats};
+use crate::stats::{self, AcceptErrorLog, ThreadStats};
 use slab::Slab;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -140,7 +140,7 @@ struct Worker {
     conns: Slab<Conn>,
     /// While accepts are paused (EMFILE...): when to try again.
     paused_until: Option<Instant>,
-    logged: Vec<i32>,
+    accept_log: AcceptErrorLog,
     stats: ThreadStats,
 }
 
@@ -162,7 +162,7 @@ impl Worker {
             epoll,
             conns: Slab::with_capacity(1024),
             paused_until: None,
-            logged: Vec::new(),
+            accept_log: AcceptErrorLog::default(),
             stats: ThreadStats::default(),
         };
         w.ctl(
@@ -298,17 +298,8 @@ impl Worker {
     /// pending connection stays queued and a level-triggered listener would
     /// be reported again at once, spinning the loop.
     fn pause_accepts(&mut self, errno: i32) {
-        self.stats.accept_errors += 1;
-        if !self.logged.contains(&errno) {
-            self.logged.push(errno);
-            eprintln!(
-                "{NAME}: thread {}: accept failed: {}; pausing accepts, retrying in {:?} or \
-                 when a connection closes (logged once per error)",
-                self.id,
-                std::io::Error::from_raw_os_error(errno),
-                ACCEPT_PAUSE
-            );
-        }
+        self.accept_log
+            .report(NAME, self.id, errno, ACCEPT_PAUSE, &mut self.stats);
         let _ = self.ctl(libc::EPOLL_CTL_DEL, self.listener.as_raw_fd(), 0, 0);
         self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
     }

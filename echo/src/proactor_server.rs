@@ -22,7 +22,7 @@
 use crate::buffer;
 use crate::net;
 use crate::signals;
-use crate::stats::{self, ThreadStats};
+use crate::stats::{self, AcceptErrorLog, ThreadStats};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::{Config, Fastio, FastioArgs, Proactor, Ring};
 use slab::Slab;
@@ -166,8 +166,7 @@ struct Worker {
     accepting: bool,
     /// A REARM timer is in flight.
     rearm_pending: bool,
-    /// errnos of accept failures already logged (each is logged once).
-    logged: Vec<i32>,
+    accept_log: AcceptErrorLog,
     stats: ThreadStats,
 }
 
@@ -180,7 +179,7 @@ impl Worker {
             conns: Slab::with_capacity(1024),
             accepting: false,
             rearm_pending: false,
-            logged: Vec::new(),
+            accept_log: AcceptErrorLog::default(),
             stats: ThreadStats::default(),
         }
     }
@@ -305,18 +304,9 @@ impl Worker {
         // in the backlog; accept again after a short delay, or sooner when a
         // connection closes and frees a descriptor.
         self.accepting = false;
-        self.stats.accept_errors += 1;
         let errno = -res;
-        if !self.logged.contains(&errno) {
-            self.logged.push(errno);
-            eprintln!(
-                "{NAME}: thread {}: accept failed: {}; pausing accepts, retrying in {:?} or \
-                 when a connection closes (logged once per error)",
-                self.id,
-                std::io::Error::from_raw_os_error(errno),
-                REARM_DELAY
-            );
-        }
+        self.accept_log
+            .report(NAME, self.id, errno, REARM_DELAY, &mut self.stats);
         if !self.rearm_pending {
             self.rearm_pending = true;
             self.p.timeout(REARM_DELAY, REARM);

@@ -46,3 +46,33 @@ pub fn print(server: &str, per_thread: &[ThreadStats]) {
     }
     eprintln!("{server}: total: {total}");
 }
+
+/// Accept failures already reported by one thread: each errno is logged
+/// once, so a server out of descriptors does not flood its log.
+#[derive(Debug, Default)]
+pub struct AcceptErrorLog {
+    logged: Vec<i32>,
+}
+
+impl AcceptErrorLog {
+    /// Counts the failure in `stats` and logs it if this errno is new.
+    pub fn report(
+        &mut self,
+        server: &str,
+        thread: usize,
+        errno: i32,
+        retry: std::time::Duration,
+        stats: &mut ThreadStats,
+    ) {
+        stats.accept_errors += 1;
+        if self.logged.contains(&errno) {
+            return;
+        }
+        self.logged.push(errno);
+        eprintln!(
+            "{server}: thread {thread}: accept failed: {}; pausing accepts, retrying in \
+             {retry:?} or when a connection closes (logged once per error)",
+            std::io::Error::from_raw_os_error(errno),
+        );
+    }
+}
