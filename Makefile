@@ -8,7 +8,7 @@ RELEASE := target/release
 all: build kmod
 
 help:
-	@echo "make run          build and start the main program (the proactor echo server, port 12345)"
+	@echo "make run          build and start the main program: kvserver on 127.0.0.1:6379"
 	@echo "make test         install missing packages, then fmt + clippy + all tests (incl. the VM)"
 	@echo "make build        release build of every program"
 	@echo "make kmod         build kmod/fastio.ko against the installed Debian kernel headers"
@@ -34,7 +34,7 @@ vm-test:
 	kmod/vm/run.sh
 
 run: build
-	$(RELEASE)/proactor_echo_server
+	$(RELEASE)/kvserver
 
 lint: deps
 	$(CARGO) fmt --all -- --check

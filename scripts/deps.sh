@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need, if any is missing.
 # Idempotent and quiet when everything is there (no apt-get update then).
 set -euo pipefail
-need=(gcc libc6-dev linux-libc-dev make)
+need=(gcc libc6-dev linux-libc-dev make redis-server redis-tools)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -12,16 +12,16 @@
 //! gives natural backpressure (a client that does not read stops being read)
 //! and bounded memory, and it allocates nothing per message.
 //!
-//! The shared pieces live here: [`net`] (listeners made with libc),
-//! [`buffer`] (the per-connection buffer cycle), [`signals`] (SIGINT/SIGTERM)
-//! and [`stats`] (what each thread prints at exit).
+//! Shared pieces: [`stats`] (what each thread prints at exit) here, and from
+//! `fastio::server`: `net` (listeners made with libc), `buffer` (the
+//! per-connection buffer cycle) and `signals` (SIGINT/SIGTERM), which
+//! kvserver uses too.
 
-pub mod buffer;
 pub mod epoll_server;
-pub mod net;
 pub mod proactor_server;
-pub mod signals;
 pub mod stats;
+
+pub use fastio::server::{buffer, net, signals};
 
 /// Pins the calling thread to `cpu` (callers take it modulo [`cpu_count`],
 /// as FastIO does for its pollers). Failure only costs performance, so it is

@@ -15,7 +15,8 @@
 //! - [`backend`]: who executes the rings (kernel module, io_uring, or poller
 //!   threads) behind one [`Ring`] type;
 //! - [`proactor`]: the safe, buffer-owning API servers use;
-//! - [`config`]: `fastio.conf` and the shared command-line options.
+//! - [`config`]: `fastio.conf` and the shared command-line options;
+//! - [`server`]: listeners, buffer cycle and stop flag for servers.
 
 pub mod abi;
 pub mod backend;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod layout;
 pub mod proactor;
 pub mod ring;
+pub mod server;
 mod sys;
 pub mod validate;
 

@@ -74,10 +74,7 @@ impl Fastio {
                 Err(ke) => match uring::probe() {
                     Ok(()) => (
                         BackendKind::Uring,
-                        format!(
-                            "auto: no kernel module ({}: {ke}); io_uring works",
-                            kernel::DEVICE
-                        ),
+                        format!("auto: no kernel module ({ke}); io_uring works"),
                     ),
                     Err(ue) => (
                         BackendKind::Threads,

@@ -132,8 +132,8 @@ pub fn listeners(addr: SocketAddr, n: usize) -> io::Result<(Vec<OwnedFd>, Socket
     Ok((all, bound))
 }
 
-/// Disables Nagle on a connection. An echo server answers each message at
-/// once; with Nagle a small echo could wait for the ACK of the previous one
+/// Disables Nagle on a connection. A request/response server answers at
+/// once; with Nagle a small reply could wait for the ACK of the previous one
 /// (up to the peer's delayed-ACK timer, ~40 ms) when a client pipelines
 /// small writes. One setsockopt per connection, never per message.
 pub fn set_nodelay(fd: RawFd) -> io::Result<()> {

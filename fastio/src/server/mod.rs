@@ -1,0 +1,11 @@
+//! Helpers for servers built on the proactor, shared by the echo servers and
+//! kvserver so neither hand-rolls them:
+//! - [`net`]: one SO_REUSEPORT listener per server thread, made with libc,
+//!   and the accept errors worth retrying;
+//! - [`buffer`]: the per-connection buffer cycle (recv into a `BytesMut`,
+//!   freeze it for `send_all`, thaw the returned `Bytes`) without allocating;
+//! - [`signals`]: a stop flag set by SIGINT/SIGTERM.
+
+pub mod buffer;
+pub mod net;
+pub mod signals;

@@ -1,0 +1,322 @@
+//! The command table and dispatch: from an argument vector to a reply.
+//!
+//! Each command is a row: name, arity (N: exactly N arguments counting the
+//! name; -N: at least N), flags, key positions (first, last, step; last -1 =
+//! the last argument) and its handler in a `t_*.rs` / `keys.rs` /
+//! `server_cmds.rs` file. [`execute`] looks the name up, checks the arity,
+//! locks the shards of the command's keys (in ascending order, see
+//! [`crate::db`]), builds a [`Ctx`] and runs the handler, which writes its
+//! reply through [`Reply`]. Handlers never see sockets or buffers.
+
+use crate::db::Locked;
+use crate::reply::Reply;
+use crate::server::{Client, Server};
+use crate::util::Rng;
+use crate::{keys, server_cmds, t_string};
+use hashbrown::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+/// What a handler gets: the locked shards, the client, the reply buffer.
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    /// The shards of this command's keys, locked (all of them for
+    /// [`flags::ALL_SHARDS`] commands).
+    pub ks: Locked<'a>,
+    /// The time of this command, in ms: one clock reading per command, so a
+    /// multi-key command sees every key at the same instant (as Redis does).
+    pub now: u64,
+    pub rng: &'a mut Rng,
+}
+
+impl Ctx<'_> {
+    /// The selected database's part holding `key`.
+    pub fn db(&mut self, key: &[u8]) -> &mut crate::db::Db {
+        self.ks.db(self.client.db, key)
+    }
+}
+
+pub type Handler = fn(&mut Ctx, &[&[u8]]);
+
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const FAST: u32 = 1 << 2;
+    /// Works on the whole keyspace (KEYS, DBSIZE, FLUSHALL...): lock all
+    /// shards, in order.
+    pub const ALL_SHARDS: u32 = 1 << 3;
+    pub const ADMIN: u32 = 1 << 4;
+}
+
+pub struct Command {
+    /// Lowercase, as Redis reports it in errors.
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub handler: Handler,
+}
+
+impl Command {
+    /// The argument indices that are keys, for `argc` arguments (argc
+    /// already passed the arity check).
+    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let first = self.first_key.max(0) as usize;
+        let last = if self.last_key < 0 {
+            argc as i64 + self.last_key as i64
+        } else {
+            self.last_key as i64
+        };
+        let last = last.min(argc as i64 - 1);
+        let step = self.step.max(1) as usize;
+        let range = if first == 0 || last < first as i64 {
+            0..0
+        } else {
+            first..last as usize + 1
+        };
+        range.step_by(step)
+    }
+
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        for (f, n) in [
+            (flags::WRITE, "write"),
+            (flags::READONLY, "readonly"),
+            (flags::ADMIN, "admin"),
+            (flags::FAST, "fast"),
+        ] {
+            if self.flags & f != 0 {
+                v.push(n);
+            }
+        }
+        v
+    }
+}
+
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $h:path) => {
+        Command {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            handler: $h,
+        }
+    };
+}
+
+use flags::*;
+
+/// Every command. Key positions follow Redis's `COMMAND INFO`.
+pub static COMMANDS: &[Command] = &[
+    // Strings (t_string.rs).
+    cmd!("get", 2, READONLY | FAST, 1, 1, 1, t_string::get),
+    cmd!("set", -3, WRITE, 1, 1, 1, t_string::set),
+    cmd!("setnx", 3, WRITE | FAST, 1, 1, 1, t_string::setnx),
+    cmd!("setex", 4, WRITE, 1, 1, 1, t_string::setex),
+    cmd!("psetex", 4, WRITE, 1, 1, 1, t_string::psetex),
+    cmd!("getset", 3, WRITE | FAST, 1, 1, 1, t_string::getset),
+    cmd!("getdel", 2, WRITE | FAST, 1, 1, 1, t_string::getdel),
+    cmd!("getex", -2, WRITE | FAST, 1, 1, 1, t_string::getex),
+    cmd!("mget", -2, READONLY | FAST, 1, -1, 1, t_string::mget),
+    cmd!("mset", -3, WRITE, 1, -1, 2, t_string::mset),
+    cmd!("msetnx", -3, WRITE, 1, -1, 2, t_string::msetnx),
+    cmd!("append", 3, WRITE | FAST, 1, 1, 1, t_string::append),
+    cmd!("strlen", 2, READONLY | FAST, 1, 1, 1, t_string::strlen),
+    cmd!("getrange", 4, READONLY, 1, 1, 1, t_string::getrange),
+    cmd!("substr", 4, READONLY, 1, 1, 1, t_string::getrange),
+    cmd!("setrange", 4, WRITE, 1, 1, 1, t_string::setrange),
+    cmd!("incr", 2, WRITE | FAST, 1, 1, 1, t_string::incr),
+    cmd!("decr", 2, WRITE | FAST, 1, 1, 1, t_string::decr),
+    cmd!("incrby", 3, WRITE | FAST, 1, 1, 1, t_string::incrby),
+    cmd!("decrby", 3, WRITE | FAST, 1, 1, 1, t_string::decrby),
+    cmd!(
+        "incrbyfloat",
+        3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        t_string::incrbyfloat
+    ),
+    // Keys and databases (keys.rs).
+    cmd!("del", -2, WRITE, 1, -1, 1, keys::del),
+    cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, keys::del),
+    cmd!("exists", -2, READONLY | FAST, 1, -1, 1, keys::exists),
+    cmd!("touch", -2, READONLY | FAST, 1, -1, 1, keys::exists),
+    cmd!("type", 2, READONLY | FAST, 1, 1, 1, keys::type_),
+    cmd!("rename", 3, WRITE, 1, 2, 1, keys::rename),
+    cmd!("renamenx", 3, WRITE | FAST, 1, 2, 1, keys::renamenx),
+    cmd!("expire", -3, WRITE | FAST, 1, 1, 1, keys::expire),
+    cmd!("pexpire", -3, WRITE | FAST, 1, 1, 1, keys::pexpire),
+    cmd!("expireat", -3, WRITE | FAST, 1, 1, 1, keys::expireat),
+    cmd!("pexpireat", -3, WRITE | FAST, 1, 1, 1, keys::pexpireat),
+    cmd!("ttl", 2, READONLY | FAST, 1, 1, 1, keys::ttl),
+    cmd!("pttl", 2, READONLY | FAST, 1, 1, 1, keys::pttl),
+    cmd!("expiretime", 2, READONLY | FAST, 1, 1, 1, keys::expiretime),
+    cmd!(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        keys::pexpiretime
+    ),
+    cmd!("persist", 2, WRITE | FAST, 1, 1, 1, keys::persist),
+    cmd!("keys", 2, READONLY | ALL_SHARDS, 0, 0, 0, keys::keys),
+    cmd!(
+        "dbsize",
+        1,
+        READONLY | FAST | ALL_SHARDS,
+        0,
+        0,
+        0,
+        keys::dbsize
+    ),
+    cmd!(
+        "randomkey",
+        1,
+        READONLY | ALL_SHARDS,
+        0,
+        0,
+        0,
+        keys::randomkey
+    ),
+    cmd!("flushdb", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushdb),
+    cmd!("flushall", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushall),
+    // Connection and server (server_cmds.rs).
+    cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
+    cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
+    cmd!("quit", -1, FAST, 0, 0, 0, server_cmds::quit),
+    cmd!("hello", -1, FAST, 0, 0, 0, server_cmds::hello),
+    cmd!("select", 2, FAST, 0, 0, 0, server_cmds::select),
+    cmd!("client", -2, 0, 0, 0, 0, server_cmds::client),
+    cmd!("command", -1, 0, 0, 0, 0, server_cmds::command),
+    cmd!("info", -1, ALL_SHARDS, 0, 0, 0, server_cmds::info),
+    cmd!("time", 1, FAST, 0, 0, 0, server_cmds::time),
+    cmd!("config", -2, ADMIN, 0, 0, 0, server_cmds::config),
+];
+
+/// Name → command, built once.
+fn table() -> &'static HashMap<&'static [u8], &'static Command> {
+    static TABLE: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
+    TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    // No command name is longer than 32 bytes: lowercase on the stack.
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        return None;
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table().get(&*lower).copied()
+}
+
+/// `ERR wrong number of arguments for 'get' command`.
+pub fn arity_error(out: &mut Reply, name: &str) {
+    out.error(&format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ));
+}
+
+/// Redis's unknown-command error: the name and up to 128 bytes of the
+/// arguments, each quoted and followed by a space.
+fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
+    let mut args = Vec::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
+    }
+    let name = &argv[0][..argv[0].len().min(128)];
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(name);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&args);
+    out.error_bytes(&msg);
+}
+
+/// Runs one command (`argv[0]` is its name) and appends its reply to `out`.
+pub fn execute(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    argv: &[&[u8]],
+) {
+    let Some(&name) = argv.first() else {
+        return;
+    };
+    let Some(cmd) = lookup(name) else {
+        return unknown_command(out, argv);
+    };
+    let argc = argv.len() as i32;
+    if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        return arity_error(out, cmd.name);
+    }
+    server.total_commands.fetch_add(1, Ordering::Relaxed);
+    let ks = if cmd.flags & ALL_SHARDS != 0 {
+        server.ks.lock_all()
+    } else {
+        // The shards of the keys, ascending and unique: the lock order.
+        let mut ids: Vec<usize> = cmd
+            .key_indices(argv.len())
+            .map(|i| server.ks.shard_of(argv[i]))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        server.ks.lock(&ids)
+    };
+    let mut ctx = Ctx {
+        server,
+        client,
+        out,
+        ks,
+        now: crate::util::now_ms(),
+        rng,
+    };
+    (cmd.handler)(&mut ctx, argv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions() {
+        let mset = lookup(b"MSET").unwrap();
+        assert_eq!(mset.key_indices(5).collect::<Vec<_>>(), vec![1, 3]);
+        let del = lookup(b"del").unwrap();
+        assert_eq!(del.key_indices(4).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let rename = lookup(b"rename").unwrap();
+        assert_eq!(rename.key_indices(3).collect::<Vec<_>>(), vec![1, 2]);
+        let ping = lookup(b"ping").unwrap();
+        assert_eq!(ping.key_indices(2).count(), 0);
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(&[b'x'; 100]).is_none());
+    }
+
+    #[test]
+    fn names_are_unique_and_lowercase() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COMMANDS {
+            assert!(seen.insert(c.name), "{} twice", c.name);
+            assert_eq!(c.name, c.name.to_lowercase());
+        }
+    }
+}

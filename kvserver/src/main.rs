@@ -1,0 +1,172 @@
+//! kvserver: a Redis-compatible key-value server whose socket I/O all goes
+//! through FastIO rings.
+//!
+//! ```text
+//! kvserver [path/to/kvserver.conf] [--port 6379] [--bind 127.0.0.1]
+//!          [--io-threads N] [--databases 16]
+//!          [--config fastio.conf] [--backend auto|kernel|uring|threads]
+//!          [--workers K] [--fastio key=value]...
+//! ```
+//!
+//! # Architecture
+//!
+//! Follow one request from the socket to the hash table and back:
+//!
+//! - [`networking`]: N I/O threads (`io-threads`, default one per CPU), each
+//!   with its own FastIO ring pair ([`fastio::Proactor`]) and its own
+//!   SO_REUSEPORT listener, so the kernel spreads connections over them.
+//!   Accept, recv, send and close are ring entries executed by FastIO's
+//!   workers; the thread never makes those system calls. One recv or one
+//!   send is in flight per connection; all complete requests in the input
+//!   are executed and their replies go out in one send (pipelines).
+//! - [`protocol`]: RESP multibulk requests (decoded by the `redis-protocol`
+//!   crate after a header scan that enforces Redis's limits) and inline
+//!   commands.
+//! - [`command`]: the command table (name, arity, flags, key positions,
+//!   handler) and dispatch: lock the shards of the keys, run the handler.
+//! - [`t_string`], [`keys`], [`server_cmds`]: the commands, one family per
+//!   file as in Redis; they read and write [`db`] and reply through
+//!   [`reply`], which encodes RESP2 or RESP3 per connection.
+//! - [`db`]: the keyspace, split into S shards (a power of two, at least 4
+//!   per I/O thread), shard = hash(key) & (S-1); each shard is a
+//!   `Mutex<Shard>` holding its part of all 16 databases, with per-key
+//!   deadlines, lazy expiry on access and an active expiry cycle that each
+//!   I/O thread runs on its slice of the shards.
+//!
+//! # Threading model: shared shards under a lock order
+//!
+//! Any I/O thread can execute any command on any key: shards are *not*
+//! owned by threads, and no messages pass between threads. A command locks
+//! exactly the shards of its keys, in ascending shard order, executes, and
+//! unlocks. Because every thread acquires locks in the same global order,
+//! there is no deadlock; because a command holds all its shards at once,
+//! multi-key commands (MSET, MSETNX, MGET, DEL k1 k2, RENAME) are atomic
+//! across shards, and MULTI/EXEC can later be made atomic the same way
+//! (lock the union of the queued commands' shards) without a two-phase
+//! commit between shard owners. The cost is contention, but only per shard:
+//! two commands wait for each other only when they touch the same shard at
+//! the same moment. Commands over the whole keyspace (KEYS, DBSIZE,
+//! FLUSHALL, INFO keyspace) lock every shard in order.
+//!
+//! - [`config`]: the redis.conf-style file and `--directive value` options;
+//!   [`server`]: the shared server state and per-client state; [`util`]:
+//!   Redis-exact number parsing/formatting and glob matching.
+
+mod command;
+mod config;
+mod db;
+mod keys;
+mod networking;
+mod protocol;
+mod reply;
+mod server;
+mod server_cmds;
+mod t_string;
+mod util;
+
+use clap::Parser;
+use config::ServerConfig;
+use fastio::server::{net, signals};
+use fastio::Fastio;
+use server::Server;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::IntoRawFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Redis-compatible key-value server on FastIO rings.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// redis.conf-style settings file (directives: port, bind, io-threads,
+    /// databases)
+    conf: Option<PathBuf>,
+    /// TCP port
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on
+    #[arg(long)]
+    bind: Option<IpAddr>,
+    /// I/O threads, each with a FastIO ring pair and a listener [default:
+    /// number of CPUs]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    io_threads: Option<u32>,
+    /// Databases (SELECT 0..N-1)
+    #[arg(long)]
+    databases: Option<u32>,
+    #[command(flatten)]
+    fastio: fastio::FastioArgs,
+}
+
+fn settings(args: &Args) -> Result<ServerConfig, String> {
+    let mut cfg = ServerConfig::default();
+    if let Some(path) = &args.conf {
+        cfg.apply_file(path)?;
+    }
+    let mut set = |name: &str, v: Option<String>| match v {
+        Some(v) => cfg
+            .set(name, &[v.as_str()])
+            .map_err(|e| format!("--{name}: {e}")),
+        None => Ok(()),
+    };
+    set("port", args.port.map(|v| v.to_string()))?;
+    set("bind", args.bind.map(|v| v.to_string()))?;
+    set("io-threads", args.io_threads.map(|v| v.to_string()))?;
+    set("databases", args.databases.map(|v| v.to_string()))?;
+    Ok(cfg)
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let cfg = settings(args)?;
+    let fcfg = args
+        .fastio
+        .load()
+        .map_err(|e| format!("FastIO configuration: {e}"))?;
+    signals::install().map_err(|e| format!("installing signal handlers: {e}"))?;
+    let threads = cfg.io_threads;
+    let mut fastio =
+        Fastio::new(&fcfg, threads as u32).map_err(|e| format!("starting FastIO: {e}"))?;
+    let describe = fastio.describe();
+    eprintln!("{describe}");
+    let addr = SocketAddr::new(cfg.bind, cfg.port);
+    let (listeners, local) =
+        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
+    let server = Arc::new(Server::new(cfg, describe));
+    eprintln!(
+        "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
+        server.ks.shard_count(),
+        fcfg.max_ker_worker
+    );
+    let mut handles = Vec::with_capacity(threads);
+    for (i, (ring, listener)) in fastio.take_rings().into_iter().zip(listeners).enumerate() {
+        let server = server.clone();
+        // The worker closes the listener through its ring at shutdown.
+        let listener = listener.into_raw_fd();
+        let h = std::thread::Builder::new()
+            .name(format!("kv-io-{i}"))
+            .spawn(move || networking::Worker::new(i, threads, server, ring, listener).run())
+            .map_err(|e| format!("spawning I/O thread {i}: {e}"))?;
+        handles.push(h);
+    }
+    let mut ok = true;
+    for h in handles {
+        ok &= h.join().unwrap_or(false);
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err("an I/O thread failed (see above)".into())
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kvserver: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Request parsing: RESP multibulk requests and inline commands.
+//!
+//! A request that starts with `*` is a multibulk array of bulk strings (what
+//! every client library sends, in RESP2 and RESP3 alike):
+//!
+//! ```text
+//! *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n
+//! ```
+//!
+//! Anything else is an inline command, one text line split like a shell
+//! line (what telnet and `redis-cli` in some modes send): `SET k "a b"\r\n`.
+//!
+//! Multibulk frames are decoded by the `redis-protocol` crate
+//! (`resp2::decode::decode_range`, which yields byte ranges into our input
+//! buffer: no copy of the arguments). Before it runs, [`scan_multibulk`]
+//! walks the headers to enforce Redis's limits with Redis's exact errors:
+//! the crate would otherwise wait for the 512 MiB a hostile `$999999999`
+//! announces, and would recurse into nested arrays, which a request never
+//! has. The scan skips bulk payloads by length, so it costs a few header
+//! bytes per argument.
+
+use crate::util::parse_i64;
+use redis_protocol::resp2::{decode::decode_range, types::RangeFrame};
+use std::ops::Range;
+
+/// Largest bulk argument (Redis's proto-max-bulk-len default).
+pub const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// Most arguments in one request.
+pub const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
+/// Longest inline line, or multibulk header line (PROTO_INLINE_MAX_SIZE).
+pub const MAX_INLINE: usize = 64 * 1024;
+
+/// What is at the front of the input buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// A multibulk request of `consumed` bytes; its arguments are in `ranges`.
+    Multibulk { consumed: usize },
+    /// An inline request of `consumed` bytes; its arguments are in `owned`
+    /// (quotes and escapes make them differ from the input bytes).
+    Inline { consumed: usize },
+    /// Nothing to run (an empty line, `*0`); skip `consumed` bytes.
+    Empty { consumed: usize },
+    /// Wait for more bytes.
+    Incomplete,
+    /// A protocol error: reply `ERR <message>` and close the connection.
+    Error(String),
+}
+
+/// Parses the request at the front of `buf`.
+pub fn parse(buf: &[u8], ranges: &mut Vec<Range<usize>>, owned: &mut Vec<Vec<u8>>) -> Parsed {
+    ranges.clear();
+    owned.clear();
+    match buf.first() {
+        None => Parsed::Incomplete,
+        Some(b'*') => parse_multibulk(buf, ranges),
+        Some(_) => parse_inline(buf, owned),
+    }
+}
+
+fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>) -> Parsed {
+    let (len, count) = match scan_multibulk(buf) {
+        Ok(Some(x)) => x,
+        Ok(None) => return Parsed::Incomplete,
+        Err(e) => return Parsed::Error(e),
+    };
+    if count <= 0 {
+        return Parsed::Empty { consumed: len };
+    }
+    match decode_range(&buf[..len]) {
+        Ok(Some((RangeFrame::Array(items), n))) if n == len => {
+            for f in items {
+                match f {
+                    RangeFrame::BulkString((s, e)) => ranges.push(s..e),
+                    _ => return Parsed::Error("Protocol error: expected '$'".into()),
+                }
+            }
+            Parsed::Multibulk { consumed: len }
+        }
+        // The scan found a complete, well-formed frame of `len` bytes; the
+        // only thing it does not check (like Redis) is the CRLF after each
+        // payload, which the decoder insists on.
+        _ => Parsed::Error("Protocol error: invalid bulk format".into()),
+    }
+}
+
+/// Finds the end of the line starting at `from`: the index of its `\r`,
+/// with a `\n` after it. `Ok(None)`: not all there yet.
+fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, String> {
+    match buf[from..].iter().position(|&c| c == b'\r') {
+        Some(i) if from + i + 1 < buf.len() => Ok(Some(from + i)),
+        Some(_) => Ok(None),
+        None if buf.len() - from > MAX_INLINE => Err(format!("Protocol error: {too_long}")),
+        None => Ok(None),
+    }
+}
+
+/// Walks the headers of the multibulk request at the front of `buf`
+/// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
+/// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
+/// limits; `Err`: the protocol error Redis would send.
+pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
+    let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
+        return Ok(None);
+    };
+    let count = match parse_i64(&buf[1..cr]) {
+        Some(n) if n <= MAX_MULTIBULK_LEN => n,
+        _ => return Err("Protocol error: invalid multibulk length".into()),
+    };
+    let mut pos = cr + 2;
+    for _ in 0..count.max(0) {
+        let Some(&c) = buf.get(pos) else {
+            return Ok(None);
+        };
+        if c != b'$' {
+            return Err(format!(
+                "Protocol error: expected '$', got '{}'",
+                String::from_utf8_lossy(&[c])
+            ));
+        }
+        let Some(cr) = line_end(buf, pos + 1, "too big bulk count string")? else {
+            return Ok(None);
+        };
+        let n = match parse_i64(&buf[pos + 1..cr]) {
+            Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n as usize,
+            _ => return Err("Protocol error: invalid bulk length".into()),
+        };
+        pos = cr + 2 + n + 2;
+        if pos > buf.len() {
+            return Ok(None);
+        }
+    }
+    Ok(Some((pos, count)))
+}
+
+fn parse_inline(buf: &[u8], owned: &mut Vec<Vec<u8>>) -> Parsed {
+    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+        if buf.len() > MAX_INLINE {
+            return Parsed::Error("Protocol error: too big inline request".into());
+        }
+        return Parsed::Incomplete;
+    };
+    let mut line = &buf[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    if !split_args(line, owned) {
+        return Parsed::Error("Protocol error: unbalanced quotes in request".into());
+    }
+    if owned.is_empty() {
+        Parsed::Empty { consumed: nl + 1 }
+    } else {
+        Parsed::Inline { consumed: nl + 1 }
+    }
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Splits a line into arguments like Redis's sdssplitargs: whitespace
+/// separates, `"..."` understands `\n \r \t \b \a \\ \" \xHH`, `'...'` only
+/// `\'`, and a closing quote must be followed by whitespace or the end.
+/// Returns false on unbalanced quotes.
+pub fn split_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> bool {
+    let at = |i: usize| line.get(i).copied().unwrap_or(0);
+    let mut p = 0;
+    loop {
+        while p < line.len() && line[p].is_ascii_whitespace() {
+            p += 1;
+        }
+        if p >= line.len() {
+            return true;
+        }
+        let (mut inq, mut insq) = (false, false);
+        let mut cur = Vec::new();
+        loop {
+            let c = at(p);
+            if inq {
+                if c == b'\\'
+                    && at(p + 1) == b'x'
+                    && hex(at(p + 2)).is_some()
+                    && hex(at(p + 3)).is_some()
+                {
+                    cur.push(hex(at(p + 2)).unwrap_or(0) * 16 + hex(at(p + 3)).unwrap_or(0));
+                    p += 3;
+                } else if c == b'\\' && p + 1 < line.len() {
+                    p += 1;
+                    cur.push(match line[p] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        o => o,
+                    });
+                } else if c == b'"' {
+                    if p + 1 < line.len() && !line[p + 1].is_ascii_whitespace() {
+                        return false;
+                    }
+                    p += 1;
+                    break;
+                } else if p >= line.len() {
+                    return false;
+                } else {
+                    cur.push(c);
+                }
+            } else if insq {
+                if c == b'\\' && at(p + 1) == b'\'' {
+                    p += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if p + 1 < line.len() && !line[p + 1].is_ascii_whitespace() {
+                        return false;
+                    }
+                    p += 1;
+                    break;
+                } else if p >= line.len() {
+                    return false;
+                } else {
+                    cur.push(c);
+                }
+            } else if p >= line.len() {
+                break;
+            } else {
+                match c {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                        p += 1;
+                        break;
+                    }
+                    b'"' => inq = true,
+                    b'\'' => insq = true,
+                    _ => cur.push(c),
+                }
+            }
+            p += 1;
+        }
+        out.push(cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(buf: &[u8]) -> (Parsed, Vec<Vec<u8>>) {
+        let (mut r, mut o) = (Vec::new(), Vec::new());
+        let p = parse(buf, &mut r, &mut o);
+        let a = if matches!(p, Parsed::Multibulk { .. }) {
+            r.iter().map(|r| buf[r.clone()].to_vec()).collect()
+        } else {
+            o
+        };
+        (p, a)
+    }
+
+    #[test]
+    fn multibulk_complete_and_partial() {
+        let req = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        let (p, a) = args(req);
+        assert_eq!(
+            p,
+            Parsed::Multibulk {
+                consumed: req.len()
+            }
+        );
+        assert_eq!(a, vec![b"GET".to_vec(), b"k".to_vec()]);
+        for cut in 1..req.len() {
+            assert_eq!(args(&req[..cut]).0, Parsed::Incomplete, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn limits_give_redis_errors() {
+        let e = |b: &[u8]| match args(b).0 {
+            Parsed::Error(e) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            e(b"*1\r\n$536870913\r\n"),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(e(b"*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(
+            e(b"*1048577\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(e(b"*1\r\n*1\r\n"), "Protocol error: expected '$', got '*'");
+        assert_eq!(
+            e(b"\"abc\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(&vec![b'a'; MAX_INLINE + 1]),
+            "Protocol error: too big inline request"
+        );
+        // A legal but huge announced length just waits for the bytes.
+        assert_eq!(args(b"*1\r\n$536870912\r\nab").0, Parsed::Incomplete);
+    }
+
+    #[test]
+    fn inline_splits_like_sdssplitargs() {
+        let (p, a) = args(b"set k \"a b\\x41\\n\" 'it\\'s'\r\nrest");
+        assert_eq!(p, Parsed::Inline { consumed: 27 });
+        assert_eq!(
+            a,
+            vec![
+                b"set".to_vec(),
+                b"k".to_vec(),
+                b"a bA\n".to_vec(),
+                b"it's".to_vec()
+            ]
+        );
+        assert_eq!(args(b"\r\n").0, Parsed::Empty { consumed: 2 });
+        assert!(matches!(args(b"get \"a\"b\n").0, Parsed::Error(_)));
+        assert_eq!(args(b"*0\r\n").0, Parsed::Empty { consumed: 4 });
+    }
+}

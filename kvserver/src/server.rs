@@ -1,0 +1,80 @@
+//! State shared by every I/O thread ([`Server`]) and the state of one
+//! client connection ([`Client`]), as Redis's `server` and `client` structs.
+
+use crate::config::ServerConfig;
+use crate::db::Keyspace;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The Redis version we answer to (INFO, HELLO): clients pick features by
+/// it, and we implement Redis 7.0 semantics.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Shared by all I/O threads: the keyspace, the configuration, counters.
+#[derive(Debug)]
+pub struct Server {
+    pub ks: Keyspace,
+    pub cfg: ServerConfig,
+    /// `Fastio::describe()`: the backend and why it was chosen (for INFO).
+    pub backend: String,
+    pub started: Instant,
+    pub run_id: String,
+    next_client_id: AtomicU64,
+    pub connected_clients: AtomicUsize,
+    pub total_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+}
+
+impl Server {
+    pub fn new(cfg: ServerConfig, backend: String) -> Server {
+        // Redis sizes nothing by threads; we want at least 4 shards per I/O
+        // thread so that two threads rarely want the same lock.
+        let shards = (cfg.io_threads * 4).max(16).next_power_of_two();
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ std::process::id() as u64;
+        let mut rng = crate::util::Rng::new(seed);
+        let run_id = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rng.below(16)]))
+            .collect();
+        Server {
+            ks: Keyspace::new(shards, cfg.databases),
+            cfg,
+            backend,
+            started: Instant::now(),
+            run_id,
+            next_client_id: AtomicU64::new(1),
+            connected_clients: AtomicUsize::new(0),
+            total_connections: AtomicU64::new(0),
+            total_commands: AtomicU64::new(0),
+        }
+    }
+
+    pub fn new_client(&self) -> Client {
+        self.connected_clients.fetch_add(1, Ordering::Relaxed);
+        self.total_connections.fetch_add(1, Ordering::Relaxed);
+        Client {
+            id: self.next_client_id.fetch_add(1, Ordering::Relaxed),
+            name: None,
+            db: 0,
+            close_after_reply: false,
+        }
+    }
+
+    pub fn client_gone(&self) {
+        self.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Per-connection state that commands see and change.
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub name: Option<Bytes>,
+    /// The selected database (SELECT).
+    pub db: usize,
+    /// QUIT or a protocol error: close once the replies so far are sent.
+    pub close_after_reply: bool,
+}

@@ -1,0 +1,486 @@
+//! String commands (Redis's t_string.c): GET SET and its options, the
+//! counters, ranges, and the multi-key MGET/MSET/MSETNX.
+//!
+//! Every handler runs with its keys' shards locked (see [`crate::command`]),
+//! so a read-modify-write like INCR or APPEND is atomic, and MSET/MSETNX are
+//! all-or-nothing across shards.
+
+use crate::command::{arity_error, Ctx};
+use crate::db::Value;
+use crate::reply::err;
+use crate::util::{fmt_human, parse_f64, parse_i64};
+use bytes::Bytes;
+
+/// proto-max-bulk-len: the largest string a command may build.
+const MAX_STRING: i64 = 512 * 1024 * 1024;
+const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+fn string(v: &[u8]) -> Value {
+    Value::String(Bytes::copy_from_slice(v))
+}
+
+/// The string at `key`: `Ok(None)` if there is none; `Err(())` once the
+/// WRONGTYPE error has been replied.
+pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+    let now = ctx.now;
+    match ctx.db(key).get(key, now).map(|e| e.value.as_str().cloned()) {
+        None => Ok(None),
+        Some(Some(s)) => Ok(Some(s)),
+        Some(None) => {
+            ctx.out.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+/// GET key
+pub fn get(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if let Ok(v) = lookup_string(ctx, argv[1]) {
+        match v {
+            Some(s) => ctx.out.bulk(&s),
+            None => ctx.out.null(),
+        }
+    }
+}
+
+/// How an expire argument is to be read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Seconds,
+    Millis,
+}
+
+/// Turns an EX/PX/EXAT/PXAT argument into an absolute deadline in ms, with
+/// Redis's checks: a positive integer, no overflow once converted.
+fn parse_expire(
+    ctx: &mut Ctx,
+    arg: &[u8],
+    unit: Unit,
+    absolute: bool,
+    cmd: &str,
+) -> Result<u64, ()> {
+    let Some(v) = parse_i64(arg) else {
+        ctx.out.error(err::NOT_INTEGER);
+        return Err(());
+    };
+    let invalid = |ctx: &mut Ctx| {
+        ctx.out
+            .error(&format!("ERR invalid expire time in '{cmd}' command"));
+        Err(())
+    };
+    if v <= 0 || (unit == Unit::Seconds && v > i64::MAX / 1000) {
+        return invalid(ctx);
+    }
+    let ms = if unit == Unit::Seconds { v * 1000 } else { v };
+    let ms = if absolute {
+        ms
+    } else {
+        match ms.checked_add(ctx.now as i64) {
+            Some(x) => x,
+            None => return invalid(ctx),
+        }
+    };
+    Ok(ms as u64)
+}
+
+/// The options of SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
+#[derive(Default)]
+struct StrOpts<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// (argument, unit, absolute)
+    expire: Option<(&'a [u8], Unit, bool)>,
+}
+
+fn parse_str_opts<'a>(args: &[&'a [u8]], is_set: bool) -> Option<StrOpts<'a>> {
+    let mut o = StrOpts::default();
+    let mut j = 0;
+    while j < args.len() {
+        let a = args[j];
+        let next = args.get(j + 1).copied();
+        // Which expire option is already set, to refuse mixing them.
+        let kind = o.expire.map(|(_, u, abs)| (u, abs));
+        let other_expire = |u: Unit, abs: bool| kind.is_some_and(|k| k != (u, abs));
+        if eq(a, "nx") && !o.xx && is_set {
+            o.nx = true;
+        } else if eq(a, "xx") && !o.nx && is_set {
+            o.xx = true;
+        } else if eq(a, "get") && is_set {
+            o.get = true;
+        } else if eq(a, "keepttl") && !o.persist && kind.is_none() && is_set {
+            o.keepttl = true;
+        } else if eq(a, "persist") && !is_set && kind.is_none() && !o.keepttl {
+            o.persist = true;
+        } else if let (Some((u, abs)), Some(n)) = (
+            match a.to_ascii_lowercase().as_slice() {
+                b"ex" => Some((Unit::Seconds, false)),
+                b"px" => Some((Unit::Millis, false)),
+                b"exat" => Some((Unit::Seconds, true)),
+                b"pxat" => Some((Unit::Millis, true)),
+                _ => None,
+            },
+            next,
+        ) {
+            if o.keepttl || o.persist || other_expire(u, abs) {
+                return None;
+            }
+            o.expire = Some((n, u, abs));
+            j += 1;
+        } else {
+            return None;
+        }
+        j += 1;
+    }
+    Some(o)
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
+pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(o) = parse_str_opts(&argv[3..], true) else {
+        return ctx.out.error(err::SYNTAX);
+    };
+    let expire = match o.expire {
+        Some((arg, unit, abs)) => match parse_expire(ctx, arg, unit, abs, "set") {
+            Ok(at) => Some(at),
+            Err(()) => return,
+        },
+        None => None,
+    };
+    let key = argv[1];
+    let old = if o.get {
+        match lookup_string(ctx, key) {
+            Ok(v) => Some(v),
+            Err(()) => return,
+        }
+    } else {
+        None
+    };
+    let now = ctx.now;
+    let exists = ctx.db(key).contains(key, now);
+    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Bytes>>| match old {
+        Some(Some(v)) => ctx.out.bulk(v),
+        Some(None) => ctx.out.null(),
+        None => {}
+    };
+    if (o.nx && exists) || (o.xx && !exists) {
+        if o.get {
+            reply_old(ctx, &old);
+        } else {
+            ctx.out.null();
+        }
+        return;
+    }
+    let db = ctx.db(key);
+    if o.keepttl {
+        db.set_keep_ttl(key, string(argv[2]));
+    } else {
+        db.set(key, string(argv[2]), expire);
+    }
+    if o.get {
+        reply_old(ctx, &old);
+    } else {
+        ctx.out.ok();
+    }
+}
+
+/// SETNX key value
+pub fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let now = ctx.now;
+    let db = ctx.db(argv[1]);
+    if db.contains(argv[1], now) {
+        return ctx.out.int(0);
+    }
+    db.set(argv[1], string(argv[2]), None);
+    ctx.out.int(1);
+}
+
+fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], unit: Unit, cmd: &str) {
+    let Ok(at) = parse_expire(ctx, argv[2], unit, false, cmd) else {
+        return;
+    };
+    ctx.db(argv[1]).set(argv[1], string(argv[3]), Some(at));
+    ctx.out.ok();
+}
+
+/// SETEX key seconds value
+pub fn setex(ctx: &mut Ctx, argv: &[&[u8]]) {
+    setex_generic(ctx, argv, Unit::Seconds, "setex");
+}
+
+/// PSETEX key milliseconds value
+pub fn psetex(ctx: &mut Ctx, argv: &[&[u8]]) {
+    setex_generic(ctx, argv, Unit::Millis, "psetex");
+}
+
+/// GETSET key value: SET key value GET.
+pub fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Ok(old) = lookup_string(ctx, argv[1]) else {
+        return;
+    };
+    ctx.db(argv[1]).set(argv[1], string(argv[2]), None);
+    match old {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+}
+
+/// GETDEL key
+pub fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match lookup_string(ctx, argv[1]) {
+        Ok(Some(v)) => {
+            ctx.db(argv[1]).remove(argv[1]);
+            ctx.out.bulk(&v);
+        }
+        Ok(None) => ctx.out.null(),
+        Err(()) => {}
+    }
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
+pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(o) = parse_str_opts(&argv[2..], false) else {
+        return ctx.out.error(err::SYNTAX);
+    };
+    let key = argv[1];
+    // Redis looks the key up before it validates the expire argument.
+    let v = match lookup_string(ctx, key) {
+        Ok(Some(v)) => v,
+        Ok(None) => return ctx.out.null(),
+        Err(()) => return,
+    };
+    let mut absolute = false;
+    let expire = match o.expire {
+        Some((arg, unit, abs)) => {
+            absolute = abs;
+            match parse_expire(ctx, arg, unit, abs, "getex") {
+                Ok(at) => Some(at),
+                Err(()) => return,
+            }
+        }
+        None => None,
+    };
+    ctx.out.bulk(&v);
+    let now = ctx.now;
+    let db = ctx.db(key);
+    match expire {
+        // An absolute deadline already past deletes the key, as Redis does.
+        Some(at) if absolute && at <= now => {
+            db.remove(key);
+        }
+        Some(at) => {
+            db.set_expire(key, Some(at));
+        }
+        None if o.persist => {
+            db.set_expire(key, None);
+        }
+        None => {}
+    }
+}
+
+/// MGET key [key ...]: nil for missing keys and for other types.
+pub fn mget(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ctx.out.array(argv.len() - 1);
+    let now = ctx.now;
+    for &k in &argv[1..] {
+        let v = ctx
+            .db(k)
+            .get(k, now)
+            .and_then(|e| e.value.as_str().cloned());
+        match v {
+            Some(s) => ctx.out.bulk(&s),
+            None => ctx.out.null(),
+        }
+    }
+}
+
+/// MSET key value [key value ...]
+pub fn mset(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() % 2 == 0 {
+        return arity_error(ctx.out, "mset");
+    }
+    for kv in argv[1..].chunks_exact(2) {
+        ctx.db(kv[0]).set(kv[0], string(kv[1]), None);
+    }
+    ctx.out.ok();
+}
+
+/// MSETNX key value [key value ...]: all or nothing.
+pub fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() % 2 == 0 {
+        return arity_error(ctx.out, "msetnx");
+    }
+    let now = ctx.now;
+    for kv in argv[1..].chunks_exact(2) {
+        if ctx.db(kv[0]).contains(kv[0], now) {
+            return ctx.out.int(0);
+        }
+    }
+    for kv in argv[1..].chunks_exact(2) {
+        ctx.db(kv[0]).set(kv[0], string(kv[1]), None);
+    }
+    ctx.out.int(1);
+}
+
+/// APPEND key value: the new length; keeps the TTL.
+pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Ok(old) = lookup_string(ctx, argv[1]) else {
+        return;
+    };
+    let old = old.unwrap_or_default();
+    if old.len() as i64 + argv[2].len() as i64 > MAX_STRING {
+        return ctx.out.error(TOO_BIG);
+    }
+    let mut v = Vec::with_capacity(old.len() + argv[2].len());
+    v.extend_from_slice(&old);
+    v.extend_from_slice(argv[2]);
+    let n = v.len();
+    ctx.db(argv[1])
+        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+    ctx.out.int(n as i64);
+}
+
+/// STRLEN key
+pub fn strlen(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if let Ok(v) = lookup_string(ctx, argv[1]) {
+        ctx.out.int(v.map_or(0, |s| s.len() as i64));
+    }
+}
+
+/// GETRANGE key start end (inclusive, negative from the end).
+pub fn getrange(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (Some(start), Some(end)) = (parse_i64(argv[2]), parse_i64(argv[3])) else {
+        return ctx.out.error(err::NOT_INTEGER);
+    };
+    let s = match lookup_string(ctx, argv[1]) {
+        Ok(Some(s)) => s,
+        Ok(None) => return ctx.out.bulk(b""),
+        Err(()) => return,
+    };
+    if start < 0 && end < 0 && start > end {
+        return ctx.out.bulk(b"");
+    }
+    let len = s.len() as i128;
+    let (mut start, mut end) = (start as i128, end as i128);
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&s[start as usize..=end as usize]);
+    }
+}
+
+/// SETRANGE key offset value: overwrite at offset, zero-padding; the new
+/// length.
+pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(off) = parse_i64(argv[2]) else {
+        return ctx.out.error(err::NOT_INTEGER);
+    };
+    if off < 0 {
+        return ctx.out.error("ERR offset is out of range");
+    }
+    let val = argv[3];
+    let Ok(old) = lookup_string(ctx, argv[1]) else {
+        return;
+    };
+    if val.is_empty() {
+        // Nothing to write: the length as it is, and no key is created.
+        return ctx.out.int(old.map_or(0, |s| s.len() as i64));
+    }
+    if off + val.len() as i64 > MAX_STRING {
+        return ctx.out.error(TOO_BIG);
+    }
+    let off = off as usize;
+    let mut v = old.map(|s| s.to_vec()).unwrap_or_default();
+    if v.len() < off + val.len() {
+        v.resize(off + val.len(), 0);
+    }
+    v[off..off + val.len()].copy_from_slice(val);
+    let n = v.len();
+    ctx.db(argv[1])
+        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+    ctx.out.int(n as i64);
+}
+
+/// INCR/DECR/INCRBY/DECRBY: integer arithmetic on the string, keeping the TTL.
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
+    let Ok(old) = lookup_string(ctx, key) else {
+        return;
+    };
+    let cur = match old {
+        None => 0,
+        Some(s) => match parse_i64(&s) {
+            Some(n) => n,
+            None => return ctx.out.error(err::NOT_INTEGER),
+        },
+    };
+    let Some(new) = cur.checked_add(by) else {
+        return ctx.out.error(err::OVERFLOW);
+    };
+    let mut b = [0u8; 20];
+    let text = crate::reply::fmt_i64(&mut b, new);
+    ctx.db(key).set_keep_ttl(key, string(text));
+    ctx.out.int(new);
+}
+
+pub fn incr(ctx: &mut Ctx, argv: &[&[u8]]) {
+    incr_by(ctx, argv[1], 1);
+}
+
+pub fn decr(ctx: &mut Ctx, argv: &[&[u8]]) {
+    incr_by(ctx, argv[1], -1);
+}
+
+pub fn incrby(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match parse_i64(argv[2]) {
+        Some(n) => incr_by(ctx, argv[1], n),
+        None => ctx.out.error(err::NOT_INTEGER),
+    }
+}
+
+pub fn decrby(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match parse_i64(argv[2]) {
+        Some(i64::MIN) => ctx.out.error("ERR decrement would overflow"),
+        Some(n) => incr_by(ctx, argv[1], -n),
+        None => ctx.out.error(err::NOT_INTEGER),
+    }
+}
+
+/// INCRBYFLOAT key increment: the new value as a string (see
+/// [`crate::util::fmt_human`] for how it is printed).
+pub fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Ok(old) = lookup_string(ctx, argv[1]) else {
+        return;
+    };
+    let cur = match old {
+        None => Some(0.0),
+        Some(s) => parse_f64(&s),
+    };
+    let (Some(cur), Some(by)) = (cur, parse_f64(argv[2])) else {
+        return ctx.out.error(err::NOT_FLOAT);
+    };
+    let new = cur + by;
+    if !new.is_finite() {
+        return ctx.out.error("ERR increment would produce NaN or Infinity");
+    }
+    let text = fmt_human(new);
+    ctx.db(argv[1])
+        .set_keep_ttl(argv[1], string(text.as_bytes()));
+    ctx.out.bulk(text.as_bytes());
+}

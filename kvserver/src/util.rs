@@ -1,0 +1,289 @@
+//! Small helpers with Redis's exact semantics: strict integer and float
+//! parsing (string2ll / string2ld), INCRBYFLOAT's number format, glob
+//! matching (stringmatchlen), the clock, and a tiny random generator.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch (what TTL deadlines are in).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Parses a decimal i64 exactly as Redis's string2ll: optional `-`, no `+`,
+/// no leading zeros, no spaces, nothing after the digits.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses a float as Redis's string2ld: no leading space, the whole string,
+/// and not NaN. (Redis uses long double; we use f64, see [`fmt_human`].)
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    // Rust accepts "infinity"/"inf" like strtold; it does not accept hex
+    // floats, which Redis clients do not send in practice.
+    let v: f64 = t.parse().ok()?;
+    (!v.is_nan()).then_some(v)
+}
+
+/// INCRBYFLOAT's result format: plain decimal, no exponent, trailing zeros
+/// trimmed. Redis prints a long double with 17 decimals; an f64 carries
+/// about 16 significant digits, so we print 15 significant ones, which gives
+/// Redis's text for the usual cases (`0.1 + 0.2` is `0.3`). Values that need
+/// more precision than an f64 has can differ in the last digits.
+pub fn fmt_human(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let int_digits = if v.abs() >= 1.0 {
+        v.abs().log10().floor() as i32 + 1
+    } else {
+        0
+    };
+    let decimals = (15 - int_digits).clamp(0, 17) as usize;
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
+#[allow(dead_code)] // see Reply::double
+/// A double as RESP3 sends it: shortest round-trip text, `inf`/`-inf`/`nan`.
+pub fn fmt_double(d: f64) -> String {
+    if d.is_nan() {
+        "nan".into()
+    } else if d.is_infinite() {
+        if d > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        format!("{d}")
+    }
+}
+
+/// Glob-style matching as Redis's stringmatchlen (KEYS, CONFIG GET):
+/// `*`, `?`, `[abc]`, `[^a-z]`, `\x`. Iterative for `*` with one backtrack
+/// point, so a hostile pattern cannot recurse deeply or blow up.
+pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut i) = (0usize, 0usize);
+    // Where to resume after the last `*`: (pattern index after it, string index).
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        let mut matched = false;
+        let mut next_p = p;
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    // Collapse runs of '*'.
+                    while p < pattern.len() && pattern[p] == b'*' {
+                        p += 1;
+                    }
+                    if p == pattern.len() {
+                        return true;
+                    }
+                    star = Some((p, i));
+                    continue;
+                }
+                b'?' => {
+                    matched = true;
+                    next_p = p + 1;
+                }
+                b'[' => {
+                    let (ok, end) = match_class(pattern, p, s[i], nocase);
+                    matched = ok;
+                    next_p = end;
+                }
+                b'\\' if p + 1 < pattern.len() => {
+                    matched = eq(pattern[p + 1], s[i]);
+                    next_p = p + 2;
+                }
+                c => {
+                    matched = eq(c, s[i]);
+                    next_p = p + 1;
+                }
+            }
+        }
+        if matched {
+            p = next_p;
+            i += 1;
+        } else if let Some((sp, si)) = star {
+            // Let the last '*' swallow one more byte and retry.
+            star = Some((sp, si + 1));
+            p = sp;
+            i = si + 1;
+        } else {
+            return false;
+        }
+    }
+    while p < pattern.len() && pattern[p] == b'*' {
+        p += 1;
+    }
+    p == pattern.len()
+}
+
+/// Matches `c` against the class starting at `pattern[p] == b'['`; returns
+/// whether it matched and the index after the class.
+fn match_class(pattern: &[u8], p: usize, c: u8, nocase: bool) -> (bool, usize) {
+    let low = |x: u8| if nocase { x.to_ascii_lowercase() } else { x };
+    let mut j = p + 1;
+    let not = j < pattern.len() && pattern[j] == b'^';
+    if not {
+        j += 1;
+    }
+    let mut hit = false;
+    loop {
+        if j >= pattern.len() {
+            // Unterminated class: Redis treats the end as closing it.
+            break;
+        }
+        let pc = pattern[j];
+        if pc == b']' {
+            j += 1;
+            break;
+        }
+        if pc == b'\\' && j + 1 < pattern.len() {
+            if pattern[j + 1] == c {
+                hit = true;
+            }
+            j += 2;
+        } else if j + 2 < pattern.len() && pattern[j + 1] == b'-' {
+            let (mut a, mut b) = (low(pc), low(pattern[j + 2]));
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            let x = low(c);
+            if x >= a && x <= b {
+                hit = true;
+            }
+            j += 3;
+        } else {
+            if low(pc) == low(c) {
+                hit = true;
+            }
+            j += 1;
+        }
+    }
+    (hit != not, j)
+}
+
+/// xorshift64*: fast, good enough for sampling keys; not for secrets.
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-ish in 0..n (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_strict_like_string2ll() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        for bad in [
+            &b""[..],
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1.0",
+            b"-",
+        ] {
+            assert_eq!(parse_i64(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn human_floats_trim_like_redis() {
+        assert_eq!(fmt_human(0.1 + 0.2), "0.3");
+        assert_eq!(fmt_human(10.5), "10.5");
+        assert_eq!(fmt_human(3.0), "3");
+        assert_eq!(fmt_human(-1.25), "-1.25");
+        assert_eq!(fmt_human(5000.0), "5000");
+    }
+
+    #[test]
+    fn glob_matches_like_stringmatchlen() {
+        assert!(glob_match(b"*", b"anything", false));
+        assert!(glob_match(b"h?llo", b"hello", false));
+        assert!(glob_match(b"h*llo", b"heeeello", false));
+        assert!(glob_match(b"h[ae]llo", b"hallo", false));
+        assert!(!glob_match(b"h[^e]llo", b"hello", false));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo", false));
+        assert!(glob_match(b"h\\*llo", b"h*llo", false));
+        assert!(!glob_match(b"h\\*llo", b"hello", false));
+        assert!(!glob_match(b"a*b", b"aaac", false));
+        assert!(glob_match(b"*a*b*c*", b"xxaxxbxxc", false));
+        assert!(glob_match(b"MAX*", b"maxmemory", true));
+        assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"", b"a", false));
+    }
+}

@@ -1,0 +1,173 @@
+//! Shared by the integration tests: start a server on a free port (killed
+//! when the guard drops), and a raw RESP client that returns each reply's
+//! exact bytes (to compare error strings and encodings byte for byte).
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local_addr").port();
+        let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+        if used.get_or_insert_with(HashSet::new).insert(port) {
+            return port;
+        }
+    }
+}
+
+pub fn uring_available() -> bool {
+    let ok = fastio::backend::uring::probe().is_ok();
+    if !ok {
+        eprintln!("io_uring unavailable here: skipping a uring-backend test");
+    }
+    ok
+}
+
+/// A running server process; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `program args...` and waits until the port accepts.
+    pub fn spawn(program: &str, args: &[String], port: u16) -> Server {
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
+        let mut s = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(st)) = s.child.try_wait() {
+                panic!("{program} exited at start: {st}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{program} did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    /// kvserver on a free port with `backend` and 2 I/O threads.
+    pub fn kvserver(backend: &str) -> Server {
+        let port = free_port();
+        let args: Vec<String> = [
+            "--port",
+            &port.to_string(),
+            "--io-threads",
+            "2",
+            "--backend",
+            backend,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        Server::spawn(env!("CARGO_BIN_EXE_kvserver"), &args, port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+/// Whether `prog` is on PATH.
+pub fn on_path(prog: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
+        .unwrap_or(false)
+}
+
+/// A raw connection: send commands, read back the exact reply bytes.
+pub struct Raw {
+    pub s: TcpStream,
+    buf: Vec<u8>,
+    /// Decode replies as RESP3 (after HELLO 3).
+    pub resp3: bool,
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw {
+            s,
+            buf: Vec::new(),
+            resp3: false,
+        }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("write");
+    }
+
+    /// One complete reply's bytes; None at EOF.
+    pub fn read_reply(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let r = if self.resp3 {
+                redis_protocol::resp3::decode::complete::decode(&self.buf)
+                    .map(|o| o.map(|(_, n)| n))
+            } else {
+                redis_protocol::resp2::decode::decode(&self.buf).map(|o| o.map(|(_, n)| n))
+            };
+            if let Some(n) = r.expect("server sent malformed RESP") {
+                return Some(self.buf.drain(..n).collect());
+            }
+            let mut chunk = [0u8; 65536];
+            let n = match self.s.read(&mut chunk) {
+                Ok(n) => n,
+                // A signal landed in this test process: just read again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("read: {e}"),
+            };
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub fn cmd(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_raw(&encode(args));
+        self.read_reply().expect("connection closed")
+    }
+
+    /// `cmd` with string arguments, reply as a (lossy) string.
+    pub fn q(&mut self, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8_lossy(&self.cmd(&a)).into_owned()
+    }
+}
