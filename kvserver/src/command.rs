@@ -12,7 +12,7 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{keys, server_cmds, t_string};
+use crate::{keys, server_cmds, t_hash, t_list, t_set, t_string};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -191,6 +191,91 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!("flushdb", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushdb),
     cmd!("flushall", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushall),
+    cmd!("scan", -2, READONLY, 0, 0, 0, keys::scan),
+    cmd!("copy", -3, WRITE, 1, 2, 1, keys::copy),
+    cmd!("move", 3, WRITE | FAST, 1, 1, 1, keys::move_),
+    cmd!(
+        "swapdb",
+        3,
+        WRITE | FAST | ALL_SHARDS,
+        0,
+        0,
+        0,
+        keys::swapdb
+    ),
+    cmd!("object", -2, READONLY, 2, 2, 1, keys::object),
+    // Hashes (t_hash.rs).
+    cmd!("hset", -4, WRITE | FAST, 1, 1, 1, t_hash::hset),
+    cmd!("hmset", -4, WRITE | FAST, 1, 1, 1, t_hash::hmset),
+    cmd!("hsetnx", 4, WRITE | FAST, 1, 1, 1, t_hash::hsetnx),
+    cmd!("hget", 3, READONLY | FAST, 1, 1, 1, t_hash::hget),
+    cmd!("hmget", -3, READONLY | FAST, 1, 1, 1, t_hash::hmget),
+    cmd!("hgetall", 2, READONLY, 1, 1, 1, t_hash::hgetall),
+    cmd!("hkeys", 2, READONLY, 1, 1, 1, t_hash::hkeys),
+    cmd!("hvals", 2, READONLY, 1, 1, 1, t_hash::hvals),
+    cmd!("hlen", 2, READONLY | FAST, 1, 1, 1, t_hash::hlen),
+    cmd!("hexists", 3, READONLY | FAST, 1, 1, 1, t_hash::hexists),
+    cmd!("hstrlen", 3, READONLY | FAST, 1, 1, 1, t_hash::hstrlen),
+    cmd!("hdel", -3, WRITE | FAST, 1, 1, 1, t_hash::hdel),
+    cmd!("hincrby", 4, WRITE | FAST, 1, 1, 1, t_hash::hincrby),
+    cmd!(
+        "hincrbyfloat",
+        4,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        t_hash::hincrbyfloat
+    ),
+    cmd!("hrandfield", -2, READONLY, 1, 1, 1, t_hash::hrandfield),
+    cmd!("hscan", -3, READONLY, 1, 1, 1, keys::hscan),
+    // Sets (t_set.rs). The multi-key ones lock every key's shard.
+    cmd!("sadd", -3, WRITE | FAST, 1, 1, 1, t_set::sadd),
+    cmd!("srem", -3, WRITE | FAST, 1, 1, 1, t_set::srem),
+    cmd!("smembers", 2, READONLY, 1, 1, 1, t_set::smembers),
+    cmd!("sismember", 3, READONLY | FAST, 1, 1, 1, t_set::sismember),
+    cmd!(
+        "smismember",
+        -3,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        t_set::smismember
+    ),
+    cmd!("scard", 2, READONLY | FAST, 1, 1, 1, t_set::scard),
+    cmd!("spop", -2, WRITE | FAST, 1, 1, 1, t_set::spop),
+    cmd!("srandmember", -2, READONLY, 1, 1, 1, t_set::srandmember),
+    cmd!("smove", 4, WRITE | FAST, 1, 2, 1, t_set::smove),
+    cmd!("sinter", -2, READONLY, 1, -1, 1, t_set::sinter),
+    // numkeys-style commands lock every argument's shard from the first
+    // key on: a superset of their keys (options included), which is
+    // harmless and keeps the table static.
+    cmd!("sintercard", -3, READONLY, 2, -1, 1, t_set::sintercard),
+    cmd!("sunion", -2, READONLY, 1, -1, 1, t_set::sunion),
+    cmd!("sdiff", -2, READONLY, 1, -1, 1, t_set::sdiff),
+    cmd!("sinterstore", -3, WRITE, 1, -1, 1, t_set::sinterstore),
+    cmd!("sunionstore", -3, WRITE, 1, -1, 1, t_set::sunionstore),
+    cmd!("sdiffstore", -3, WRITE, 1, -1, 1, t_set::sdiffstore),
+    cmd!("sscan", -3, READONLY, 1, 1, 1, keys::sscan),
+    // Lists (t_list.rs). Blocking forms (BLPOP...) are not implemented yet.
+    cmd!("lpush", -3, WRITE | FAST, 1, 1, 1, t_list::lpush),
+    cmd!("rpush", -3, WRITE | FAST, 1, 1, 1, t_list::rpush),
+    cmd!("lpushx", -3, WRITE | FAST, 1, 1, 1, t_list::lpushx),
+    cmd!("rpushx", -3, WRITE | FAST, 1, 1, 1, t_list::rpushx),
+    cmd!("lpop", -2, WRITE | FAST, 1, 1, 1, t_list::lpop),
+    cmd!("rpop", -2, WRITE | FAST, 1, 1, 1, t_list::rpop),
+    cmd!("llen", 2, READONLY | FAST, 1, 1, 1, t_list::llen),
+    cmd!("lindex", 3, READONLY, 1, 1, 1, t_list::lindex),
+    cmd!("lset", 4, WRITE, 1, 1, 1, t_list::lset),
+    cmd!("lrange", 4, READONLY, 1, 1, 1, t_list::lrange),
+    cmd!("ltrim", 4, WRITE, 1, 1, 1, t_list::ltrim),
+    cmd!("lrem", 4, WRITE, 1, 1, 1, t_list::lrem),
+    cmd!("linsert", 5, WRITE, 1, 1, 1, t_list::linsert),
+    cmd!("lpos", -3, READONLY, 1, 1, 1, t_list::lpos),
+    cmd!("lmove", 5, WRITE, 1, 2, 1, t_list::lmove),
+    cmd!("rpoplpush", 3, WRITE, 1, 2, 1, t_list::rpoplpush),
+    cmd!("lmpop", -4, WRITE, 2, -1, 1, t_list::lmpop),
     // Connection and server (server_cmds.rs).
     cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
@@ -305,6 +390,13 @@ mod tests {
         assert_eq!(del.key_indices(4).collect::<Vec<_>>(), vec![1, 2, 3]);
         let rename = lookup(b"rename").unwrap();
         assert_eq!(rename.key_indices(3).collect::<Vec<_>>(), vec![1, 2]);
+        // numkeys commands lock from the first key to the end (a superset).
+        let lmpop = lookup(b"lmpop").unwrap();
+        assert_eq!(lmpop.key_indices(5).collect::<Vec<_>>(), vec![2, 3, 4]);
+        let object = lookup(b"object").unwrap();
+        assert_eq!(object.key_indices(3).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(object.key_indices(2).count(), 0, "OBJECT HELP has no key");
+        assert!(lookup(b"blpop").is_none(), "blocking pops are not in yet");
         let ping = lookup(b"ping").unwrap();
         assert_eq!(ping.key_indices(2).count(), 0);
         assert!(lookup(b"nosuchcommand").is_none());

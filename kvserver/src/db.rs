@@ -22,21 +22,174 @@
 use crate::util::Rng;
 use bytes::Bytes;
 use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-/// A value. Only strings so far; the other Redis types get their variants
-/// here (List, Hash, Set, ZSet, Stream) with their own `t_*.rs` files.
-#[derive(Debug, Clone)]
-pub enum Value {
-    String(Bytes),
+/// The hasher of the collections inside values (hashbrown's fast default).
+pub type Hasher = hashbrown::DefaultHashBuilder;
+
+/// Redis 7.0's encoding thresholds (redis.conf defaults). They only decide
+/// what OBJECT ENCODING reports (and whether HSCAN/SSCAN answer in one
+/// call, as Redis does for its compact encodings): the data structure here
+/// is the same either way.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+pub const SET_MAX_INTSET_ENTRIES: usize = 512;
+/// Strings up to this length are `embstr` (one allocation with the object).
+pub const EMBSTR_MAX: usize = 44;
+
+/// A hash: an insertion-ordered map (so a small hash lists its fields in
+/// the order Redis's listpack would, until a delete; and random fields and
+/// HSCAN positions are O(1) by index).
+#[derive(Debug, Clone, Default)]
+pub struct HashObj {
+    pub map: indexmap::IndexMap<Bytes, Bytes, Hasher>,
+    /// Redis converted it to a hashtable (too many or too long fields).
+    /// Sticky: Redis never converts back.
+    pub big: bool,
 }
 
+impl HashObj {
+    /// Sets `field`; true if it is new.
+    pub fn insert(&mut self, field: &[u8], value: Bytes) -> bool {
+        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+            self.big = true;
+        }
+        let new = match self.map.get_mut(field) {
+            Some(v) => {
+                *v = value;
+                false
+            }
+            None => {
+                self.map.insert(Bytes::copy_from_slice(field), value);
+                true
+            }
+        };
+        if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
+            self.big = true;
+        }
+        new
+    }
+
+    /// Removes `field`; true if it was there. A small hash keeps its order
+    /// (as a listpack does); a big one swaps the last entry in (O(1)).
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        if self.big {
+            self.map.swap_remove(field).is_some()
+        } else {
+            self.map.shift_remove(field).is_some()
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        if self.big {
+            "hashtable"
+        } else {
+            "listpack"
+        }
+    }
+}
+
+/// A set, insertion-ordered for O(1) random members and index cursors.
+#[derive(Debug, Clone, Default)]
+pub struct SetObj {
+    pub set: indexmap::IndexSet<Bytes, Hasher>,
+    /// Not an intset any more (a non-integer member, or too many): sticky,
+    /// as in Redis 7.0 (which has no listpack sets yet).
+    pub big: bool,
+}
+
+impl SetObj {
+    /// Adds `m`; true if it is new.
+    pub fn insert(&mut self, m: &[u8]) -> bool {
+        if self.set.contains(m) {
+            return false;
+        }
+        if !self.big && crate::util::parse_i64(m).is_none() {
+            self.big = true;
+        }
+        self.set.insert(Bytes::copy_from_slice(m));
+        if self.set.len() > SET_MAX_INTSET_ENTRIES {
+            self.big = true;
+        }
+        true
+    }
+
+    /// Adds an owned member (no copy).
+    pub fn insert_bytes(&mut self, m: Bytes) -> bool {
+        if self.set.contains(&m) {
+            return false;
+        }
+        if !self.big && crate::util::parse_i64(&m).is_none() {
+            self.big = true;
+        }
+        self.set.insert(m);
+        if self.set.len() > SET_MAX_INTSET_ENTRIES {
+            self.big = true;
+        }
+        true
+    }
+
+    /// Removes `m` (swapping the last member in: O(1)); true if it was there.
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        self.set.swap_remove(m)
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        if self.big {
+            "hashtable"
+        } else {
+            "intset"
+        }
+    }
+}
+
+/// A value: one variant per Redis type, each type's commands in its own
+/// `t_*.rs` file. Collections are boxed so a `Value` is a string plus its
+/// tag (40 bytes), not the size of the largest collection header (the
+/// keyspace holds one per key).
+#[derive(Debug, Clone)]
+// Boxing a VecDeque (4 words) keeps Value at a string plus its tag.
+#[allow(clippy::box_collection)]
+pub enum Value {
+    String(Bytes),
+    List(Box<VecDeque<Bytes>>),
+    Hash(Box<HashObj>),
+    Set(Box<SetObj>),
+}
+
+/// A command met a key of another type (the caller replies WRONGTYPE).
+#[derive(Debug)]
+pub struct WrongType;
+
 impl Value {
-    /// The string, if this is one (None for the other types, once they
-    /// exist: the caller replies WRONGTYPE).
+    /// The string, if this is one (None for the other types: the caller
+    /// replies WRONGTYPE).
     pub fn as_str(&self) -> Option<&Bytes> {
         match self {
             Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&mut self) -> Option<&mut VecDeque<Bytes>> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_hash(&mut self) -> Option<&mut HashObj> {
+        match self {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    pub fn as_set(&mut self) -> Option<&mut SetObj> {
+        match self {
+            Value::Set(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -44,6 +197,31 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+        }
+    }
+
+    /// What OBJECT ENCODING reports, by Redis 7.0's rules: strings are
+    /// `int` (an integer string2ll accepts), `embstr` (up to 44 bytes) or
+    /// `raw`; lists are always `quicklist` in 7.0; hashes `listpack` until
+    /// 128 fields or a 64-byte field/value; sets `intset` while all members
+    /// are integers and at most 512.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::String(s) => {
+                if s.len() <= 20 && crate::util::parse_i64(s).is_some() {
+                    "int"
+                } else if s.len() <= EMBSTR_MAX {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 }
@@ -55,11 +233,19 @@ pub struct Entry {
     expire_at: u64,
     /// Index in `Db::expiring` when `expire_at != 0`.
     exp_idx: u32,
+    /// Last access, in seconds since the epoch (OBJECT IDLETIME). Fits in
+    /// what would otherwise be padding.
+    lru: u32,
 }
 
 impl Entry {
     pub fn expire_at(&self) -> Option<u64> {
         (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// Seconds since the last access (OBJECT IDLETIME).
+    pub fn idle_secs(&self, now: u64) -> u64 {
+        (now / 1000).saturating_sub(self.lru as u64)
     }
 }
 
@@ -91,7 +277,40 @@ impl Db {
             self.remove(key);
             return None;
         }
-        self.map.get_mut(key)
+        let e = self.map.get_mut(key)?;
+        e.lru = (now / 1000) as u32;
+        Some(e)
+    }
+
+    /// [`Db::get`] without counting as an access (OBJECT, SCAN's TYPE).
+    pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        if self.map.get(key).is_some_and(|e| expired(e, now)) {
+            self.remove(key);
+            return None;
+        }
+        self.map.get(key)
+    }
+
+    /// The value at `key` as one type (`pick`: `Value::as_hash`...):
+    /// `Ok(None)` if there is no key, `Err(WrongType)` if it holds another
+    /// type. With `new`, a missing key is first created empty (only for
+    /// commands certain to add to it, so no empty collection is left).
+    pub fn typed<T: ?Sized>(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        new: Option<fn() -> Value>,
+        pick: fn(&mut Value) -> Option<&mut T>,
+    ) -> Result<Option<&mut T>, WrongType> {
+        if let Some(new) = new {
+            if !self.contains(key, now) {
+                self.set(key, new(), None);
+            }
+        }
+        match self.get(key, now) {
+            None => Ok(None),
+            Some(e) => pick(&mut e.value).map(Some).ok_or(WrongType),
+        }
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
@@ -101,8 +320,10 @@ impl Db {
     /// Sets `key` to `value` with `expire_at` (None: no expiry), replacing
     /// any old value and deadline.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
+        let lru = (crate::util::now_ms() / 1000) as u32;
         if let Some(e) = self.map.get_mut(key) {
             e.value = value;
+            e.lru = lru;
             self.set_expire_of_existing(key, expire_at);
             return;
         }
@@ -111,6 +332,7 @@ impl Db {
             value,
             expire_at: 0,
             exp_idx: 0,
+            lru,
         };
         if let Some(at) = expire_at {
             e.expire_at = at;
@@ -207,6 +429,11 @@ impl Db {
             .iter()
             .filter(move |(_, e)| !expired(e, now))
             .map(|(k, _)| k)
+    }
+
+    /// Live keys with their entries (SCAN's TYPE filter).
+    pub fn entries(&self, now: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.map.iter().filter(move |(_, e)| !expired(e, now))
     }
 
     /// A random live key, or None. O(n) walk to a random position: hashbrown
@@ -444,6 +671,81 @@ mod tests {
         assert!(db.get(b"a", 100).is_some());
         assert!(db.get(b"a", 101).is_none());
         assert_eq!(db.len(), 0);
+    }
+
+    #[test]
+    fn encodings_follow_redis_thresholds_and_stick() {
+        let mut set = SetObj::default();
+        for i in 0..SET_MAX_INTSET_ENTRIES {
+            set.insert(i.to_string().as_bytes());
+        }
+        assert_eq!(set.encoding(), "intset");
+        set.insert(b"512");
+        assert_eq!(set.encoding(), "hashtable", "more than 512 members");
+        set.remove(b"512");
+        assert_eq!(set.encoding(), "hashtable", "never converts back");
+        let mut s2 = SetObj::default();
+        s2.insert(b"007");
+        assert_eq!(s2.encoding(), "hashtable", "not a canonical integer");
+
+        let mut h = HashObj::default();
+        for i in 0..HASH_MAX_LISTPACK_ENTRIES {
+            h.insert(i.to_string().as_bytes(), Bytes::from_static(b"v"));
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.insert(b"one-more", Bytes::from_static(b"v"));
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h2 = HashObj::default();
+        h2.insert(b"f", Bytes::from(vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]));
+        assert_eq!(h2.encoding(), "hashtable");
+
+        assert_eq!(s("12345").encoding(), "int");
+        assert_eq!(s("-0").encoding(), "embstr");
+        assert_eq!(s(&"x".repeat(44)).encoding(), "embstr");
+        assert_eq!(s(&"x".repeat(45)).encoding(), "raw");
+        assert_eq!(Value::List(Box::default()).encoding(), "quicklist");
+    }
+
+    #[test]
+    fn values_and_entries_stay_small() {
+        // A tripwire for memory per key (the keyspace holds one Entry per
+        // key). Collections are boxed, so a Value is a Bytes (32) plus the
+        // enum tag: Bytes has a single niche (its vtable pointer's null),
+        // too few for four variants. The LRU clock fills what would be
+        // padding. (Folding the collections into one boxed variant would
+        // bring Value back to 32 and Entry to 48.)
+        assert_eq!(std::mem::size_of::<Value>(), 40);
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
+
+    #[test]
+    fn small_hashes_keep_insertion_order_on_delete() {
+        let mut h = HashObj::default();
+        for f in ["a", "b", "c", "d"] {
+            h.insert(f.as_bytes(), Bytes::from_static(b"v"));
+        }
+        h.remove(b"b");
+        let order: Vec<&[u8]> = h.map.keys().map(|k| k.as_ref()).collect();
+        assert_eq!(order, [&b"a"[..], b"c", b"d"]);
+    }
+
+    #[test]
+    fn typed_lookup_creates_only_when_asked_and_checks_type() {
+        let mut db = Db::default();
+        assert!(matches!(db.typed(b"k", 0, None, Value::as_list), Ok(None)));
+        assert_eq!(db.len(), 0);
+        let l = db
+            .typed(
+                b"k",
+                0,
+                Some(|| Value::List(Box::default())),
+                Value::as_list,
+            )
+            .unwrap()
+            .unwrap();
+        l.push_back(Bytes::from_static(b"x"));
+        assert!(db.typed(b"k", 0, None, Value::as_hash).is_err());
+        assert_eq!(db.get(b"k", 0).unwrap().value.type_name(), "list");
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //!   commands.
 //! - [`command`]: the command table (name, arity, flags, key positions,
 //!   handler) and dispatch: lock the shards of the keys, run the handler.
-//! - [`t_string`], [`keys`], [`server_cmds`]: the commands, one family per
+//! - [`t_string`], [`t_list`], [`t_hash`], [`t_set`], [`keys`],
+//!   [`server_cmds`]: the commands, one family per
 //!   file as in Redis; they read and write [`db`] and reply through
 //!   [`reply`], which encodes RESP2 or RESP3 per connection.
 //! - [`db`]: the keyspace, split into S shards (a power of two, at least 4
@@ -40,13 +41,16 @@
 //! exactly the shards of its keys, in ascending shard order, executes, and
 //! unlocks. Because every thread acquires locks in the same global order,
 //! there is no deadlock; because a command holds all its shards at once,
-//! multi-key commands (MSET, MSETNX, MGET, DEL k1 k2, RENAME) are atomic
-//! across shards, and MULTI/EXEC can later be made atomic the same way
+//! multi-key commands (MSET, MSETNX, MGET, DEL k1 k2, RENAME, SMOVE, LMOVE,
+//! SUNIONSTORE and the other set-algebra commands, COPY) are atomic across
+//! shards, and MULTI/EXEC can later be made atomic the same way
 //! (lock the union of the queued commands' shards) without a two-phase
 //! commit between shard owners. The cost is contention, but only per shard:
 //! two commands wait for each other only when they touch the same shard at
 //! the same moment. Commands over the whole keyspace (KEYS, DBSIZE,
-//! FLUSHALL, INFO keyspace) lock every shard in order.
+//! FLUSHALL, SWAPDB, INFO keyspace) lock every shard in order; SCAN is the
+//! exception: it locks one shard at a time and its cursor survives
+//! rehashing (see [`keys::scan`]).
 //!
 //! - [`config`]: the redis.conf-style file and `--directive value` options;
 //!   [`server`]: the shared server state and per-client state; [`util`]:
@@ -61,6 +65,9 @@ mod protocol;
 mod reply;
 mod server;
 mod server_cmds;
+mod t_hash;
+mod t_list;
+mod t_set;
 mod t_string;
 mod util;
 

@@ -237,6 +237,31 @@ impl Rng {
     }
 }
 
+/// `k` distinct random indices below `len` (k < len): a partial
+/// Fisher-Yates when k is a large share of len, rejection sampling when
+/// it is small (O(k) either way, never O(len) for a few picks).
+pub fn distinct_indices(rng: &mut Rng, len: usize, k: usize) -> Vec<usize> {
+    if k * 4 >= len {
+        let mut all: Vec<usize> = (0..len).collect();
+        for i in 0..k {
+            let j = i + rng.below(len - i);
+            all.swap(i, j);
+        }
+        all.truncate(k);
+        all
+    } else {
+        let mut seen = hashbrown::HashSet::with_capacity(k);
+        let mut out = Vec::with_capacity(k);
+        while out.len() < k {
+            let i = rng.below(len);
+            if seen.insert(i) {
+                out.push(i);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +293,19 @@ mod tests {
         assert_eq!(fmt_human(3.0), "3");
         assert_eq!(fmt_human(-1.25), "-1.25");
         assert_eq!(fmt_human(5000.0), "5000");
+    }
+
+    #[test]
+    fn distinct_indices_are_distinct_and_in_range() {
+        let mut rng = Rng::new(7);
+        for (len, k) in [(10, 9), (1000, 3), (5, 0), (100, 50)] {
+            let mut v = distinct_indices(&mut rng, len, k);
+            assert_eq!(v.len(), k);
+            assert!(v.iter().all(|&i| i < len));
+            v.sort_unstable();
+            v.dedup();
+            assert_eq!(v.len(), k);
+        }
     }
 
     #[test]

@@ -1,9 +1,21 @@
-//! Differential test: the same randomized string/key command sequence (fixed
-//! seed, small key space so commands collide) goes to kvserver and to a real
-//! redis-server, and every reply must be byte-identical, except where the
-//! answer legitimately differs: KEYS order (compared sorted), RANDOMKEY
-//! (skipped), PTTL and EXPIRETIME (compared by
-//! sign: -2, -1 or positive).
+//! Differential test: the same randomized command sequence (fixed seed,
+//! small key space so commands collide, and collection keys shared between
+//! the types so WRONGTYPE comes up) goes to kvserver and to a real
+//! redis-server, and every reply must be identical, except where the answer
+//! legitimately differs ([`normalize`] says how each is compared):
+//!
+//! - order Redis leaves unspecified: KEYS, SCAN, SMEMBERS, SINTER, SUNION,
+//!   SDIFF, SPOP with a count, HKEYS, HVALS, HGETALL, HSCAN, SSCAN are
+//!   compared sorted (HGETALL/HSCAN as sorted field-value pairs);
+//! - randomness: SRANDMEMBER and HRANDFIELD are compared by the shape of
+//!   the reply (nil or not, number of elements); SPOP is only sent with a
+//!   count of 0 or one that empties the set (a random pop would make the
+//!   two data sets diverge; semantics.rs checks it);
+//! - clocks: PTTL and EXPIRETIME by sign (-2, -1 or positive); RANDOMKEY is
+//!   not sent;
+//! - OBJECT ENCODING of strings: Redis's answer depends on how the string
+//!   was built (APPEND gives `raw`, INCRBYFLOAT `embstr`), ours only on its
+//!   content, so string encodings compare as one (semantics.rs checks SET's).
 //!
 //! redis-server must be on PATH (Debian package `redis-server`; CI installs
 //! it): without it this test fails rather than passing vacuously.
@@ -48,8 +60,323 @@ const VALUES: &[&str] = &[
     "3e2",
 ];
 
-/// One random command, as arguments.
+/// Collection keys. Each family mostly uses its own, but every pool holds
+/// one of another type's (and a string key), so WRONGTYPE is exercised.
+const HKEYS: &[&str] = &["h0", "h1", "h2", "s0", "k0"];
+const SKEYS: &[&str] = &["s0", "s1", "s2", "{a}s", "h0", "k1"];
+const LKEYS: &[&str] = &["l0", "l1", "{a}l", "s1", "k2"];
+const ELEMS: &[&str] = &[
+    "a", "b", "c", "1", "2", "10", "-3", "007", "x y", "", "1.5", "a", "b", "1",
+];
+
+/// One random command: strings and keys (the original generator), or one
+/// of the collection families.
 fn gen(r: &mut Rng) -> Vec<String> {
+    let mut c = match r.below(100) {
+        0..=34 => gen_strings(r),
+        35..=54 => gen_hash(r),
+        55..=74 => gen_set(r),
+        75..=92 => gen_list(r),
+        _ => gen_keys(r),
+    };
+    if r.below(50) == 0 {
+        c[0] = c[0].to_lowercase();
+    }
+    c
+}
+
+fn elem(r: &mut Rng) -> String {
+    // Now and then a 70-byte value: hashes turn into hashtables (OBJECT
+    // ENCODING must follow).
+    if r.below(40) == 0 {
+        "v".repeat(70)
+    } else {
+        r.pick(ELEMS).to_string()
+    }
+}
+
+fn elems(r: &mut Rng, min: usize, max: usize) -> Vec<String> {
+    (0..min + r.below(max - min + 1)).map(|_| elem(r)).collect()
+}
+
+fn count(r: &mut Rng) -> String {
+    r.pick(&["0", "1", "2", "3", "-1", "-2", "-5", "100", "x", "-100"])
+        .to_string()
+}
+
+fn gen_hash(r: &mut Rng) -> Vec<String> {
+    let k = r.pick(HKEYS).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut c = match r.below(19) {
+        0..=2 => {
+            let mut c = s(&[r.pick(&["HSET", "HMSET"]), &k]);
+            for _ in 0..1 + r.below(3) {
+                c.push(elem(r));
+                c.push(elem(r));
+            }
+            if r.below(20) == 0 {
+                c.pop(); // odd: arity error
+            }
+            c
+        }
+        3 => s(&["HSETNX", &k, &elem(r), &elem(r)]),
+        4 => s(&["HGET", &k, &elem(r)]),
+        5 => {
+            let mut c = s(&["HMGET", &k]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        6 => s(&["HGETALL", &k]),
+        7 => {
+            let mut c = s(&["HDEL", &k]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        8 => s(&["HLEN", &k]),
+        9 => s(&["HEXISTS", &k, &elem(r)]),
+        10 => s(&["HKEYS", &k]),
+        11 => s(&["HVALS", &k]),
+        12 => s(&["HINCRBY", &k, &elem(r), &count(r)]),
+        13 => s(&[
+            "HINCRBYFLOAT",
+            &k,
+            &elem(r),
+            r.pick(&["1.5", "-0.25", "2", "abc", "inf", "1e3"]),
+        ]),
+        14 => s(&["HSTRLEN", &k, &elem(r)]),
+        15 => s(&["HRANDFIELD", &k]),
+        16 => {
+            let mut c = s(&["HRANDFIELD", &k, &count(r)]);
+            if r.below(2) == 0 {
+                c.push(r.pick(&["WITHVALUES", "WITHVALUES", "BOGUS"]).into());
+            }
+            c
+        }
+        17 => {
+            let mut c = s(&["HSCAN", &k, r.pick(&["0", "0", "x"]), "COUNT", "1000"]);
+            if r.below(2) == 0 {
+                c.extend(s(&["MATCH", r.pick(&["*", "a*", "[0-9]*", "?"])]));
+            }
+            c
+        }
+        _ => s(&["OBJECT", "ENCODING", &k]),
+    };
+    if r.below(60) == 0 {
+        c.truncate(1); // arity errors
+    }
+    c
+}
+
+fn gen_set(r: &mut Rng) -> Vec<String> {
+    let k = |r: &mut Rng| r.pick(SKEYS).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let keys = |r: &mut Rng, n: usize| {
+        (0..n)
+            .map(|_| r.pick(SKEYS).to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut c = match r.below(20) {
+        0..=2 => {
+            let mut c = s(&["SADD", &k(r)]);
+            c.extend(elems(r, 1, 4));
+            c
+        }
+        3 => {
+            let mut c = s(&["SREM", &k(r)]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        4 => s(&["SMEMBERS", &k(r)]),
+        5 => s(&["SISMEMBER", &k(r), &elem(r)]),
+        6 => {
+            let mut c = s(&["SMISMEMBER", &k(r)]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        7 => s(&["SCARD", &k(r)]),
+        8 => s(&["SPOP", &k(r), r.pick(&["0", "1000", "-1", "x"])]),
+        9 => {
+            let mut c = s(&["SRANDMEMBER", &k(r)]);
+            if r.below(3) > 0 {
+                c.push(count(r));
+            }
+            c
+        }
+        10 => s(&["SMOVE", &k(r), &k(r), &elem(r)]),
+        11 => {
+            let mut c = s(&[r.pick(&["SINTER", "SUNION", "SDIFF"])]);
+            let n = 1 + r.below(3);
+            c.extend(keys(r, n));
+            c
+        }
+        12 | 13 => {
+            let mut c = s(&[r.pick(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), &k(r)]);
+            let n = 1 + r.below(3);
+            c.extend(keys(r, n));
+            c
+        }
+        14 => {
+            let n = 1 + r.below(3);
+            // Mostly the right numkeys; sometimes a bad one.
+            let nk = if r.below(4) > 0 {
+                n.to_string()
+            } else {
+                r.pick(&["0", "x", "9", "1"]).to_string()
+            };
+            let mut c = s(&["SINTERCARD", &nk]);
+            c.extend(keys(r, n));
+            if r.below(2) == 0 {
+                c.extend(s(&["LIMIT", r.pick(&["0", "1", "2", "-1"])]));
+            }
+            c
+        }
+        15 => {
+            let mut c = s(&["SSCAN", &k(r), "0", "COUNT", "1000"]);
+            if r.below(2) == 0 {
+                c.extend(s(&["MATCH", r.pick(&["*", "a*", "[0-9]*", "?"])]));
+            }
+            c
+        }
+        _ => s(&["OBJECT", "ENCODING", &k(r)]),
+    };
+    if r.below(60) == 0 {
+        c.truncate(1);
+    }
+    c
+}
+
+fn gen_list(r: &mut Rng) -> Vec<String> {
+    let k = |r: &mut Rng| r.pick(LKEYS).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let idx = |r: &mut Rng| {
+        r.pick(&["0", "1", "-1", "2", "-2", "5", "-10", "x"])
+            .to_string()
+    };
+    let mut c = match r.below(22) {
+        0..=3 => {
+            let mut c = s(&[r.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]), &k(r)]);
+            c.extend(elems(r, 1, 4));
+            c
+        }
+        4 | 5 => {
+            let mut c = s(&[r.pick(&["LPOP", "RPOP"]), &k(r)]);
+            if r.below(2) == 0 {
+                c.push(r.pick(&["0", "1", "2", "10", "-1", "x"]).into());
+            }
+            c
+        }
+        6 => s(&["LLEN", &k(r)]),
+        7 | 8 => s(&["LRANGE", &k(r), &idx(r), &idx(r)]),
+        9 => s(&["LINDEX", &k(r), &idx(r)]),
+        10 => s(&["LSET", &k(r), &idx(r), &elem(r)]),
+        11 => s(&[
+            "LREM",
+            &k(r),
+            r.pick(&["0", "1", "-1", "2", "-2", "x"]),
+            &elem(r),
+        ]),
+        12 => s(&["LTRIM", &k(r), &idx(r), &idx(r)]),
+        13 => s(&[
+            "LINSERT",
+            &k(r),
+            r.pick(&["BEFORE", "AFTER", "MIDDLE"]),
+            &elem(r),
+            &elem(r),
+        ]),
+        14 | 15 => {
+            let mut c = s(&["LPOS", &k(r), &elem(r)]);
+            for _ in 0..r.below(3) {
+                let o = r.pick(&["RANK", "COUNT", "MAXLEN", "BOGUS"]);
+                c.extend(s(&[o, r.pick(&["1", "2", "-1", "-2", "0", "x"])]));
+            }
+            c
+        }
+        16 => s(&[
+            "LMOVE",
+            &k(r),
+            &k(r),
+            r.pick(&["LEFT", "RIGHT", "UP"]),
+            r.pick(&["LEFT", "RIGHT"]),
+        ]),
+        17 => s(&["RPOPLPUSH", &k(r), &k(r)]),
+        18 | 19 => {
+            let n = 1 + r.below(3);
+            let nk = if r.below(4) > 0 {
+                n.to_string()
+            } else {
+                r.pick(&["0", "x", "9", "1"]).to_string()
+            };
+            let mut c = s(&["LMPOP", &nk]);
+            for _ in 0..n {
+                c.push(k(r));
+            }
+            c.push(r.pick(&["LEFT", "RIGHT", "RIGHT", "UP"]).into());
+            if r.below(2) == 0 {
+                c.extend(s(&["COUNT", r.pick(&["1", "2", "10", "0", "x"])]));
+            }
+            c
+        }
+        _ => s(&["OBJECT", "ENCODING", &k(r)]),
+    };
+    if r.below(60) == 0 {
+        c.truncate(1);
+    }
+    c
+}
+
+/// Key-space commands over every type: TYPE, SCAN, COPY, MOVE, SWAPDB,
+/// OBJECT, DEL/EXISTS across the families.
+fn gen_keys(r: &mut Rng) -> Vec<String> {
+    let all: Vec<&str> = HKEYS.iter().chain(SKEYS).chain(LKEYS).copied().collect();
+    let k = |r: &mut Rng| r.pick(&all).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    match r.below(11) {
+        0 | 1 => s(&["TYPE", &k(r)]),
+        2 | 3 => {
+            let mut c = s(&["SCAN", r.pick(&["0", "0", "0", "x"]), "COUNT", "1000"]);
+            if r.below(2) == 0 {
+                c.extend(s(&["MATCH", r.pick(&["*", "h*", "?0", "[sl]*"])]));
+            }
+            if r.below(2) == 0 {
+                c.extend(s(&[
+                    "TYPE",
+                    r.pick(&["string", "list", "HASH", "set", "zset", "nosuch"]),
+                ]));
+            }
+            if r.below(20) == 0 {
+                c.extend(s(&["COUNT", r.pick(&["0", "x"])]));
+            }
+            c
+        }
+        4 => {
+            let mut c = s(&["COPY", &k(r), &k(r)]);
+            if r.below(2) == 0 {
+                c.extend(s(&["DB", r.pick(&["0", "1", "16", "x"])]));
+            }
+            if r.below(2) == 0 {
+                c.push(r.pick(&["REPLACE", "REPLACE", "BOGUS"]).into());
+            }
+            c
+        }
+        5 => s(&["MOVE", &k(r), r.pick(&["0", "1", "16", "x"])]),
+        6 => s(&[
+            "SWAPDB",
+            r.pick(&["0", "1", "x"]),
+            r.pick(&["0", "1", "99"]),
+        ]),
+        7 => s(&[
+            "OBJECT",
+            r.pick(&["ENCODING", "ENCODING", "FREQ", "NOSUCH"]),
+            &k(r),
+        ]),
+        8 => s(&["DEL", &k(r)]),
+        9 => s(&["EXISTS", &k(r), &k(r)]),
+        _ => s(&["RENAME", &k(r), &k(r)]),
+    }
+}
+
+/// The original string/key generator.
+fn gen_strings(r: &mut Rng) -> Vec<String> {
     let k = |r: &mut Rng| r.pick(KEYS).to_string();
     let v = |r: &mut Rng| r.pick(VALUES).to_string();
     let n = |r: &mut Rng| {
@@ -70,7 +397,7 @@ fn gen(r: &mut Rng) -> Vec<String> {
         r.pick(&["100", "5000", "-1", "0", "abc", "99999999999999999"])
             .to_string()
     };
-    let mut c: Vec<String> = match r.below(38) {
+    let c: Vec<String> = match r.below(38) {
         0 => vec!["GET".into(), k(r)],
         1 | 2 => {
             let mut c = vec!["SET".into(), k(r), v(r)];
@@ -149,44 +476,126 @@ fn gen(r: &mut Rng) -> Vec<String> {
         36 => vec!["EXPIRETIME".into(), k(r)],
         _ => vec!["TOUCH".into(), k(r)],
     };
-    if r.below(50) == 0 {
-        c[0] = c[0].to_lowercase();
-    }
     c
 }
 
-/// Replies compared loosely where the servers may legitimately differ.
-fn normalize(cmd: &[String], reply: Vec<u8>) -> Vec<u8> {
-    match cmd[0].to_uppercase().as_str() {
-        "KEYS" => {
-            let mut lines: Vec<Vec<u8>> =
-                reply.split(|&c| c == b'\n').map(|l| l.to_vec()).collect();
-            // "*N\r" then pairs of ("$len\r", "key\r"): sort the pairs.
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = lines[1..lines.len() - 1]
-                .chunks(2)
-                .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
-                .collect();
-            pairs.sort();
-            lines.truncate(1);
-            for (a, b) in pairs {
-                lines.push(a);
-                lines.push(b);
-            }
-            lines.concat()
+/// A parsed RESP2 reply, so replies can be compared structurally.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Node {
+    Simple(Vec<u8>),
+    Error(Vec<u8>),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Node>>),
+    /// A normalized placeholder ("some bulk", "n elements", ...).
+    Shape(String),
+}
+
+fn parse(b: &[u8]) -> (Node, &[u8]) {
+    let end = b.windows(2).position(|w| w == b"\r\n").expect("CRLF");
+    let (line, rest) = (&b[1..end], &b[end + 2..]);
+    let num = || std::str::from_utf8(line).unwrap().parse::<i64>().unwrap();
+    match b[0] {
+        b'+' => (Node::Simple(line.to_vec()), rest),
+        b'-' => (Node::Error(line.to_vec()), rest),
+        b':' => (Node::Int(num()), rest),
+        b'$' if num() < 0 => (Node::Bulk(None), rest),
+        b'$' => {
+            let n = num() as usize;
+            (Node::Bulk(Some(rest[..n].to_vec())), &rest[n + 2..])
         }
+        b'*' if num() < 0 => (Node::Array(None), rest),
+        b'*' => {
+            let mut rest = rest;
+            let mut v = Vec::new();
+            for _ in 0..num() {
+                let (n, r) = parse(rest);
+                v.push(n);
+                rest = r;
+            }
+            (Node::Array(Some(v)), rest)
+        }
+        c => panic!("unexpected RESP type {c}"),
+    }
+}
+
+fn sorted(n: Node) -> Node {
+    match n {
+        Node::Array(Some(mut v)) => {
+            v.sort();
+            Node::Array(Some(v))
+        }
+        n => n,
+    }
+}
+
+/// Sorts a flat field/value array by pairs.
+fn sorted_pairs(n: Node) -> Node {
+    match n {
+        Node::Array(Some(v)) => {
+            let mut pairs: Vec<Vec<Node>> = v.chunks(2).map(|c| c.to_vec()).collect();
+            pairs.sort();
+            Node::Array(Some(pairs.concat()))
+        }
+        n => n,
+    }
+}
+
+/// `[cursor, [elements]]` with the elements sorted (by pairs for HSCAN).
+fn sorted_scan(n: Node, pairs: bool) -> Node {
+    match n {
+        Node::Array(Some(mut v)) if v.len() == 2 => {
+            let items = v.pop().unwrap();
+            v.push(if pairs {
+                sorted_pairs(items)
+            } else {
+                sorted(items)
+            });
+            Node::Array(Some(v))
+        }
+        n => n,
+    }
+}
+
+/// Replies compared loosely where the servers may legitimately differ (see
+/// the module comment).
+fn normalize(cmd: &[String], reply: &[u8]) -> Node {
+    let (node, rest) = parse(reply);
+    assert!(rest.is_empty(), "one reply per command");
+    if matches!(node, Node::Error(_)) {
+        return node;
+    }
+    match cmd[0].to_uppercase().as_str() {
+        "KEYS" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "SPOP" | "HKEYS" | "HVALS" => {
+            sorted(node)
+        }
+        "HGETALL" => sorted_pairs(node),
+        "SCAN" | "SSCAN" => sorted_scan(node, false),
+        "HSCAN" => sorted_scan(node, true),
+        "SRANDMEMBER" | "HRANDFIELD" => match node {
+            Node::Bulk(Some(_)) => Node::Shape("a member".into()),
+            Node::Array(Some(v)) => Node::Shape(format!("{} elements", v.len())),
+            n => n,
+        },
+        "OBJECT" => match node {
+            Node::Bulk(Some(e)) if [&b"int"[..], b"embstr", b"raw"].contains(&e.as_slice()) => {
+                Node::Shape("a string encoding".into())
+            }
+            n => n,
+        },
         // The clocks of two servers differ by the time between the two
         // sends; exact PTTLs are checked in semantics.rs. Here: the sign
         // (-2 no key, -1 no TTL, or positive) must agree.
-        "PTTL" | "EXPIRETIME" => match std::str::from_utf8(&reply[1..reply.len() - 2])
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
-            Some(t) if t > 0 => b":positive\r\n".to_vec(),
-            _ => reply,
+        "PTTL" | "EXPIRETIME" => match node {
+            Node::Int(t) if t > 0 => Node::Shape("positive".into()),
+            n => n,
         },
-        _ => reply,
+        _ => node,
     }
 }
+
+/// Commands per backend.
+const COMMANDS: usize = 8000;
 
 #[test]
 fn same_replies_as_redis_server() {
@@ -219,17 +628,30 @@ fn same_replies_as_redis_server() {
         for c in [&mut a, &mut b] {
             assert_eq!(c.q(&["FLUSHALL"]), "+OK\r\n");
         }
-        let mut r = Rng(0x5eed_1234_abcd_0001);
-        for i in 0..4000 {
+        // DIFF_SEED=n explores other sequences (CI uses the fixed one).
+        let seed = std::env::var("DIFF_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0x5eed_1234_abcd_0001);
+        let mut r = Rng(seed);
+        for i in 0..COMMANDS {
             let cmd = gen(&mut r);
             let args: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
             let (ra, rb) = (a.cmd(&args), b.cmd(&args));
-            let (na, nb) = (normalize(&cmd, ra), normalize(&cmd, rb));
+            let (na, nb) = (normalize(&cmd, &ra), normalize(&cmd, &rb));
+            if na != nb && std::env::var_os("DIFF_ALL").is_some() {
+                eprintln!(
+                    "MISMATCH {backend} #{i} {cmd:?}: redis {:?} kv {:?}",
+                    String::from_utf8_lossy(&ra),
+                    String::from_utf8_lossy(&rb)
+                );
+                continue;
+            }
             assert!(
                 na == nb,
                 "{backend}: command #{i} {cmd:?}:\n redis-server: {:?}\n kvserver:     {:?}",
-                String::from_utf8_lossy(&na),
-                String::from_utf8_lossy(&nb)
+                String::from_utf8_lossy(&ra),
+                String::from_utf8_lossy(&rb)
             );
         }
     }
