@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all help deps build kmod reload vm-test run test lint bench-micro bench-echo clean
+.PHONY: all help deps build kmod reload vm-test run test lint bench-micro bench-echo bench-kv clean
 
 # `make`: the Rust programs and the kernel module.
 all: build kmod
@@ -16,6 +16,7 @@ help:
 	@echo "make vm-test      kernel module tests in a qemu guest (kmod/vm/run.sh)"
 	@echo "make bench-micro  ring micro-benchmark (NOP and small-recv round trips per backend)"
 	@echo "make bench-echo   echo scaling sweep: epoll vs proactor per backend, 1..N workers"
+	@echo "make bench-kv     redis-benchmark: kvserver per backend vs redis-server, CPU/request, RSS/key"
 
 deps:
 	@./scripts/deps.sh
@@ -51,6 +52,9 @@ bench-micro: build
 
 bench-echo: deps
 	bench/echo-sweep.sh
+
+bench-kv: deps
+	bench/kv-bench.sh
 
 clean:
 	$(CARGO) clean
