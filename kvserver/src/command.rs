@@ -12,7 +12,7 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{keys, server_cmds, t_hash, t_list, t_set, t_string};
+use crate::{bitops, keys, server_cmds, t_hash, t_list, t_set, t_string, t_zset};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -145,6 +145,13 @@ pub static COMMANDS: &[Command] = &[
         1,
         t_string::incrbyfloat
     ),
+    // Bit operations on strings (bitops.rs). BITOP locks its destination
+    // and every source.
+    cmd!("setbit", 4, WRITE, 1, 1, 1, bitops::setbit),
+    cmd!("getbit", 3, READONLY | FAST, 1, 1, 1, bitops::getbit),
+    cmd!("bitcount", -2, READONLY, 1, 1, 1, bitops::bitcount),
+    cmd!("bitpos", -3, READONLY, 1, 1, 1, bitops::bitpos),
+    cmd!("bitop", -4, WRITE, 2, -1, 1, bitops::bitop),
     // Keys and databases (keys.rs).
     cmd!("del", -2, WRITE, 1, -1, 1, keys::del),
     cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, keys::del),
@@ -276,6 +283,80 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lmove", 5, WRITE, 1, 2, 1, t_list::lmove),
     cmd!("rpoplpush", 3, WRITE, 1, 2, 1, t_list::rpoplpush),
     cmd!("lmpop", -4, WRITE, 2, -1, 1, t_list::lmpop),
+    // Sorted sets (t_zset.rs). numkeys-style commands lock every argument
+    // from the first key on (a superset, as for SINTERCARD).
+    cmd!("zadd", -4, WRITE | FAST, 1, 1, 1, t_zset::zadd),
+    cmd!("zincrby", 4, WRITE | FAST, 1, 1, 1, t_zset::zincrby),
+    cmd!("zrem", -3, WRITE | FAST, 1, 1, 1, t_zset::zrem),
+    cmd!("zscore", 3, READONLY | FAST, 1, 1, 1, t_zset::zscore),
+    cmd!("zmscore", -3, READONLY | FAST, 1, 1, 1, t_zset::zmscore),
+    cmd!("zcard", 2, READONLY | FAST, 1, 1, 1, t_zset::zcard),
+    cmd!("zcount", 4, READONLY | FAST, 1, 1, 1, t_zset::zcount),
+    cmd!("zlexcount", 4, READONLY | FAST, 1, 1, 1, t_zset::zlexcount),
+    cmd!("zrank", 3, READONLY | FAST, 1, 1, 1, t_zset::zrank),
+    cmd!("zrevrank", 3, READONLY | FAST, 1, 1, 1, t_zset::zrevrank),
+    cmd!("zrange", -4, READONLY, 1, 1, 1, t_zset::zrange),
+    cmd!("zrangestore", -5, WRITE, 1, 2, 1, t_zset::zrangestore),
+    cmd!("zrevrange", -4, READONLY, 1, 1, 1, t_zset::zrevrange),
+    cmd!(
+        "zrangebyscore",
+        -4,
+        READONLY,
+        1,
+        1,
+        1,
+        t_zset::zrangebyscore
+    ),
+    cmd!(
+        "zrevrangebyscore",
+        -4,
+        READONLY,
+        1,
+        1,
+        1,
+        t_zset::zrevrangebyscore
+    ),
+    cmd!("zrangebylex", -4, READONLY, 1, 1, 1, t_zset::zrangebylex),
+    cmd!(
+        "zrevrangebylex",
+        -4,
+        READONLY,
+        1,
+        1,
+        1,
+        t_zset::zrevrangebylex
+    ),
+    cmd!(
+        "zremrangebyrank",
+        4,
+        WRITE,
+        1,
+        1,
+        1,
+        t_zset::zremrangebyrank
+    ),
+    cmd!(
+        "zremrangebyscore",
+        4,
+        WRITE,
+        1,
+        1,
+        1,
+        t_zset::zremrangebyscore
+    ),
+    cmd!("zremrangebylex", 4, WRITE, 1, 1, 1, t_zset::zremrangebylex),
+    cmd!("zpopmin", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmin),
+    cmd!("zpopmax", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmax),
+    cmd!("zmpop", -4, WRITE, 2, -1, 1, t_zset::zmpop),
+    cmd!("zunion", -3, READONLY, 2, -1, 1, t_zset::zunion),
+    cmd!("zinter", -3, READONLY, 2, -1, 1, t_zset::zinter),
+    cmd!("zdiff", -3, READONLY, 2, -1, 1, t_zset::zdiff),
+    cmd!("zunionstore", -4, WRITE, 1, -1, 1, t_zset::zunionstore),
+    cmd!("zinterstore", -4, WRITE, 1, -1, 1, t_zset::zinterstore),
+    cmd!("zdiffstore", -4, WRITE, 1, -1, 1, t_zset::zdiffstore),
+    cmd!("zintercard", -3, READONLY, 2, -1, 1, t_zset::zintercard),
+    cmd!("zrandmember", -2, READONLY, 1, 1, 1, t_zset::zrandmember),
+    cmd!("zscan", -3, READONLY, 1, 1, 1, keys::zscan),
     // Connection and server (server_cmds.rs).
     cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),

@@ -156,6 +156,7 @@ pub enum Value {
     List(Box<VecDeque<Bytes>>),
     Hash(Box<HashObj>),
     Set(Box<SetObj>),
+    ZSet(Box<crate::sorted_set::ZSetObj>),
 }
 
 /// A command met a key of another type (the caller replies WRONGTYPE).
@@ -193,6 +194,13 @@ impl Value {
         }
     }
 
+    pub fn as_zset(&mut self) -> Option<&mut crate::sorted_set::ZSetObj> {
+        match self {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -200,6 +208,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -222,6 +231,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }

@@ -513,6 +513,55 @@ pub fn sscan(ctx: &mut Ctx, argv: &[&[u8]]) {
     collection_scan(ctx, argv, false);
 }
 
+/// ZSCAN key cursor [MATCH pattern] [COUNT count]: member, score pairs.
+/// A listpack-sized set comes whole, in order, with cursor 0 (as Redis);
+/// a big one is walked by index of its member map from the end down, with
+/// HSCAN's guarantee (see [`collection_scan`]).
+pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(cursor) = parse_cursor(argv[2]) else {
+        return ctx.out.error("ERR invalid cursor");
+    };
+    let (key, now, dbi) = (argv[1], ctx.now, ctx.client.db);
+    match ctx.ks.db(dbi, key).get(key, now).map(|e| &e.value) {
+        None => return scan_reply(ctx, 0, &[]),
+        Some(Value::ZSet(_)) => {}
+        Some(_) => return ctx.out.error(err::WRONGTYPE),
+    }
+    let Some(o) = scan_opts(ctx, &argv[3..], false) else {
+        return;
+    };
+    let keep = |b: &[u8]| o.pattern.map_or(true, |pat| glob_match(pat, b, false));
+    let mut items = Vec::new();
+    let mut next = 0;
+    if let Some(Value::ZSet(z)) = ctx.ks.db(dbi, key).get(key, now).map(|e| &e.value) {
+        let mut push = |m: &bytes::Bytes, s: f64| {
+            if keep(m) {
+                items.push(m.clone());
+                items.push(bytes::Bytes::from(z.scan_text(s)));
+            }
+        };
+        if z.big {
+            let len = z.len();
+            let hi = if cursor == 0 {
+                len
+            } else {
+                cursor.min(len as u64) as usize
+            };
+            let lo = hi.saturating_sub(o.count);
+            for i in (lo..hi).rev() {
+                let (m, s) = z.dict.get_index(i).expect("in range");
+                push(m, *s);
+            }
+            next = lo as u64;
+        } else {
+            for (s, m) in z.range(0, z.len()) {
+                push(&m, s);
+            }
+        }
+    }
+    scan_reply(ctx, next, &items);
+}
+
 /// A database number as Redis's getIntFromObject reads it (an int), then
 /// range-checked; errors replied.
 fn parse_db(ctx: &mut Ctx, a: &[u8], not_int: &str) -> Option<usize> {

@@ -56,6 +56,7 @@
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
 
+mod bitops;
 mod command;
 mod config;
 mod db;
@@ -65,10 +66,12 @@ mod protocol;
 mod reply;
 mod server;
 mod server_cmds;
+mod sorted_set;
 mod t_hash;
 mod t_list;
 mod t_set;
 mod t_string;
+mod t_zset;
 mod util;
 
 use clap::Parser;

@@ -137,9 +137,8 @@ impl Reply {
         }
     }
 
-    /// A double; in RESP2 its text as a bulk string. (First users: the
-    /// sorted-set commands, ZSCORE and friends.)
-    #[allow(dead_code)]
+    /// A double (`%.17g`, as Redis 7.0); in RESP2 its text as a bulk
+    /// string.
     pub fn double(&mut self, d: f64) {
         let s = crate::util::fmt_double(d);
         if self.resp3() {

@@ -89,16 +89,75 @@ pub fn fmt_human(v: f64) -> String {
     s
 }
 
-#[allow(dead_code)] // see Reply::double
-/// A double as RESP3 sends it: shortest round-trip text, `inf`/`-inf`/`nan`.
+/// A double as Redis 7.0 replies it (addReplyDouble, ZSCORE, WITHSCORES,
+/// RESP3 doubles): C's `%.17g` (`1.5`, `1`, `0.10000000000000001`,
+/// `1e+20`), and `inf` / `-inf` spelled out.
 pub fn fmt_double(d: f64) -> String {
     if d.is_nan() {
-        "nan".into()
-    } else if d.is_infinite() {
-        if d > 0.0 { "inf" } else { "-inf" }.into()
-    } else {
-        format!("{d}")
+        return "nan".into();
     }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // %g with precision P = 17: the exponent X of the %e form decides.
+    let e = format!("{d:.16e}");
+    let (mant, exp) = e.split_once('e').expect("exponent");
+    let x: i32 = exp.parse().expect("exponent digits");
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..17).contains(&x) {
+        let sign = if x < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), x.abs())
+    } else {
+        let prec = (16 - x) as usize;
+        trim(&format!("{d:.prec$}"))
+    }
+}
+
+/// A score argument as Redis's getDoubleFromObject reads it (strtod): the
+/// whole string, no leading space, not NaN, and no overflow to infinity
+/// or underflow to zero (`inf`, `-inf`, `+inf`, `infinity` are fine).
+pub fn parse_score(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    if t.is_empty() || t.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let v: f64 = t.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    let unsigned = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if v.is_infinite() && unsigned != "inf" && unsigned != "infinity" {
+        return None; // ERANGE
+    }
+    let mantissa = unsigned.split('e').next().unwrap_or("");
+    if v == 0.0 && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+        return None; // underflow: ERANGE too
+    }
+    Some(v)
+}
+
+/// A bound of a score range as zslParseRange reads it (strtod without the
+/// range checks: leading spaces pass, overflow is infinity, and an empty
+/// string is 0). None if not a float.
+pub fn parse_range_score(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    let v: f64 = t
+        .trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
+        .parse()
+        .ok()?;
+    (!v.is_nan()).then_some(v)
 }
 
 /// Glob-style matching as Redis's stringmatchlen (KEYS, CONFIG GET):
@@ -293,6 +352,36 @@ mod tests {
         assert_eq!(fmt_human(3.0), "3");
         assert_eq!(fmt_human(-1.25), "-1.25");
         assert_eq!(fmt_human(5000.0), "5000");
+    }
+
+    #[test]
+    fn doubles_format_like_printf_17g() {
+        assert_eq!(fmt_double(1.5), "1.5");
+        assert_eq!(fmt_double(1.0), "1");
+        assert_eq!(fmt_double(1e20), "1e+20");
+        assert_eq!(fmt_double(0.1), "0.10000000000000001");
+        assert_eq!(fmt_double(-2.5e-5), "-2.5000000000000001e-05");
+        assert_eq!(fmt_double(1e16), "10000000000000000");
+        assert_eq!(fmt_double(1e17), "1e+17");
+        assert_eq!(fmt_double(0.0001), "0.0001");
+        assert_eq!(fmt_double(123456789.0), "123456789");
+        assert_eq!(fmt_double(f64::INFINITY), "inf");
+        assert_eq!(fmt_double(f64::NEG_INFINITY), "-inf");
+        assert_eq!(fmt_double(-0.0), "-0");
+    }
+
+    #[test]
+    fn scores_parse_like_strtod() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"+Infinity"), Some(f64::INFINITY));
+        for bad in [&b""[..], b" 1", b"nan", b"1e400", b"1e-400", b"abc", b"1x"] {
+            assert_eq!(parse_score(bad), None, "{:?}", bad);
+        }
+        assert_eq!(parse_range_score(b""), Some(0.0));
+        assert_eq!(parse_range_score(b" 2"), Some(2.0));
+        assert_eq!(parse_range_score(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_range_score(b"nan"), None);
     }
 
     #[test]

@@ -7,7 +7,13 @@
 //! - order Redis leaves unspecified: KEYS, SCAN, SMEMBERS, SINTER, SUNION,
 //!   SDIFF, SPOP with a count, HKEYS, HVALS, HGETALL, HSCAN, SSCAN are
 //!   compared sorted (HGETALL/HSCAN as sorted field-value pairs);
-//! - randomness: SRANDMEMBER and HRANDFIELD are compared by the shape of
+//! - ZSCAN as sorted member-score pairs (a skiplist-encoded set comes in
+//!   Redis's hash-table order); every other sorted-set reply is ordered by
+//!   (score, member) on both servers and compared exactly, scores as text;
+//! - lex ranges (ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX, BYLEX) only on
+//!   the key `zl`, whose members all have score 0: over mixed scores Redis
+//!   leaves them undefined;
+//! - randomness: SRANDMEMBER, HRANDFIELD and ZRANDMEMBER are compared by the shape of
 //!   the reply (nil or not, number of elements); SPOP is only sent with a
 //!   count of 0 or one that empties the set (a random pop would make the
 //!   two data sets diverge; semantics.rs checks it);
@@ -73,10 +79,12 @@ const ELEMS: &[&str] = &[
 /// of the collection families.
 fn gen(r: &mut Rng) -> Vec<String> {
     let mut c = match r.below(100) {
-        0..=34 => gen_strings(r),
-        35..=54 => gen_hash(r),
-        55..=74 => gen_set(r),
-        75..=92 => gen_list(r),
+        0..=27 => gen_strings(r),
+        28..=41 => gen_hash(r),
+        42..=55 => gen_set(r),
+        56..=68 => gen_list(r),
+        69..=84 => gen_zset(r),
+        85..=92 => gen_bits(r),
         _ => gen_keys(r),
     };
     if r.below(50) == 0 {
@@ -324,10 +332,295 @@ fn gen_list(r: &mut Rng) -> Vec<String> {
     c
 }
 
+/// Sorted-set keys: a set and a string among them (sets are valid inputs
+/// of ZUNION/ZINTER/ZDIFF; the string gives WRONGTYPE). `zl` holds only
+/// score-0 members and is the only key the lex commands use: Redis leaves
+/// lex ranges over mixed scores undefined (its answer depends on the
+/// skiplist's random levels).
+const ZKEYS: &[&str] = &["z0", "z1", "z2", "{a}z", "s0", "k3"];
+const ZSCORES: &[&str] = &[
+    "0", "1", "-1", "1.5", "2", "-2.5", "inf", "-inf", "1e20", "0.1", "x", "nan", "3", "(1",
+];
+
+fn gen_zset(r: &mut Rng) -> Vec<String> {
+    let k = |r: &mut Rng| r.pick(ZKEYS).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let sc = |r: &mut Rng| r.pick(ZSCORES).to_string();
+    let bound = |r: &mut Rng| {
+        r.pick(&[
+            "-inf", "+inf", "0", "1", "(1", "2", "(2.5", "x", "-1", "1e20",
+        ])
+        .to_string()
+    };
+    let lex = |r: &mut Rng| {
+        r.pick(&["-", "+", "[a", "(a", "[b", "(c", "[1", "x", "[", "(x y"])
+            .to_string()
+    };
+    let idx = |r: &mut Rng| {
+        r.pick(&["0", "1", "-1", "2", "-2", "5", "-10", "x"])
+            .to_string()
+    };
+    let limit = |r: &mut Rng, c: &mut Vec<String>| {
+        if r.below(3) == 0 {
+            c.extend(s(&[
+                "LIMIT",
+                r.pick(&["0", "1", "-1", "2"]),
+                r.pick(&["1", "2", "-1", "0", "x"]),
+            ]));
+        }
+    };
+    let numkeys = |r: &mut Rng, c: &mut Vec<String>| {
+        let n = 1 + r.below(3);
+        c.push(if r.below(5) > 0 {
+            n.to_string()
+        } else {
+            r.pick(&["0", "x", "9"]).to_string()
+        });
+        for _ in 0..n {
+            c.push(r.pick(ZKEYS).to_string());
+        }
+        n
+    };
+    let mut c = match r.below(30) {
+        0..=3 => {
+            let mut c = s(&["ZADD", &k(r)]);
+            for _ in 0..r.below(3) {
+                c.push(r.pick(&["NX", "XX", "GT", "LT", "CH", "INCR"]).into());
+            }
+            for _ in 0..1 + r.below(3) {
+                c.push(sc(r));
+                c.push(elem(r));
+            }
+            c
+        }
+        4 => {
+            let mut c = s(&["ZADD", "zl"]);
+            for _ in 0..1 + r.below(3) {
+                c.push("0".into());
+                c.push(elem(r));
+            }
+            c
+        }
+        5 => s(&["ZINCRBY", &k(r), &sc(r), &elem(r)]),
+        6 => {
+            let mut c = s(&["ZREM", r.pick(&["z0", "z1", "zl"])]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        7 => s(&[r.pick(&["ZSCORE", "ZRANK", "ZREVRANK"]), &k(r), &elem(r)]),
+        8 => {
+            let mut c = s(&["ZMSCORE", &k(r)]);
+            c.extend(elems(r, 1, 3));
+            c
+        }
+        9 => s(&["ZCARD", &k(r)]),
+        10 => s(&["ZCOUNT", &k(r), &bound(r), &bound(r)]),
+        11 => s(&["ZLEXCOUNT", "zl", &lex(r), &lex(r)]),
+        12 | 13 => {
+            let mut c = s(&["ZRANGE", &k(r)]);
+            let by = r.below(3);
+            if by == 2 {
+                c[1] = "zl".into();
+            }
+            match by {
+                0 => c.extend([idx(r), idx(r)]),
+                1 => c.extend([bound(r), bound(r), "BYSCORE".into()]),
+                _ => c.extend([lex(r), lex(r), "BYLEX".into()]),
+            }
+            if r.below(2) == 0 {
+                c.push("REV".into());
+            }
+            limit(r, &mut c);
+            if r.below(2) == 0 {
+                c.push("WITHSCORES".into());
+            }
+            c
+        }
+        14 => {
+            let mut c = s(&[r.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"]), &k(r)]);
+            c.extend([bound(r), bound(r)]);
+            if r.below(2) == 0 {
+                c.push("WITHSCORES".into());
+            }
+            limit(r, &mut c);
+            c
+        }
+        15 => {
+            let mut c = s(&[r.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), "zl"]);
+            c.extend([lex(r), lex(r)]);
+            limit(r, &mut c);
+            c
+        }
+        16 => {
+            let mut c = s(&["ZREVRANGE", &k(r), &idx(r), &idx(r)]);
+            if r.below(2) == 0 {
+                c.push("WITHSCORES".into());
+            }
+            c
+        }
+        17 => {
+            let mut c = s(&["ZRANGESTORE", r.pick(&["z2", "{a}z", "k3"]), &k(r)]);
+            if r.below(2) == 0 {
+                c.extend([idx(r), idx(r)]);
+            } else {
+                c.extend([bound(r), bound(r), "BYSCORE".into()]);
+                limit(r, &mut c);
+            }
+            c
+        }
+        18 => s(&["ZREMRANGEBYRANK", &k(r), &idx(r), &idx(r)]),
+        19 => s(&["ZREMRANGEBYSCORE", &k(r), &bound(r), &bound(r)]),
+        20 => s(&["ZREMRANGEBYLEX", "zl", &lex(r), &lex(r)]),
+        21 => {
+            let mut c = s(&[r.pick(&["ZPOPMIN", "ZPOPMAX"]), &k(r)]);
+            if r.below(2) == 0 {
+                c.push(r.pick(&["0", "1", "2", "10", "-1", "x"]).into());
+            }
+            c
+        }
+        22 => {
+            let mut c = s(&["ZMPOP"]);
+            numkeys(r, &mut c);
+            c.push(r.pick(&["MIN", "MAX", "MAX", "UP"]).into());
+            if r.below(2) == 0 {
+                c.extend(s(&["COUNT", r.pick(&["1", "2", "10", "0", "x"])]));
+            }
+            c
+        }
+        23..=25 => {
+            let cmd = r.pick(&[
+                "ZUNION",
+                "ZINTER",
+                "ZDIFF",
+                "ZUNIONSTORE",
+                "ZINTERSTORE",
+                "ZDIFFSTORE",
+            ]);
+            let store = cmd.ends_with("STORE");
+            let mut c = s(&[cmd]);
+            if store {
+                c.push(r.pick(&["z2", "{a}z", "k3"]).into());
+            }
+            let n = numkeys(r, &mut c);
+            if r.below(2) == 0 {
+                c.push("WEIGHTS".into());
+                for _ in 0..n {
+                    c.push(r.pick(&["1", "2", "-1", "0", "0.5", "inf", "x"]).into());
+                }
+            }
+            if r.below(2) == 0 {
+                c.extend(s(&["AGGREGATE", r.pick(&["SUM", "MIN", "MAX", "AVG"])]));
+            }
+            if !store && r.below(2) == 0 {
+                c.push("WITHSCORES".into());
+            }
+            c
+        }
+        26 => {
+            let mut c = s(&["ZINTERCARD"]);
+            numkeys(r, &mut c);
+            if r.below(2) == 0 {
+                c.extend(s(&["LIMIT", r.pick(&["0", "1", "-1", "x"])]));
+            }
+            c
+        }
+        27 => {
+            let mut c = s(&["ZRANDMEMBER", &k(r)]);
+            if r.below(3) > 0 {
+                c.push(count(r));
+                if r.below(2) == 0 {
+                    c.push(r.pick(&["WITHSCORES", "BOGUS"]).into());
+                }
+            }
+            c
+        }
+        28 => {
+            let mut c = s(&["ZSCAN", &k(r), r.pick(&["0", "0", "x"]), "COUNT", "1000"]);
+            if r.below(2) == 0 {
+                c.extend(s(&["MATCH", r.pick(&["*", "a*", "[0-9]*", "?"])]));
+            }
+            c
+        }
+        _ => s(&["OBJECT", "ENCODING", &k(r)]),
+    };
+    if r.below(60) == 0 {
+        c.truncate(1);
+    }
+    c
+}
+
+/// Bit operations on string keys (shared with the string generator's
+/// keys, so bitmaps meet INCR'd and APPENDed strings, and WRONGTYPE).
+fn gen_bits(r: &mut Rng) -> Vec<String> {
+    let keys = &["k0", "k1", "k2", "k3", "b0", "b1", "z0"];
+    let k = |r: &mut Rng| r.pick(keys).to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let off = |r: &mut Rng| {
+        r.pick(&[
+            "0",
+            "1",
+            "7",
+            "8",
+            "15",
+            "33",
+            "100",
+            "-1",
+            "x",
+            "4294967296",
+        ])
+        .to_string()
+    };
+    let pos = |r: &mut Rng| {
+        r.pick(&["0", "1", "-1", "2", "-2", "5", "-100", "100", "x"])
+            .to_string()
+    };
+    match r.below(8) {
+        0 | 1 => s(&["SETBIT", &k(r), &off(r), r.pick(&["0", "1", "1", "2", "x"])]),
+        2 => s(&["GETBIT", &k(r), &off(r)]),
+        3 | 4 => {
+            let mut c = s(&["BITCOUNT", &k(r)]);
+            if r.below(3) > 0 {
+                c.extend([pos(r), pos(r)]);
+                if r.below(2) == 0 {
+                    c.push(r.pick(&["BYTE", "BIT", "BIT", "WORD"]).into());
+                }
+            }
+            c
+        }
+        5 | 6 => {
+            let mut c = s(&["BITPOS", &k(r), r.pick(&["0", "1", "1", "2"])]);
+            for _ in 0..r.below(3) {
+                c.push(pos(r));
+            }
+            if c.len() == 5 && r.below(2) == 0 {
+                c.push(r.pick(&["BYTE", "BIT", "BIT", "WORD"]).into());
+            }
+            c
+        }
+        _ => {
+            let op = r.pick(&["AND", "OR", "XOR", "NOT", "NOT", "NAND"]);
+            let mut c = s(&["BITOP", op, &k(r)]);
+            for _ in 0..1 + r.below(if op == "NOT" { 1 } else { 3 }) {
+                c.push(k(r));
+            }
+            if r.below(20) == 0 {
+                c.push(k(r));
+            }
+            c
+        }
+    }
+}
+
 /// Key-space commands over every type: TYPE, SCAN, COPY, MOVE, SWAPDB,
 /// OBJECT, DEL/EXISTS across the families.
 fn gen_keys(r: &mut Rng) -> Vec<String> {
-    let all: Vec<&str> = HKEYS.iter().chain(SKEYS).chain(LKEYS).copied().collect();
+    let all: Vec<&str> = HKEYS
+        .iter()
+        .chain(SKEYS)
+        .chain(LKEYS)
+        .chain(ZKEYS)
+        .copied()
+        .collect();
     let k = |r: &mut Rng| r.pick(&all).to_string();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match r.below(11) {
@@ -572,7 +865,10 @@ fn normalize(cmd: &[String], reply: &[u8]) -> Node {
         "HGETALL" => sorted_pairs(node),
         "SCAN" | "SSCAN" => sorted_scan(node, false),
         "HSCAN" => sorted_scan(node, true),
-        "SRANDMEMBER" | "HRANDFIELD" => match node {
+        // A skiplist-encoded zset comes in hash order (a listpack one in
+        // score order, which sorting leaves comparable).
+        "ZSCAN" => sorted_scan(node, true),
+        "SRANDMEMBER" | "HRANDFIELD" | "ZRANDMEMBER" => match node {
             Node::Bulk(Some(_)) => Node::Shape("a member".into()),
             Node::Array(Some(v)) => Node::Shape(format!("{} elements", v.len())),
             n => n,
