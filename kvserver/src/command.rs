@@ -12,7 +12,7 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{bitops, keys, server_cmds, t_hash, t_list, t_set, t_string, t_zset};
+use crate::{bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_string, t_zset};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -48,6 +48,12 @@ pub mod flags {
     /// shards, in order.
     pub const ALL_SHARDS: u32 = 1 << 3;
     pub const ADMIN: u32 = 1 << 4;
+    /// Executed at once even inside MULTI (MULTI EXEC DISCARD WATCH QUIT),
+    /// as Redis's processCommand does.
+    pub const NO_QUEUE: u32 = 1 << 5;
+    /// Locks shards itself (SCAN: one at a time). Inside EXEC it is run
+    /// with every shard held and uses those locks.
+    pub const SELF_LOCKING: u32 = 1 << 6;
 }
 
 pub struct Command {
@@ -59,6 +65,12 @@ pub struct Command {
     pub last_key: i32,
     pub step: i32,
     pub handler: Handler,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 impl Command {
@@ -198,7 +210,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     cmd!("flushdb", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushdb),
     cmd!("flushall", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushall),
-    cmd!("scan", -2, READONLY, 0, 0, 0, keys::scan),
+    cmd!("scan", -2, READONLY | SELF_LOCKING, 0, 0, 0, keys::scan),
     cmd!("copy", -3, WRITE, 1, 2, 1, keys::copy),
     cmd!("move", 3, WRITE | FAST, 1, 1, 1, keys::move_),
     cmd!(
@@ -360,7 +372,7 @@ pub static COMMANDS: &[Command] = &[
     // Connection and server (server_cmds.rs).
     cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
-    cmd!("quit", -1, FAST, 0, 0, 0, server_cmds::quit),
+    cmd!("quit", -1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::quit),
     cmd!("hello", -1, FAST, 0, 0, 0, server_cmds::hello),
     cmd!("select", 2, FAST, 0, 0, 0, server_cmds::select),
     cmd!("client", -2, 0, 0, 0, 0, server_cmds::client),
@@ -368,6 +380,13 @@ pub static COMMANDS: &[Command] = &[
     cmd!("info", -1, ALL_SHARDS, 0, 0, 0, server_cmds::info),
     cmd!("time", 1, FAST, 0, 0, 0, server_cmds::time),
     cmd!("config", -2, ADMIN, 0, 0, 0, server_cmds::config),
+    // Transactions (multi.rs). EXEC locks the union of its queued
+    // commands' shards itself; WATCH locks its keys' shards here.
+    cmd!("multi", 1, FAST | NO_QUEUE, 0, 0, 0, multi::multi),
+    cmd!("exec", 1, NO_QUEUE, 0, 0, 0, multi::exec),
+    cmd!("discard", 1, FAST | NO_QUEUE, 0, 0, 0, multi::discard),
+    cmd!("watch", -2, FAST | NO_QUEUE, 1, -1, 1, multi::watch),
+    cmd!("unwatch", 1, FAST, 0, 0, 0, multi::unwatch),
 ];
 
 /// Name → command, built once.
@@ -418,6 +437,9 @@ fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
 }
 
 /// Runs one command (`argv[0]` is its name) and appends its reply to `out`.
+/// Inside MULTI, commands other than [`flags::NO_QUEUE`] ones are queued
+/// (`+QUEUED`); an unknown name or a wrong arity there also dooms the
+/// transaction (EXECABORT).
 pub fn execute(
     server: &Server,
     client: &mut Client,
@@ -429,21 +451,29 @@ pub fn execute(
         return;
     };
     let Some(cmd) = lookup(name) else {
+        client.multi_error |= client.multi.is_some();
         return unknown_command(out, argv);
     };
     let argc = argv.len() as i32;
     if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        client.multi_error |= client.multi.is_some();
         return arity_error(out, cmd.name);
     }
-    server.total_commands.fetch_add(1, Ordering::Relaxed);
+    if let Some(queue) = &mut client.multi {
+        if cmd.flags & NO_QUEUE == 0 {
+            let args = argv
+                .iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a))
+                .collect();
+            queue.push((cmd, args));
+            return out.simple("QUEUED");
+        }
+    }
     let ks = if cmd.flags & ALL_SHARDS != 0 {
         server.ks.lock_all()
     } else {
-        // The shards of the keys, ascending and unique: the lock order.
-        let mut ids: Vec<usize> = cmd
-            .key_indices(argv.len())
-            .map(|i| server.ks.shard_of(argv[i]))
-            .collect();
+        let mut ids = Vec::new();
+        shards_of(server, cmd, argv, &mut ids);
         ids.sort_unstable();
         ids.dedup();
         server.ks.lock(&ids)
@@ -456,7 +486,31 @@ pub fn execute(
         now: crate::util::now_ms(),
         rng,
     };
-    (cmd.handler)(&mut ctx, argv);
+    run(cmd, &mut ctx, argv);
+}
+
+/// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
+pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<usize>) {
+    ids.extend(
+        cmd.key_indices(argv.len())
+            .map(|i| server.ks.shard_of(argv[i])),
+    );
+}
+
+/// Runs `cmd` with its shards already locked in `ctx`, then records a
+/// modification of each of its keys if it is a write command (WATCH). This
+/// over-approximates Redis, which signals only keys actually changed: a
+/// write that changes nothing (SADD of a present member, a failed SET NX)
+/// also aborts a transaction watching its key.
+pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
+    ctx.server.total_commands.fetch_add(1, Ordering::Relaxed);
+    (cmd.handler)(ctx, argv);
+    if cmd.flags & WRITE != 0 && cmd.flags & ALL_SHARDS == 0 {
+        let db = ctx.client.db;
+        for i in cmd.key_indices(argv.len()) {
+            ctx.ks.db(db, argv[i]).touch(argv[i]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -477,7 +531,6 @@ mod tests {
         let object = lookup(b"object").unwrap();
         assert_eq!(object.key_indices(3).collect::<Vec<_>>(), vec![2]);
         assert_eq!(object.key_indices(2).count(), 0, "OBJECT HELP has no key");
-        assert!(lookup(b"blpop").is_none(), "blocking pops are not in yet");
         let ping = lookup(b"ping").unwrap();
         assert_eq!(ping.key_indices(2).count(), 0);
         assert!(lookup(b"nosuchcommand").is_none());

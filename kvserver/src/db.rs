@@ -265,6 +265,18 @@ pub struct Db {
     map: HashMap<Bytes, Entry>,
     /// The keys that have a deadline (for sampling in the active cycle).
     expiring: Vec<Bytes>,
+    /// The keys some client WATCHes: how many clients, and a version bumped
+    /// on every modification of the key (write command, set, delete,
+    /// expiry, flush). Only watched keys are tracked, as Redis's
+    /// `watched_keys`, so unwatched writes pay one `is_empty` check.
+    watched: HashMap<Bytes, WatchSlot>,
+}
+
+/// A watched key's watcher count and modification version.
+#[derive(Debug, Default)]
+struct WatchSlot {
+    refs: u32,
+    version: u64,
 }
 
 /// Redis: a key is logically gone once the clock is past its deadline.
@@ -273,6 +285,59 @@ fn expired(e: &Entry, now: u64) -> bool {
 }
 
 impl Db {
+    /// Records a modification of `key` (WATCH). Called by [`Db::set`],
+    /// [`Db::remove`] (so deletes and expiry count) and by the dispatcher
+    /// after every write command for each of its keys.
+    pub fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(w) = self.watched.get_mut(key) {
+            w.version += 1;
+        }
+    }
+
+    /// Starts tracking `key` for one more watcher; returns its version.
+    pub fn watch(&mut self, key: &[u8]) -> u64 {
+        if !self.watched.contains_key(key) {
+            self.watched
+                .insert(Bytes::copy_from_slice(key), WatchSlot::default());
+        }
+        let w = self.watched.get_mut(key).expect("just inserted");
+        w.refs += 1;
+        w.version
+    }
+
+    /// The current version of a watched key.
+    pub fn watch_version(&self, key: &[u8]) -> u64 {
+        self.watched.get(key).map_or(u64::MAX, |w| w.version)
+    }
+
+    /// One watcher fewer for `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some(w) = self.watched.get_mut(key) {
+            w.refs -= 1;
+            if w.refs == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Bumps every watched key (SWAPDB: the whole database changed).
+    pub fn touch_all_watched(&mut self) {
+        self.watched.values_mut().for_each(|w| w.version += 1);
+    }
+
+    /// SWAPDB: swaps the contents of two databases but not their watchers
+    /// (a WATCH is on a key of a database number), and marks every watched
+    /// key of both as modified.
+    pub fn swap_contents(a: &mut Db, b: &mut Db) {
+        std::mem::swap(&mut a.map, &mut b.map);
+        std::mem::swap(&mut a.expiring, &mut b.expiring);
+        a.touch_all_watched();
+        b.touch_all_watched();
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -331,6 +396,7 @@ impl Db {
     /// any old value and deadline.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
         let lru = (crate::util::now_ms() / 1000) as u32;
+        self.touch(key);
         if let Some(e) = self.map.get_mut(key) {
             e.value = value;
             e.lru = lru;
@@ -413,6 +479,7 @@ impl Db {
     /// Deletes `key` (expired or not); returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.map.remove(key)?;
+        self.touch(key);
         if e.expire_at != 0 {
             self.untrack(e.exp_idx);
         }
@@ -427,7 +494,14 @@ impl Db {
         Some((e.value, at))
     }
 
+    /// FLUSHDB: deletes everything; watched keys that existed count as
+    /// modified (as Redis's `touchAllWatchedKeysInDb`).
     pub fn clear(&mut self) {
+        for (k, w) in self.watched.iter_mut() {
+            if self.map.contains_key(k) {
+                w.version += 1;
+            }
+        }
         self.map.clear();
         self.expiring.clear();
     }
@@ -638,6 +712,20 @@ impl Locked<'_> {
             .iter_mut()
             .map(|(_, g)| &mut g.dbs[db])
             .collect()
+    }
+
+    /// Whether shard `id` is among the locked ones.
+    pub fn holds(&self, id: usize) -> bool {
+        self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
+    }
+
+    /// Database `db` of locked shard `id` (see [`Locked::holds`]).
+    pub fn shard_db(&mut self, id: usize, db: usize) -> &mut Db {
+        let i = self
+            .guards
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .expect("shard locked");
+        &mut self.guards[i].1.dbs[db]
     }
 
     /// Every locked shard.

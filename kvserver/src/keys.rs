@@ -391,8 +391,14 @@ pub fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut examined = 0;
     loop {
         let shard = shard_of_pos(cursor);
-        let mut locked = ks.lock(&[shard]);
-        let db = locked.dbs(dbi).pop().expect("one shard locked");
+        // Inside EXEC the transaction already holds every shard.
+        let mut own;
+        let db = if ctx.ks.holds(shard) {
+            ctx.ks.shard_db(shard, dbi)
+        } else {
+            own = ks.lock(&[shard]);
+            own.dbs(dbi).pop().expect("one shard locked")
+        };
         let mut cand: Vec<(u64, &bytes::Bytes, &'static str)> = db
             .entries(now)
             .map(|(k, e)| {
@@ -654,7 +660,10 @@ pub fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     };
     for s in ctx.ks.shards() {
-        s.dbs.swap(a, b);
+        if a != b {
+            let (lo, hi) = s.dbs.split_at_mut(a.max(b));
+            crate::db::Db::swap_contents(&mut lo[a.min(b)], &mut hi[0]);
+        }
     }
     ctx.out.ok();
 }

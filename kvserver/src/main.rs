@@ -43,9 +43,9 @@
 //! there is no deadlock; because a command holds all its shards at once,
 //! multi-key commands (MSET, MSETNX, MGET, DEL k1 k2, RENAME, SMOVE, LMOVE,
 //! SUNIONSTORE and the other set-algebra commands, COPY) are atomic across
-//! shards, and MULTI/EXEC can later be made atomic the same way
-//! (lock the union of the queued commands' shards) without a two-phase
-//! commit between shard owners. The cost is contention, but only per shard:
+//! shards, and MULTI/EXEC is atomic the same way ([`multi`]: EXEC locks
+//! the union of the queued commands' shards) without a two-phase commit
+//! between shard owners. The cost is contention, but only per shard:
 //! two commands wait for each other only when they touch the same shard at
 //! the same moment. Commands over the whole keyspace (KEYS, DBSIZE,
 //! FLUSHALL, SWAPDB, INFO keyspace) lock every shard in order; SCAN is the
@@ -61,6 +61,7 @@ mod command;
 mod config;
 mod db;
 mod keys;
+mod multi;
 mod networking;
 mod protocol;
 mod reply;

@@ -197,7 +197,8 @@ impl Worker {
                 self.process(key);
             }
             OpKind::Close => {
-                self.conns.remove(key);
+                let mut conn = self.conns.remove(key);
+                crate::multi::client_gone(&self.server, &mut conn.client);
                 self.server.client_gone();
                 if !self.accepting && !signals::stop_requested() {
                     self.arm_accept();

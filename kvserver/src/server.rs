@@ -60,6 +60,9 @@ impl Server {
             name: None,
             db: 0,
             close_after_reply: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
         }
     }
 
@@ -77,4 +80,12 @@ pub struct Client {
     pub db: usize,
     /// QUIT or a protocol error: close once the replies so far are sent.
     pub close_after_reply: bool,
+    /// Inside MULTI: the queued commands (already looked up and
+    /// arity-checked) with their arguments.
+    pub multi: Option<Vec<(&'static crate::command::Command, Vec<Bytes>)>>,
+    /// A command was refused while queueing (unknown, wrong arity): EXEC
+    /// answers EXECABORT.
+    pub multi_error: bool,
+    /// WATCHed keys: (database, key, version when watched).
+    pub watched: Vec<(usize, Bytes, u64)>,
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Raw, Server};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Duration;
 
 fn strings(s: &Server) {
@@ -334,11 +334,21 @@ fn huge_inline_request_is_refused() {
     // when it refuses and closes (unread bytes would turn the close into a
     // reset that can discard the error reply before we read it).
     c.send_raw(&vec![b'a'; 64 * 1024 + 1]);
-    assert_eq!(
-        c.read_reply().unwrap(),
-        b"-ERR Protocol error: too big inline request\r\n"
-    );
+    // The server may refuse before the last byte has arrived; closing with
+    // unread input then sends a reset, which can overtake the error reply
+    // (Redis behaves the same). So: the exact error, or a reset; never
+    // anything else.
+    match c.try_read_reply() {
+        Ok(reply) => assert_eq!(
+            reply.as_deref(),
+            Some(&b"-ERR Protocol error: too big inline request\r\n"[..])
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
     let mut rest = Vec::new();
     let _ = c.s.read_to_end(&mut rest);
-    let _ = c.s.write_all(b"PING\r\n");
+    // And the server is unharmed.
+    let mut d = Raw::connect(s.port);
+    d.send_raw(b"PING\r\n");
+    assert_eq!(d.read_reply().unwrap(), b"+PONG\r\n");
 }

@@ -44,8 +44,22 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Starts `program args...` and waits until the port accepts.
-    pub fn spawn(program: &str, args: &[String], port: u16) -> Server {
+    /// Starts `program` with the arguments `args(port)` on a free port and
+    /// waits until it accepts. A port can be taken between `free_port` and
+    /// the server's bind (by any socket of any test); the server then exits,
+    /// and we try another port.
+    pub fn spawn(program: &str, args: impl Fn(u16) -> Vec<String>) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            if let Some(s) = Server::try_spawn(program, &args(port), port) {
+                return s;
+            }
+            eprintln!("{program} did not start on port {port}; trying another port");
+        }
+        panic!("{program} did not start on any of 5 ports");
+    }
+
+    fn try_spawn(program: &str, args: &[String], port: u16) -> Option<Server> {
         let child = Command::new(program)
             .args(args)
             .stdout(Stdio::null())
@@ -54,9 +68,17 @@ impl Server {
             .unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let mut s = Server { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(st)) = s.child.try_wait() {
-                panic!("{program} exited at start: {st}");
+        loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                // A connect to a port in the ephemeral range where nothing
+                // listens yet can pick that same port as its own source and
+                // connect to itself (TCP simultaneous open). That is not the
+                // server: it even holds the port the server wants to bind.
+                Ok(c) if c.local_addr().map(|a| a.port()).ok() != Some(port) => return Some(s),
+                _ => {}
+            }
+            if let Ok(Some(_)) = s.child.try_wait() {
+                return None;
             }
             assert!(
                 Instant::now() < deadline,
@@ -64,24 +86,23 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        s
     }
 
     /// kvserver on a free port with `backend` and 2 I/O threads.
     pub fn kvserver(backend: &str) -> Server {
-        let port = free_port();
-        let args: Vec<String> = [
-            "--port",
-            &port.to_string(),
-            "--io-threads",
-            "2",
-            "--backend",
-            backend,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        Server::spawn(env!("CARGO_BIN_EXE_kvserver"), &args, port)
+        Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
+            [
+                "--port",
+                &port.to_string(),
+                "--io-threads",
+                "2",
+                "--backend",
+                backend,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        })
     }
 
     pub fn url(&self) -> String {
@@ -136,6 +157,12 @@ impl Raw {
 
     /// One complete reply's bytes; None at EOF.
     pub fn read_reply(&mut self) -> Option<Vec<u8>> {
+        self.try_read_reply()
+            .unwrap_or_else(|e| panic!("read: {e}"))
+    }
+
+    /// As `read_reply`, with read errors (such as a reset) returned.
+    pub fn try_read_reply(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         loop {
             let r = if self.resp3 {
                 redis_protocol::resp3::decode::complete::decode(&self.buf)
@@ -144,17 +171,17 @@ impl Raw {
                 redis_protocol::resp2::decode::decode(&self.buf).map(|o| o.map(|(_, n)| n))
             };
             if let Some(n) = r.expect("server sent malformed RESP") {
-                return Some(self.buf.drain(..n).collect());
+                return Ok(Some(self.buf.drain(..n).collect()));
             }
             let mut chunk = [0u8; 65536];
             let n = match self.s.read(&mut chunk) {
                 Ok(n) => n,
                 // A signal landed in this test process: just read again.
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => panic!("read: {e}"),
+                Err(e) => return Err(e),
             };
             if n == 0 {
-                return None;
+                return Ok(None);
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
