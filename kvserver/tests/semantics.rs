@@ -297,10 +297,7 @@ macro_rules! backend_tests {
             use super::*;
 
             fn server() -> Option<Server> {
-                if $backend == "uring" && !common::uring_available() {
-                    return None;
-                }
-                Some(Server::kvserver($backend))
+                Server::kvserver_if_available($backend)
             }
 
             #[test]

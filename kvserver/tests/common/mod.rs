@@ -105,6 +105,15 @@ impl Server {
         })
     }
 
+    /// kvserver on `backend`, or None (said on stderr) when that backend
+    /// cannot run here (io_uring unavailable).
+    pub fn kvserver_if_available(backend: &str) -> Option<Server> {
+        if backend == "uring" && !uring_available() {
+            return None;
+        }
+        Some(Server::kvserver(backend))
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
