@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all help deps build kmod reload vm-test run test lint bench-micro bench-echo bench-kv clean
+.PHONY: all help deps build kmod reload vm-test run test lint bench-micro bench-echo bench-kv bench-scaling clean
 
 # `make`: the Rust programs and the kernel module.
 all: build kmod
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-micro  ring micro-benchmark (NOP and small-recv round trips per backend)"
 	@echo "make bench-echo   echo scaling sweep: epoll vs proactor per backend, 1..N workers"
 	@echo "make bench-kv     redis-benchmark: kvserver per backend vs redis-server, CPU/request, RSS/key"
+	@echo "make bench-scaling echo + kvserver at 1..8 workers (needs 12+ cores: server on 0-7, clients on the rest)"
 
 deps:
 	@./scripts/deps.sh
@@ -55,6 +56,10 @@ bench-echo: deps
 
 bench-kv: deps
 	bench/kv-bench.sh
+
+bench-scaling: deps
+	$(CARGO) build --release -p fastio-echo -p fastio-bench -p kvserver
+	bench/scaling-sweep.sh
 
 clean:
 	$(CARGO) clean
