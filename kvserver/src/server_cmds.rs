@@ -478,7 +478,9 @@ pub fn command(ctx: &mut Ctx, argv: &[&[u8]]) {
     let arity = match sub.as_slice() {
         b"count" | b"help" => 2,
         b"list" | b"info" | b"docs" => -2,
-        b"getkeys" => -3,
+        // Redis 7.0 answers COMMAND GETKEYS with no command arguments
+        // with the arity error.
+        b"getkeys" => -4,
         _ => return unknown_subcommand(ctx, argv),
     };
     if !sub_arity(ctx, argv, arity) {
@@ -591,13 +593,24 @@ fn command_getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(c) = crate::command::lookup(args[0]) else {
         return ctx.out.error("ERR Invalid command specified");
     };
+    let entry = command_docs::meta().info.get(c.name.as_bytes());
+    let has_keys = match entry {
+        Some(e) => e
+            .items()
+            .get(8)
+            .is_some_and(|specs| !specs.items().is_empty()),
+        None => c.first_key > 0,
+    };
+    if !has_keys {
+        return ctx.out.error("ERR The command has no key arguments");
+    }
     let n = args.len() as i32;
     if (c.arity > 0 && n != c.arity) || n < -c.arity {
         return ctx
             .out
             .error("ERR Invalid number of arguments specified for command");
     }
-    let keys = match command_docs::meta().info.get(c.name.as_bytes()) {
+    let keys = match entry {
         Some(e) => command_docs::keys_by_specs(e, args),
         None => Some(c.key_indices(args.len()).collect()),
     };
