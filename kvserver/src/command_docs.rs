@@ -243,3 +243,47 @@ pub fn keys_by_specs(entry: &Node, argv: &[&[u8]]) -> Option<Vec<usize>> {
     }
     Some(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::COMMANDS;
+
+    #[test]
+    fn every_command_has_redis_metadata() {
+        let m = meta();
+        for c in COMMANDS {
+            let e = m.info.get(c.name.as_bytes()).unwrap_or_else(|| {
+                panic!(
+                    "{}: no COMMAND INFO entry (run data/capture_commands.py)",
+                    c.name
+                )
+            });
+            assert_eq!(e.items().len(), 10, "{}", c.name);
+            assert_eq!(e.items()[1].int(), Some(c.arity as i64), "{} arity", c.name);
+            assert!(
+                m.docs.contains_key(c.name.as_bytes()),
+                "{}: no docs",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn getkeys_by_specs() {
+        let keys = |argv: &[&[u8]]| {
+            let name = argv[0].to_ascii_lowercase();
+            keys_by_specs(&meta().info[name.as_slice()], argv)
+        };
+        assert_eq!(keys(&[b"mset", b"a", b"1", b"b", b"2"]), Some(vec![1, 3]));
+        assert_eq!(
+            keys(&[b"zunionstore", b"d", b"2", b"a", b"b"]),
+            Some(vec![1, 3, 4])
+        );
+        assert_eq!(
+            keys(&[b"lmpop", b"2", b"a", b"b", b"LEFT"]),
+            Some(vec![2, 3])
+        );
+        assert_eq!(keys(&[b"zunionstore", b"d", b"5", b"a"]), None);
+    }
+}
