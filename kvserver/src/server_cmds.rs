@@ -1124,11 +1124,7 @@ fn sampled<'a, T: 'a>(
         total += size(it);
         n += 1;
     }
-    if n == 0 {
-        0
-    } else {
-        total * len / n
-    }
+    (total * len).checked_div(n).unwrap_or(0)
 }
 
 /// MEMORY USAGE's estimate of a key's bytes, modelled on Redis's own

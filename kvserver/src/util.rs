@@ -26,9 +26,10 @@ pub fn now_us() -> u64 {
 pub fn lazy_free(garbage: Box<dyn Send>) {
     use std::sync::mpsc::{channel, Sender};
     use std::sync::{Mutex, OnceLock};
-    static TX: OnceLock<Option<Mutex<Sender<Box<dyn Send>>>>> = OnceLock::new();
+    type Garbage = Box<dyn Send>;
+    static TX: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
     let tx = TX.get_or_init(|| {
-        let (tx, rx) = channel::<Box<dyn Send>>();
+        let (tx, rx) = channel::<Garbage>();
         std::thread::Builder::new()
             .name("kv-lazyfree".into())
             .spawn(move || rx.into_iter().for_each(drop))
