@@ -28,6 +28,10 @@ pub struct Ctx<'a> {
     /// The time of this command, in ms: one clock reading per command, so a
     /// multi-key command sees every key at the same instant (as Redis does).
     pub now: u64,
+    /// When this command started, in µs since the epoch: the same clock
+    /// reading as `now`, so that command stats cost one more reading (at
+    /// the end, in [`run`]), which then starts the next command of an EXEC.
+    pub start_us: u64,
     pub rng: &'a mut Rng,
 }
 
@@ -91,6 +95,16 @@ impl Command {
             first..last as usize + 1
         };
         range.step_by(step)
+    }
+
+    /// This command's index in [`COMMANDS`] (every `&Command` handed out
+    /// points into it): its stats slot, and what CLIENT LIST's `cmd=`
+    /// stores.
+    pub fn index(&self) -> usize {
+        let base = COMMANDS.as_ptr() as usize;
+        let i = (self as *const Command as usize - base) / std::mem::size_of::<Command>();
+        debug_assert!(std::ptr::eq(&COMMANDS[i], self));
+        i
     }
 
     pub fn flag_names(&self) -> Vec<&'static str> {
@@ -380,6 +394,16 @@ pub static COMMANDS: &[Command] = &[
     cmd!("info", -1, ALL_SHARDS, 0, 0, 0, server_cmds::info),
     cmd!("time", 1, FAST, 0, 0, 0, server_cmds::time),
     cmd!("config", -2, ADMIN, 0, 0, 0, server_cmds::config),
+    cmd!("slowlog", -2, ADMIN, 0, 0, 0, server_cmds::slowlog),
+    // MEMORY USAGE key: the key is argument 2 (as OBJECT's).
+    cmd!("memory", -2, READONLY, 2, 2, 1, server_cmds::memory),
+    cmd!("lastsave", 1, FAST, 0, 0, 0, server_cmds::lastsave),
+    cmd!("save", 1, ADMIN, 0, 0, 0, server_cmds::save),
+    cmd!("bgsave", -1, ADMIN, 0, 0, 0, server_cmds::save),
+    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, server_cmds::save),
+    cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
+    cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
+    cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),
     // Transactions (multi.rs). EXEC locks the union of its queued
     // commands' shards itself; WATCH locks its keys' shards here.
     cmd!("multi", 1, FAST | NO_QUEUE, 0, 0, 0, multi::multi),
@@ -452,11 +476,18 @@ pub fn execute(
     };
     let Some(cmd) = lookup(name) else {
         client.multi_error |= client.multi.is_some();
+        server.stats.error(b"ERR");
         return unknown_command(out, argv);
     };
     let argc = argv.len() as i32;
     if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
         client.multi_error |= client.multi.is_some();
+        server
+            .stats
+            .cmd(cmd.index())
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
+        server.stats.error(b"ERR");
         return arity_error(out, cmd.name);
     }
     if let Some(queue) = &mut client.multi {
@@ -466,9 +497,14 @@ pub fn execute(
                 .map(|a| bytes::Bytes::copy_from_slice(a))
                 .collect();
             queue.push((cmd, args));
+            client
+                .info
+                .multi
+                .store(queue.len() as i64, Ordering::Relaxed);
             return out.simple("QUEUED");
         }
     }
+    let start_us = crate::util::now_us();
     let ks = if cmd.flags & ALL_SHARDS != 0 {
         server.ks.lock_all()
     } else {
@@ -483,7 +519,8 @@ pub fn execute(
         client,
         out,
         ks,
-        now: crate::util::now_ms(),
+        now: start_us / 1000,
+        start_us,
         rng,
     };
     run(cmd, &mut ctx, argv);
@@ -502,14 +539,51 @@ pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<u
 /// over-approximates Redis, which signals only keys actually changed: a
 /// write that changes nothing (SADD of a present member, a failed SET NX)
 /// also aborts a transaction watching its key.
+///
+/// It also keeps the statistics: INFO commandstats/errorstats, the slow
+/// log, and what CLIENT LIST shows of the client (see `stats.rs` for the
+/// cost: one clock reading and a few relaxed atomics per command).
 pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
-    ctx.server.total_commands.fetch_add(1, Ordering::Relaxed);
+    let server = ctx.server;
+    server.total_commands.fetch_add(1, Ordering::Relaxed);
+    let reply_at = ctx.out.buf.len();
     (cmd.handler)(ctx, argv);
     if cmd.flags & WRITE != 0 && cmd.flags & ALL_SHARDS == 0 {
         let db = ctx.client.db;
         for i in cmd.key_indices(argv.len()) {
             ctx.ks.db(db, argv[i]).touch(argv[i]);
         }
+    }
+    let end_us = crate::util::now_us();
+    let usec = end_us.saturating_sub(ctx.start_us);
+    ctx.start_us = end_us;
+    let idx = cmd.index();
+    let st = server.stats.cmd(idx);
+    st.calls.fetch_add(1, Ordering::Relaxed);
+    st.usec.fetch_add(usec, Ordering::Relaxed);
+    if ctx.out.buf.get(reply_at) == Some(&b'-') {
+        st.failed.fetch_add(1, Ordering::Relaxed);
+        server.stats.error(&ctx.out.buf[reply_at + 1..]);
+    }
+    // Owner-only relaxed stores on this client's own lines (CLIENT LIST).
+    let c = &*ctx.client;
+    c.info.last_cmd.store(idx, Ordering::Relaxed);
+    c.info.last_ms.store(ctx.now, Ordering::Relaxed);
+    c.info.db.store(c.db, Ordering::Relaxed);
+    c.info.resp.store(ctx.out.resp, Ordering::Relaxed);
+    let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
+    c.info.multi.store(multi, Ordering::Relaxed);
+    let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
+    // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
+    if slower >= 0 && usec >= slower as u64 && cmd.name != "exec" {
+        server.stats.slowlog_push(
+            argv,
+            usec,
+            end_us / 1_000_000,
+            c.info.addr.clone(),
+            c.name.clone().unwrap_or_default(),
+            server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
+        );
     }
 }
 

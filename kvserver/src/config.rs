@@ -1,12 +1,355 @@
 //! kvserver's own settings, redis.conf style: `name value...` per line, `#`
-//! comments, the file given as the first positional argument, and the same
-//! directives as `--name value` on the command line (which win).
+//! comments, values quoted as Redis's sdssplitargs reads them, the file
+//! given as the first positional argument, and every directive also as
+//! `--name value...` on the command line (which wins).
+//!
+//! Every parameter CONFIG GET/SET knows is in [`PARAMS`] with Redis 7.0's
+//! name, default and validation (error texts are Redis's). The startup
+//! values ([`ServerConfig`]) become the runtime configuration
+//! ([`Runtime`]): a map of the values as CONFIG GET shows them, plus atomics
+//! for the ones read on hot paths (slow log, hz, maxmemory, lazy flush).
+//! Many are accepted and shown but change nothing yet (persistence,
+//! eviction, keyspace events...): see the README.
 //!
 //! FastIO's settings are separate: fastio.conf via `--config PATH`,
 //! `--backend`, `--workers`, `--fastio key=value` (see `fastio::FastioArgs`).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::RwLock;
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Bool,
+    Int(i64, i64),
+    /// An integer clamped into the range instead of refused (hz).
+    Clamp(i64, i64),
+    /// A memory value (`1gb`, `100mb`, `512k`), shown in bytes.
+    Mem(i64, i64),
+    Enum(&'static [&'static str]),
+    Str,
+    Save,
+    Notify,
+    Bind,
+    Dir,
+    DbFilename,
+    /// requirepass: only empty, as AUTH is not implemented.
+    Password,
+}
+
+/// Whether CONFIG SET may change a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Set {
+    Yes,
+    /// Redis: "can't set immutable config" (here also for some Redis can
+    /// change at run time but we cannot: port, bind, proto-max-bulk-len and
+    /// the encoding thresholds, which are constants in our code).
+    Immutable,
+    /// Redis 7's `enable-protected-configs no` default: "can't set
+    /// protected config".
+    Protected,
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    set: Set,
+}
+
+const fn p(name: &'static str, kind: Kind, default: &'static str, set: Set) -> Param {
+    Param {
+        name,
+        kind,
+        default,
+        set,
+    }
+}
+
+use Kind::*;
+use Set::{Immutable, Protected, Yes};
+
+const I32: i64 = i32::MAX as i64;
+const U32: i64 = u32::MAX as i64;
+const EVICTION: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// The parameters, with Redis 7.0's names and defaults except where ours
+/// differ in fact (bind: loopback only; save: "" as nothing is saved yet;
+/// io-threads: one per CPU; dir: the working directory at start).
+pub static PARAMS: &[Param] = &[
+    p("port", Int(0, 65535), "6379", Immutable),
+    p("bind", Bind, "127.0.0.1", Immutable),
+    p("databases", Int(1, I32), "16", Immutable),
+    p("io-threads", Int(1, 256), "", Immutable),
+    p("io-threads-do-reads", Bool, "no", Immutable),
+    p("daemonize", Bool, "no", Immutable),
+    p(
+        "supervised",
+        Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+        Immutable,
+    ),
+    p("pidfile", Str, "", Immutable),
+    p("logfile", Str, "", Immutable),
+    p("unixsocket", Str, "", Immutable),
+    p("tcp-backlog", Int(0, I32), "511", Immutable),
+    p("cluster-enabled", Bool, "no", Immutable),
+    p("protected-mode", Bool, "yes", Yes),
+    p("save", Save, "", Yes),
+    p("appendonly", Bool, "no", Yes),
+    p(
+        "appendfsync",
+        Enum(&["everysec", "always", "no"]),
+        "everysec",
+        Yes,
+    ),
+    p("appendfilename", Str, "appendonly.aof", Immutable),
+    p("appenddirname", Str, "appendonlydir", Immutable),
+    p("dir", Dir, "", Protected),
+    p("dbfilename", DbFilename, "dump.rdb", Protected),
+    p("rdbcompression", Bool, "yes", Yes),
+    p("rdbchecksum", Bool, "yes", Yes),
+    p("stop-writes-on-bgsave-error", Bool, "yes", Yes),
+    p("maxmemory", Mem(0, i64::MAX), "0", Yes),
+    p("maxmemory-policy", Enum(EVICTION), "noeviction", Yes),
+    p("maxmemory-samples", Int(1, I32), "5", Yes),
+    p("maxclients", Int(1, U32), "10000", Yes),
+    p("timeout", Int(0, I32), "0", Yes),
+    p("tcp-keepalive", Int(0, I32), "300", Yes),
+    p("requirepass", Password, "", Yes),
+    p("hz", Clamp(1, 500), "10", Yes),
+    p("dynamic-hz", Bool, "yes", Yes),
+    p("slowlog-log-slower-than", Int(-1, i64::MAX), "10000", Yes),
+    p("slowlog-max-len", Int(0, i64::MAX), "128", Yes),
+    p("latency-monitor-threshold", Int(0, i64::MAX), "0", Yes),
+    p(
+        "loglevel",
+        Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice",
+        Yes,
+    ),
+    p(
+        "proto-max-bulk-len",
+        Mem(1 << 20, i64::MAX),
+        "536870912",
+        Immutable,
+    ),
+    p(
+        "client-query-buffer-limit",
+        Mem(1 << 20, i64::MAX),
+        "1073741824",
+        Yes,
+    ),
+    p(
+        "client-output-buffer-limit",
+        Str,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        Immutable,
+    ),
+    p("busy-reply-threshold", Int(0, i64::MAX), "5000", Yes),
+    p("lua-time-limit", Int(0, i64::MAX), "5000", Yes),
+    p("notify-keyspace-events", Notify, "", Yes),
+    p("lazyfree-lazy-user-flush", Bool, "no", Yes),
+    p("lazyfree-lazy-user-del", Bool, "no", Yes),
+    p("replica-read-only", Bool, "yes", Yes),
+    p("active-expire-effort", Int(1, 10), "1", Yes),
+    p("maxmemory-clients", Mem(0, i64::MAX), "0", Yes),
+    p(
+        "hash-max-listpack-entries",
+        Int(0, i64::MAX),
+        "128",
+        Immutable,
+    ),
+    p("hash-max-listpack-value", Int(0, i64::MAX), "64", Immutable),
+    p("set-max-intset-entries", Int(0, i64::MAX), "512", Immutable),
+    p(
+        "zset-max-listpack-entries",
+        Int(0, i64::MAX),
+        "128",
+        Immutable,
+    ),
+    p("zset-max-listpack-value", Int(0, i64::MAX), "64", Immutable),
+    p(
+        "list-max-listpack-size",
+        Int(i32::MIN as i64, I32),
+        "-2",
+        Immutable,
+    ),
+];
+
+/// `lua-time-limit` is Redis 7's alias of `busy-reply-threshold`: setting
+/// either sets both.
+fn alias(name: &str) -> Option<&'static str> {
+    match name {
+        "lua-time-limit" => Some("busy-reply-threshold"),
+        "busy-reply-threshold" => Some("lua-time-limit"),
+        _ => None,
+    }
+}
+
+pub fn param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb;
+/// k = 1000, kb = 1024), case-insensitive.
+fn parse_memory(s: &str) -> Option<i64> {
+    let s = s.to_ascii_lowercase();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let mul: i64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    num.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+fn range_error(min: i64, max: i64) -> String {
+    format!("argument must be between {min} and {max} inclusive")
+}
+
+/// Redis's keyspace-event classes, in keyspaceEventsFlagsToString's order.
+const NOTIFY_CLASSES: &str = "g$lshzxetdn";
+
+fn parse_notify(s: &str) -> Result<String, String> {
+    let mut set = std::collections::HashSet::new();
+    for c in s.chars() {
+        match c {
+            'A' => set.extend("g$lshzxetd".chars()),
+            c if NOTIFY_CLASSES.contains(c) || "KEm".contains(c) => {
+                set.insert(c);
+            }
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let all = "g$lshzxetd".chars().all(|c| set.contains(&c));
+    let mut out = String::new();
+    if all {
+        out.push('A');
+        if set.contains(&'n') {
+            out.push('n');
+        }
+    } else {
+        out.extend(NOTIFY_CLASSES.chars().filter(|c| set.contains(c)));
+    }
+    out.extend("KEm".chars().filter(|c| set.contains(c)));
+    Ok(out)
+}
+
+impl Param {
+    /// Checks `args` and returns the value as CONFIG GET will show it; the
+    /// error is Redis's text (what follows " - " in CONFIG SET's error).
+    fn validate(&self, args: &[&str]) -> Result<String, String> {
+        let one = || match args {
+            [v] => Ok(*v),
+            _ => Err("wrong number of arguments".to_string()),
+        };
+        match self.kind {
+            Bool => match one()?.to_ascii_lowercase().as_str() {
+                v @ ("yes" | "no") => Ok(v.to_string()),
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Int(min, max) | Clamp(min, max) => {
+                let v: i64 = one()?
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                if let Clamp(..) = self.kind {
+                    return Ok(v.clamp(min, max).to_string());
+                }
+                if v < min || v > max {
+                    return Err(range_error(min, max));
+                }
+                Ok(v.to_string())
+            }
+            Mem(min, max) => {
+                let v = parse_memory(one()?).ok_or("argument must be a memory value")?;
+                if v < min || v > max {
+                    return Err(range_error(min, max));
+                }
+                Ok(v.to_string())
+            }
+            Enum(vals) => {
+                let v = one()?.to_ascii_lowercase();
+                if vals.contains(&v.as_str()) {
+                    Ok(v)
+                } else {
+                    Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        vals.join(", ")
+                    ))
+                }
+            }
+            Str => Ok(args.join(" ")),
+            Save => {
+                // Pairs of "seconds changes", several pairs in one value or
+                // over several arguments; "" disables.
+                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+                if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                    return Err("Invalid save parameters".into());
+                }
+                Ok(words.join(" "))
+            }
+            Notify => parse_notify(one()?),
+            Bind => {
+                // One listener set per address would need an accept per
+                // address per I/O thread: one address for now.
+                let [addr] = args else {
+                    return Err(format!(
+                        "only one bind address is supported (got {})",
+                        args.len()
+                    ));
+                };
+                let a = addr.strip_prefix('-').unwrap_or(addr);
+                let a = if a == "*" { "0.0.0.0" } else { a };
+                a.parse::<IpAddr>()
+                    .map(|_| a.to_string())
+                    .map_err(|_| format!("invalid bind address '{addr}'"))
+            }
+            Dir => {
+                let d = Path::new(one()?);
+                match std::fs::canonicalize(d) {
+                    Ok(p) if p.is_dir() => Ok(p.display().to_string()),
+                    Ok(_) => Err("Not a directory".into()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            DbFilename => {
+                let v = one()?;
+                if v.contains('/') {
+                    Err("dbfilename can't be a path, just a filename".into())
+                } else {
+                    Ok(v.to_string())
+                }
+            }
+            Password => match one()? {
+                "" => Ok(String::new()),
+                _ => Err(
+                    "requirepass: AUTH is not implemented yet, so no password can be set".into(),
+                ),
+            },
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -17,67 +360,61 @@ pub struct ServerConfig {
     pub databases: usize,
     /// The redis-style file read at start, if any (INFO shows it).
     pub config_file: Option<PathBuf>,
+    /// Every parameter's value as CONFIG GET shows it.
+    pub values: BTreeMap<&'static str, String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let io_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut values: BTreeMap<&'static str, String> = PARAMS
+            .iter()
+            .map(|p| (p.name, p.default.to_string()))
+            .collect();
+        values.insert("io-threads", io_threads.to_string());
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        values.insert("dir", cwd);
         ServerConfig {
             port: 6379,
             bind: IpAddr::from([127, 0, 0, 1]),
-            io_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            io_threads,
             databases: 16,
             config_file: None,
+            values,
         }
-    }
-}
-
-fn one<'a>(args: &'a [&'a str]) -> Result<&'a str, String> {
-    match args {
-        [v] => Ok(v),
-        _ => Err(format!("expected one value, got {}", args.len())),
     }
 }
 
 impl ServerConfig {
     /// Applies one directive. The error says what is wrong with it.
     pub fn set(&mut self, name: &str, args: &[&str]) -> Result<(), String> {
-        match name.to_ascii_lowercase().as_str() {
-            "port" => {
-                self.port = one(args)?
-                    .parse()
-                    .map_err(|_| format!("invalid port '{}'", args[0]))?
-            }
-            "bind" => {
-                // Redis allows several addresses (and `-` for optional ones);
-                // one listener set per address is future work.
-                let [addr] = args else {
-                    return Err("only one bind address is supported".into());
-                };
-                let addr = addr.strip_prefix('-').unwrap_or(addr);
-                self.bind = addr
-                    .parse()
-                    .map_err(|_| format!("invalid bind address '{addr}'"))?;
-            }
-            "io-threads" => {
-                let n: usize = one(args)?
-                    .parse()
-                    .map_err(|_| format!("invalid io-threads '{}'", args[0]))?;
-                if !(1..=256).contains(&n) {
-                    return Err("io-threads must be between 1 and 256".into());
-                }
-                self.io_threads = n;
-            }
+        let lname = name.to_ascii_lowercase();
+        let Some(p) = param(&lname) else {
+            return Err(format!("unknown directive '{lname}'"));
+        };
+        let v = p.validate(args)?;
+        match p.name {
+            "port" => self.port = v.parse().map_err(|_| "invalid port")?,
+            "bind" => self.bind = v.parse().map_err(|_| "invalid bind address")?,
+            "io-threads" => self.io_threads = v.parse().map_err(|_| "invalid io-threads")?,
             "databases" => {
-                let n: usize = one(args)?
-                    .parse()
-                    .map_err(|_| format!("invalid databases '{}'", args[0]))?;
-                if !(1..=1_000_000).contains(&n) {
+                let n: usize = v.parse().map_err(|_| "invalid databases")?;
+                if n > 1_000_000 {
                     return Err("databases must be between 1 and 1000000".into());
                 }
                 self.databases = n;
             }
-            other => return Err(format!("unknown directive '{other}'")),
+            "daemonize" if v == "yes" => {
+                return Err("daemonize yes is not supported (run it under a supervisor)".into())
+            }
+            _ => {}
         }
+        if let Some(a) = alias(p.name) {
+            self.values.insert(a, v.clone());
+        }
+        self.values.insert(p.name, v);
         Ok(())
     }
 
@@ -89,10 +426,16 @@ impl ServerConfig {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            // Redis quotes values that hold spaces; strip plain quotes.
-            let args: Vec<&str> = words[1..].iter().map(|w| w.trim_matches('"')).collect();
-            self.set(words[0], &args)
+            let mut words = Vec::new();
+            if !crate::protocol::split_args(line.as_bytes(), &mut words) {
+                return Err(format!("{name}:{}: unbalanced quotes", i + 1));
+            }
+            let words: Vec<String> = words
+                .iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+            self.set(&words[0], &args)
                 .map_err(|e| format!("{name}:{}: {e}", i + 1))?;
         }
         Ok(())
@@ -101,8 +444,181 @@ impl ServerConfig {
     pub fn apply_file(&mut self, path: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.apply_text(&text, &path.display().to_string())?;
-        self.config_file = Some(path.to_path_buf());
+        self.config_file = std::fs::canonicalize(path)
+            .ok()
+            .or(Some(path.to_path_buf()));
         Ok(())
+    }
+}
+
+/// The configuration while the server runs (CONFIG GET/SET).
+#[derive(Debug)]
+pub struct Runtime {
+    values: RwLock<BTreeMap<&'static str, String>>,
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
+    pub hz: AtomicU64,
+    pub maxmemory: AtomicU64,
+    pub lazy_user_flush: AtomicBool,
+}
+
+impl Runtime {
+    pub fn new(cfg: &ServerConfig) -> Runtime {
+        let r = Runtime {
+            values: RwLock::new(cfg.values.clone()),
+            slowlog_slower_than: AtomicI64::new(0),
+            slowlog_max_len: AtomicU64::new(0),
+            hz: AtomicU64::new(0),
+            maxmemory: AtomicU64::new(0),
+            lazy_user_flush: AtomicBool::new(false),
+        };
+        for (k, v) in cfg.values.iter() {
+            r.apply_hot(k, v);
+        }
+        r
+    }
+
+    /// Mirrors a value into its atomic, where it has one.
+    fn apply_hot(&self, name: &str, v: &str) {
+        let int = || v.parse::<i64>().unwrap_or(0);
+        match name {
+            "slowlog-log-slower-than" => self.slowlog_slower_than.store(int(), Ordering::Relaxed),
+            "slowlog-max-len" => self.slowlog_max_len.store(int() as u64, Ordering::Relaxed),
+            "hz" => self.hz.store(int() as u64, Ordering::Relaxed),
+            "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
+            "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
+            _ => {}
+        }
+    }
+
+    pub fn get(&self, name: &str) -> String {
+        let v = self.values.read().unwrap_or_else(|e| e.into_inner());
+        v.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The (name, value) pairs matching any of the glob patterns.
+    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        let v = self.values.read().unwrap_or_else(|e| e.into_inner());
+        v.iter()
+            .filter(|(k, _)| {
+                patterns
+                    .iter()
+                    .any(|p| crate::util::glob_match(p, k.as_bytes(), true))
+            })
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    /// CONFIG SET of several pairs, all or nothing: every pair is checked
+    /// before any is applied. The error is Redis's whole message.
+    pub fn set_many(&self, pairs: &[(&[u8], &[u8])]) -> Result<(), String> {
+        let mut checked: Vec<(&'static Param, String)> = Vec::new();
+        for (name, value) in pairs {
+            let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let Some(p) = param(&lname) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{lname}'"
+                ));
+            };
+            let fail = |why: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{lname}') - {why}")
+            };
+            if checked
+                .iter()
+                .any(|(q, _)| q.name == p.name || alias(q.name) == Some(p.name))
+            {
+                return Err(fail("duplicate parameter"));
+            }
+            match p.set {
+                Set::Immutable => return Err(fail("can't set immutable config")),
+                Set::Protected => return Err(fail("can't set protected config")),
+                Set::Yes => {}
+            }
+            let value = String::from_utf8_lossy(value);
+            let v = p.validate(&[value.as_ref()]).map_err(|e| fail(&e))?;
+            checked.push((p, v));
+        }
+        let mut vals = self.values.write().unwrap_or_else(|e| e.into_inner());
+        for (p, v) in checked {
+            self.apply_hot(p.name, &v);
+            if let Some(a) = alias(p.name) {
+                vals.insert(a, v.clone());
+            }
+            vals.insert(p.name, v);
+        }
+        Ok(())
+    }
+}
+
+/// A value as redis.conf writes it: quoted when empty or holding spaces
+/// or quotes.
+fn conf_quote(v: &str) -> String {
+    if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+        return v.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in v.chars() {
+        match c {
+            '"' | '\\' => {
+                q.push('\\');
+                q.push(c);
+            }
+            '\n' => q.push_str("\\n"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+impl Runtime {
+    /// CONFIG REWRITE: keeps the file's comments and layout, rewrites each
+    /// known directive's first line with the current value (dropping
+    /// repeats) and appends the changed parameters the file lacks. Written
+    /// to a temporary file and renamed over, so a crash leaves one or the
+    /// other.
+    pub fn rewrite(&self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let vals = self
+            .values
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = String::new();
+        for line in text.lines() {
+            let t = line.trim();
+            let name = t
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            match (t.starts_with('#'), param(&name)) {
+                (false, Some(p)) => {
+                    if seen.insert(p.name) {
+                        let v = vals.get(p.name).cloned().unwrap_or_default();
+                        let v = match p.kind {
+                            Save if !v.is_empty() => v,
+                            _ => conf_quote(&v),
+                        };
+                        out.push_str(&format!("{} {v}\n", p.name));
+                    }
+                }
+                _ => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        for p in PARAMS {
+            let v = vals.get(p.name).cloned().unwrap_or_default();
+            if !seen.contains(p.name) && v != p.default && p.set == Set::Yes {
+                out.push_str(&format!("{} {}\n", p.name, conf_quote(&v)));
+            }
+        }
+        let tmp = path.with_extension("rewrite.tmp");
+        std::fs::write(&tmp, out).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
     }
 }
 
@@ -114,17 +630,44 @@ mod tests {
     fn file_directives_and_errors() {
         let mut c = ServerConfig::default();
         c.apply_text(
-            "# comment\nport 6380\n\nbind 0.0.0.0\ndatabases 4\n",
+            "# comment\nport 6380\n\nbind 0.0.0.0\ndatabases 4\nsave \"900 1\"\n\
+             appendonly yes\nmaxmemory 10mb\ndir '/'\n",
             "k.conf",
         )
         .unwrap();
         assert_eq!((c.port, c.databases), (6380, 4));
         assert_eq!(c.bind, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(c.values["save"], "900 1");
+        assert_eq!(c.values["appendonly"], "yes");
+        assert_eq!(c.values["maxmemory"], "10485760");
+        assert_eq!(c.values["dir"], "/");
         let e = c
             .apply_text("port 1\nfrobnicate yes\n", "k.conf")
             .unwrap_err();
         assert_eq!(e, "k.conf:2: unknown directive 'frobnicate'");
         let e = c.apply_text("port x\n", "k.conf").unwrap_err();
-        assert_eq!(e, "k.conf:1: invalid port 'x'");
+        assert_eq!(e, "k.conf:1: argument couldn't be parsed into an integer");
+        let e = c
+            .apply_text("bind 1.2.3.4 5.6.7.8\n", "k.conf")
+            .unwrap_err();
+        assert_eq!(e, "k.conf:1: only one bind address is supported (got 2)");
+    }
+
+    #[test]
+    fn runtime_set_is_all_or_nothing() {
+        let r = Runtime::new(&ServerConfig::default());
+        assert!(r
+            .set_many(&[(b"hz", b"20"), (b"maxmemory", b"1gb")])
+            .is_ok());
+        assert_eq!(r.get("maxmemory"), "1073741824");
+        assert_eq!(r.hz.load(Ordering::Relaxed), 20);
+        let e = r.set_many(&[(b"hz", b"30"), (b"port", b"1")]).unwrap_err();
+        assert_eq!(
+            e,
+            "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        );
+        assert_eq!(r.get("hz"), "20");
+        assert_eq!(parse_notify("KEA").unwrap(), "AKE");
+        assert_eq!(parse_notify("Elg").unwrap(), "glE");
     }
 }

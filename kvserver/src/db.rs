@@ -506,6 +506,20 @@ impl Db {
         self.expiring.clear();
     }
 
+    /// FLUSH* ASYNC: as [`Db::clear`], but hands the old tables back so
+    /// the caller can free them off the lock.
+    pub fn take_all(&mut self) -> (HashMap<Bytes, Entry>, Vec<Bytes>) {
+        for (k, w) in self.watched.iter_mut() {
+            if self.map.contains_key(k) {
+                w.version += 1;
+            }
+        }
+        (
+            std::mem::take(&mut self.map),
+            std::mem::take(&mut self.expiring),
+        )
+    }
+
     /// Live keys (expired ones are skipped, not deleted: the caller may hold
     /// only a shared view).
     pub fn keys(&self, now: u64) -> impl Iterator<Item = &Bytes> {

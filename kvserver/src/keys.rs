@@ -264,30 +264,62 @@ pub fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) {
 }
 
 /// FLUSHDB / FLUSHALL take an optional SYNC or ASYNC (both synchronous here).
-fn flush_mode_ok(argv: &[&[u8]]) -> bool {
+/// FLUSHDB/FLUSHALL's mode: Some(async?), None on a syntax error. With
+/// no argument, `lazyfree-lazy-user-flush` decides (as in Redis).
+fn flush_mode(ctx: &Ctx, argv: &[&[u8]]) -> Option<bool> {
     match argv.len() {
-        1 => true,
-        2 => argv[1].eq_ignore_ascii_case(b"sync") || argv[1].eq_ignore_ascii_case(b"async"),
-        _ => false,
+        1 => Some(
+            ctx.server
+                .config
+                .lazy_user_flush
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        2 if argv[1].eq_ignore_ascii_case(b"sync") => Some(false),
+        2 if argv[1].eq_ignore_ascii_case(b"async") => Some(true),
+        _ => None,
     }
 }
 
-pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if !flush_mode_ok(argv) {
-        return ctx.out.error(err::SYNTAX);
+/// Empties `dbs`: at once, or (ASYNC) by swapping their tables out under
+/// the locks we hold and freeing them on the lazy-free thread, so a big
+/// flush does not hold the shards while it frees millions of values.
+fn flush(server: &crate::server::Server, dbs: Vec<&mut crate::db::Db>, lazy: bool) {
+    if !lazy {
+        dbs.into_iter().for_each(|d| d.clear());
+        return;
     }
+    let garbage: Vec<_> = dbs.into_iter().map(|d| d.take_all()).collect();
+    let n: usize = garbage.iter().map(|(m, _)| m.len()).sum();
+    server
+        .lazyfreed_objects
+        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    crate::util::lazy_free(Box::new(garbage));
+}
+
+pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(lazy) = flush_mode(ctx, argv) else {
+        return ctx.out.error(err::SYNTAX);
+    };
     let db = ctx.client.db;
-    ctx.ks.dbs(db).into_iter().for_each(|d| d.clear());
+    let dbs = ctx.ks.dbs(db);
+    // `dbs` borrows ctx.ks only; flush_dbs needs the server for counters.
+    let server = ctx.server;
+    flush(server, dbs, lazy);
     ctx.out.ok();
 }
 
 pub fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if !flush_mode_ok(argv) {
+    let Some(lazy) = flush_mode(ctx, argv) else {
         return ctx.out.error(err::SYNTAX);
-    }
-    for s in ctx.ks.shards() {
-        s.dbs.iter_mut().for_each(|d| d.clear());
-    }
+    };
+    let server = ctx.server;
+    let dbs: Vec<&mut crate::db::Db> = ctx
+        .ks
+        .shards()
+        .into_iter()
+        .flat_map(|s| s.dbs.iter_mut())
+        .collect();
+    flush(server, dbs, lazy);
     ctx.out.ok();
 }
 

@@ -57,7 +57,9 @@
 //!   Redis-exact number parsing/formatting and glob matching.
 
 mod bitops;
+mod clients;
 mod command;
+mod command_docs;
 mod config;
 mod db;
 mod keys;
@@ -68,6 +70,7 @@ mod reply;
 mod server;
 mod server_cmds;
 mod sorted_set;
+mod stats;
 mod t_hash;
 mod t_list;
 mod t_set;
@@ -80,7 +83,7 @@ use config::ServerConfig;
 use fastio::server::{net, signals};
 use fastio::Fastio;
 use server::Server;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::IntoRawFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,48 +91,58 @@ use std::sync::Arc;
 
 /// Redis-compatible key-value server on FastIO rings.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Any redis.conf directive kvserver knows is also an option, as with \
+                  redis-server: --port 6380 --bind 127.0.0.1 --io-threads 4 --databases 16 \
+                  --dir /data --appendonly yes --save \"900 1\" ... (CONFIG GET * lists them; \
+                  the values of one option run until the next --option)."
+)]
 struct Args {
-    /// redis.conf-style settings file (directives: port, bind, io-threads,
-    /// databases)
+    /// redis.conf-style settings file (every directive CONFIG GET knows)
     conf: Option<PathBuf>,
-    /// TCP port
-    #[arg(long)]
-    port: Option<u16>,
-    /// Address to listen on
-    #[arg(long)]
-    bind: Option<IpAddr>,
-    /// I/O threads, each with a FastIO ring pair and a listener [default:
-    /// number of CPUs]
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
-    io_threads: Option<u32>,
-    /// Databases (SELECT 0..N-1)
-    #[arg(long)]
-    databases: Option<u32>,
     #[command(flatten)]
     fastio: fastio::FastioArgs,
 }
 
-fn settings(args: &Args) -> Result<ServerConfig, String> {
+/// Splits the command line into redis-style `--directive value...` options
+/// (any parameter of [`config::PARAMS`]; values run until the next `--`
+/// option, so `--save 900 1 300 10` works) and the rest, for clap.
+fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let mut rest = Vec::new();
+    let mut directives: Vec<(String, Vec<String>)> = Vec::new();
+    let mut it = argv.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let name = a.strip_prefix("--").map(str::to_ascii_lowercase);
+        match name {
+            Some(n) if config::param(&n).is_some() => {
+                let mut vals = Vec::new();
+                while let Some(v) = it.next_if(|v| !v.starts_with("--")) {
+                    vals.push(v);
+                }
+                directives.push((n, vals));
+            }
+            _ => rest.push(a),
+        }
+    }
+    (rest, directives)
+}
+
+fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerConfig, String> {
     let mut cfg = ServerConfig::default();
     if let Some(path) = &args.conf {
         cfg.apply_file(path)?;
     }
-    let mut set = |name: &str, v: Option<String>| match v {
-        Some(v) => cfg
-            .set(name, &[v.as_str()])
-            .map_err(|e| format!("--{name}: {e}")),
-        None => Ok(()),
-    };
-    set("port", args.port.map(|v| v.to_string()))?;
-    set("bind", args.bind.map(|v| v.to_string()))?;
-    set("io-threads", args.io_threads.map(|v| v.to_string()))?;
-    set("databases", args.databases.map(|v| v.to_string()))?;
+    for (name, vals) in directives {
+        let v: Vec<&str> = vals.iter().map(String::as_str).collect();
+        cfg.set(name, &v).map_err(|e| format!("--{name}: {e}"))?;
+    }
     Ok(cfg)
 }
 
-fn run(args: &Args) -> Result<(), String> {
-    let cfg = settings(args)?;
+fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
+    let cfg = settings(args, directives)?;
     let fcfg = args
         .fastio
         .load()
@@ -172,8 +185,9 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
+    let (rest, directives) = split_directives(std::env::args().collect());
+    let args = Args::parse_from(rest);
+    match run(&args, &directives) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kvserver: {e}");

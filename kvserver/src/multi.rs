@@ -133,7 +133,8 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         ids.dedup();
         server.ks.lock(&ids)
     };
-    let now = crate::util::now_ms();
+    let start_us = crate::util::now_us();
+    let now = start_us / 1000;
     let watched = std::mem::take(&mut ctx.client.watched);
     let mut changed = false;
     for (dbi, k, version) in &watched {
@@ -152,6 +153,7 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         out: &mut *ctx.out,
         ks: locked,
         now,
+        start_us,
         rng: &mut *ctx.rng,
     };
     for (c, args) in &queue {

@@ -146,10 +146,27 @@ impl Worker {
                 self.server
                     .ks
                     .active_expire(self.id, self.threads, &mut self.rng, EXPIRE_BUDGET);
+                self.kill_sweep();
+                if self.id == 0 {
+                    self.server.cron();
+                }
             }
         }
         self.shutdown(&mut done);
         ok
+    }
+
+    /// CLIENT KILL of an idle connection (a recv in flight): shut the
+    /// socket down so that the recv completes (with 0) and the normal path
+    /// closes it. Only this thread may touch the fd: it knows the fd is
+    /// still this connection's. Connections with a send in flight are
+    /// closed when it completes (see `handle`).
+    fn kill_sweep(&mut self) {
+        for (_, conn) in self.conns.iter() {
+            if conn.state == State::Receiving && conn.client.kill_requested() {
+                let _ = net::shutdown(conn.fd);
+            }
+        }
     }
 
     fn arm_accept(&mut self) {
@@ -173,6 +190,11 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
+        // CLIENT KILL (from any thread) flagged this client: close instead
+        // of going on. Nothing else is in flight (one op per connection).
+        if c.kind != OpKind::Close && conn.client.kill_requested() {
+            return self.close(key);
+        }
         match c.kind {
             OpKind::Recv => match (c.res, c.take_filled()) {
                 (n, Some(buf)) if n > 0 => {
@@ -199,7 +221,7 @@ impl Worker {
             OpKind::Close => {
                 let mut conn = self.conns.remove(key);
                 crate::multi::client_gone(&self.server, &mut conn.client);
-                self.server.client_gone();
+                self.server.client_gone(&conn.client);
                 if !self.accepting && !signals::stop_requested() {
                     self.arm_accept();
                 }
@@ -287,7 +309,7 @@ impl Worker {
                 state: State::Receiving,
                 input: BytesMut::new(),
                 out: Reply::new(buffer::conn_buffer()),
-                client: self.server.new_client(),
+                client: self.server.new_client(fd),
             });
             self.p.recv(fd, buffer::conn_buffer(), key as u64);
             self.accepting = more;

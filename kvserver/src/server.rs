@@ -1,10 +1,13 @@
 //! State shared by every I/O thread ([`Server`]) and the state of one
 //! client connection ([`Client`]), as Redis's `server` and `client` structs.
 
-use crate::config::ServerConfig;
+use crate::clients::{ClientInfo, Registry};
+use crate::config::{Runtime, ServerConfig};
 use crate::db::Keyspace;
+use crate::stats::Stats;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The Redis version we answer to (INFO, HELLO): clients pick features by
@@ -24,6 +27,18 @@ pub struct Server {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
+    /// CONFIG GET/SET's view of the configuration.
+    pub config: Runtime,
+    pub stats: Stats,
+    pub clients: Registry,
+    /// Unix time of the start (LASTSAVE and `rdb_last_save_time` until
+    /// persistence exists).
+    pub start_unix: u64,
+    pub master_replid: String,
+    /// Objects handed to the lazy-free thread (FLUSHALL ASYNC).
+    pub lazyfreed_objects: AtomicU64,
+    /// RSS when the server was built (INFO's `used_memory_startup`).
+    pub startup_rss: u64,
 }
 
 impl Server {
@@ -36,10 +51,21 @@ impl Server {
             .map_or(0, |d| d.as_nanos() as u64)
             ^ std::process::id() as u64;
         let mut rng = crate::util::Rng::new(seed);
-        let run_id = (0..40)
-            .map(|_| char::from(b"0123456789abcdef"[rng.below(16)]))
-            .collect();
+        let mut hex40 = || -> String {
+            (0..40)
+                .map(|_| char::from(b"0123456789abcdef"[rng.below(16)]))
+                .collect()
+        };
+        let run_id = hex40();
+        let master_replid = hex40();
         Server {
+            config: Runtime::new(&cfg),
+            stats: Stats::default(),
+            clients: Registry::default(),
+            start_unix: crate::util::now_ms() / 1000,
+            master_replid,
+            lazyfreed_objects: AtomicU64::new(0),
+            startup_rss: crate::server_cmds::rss_bytes(),
             ks: Keyspace::new(shards, cfg.databases),
             cfg,
             backend,
@@ -52,11 +78,16 @@ impl Server {
         }
     }
 
-    pub fn new_client(&self) -> Client {
+    /// A client for the connection on `fd` (registered for CLIENT LIST).
+    pub fn new_client(&self, fd: i32) -> Client {
         self.connected_clients.fetch_add(1, Ordering::Relaxed);
         self.total_connections.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms()));
+        self.clients.add(info.clone());
         Client {
-            id: self.next_client_id.fetch_add(1, Ordering::Relaxed),
+            id,
+            info,
             name: None,
             db: 0,
             close_after_reply: false,
@@ -66,7 +97,17 @@ impl Server {
         }
     }
 
-    pub fn client_gone(&self) {
+    /// Periodic work of I/O thread 0's 100 ms tick (Redis's serverCron):
+    /// the ops/sec sample.
+    pub fn cron(&self) {
+        self.stats.sample_ops(
+            crate::util::now_ms(),
+            self.total_commands.load(Ordering::Relaxed),
+        );
+    }
+
+    pub fn client_gone(&self, c: &Client) {
+        self.clients.remove(c.id);
         self.connected_clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -75,6 +116,8 @@ impl Server {
 #[derive(Debug)]
 pub struct Client {
     pub id: u64,
+    /// What CLIENT LIST shows of this client (shared with the registry).
+    pub info: Arc<ClientInfo>,
     pub name: Option<Bytes>,
     /// The selected database (SELECT).
     pub db: usize,
@@ -88,4 +131,15 @@ pub struct Client {
     pub multi_error: bool,
     /// WATCHed keys: (database, key, version when watched).
     pub watched: Vec<(usize, Bytes, u64)>,
+}
+
+impl Client {
+    pub fn set_name(&mut self, name: Option<Bytes>) {
+        self.info.set_name(name.clone());
+        self.name = name;
+    }
+
+    pub fn kill_requested(&self) -> bool {
+        self.info.kill_requested()
+    }
 }

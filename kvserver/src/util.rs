@@ -11,6 +11,39 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Microseconds since the epoch (command timing: one reading gives both a
+/// command's `now` and its start).
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Drops `garbage` on the lazy-free thread (started on first use; Redis's
+/// lazyfree bio thread): FLUSH* ASYNC frees the old tables there, off the
+/// shard locks and off the I/O thread. If the thread cannot be started the
+/// caller's thread frees it.
+pub fn lazy_free(garbage: Box<dyn Send>) {
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::{Mutex, OnceLock};
+    type Garbage = Box<dyn Send>;
+    static TX: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
+    let tx = TX.get_or_init(|| {
+        let (tx, rx) = channel::<Garbage>();
+        std::thread::Builder::new()
+            .name("kv-lazyfree".into())
+            .spawn(move || rx.into_iter().for_each(drop))
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    if let Some(tx) = tx {
+        let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = tx.send(garbage) {
+            drop(e.0);
+        }
+    }
+}
+
 /// Parses a decimal i64 exactly as Redis's string2ll: optional `-`, no `+`,
 /// no leading zeros, no spaces, nothing after the digits.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {

@@ -184,7 +184,11 @@ fn inline_and_resp3(s: &Server) {
         "%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n"
     );
     assert!(c.q(&["INFO", "server"]).starts_with('='));
-    assert_eq!(c.q(&["COMMAND", "DOCS"]), "%0\r\n");
+    // Redis's docs, as RESP3 maps (only GET's: others hold sets of arrays,
+    // which the test decoder cannot hash).
+    assert!(c
+        .q(&["COMMAND", "DOCS", "get"])
+        .starts_with("%1\r\n$3\r\nget\r\n%5\r\n$7\r\nsummary\r\n"));
     assert_eq!(c.q(&["QUIT"]), "+OK\r\n");
     assert_eq!(c.read_reply(), None, "QUIT closes");
 }

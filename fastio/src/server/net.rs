@@ -152,3 +152,84 @@ pub fn errno() -> i32 {
 pub fn accept_error_is_transient(errno: i32) -> bool {
     matches!(errno, libc::ECONNABORTED | libc::EINTR | libc::EPROTO)
 }
+
+/// Decodes a `sockaddr_storage` that the kernel filled (AF_INET or AF_INET6).
+fn decode_sockaddr(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match ss.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says the kernel wrote a sockaddr_in, which
+            // fits in (and is no more aligned than) sockaddr_storage.
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Some(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// The peer's and our own address of a connected socket (getpeername and
+/// getsockname), for a server's client list. Borrows the fd: std's
+/// `TcpStream::peer_addr` would need to own it. None for a socket that is
+/// not TCP/IP or already reset.
+pub fn peer_and_local(fd: RawFd) -> Option<(SocketAddr, SocketAddr)> {
+    let get = |peer: bool| {
+        // SAFETY: an all-zero sockaddr_storage is a valid value.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let p = (&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr>();
+        // SAFETY: `p` points to `len` writable bytes and the kernel writes at
+        // most `len` of them; it validates the fd.
+        let r = unsafe {
+            if peer {
+                libc::getpeername(fd, p, &mut len)
+            } else {
+                libc::getsockname(fd, p, &mut len)
+            }
+        };
+        (r == 0).then(|| decode_sockaddr(&ss)).flatten()
+    };
+    Some((get(true)?, get(false)?))
+}
+
+/// shutdown(fd, SHUT_RDWR): the peer sees the connection end and an
+/// operation pending on the fd (a recv on the ring) completes, with 0, while
+/// the fd itself stays open until the owner closes it (a server's CLIENT
+/// KILL: only the thread owning the connection calls this, so the fd number
+/// cannot have been reused).
+pub fn shutdown(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain syscall; the kernel validates the fd.
+    check(unsafe { libc::shutdown(fd, libc::SHUT_RDWR) }).map(drop)
+}
+
+/// CPU time of this process and of its waited-for children, in seconds:
+/// (system, user, children's system, children's user), from getrusage (a
+/// server's INFO cpu; kept here with the other libc calls of the server
+/// helpers).
+pub fn cpu_times() -> (f64, f64, f64, f64) {
+    let get = |who: libc::c_int| {
+        // SAFETY: an all-zero rusage is a valid value.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a live, writable rusage; `who` is a constant.
+        if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+            return (0.0, 0.0);
+        }
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (secs(ru.ru_stime), secs(ru.ru_utime))
+    };
+    let (s, u) = get(libc::RUSAGE_SELF);
+    let (cs, cu) = get(libc::RUSAGE_CHILDREN);
+    (s, u, cs, cu)
+}
