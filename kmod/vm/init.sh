@@ -309,6 +309,45 @@ step_echo_two_procs() {
     return $ok
 }
 
+# kvserver on the kernel backend under Debian's redis-benchmark (every
+# test it has at -P 1 and -P 16; any error reply or a test that does not
+# finish fails the step), a redis-cli round trip checked for content, then
+# SIGTERM: clean exit.
+redis_tool() { # redis_tool NAME ARGS...: Debian's binary with its own libraries
+    local t=$1
+    shift
+    /fastio/redis/lib/ld-linux-x86-64.so.2 --library-path /fastio/redis/lib "/fastio/redis/$t" "$@"
+}
+step_kvserver_bench() {
+    local srv ok=0 out p
+    kvserver --backend "$ECHO_BACKEND" --port 6379 --io-threads 2 --workers 2 &
+    srv=$!
+    upsecs
+    end=$((UP + 30))
+    while ! grep -q "0100007F:18EB 00000000:0000 0A" /proc/net/tcp; do
+        alive "$srv" || { say "kvserver exited before listening"; return 1; }
+        upsecs
+        [ "$UP" -lt "$end" ] || { say "kvserver not listening after 30 s"; return 1; }
+        usleep 100000
+    done
+    for p in 1 16; do
+        out=$(run_timed 120 redis_tool redis-benchmark -h 127.0.0.1 -p 6379 -c 10 -n 2000 -r 1000 -P "$p" --csv 2>&1)
+        echo "$out"
+        # Every line after the header must be "TEST","RPS",...; an error
+        # reply makes redis-benchmark print the error instead.
+        if echo "$out" | grep -v '^"test"' | grep -qvE '^"[^"]+","[0-9.]+"'; then
+            say "redis-benchmark -P $p: unexpected output"
+            ok=1
+        fi
+        [ "$(echo "$out" | grep -c '^"')" -ge 15 ] || { say "redis-benchmark -P $p ran too few tests"; ok=1; }
+    done
+    redis_tool redis-cli -h 127.0.0.1 -p 6379 set vmkey "hello from the guest" >/dev/null
+    out=$(redis_tool redis-cli -h 127.0.0.1 -p 6379 get vmkey)
+    [ "$out" = "hello from the guest" ] || { say "redis-cli GET returned '$out'"; ok=1; }
+    stop_server "$srv" || ok=1
+    return $ok
+}
+
 step_rmmod() { do_rmmod; }
 step_reinsmod() { do_insmod; }
 step_echo_reload() { echo_once 12345 1 --workers 1; }
@@ -330,7 +369,7 @@ step_taint() {
 is_fatal() { case " $FATAL_STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 cleanup_procs() {
-    for p in $(pidof proactor_echo_server echo-bench ops poller proactor stress 2>/dev/null); do
+    for p in $(pidof proactor_echo_server echo-bench kvserver redis-benchmark ops poller proactor stress 2>/dev/null); do
         say "killing leftover pid $p ($(cat /proc/"$p"/comm 2>/dev/null))"
         kill -KILL "$p" 2>/dev/null
     done

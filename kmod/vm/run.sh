@@ -221,6 +221,24 @@ build_rust() {
         HAVE_ECHO=0
         tail -n 30 "$clog" >&2
     fi
+    json=$OUT/cargo-kv.json clog=$OUT/cargo-kv.log
+    log "building static kvserver"
+    HAVE_KV=0
+    if cargo_static "$json" "$clog" build -p kvserver --bin kvserver; then
+        p=$(artifact_path "$json" bin kvserver)
+        [ -n "$p" ] && [ -x "$p" ] && { BIN[kvserver]=$p; HAVE_KV=1; }
+    else
+        tail -n 30 "$clog" >&2
+    fi
+    # Debian's redis-benchmark and redis-cli (dynamically linked) run in the
+    # guest through their own loader and libraries, copied next to them.
+    if [ "$HAVE_KV" -eq 1 ] && command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
+        HAVE_KV=1
+    else
+        [ "$HAVE_KV" -eq 1 ] && FAILURES+=("redis-benchmark/redis-cli missing (package redis-tools): kvserver test SKIPPED")
+        [ "$HAVE_KV" -eq 0 ] && FAILURES+=("kvserver did not build (log: $clog): kvserver test SKIPPED")
+        HAVE_KV=0
+    fi
     if [ "$HAVE_ECHO" -eq 0 ]; then
         printf '\n%s\n' "################################################################"
         echo "### SKIPPED: echo tests: proactor_echo_server / echo-bench did not build"
@@ -257,6 +275,16 @@ make_initramfs() {
             cp "${BIN[$t]}" "$root/fastio/bin/$t"
         fi
     done
+    if [ "$HAVE_KV" -eq 1 ]; then
+        mkdir -p "$root/fastio/redis/lib"
+        for t in redis-benchmark redis-cli; do
+            a=$(readlink -f "$(command -v "$t")")
+            cp "$a" "$root/fastio/redis/$t"
+            ldd "$a" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | while read -r l; do
+                [ -f "$l" ] && cp -L "$l" "$root/fastio/redis/lib/"
+            done
+        done
+    fi
     cp "$SCRIPT_DIR/init.sh" "$root/init"
     chmod 755 "$root/init"
 
@@ -265,6 +293,7 @@ make_initramfs() {
     for t in "${TESTS[@]}"; do steps+=" test_$t"; done
     if [ "$HAVE_ECHO" -eq 1 ]; then
         steps+=" echo_w1 echo_w2t2 echo_churn echo_sigkill echo_after_kill echo_two_procs"
+        [ "$HAVE_KV" -eq 1 ] && steps+=" kvserver_bench"
         steps+=" rmmod reinsmod echo_reload rmmod2"
     else
         steps+=" rmmod reinsmod rmmod2"
