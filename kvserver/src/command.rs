@@ -12,9 +12,7 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{
-    bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_stream, t_string, t_zset,
-};
+use crate::{bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_stream, t_string, t_zset};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;

@@ -240,7 +240,11 @@ impl Stream {
         // take this entry's (so a stream whose schema changed can start
         // sharing again once emptied).
         if self.entries.is_empty() {
-            self.master = fv.iter().step_by(2).map(|f| Bytes::copy_from_slice(f)).collect();
+            self.master = fv
+                .iter()
+                .step_by(2)
+                .map(|f| Bytes::copy_from_slice(f))
+                .collect();
         }
         let same = fv.len() / 2 == self.master.len()
             && fv
@@ -318,7 +322,8 @@ impl Stream {
             };
             if whole {
                 let last = node.last;
-                let ids: Vec<StreamId> = self.entries.range(start..=last).map(|(k, _)| *k).collect();
+                let ids: Vec<StreamId> =
+                    self.entries.range(start..=last).map(|(k, _)| *k).collect();
                 for id in &ids {
                     self.entries.remove(id);
                 }

@@ -223,7 +223,9 @@ fn parse_add_trim(argv: &[&[u8]], xadd: bool) -> Result<AddTrim, &'static str> {
         i += 1;
     }
     if o.limit != 0 && o.trim.is_none() {
-        return Err("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
+        return Err(
+            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        );
     }
     if !xadd && o.trim.is_none() {
         return Err("ERR syntax error, XTRIM must be called with a trimming strategy");

@@ -97,7 +97,13 @@ fn auto_ids(s: &Server) {
         "$17\r\n100000000000000-0\r\n"
     );
     assert_eq!(
-        c.q(&["XADD", "f", "18446744073709551615-18446744073709551614", "f", "v"]),
+        c.q(&[
+            "XADD",
+            "f",
+            "18446744073709551615-18446744073709551614",
+            "f",
+            "v"
+        ]),
         "$41\r\n18446744073709551615-18446744073709551614\r\n"
     );
     assert_eq!(
@@ -150,7 +156,10 @@ fn big_streams(s: &Server) {
     assert_eq!(c.q(&["XTRIM", "big", "MAXLEN", "=", "100"]), ":451\r\n");
     assert_eq!(c.q(&["XLEN", "big"]), ":100\r\n");
     let info = c.q(&["XINFO", "STREAM", "big"]);
-    assert!(info.contains("recorded-first-entry-id\r\n$5\r\n901-1\r\n"), "{info}");
+    assert!(
+        info.contains("recorded-first-entry-id\r\n$5\r\n901-1\r\n"),
+        "{info}"
+    );
     // Huge and negative COUNTs.
     assert!(c
         .q(&["XRANGE", "big", "-", "+", "COUNT", "9223372036854775807"])
@@ -188,7 +197,10 @@ fn xread_block(s: &Server) {
     c3.resp3 = true;
     c3.q(&["HELLO", "3"]);
     c3.q(&["SELECT", "11"]);
-    assert_eq!(c3.q(&["XREAD", "BLOCK", "50", "STREAMS", "k", "$"]), "_\r\n");
+    assert_eq!(
+        c3.q(&["XREAD", "BLOCK", "50", "STREAMS", "k", "$"]),
+        "_\r\n"
+    );
     assert_eq!(
         c3.q(&["XREAD", "BLOCK", "50", "STREAMS", "k", "5-4"]),
         "%1\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n5-5\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"
