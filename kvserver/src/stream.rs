@@ -336,10 +336,7 @@ impl Stream {
             }
             let last = node.last;
             let mut gone = 0u64;
-            loop {
-                let Some((&id, _)) = self.entries.range(start..=last).next() else {
-                    break;
-                };
+            while let Some((&id, _)) = self.entries.range(start..=last).next() {
                 let stop = match how {
                     Trim::MaxLen(max) => self.len() as u64 <= max,
                     Trim::MinId(min) => id >= min,

@@ -767,7 +767,7 @@ fn gen_stream(r: &mut Rng) -> Vec<String> {
             c
         }
         5 => s(&["XLEN", r.pick(&["x0", "x1", "xa", "h0", "nosuch"])]),
-        6 | 7 | 8 => {
+        6..=8 => {
             let rev = r.below(3) == 0;
             let mut c = s(&[if rev { "XREVRANGE" } else { "XRANGE" }, &k(r)]);
             c.push(stream_id(r, true));
