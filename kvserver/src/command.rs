@@ -12,7 +12,7 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_string, t_zset};
+use crate::{bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_stream, t_string, t_zset};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -383,6 +383,18 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zintercard", -3, READONLY, 2, -1, 1, t_zset::zintercard),
     cmd!("zrandmember", -2, READONLY, 1, 1, 1, t_zset::zrandmember),
     cmd!("zscan", -3, READONLY, 1, 1, 1, keys::zscan),
+    // Streams (t_stream.rs). XREAD's keys follow STREAMS: it locks every
+    // argument from the first possible key position on (a superset, as for
+    // the numkeys commands).
+    cmd!("xadd", -5, WRITE | FAST, 1, 1, 1, t_stream::xadd),
+    cmd!("xlen", 2, READONLY | FAST, 1, 1, 1, t_stream::xlen),
+    cmd!("xrange", -4, READONLY, 1, 1, 1, t_stream::xrange),
+    cmd!("xrevrange", -4, READONLY, 1, 1, 1, t_stream::xrevrange),
+    cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, t_stream::xdel),
+    cmd!("xtrim", -4, WRITE, 1, 1, 1, t_stream::xtrim),
+    cmd!("xread", -4, READONLY, 2, -1, 1, t_stream::xread),
+    cmd!("xinfo", -2, READONLY, 2, 2, 1, t_stream::xinfo),
+    cmd!("xsetid", -3, WRITE | FAST, 1, 1, 1, t_stream::xsetid),
     // Connection and server (server_cmds.rs).
     cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),

@@ -157,6 +157,7 @@ pub enum Value {
     Hash(Box<HashObj>),
     Set(Box<SetObj>),
     ZSet(Box<crate::sorted_set::ZSetObj>),
+    Stream(Box<crate::stream::Stream>),
 }
 
 /// A command met a key of another type (the caller replies WRONGTYPE).
@@ -201,6 +202,13 @@ impl Value {
         }
     }
 
+    pub fn as_stream(&mut self) -> Option<&mut crate::stream::Stream> {
+        match self {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -209,6 +217,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -232,6 +241,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::command_docs;
 use crate::db::Value;
 use crate::reply::err;
 use crate::server::REDIS_VERSION;
+use crate::stream::StreamId;
 use crate::util::{glob_match, parse_i64};
 use bytes::Bytes;
 use std::fmt::Write as _;
@@ -1179,6 +1180,19 @@ fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usize {
                 }
             };
             (if big { 96 } else { 24 }) + sampled(z.dict.iter(), z.dict.len(), samples, per)
+        }
+        // stream: 64 for the stream struct, 4096-byte listpack nodes of
+        // up to 100 entries (Redis's stream-node-max-*) each with a rax
+        // node (~40), the entries sampled from the front: id delta (2) +
+        // per pair field + value + 2 headers.
+        Value::Stream(st) => {
+            let nodes = st.node_count();
+            let sample = if samples == 0 { st.len() } else { samples };
+            let front = st.range(StreamId::new(0, 0), StreamId::MAX, false, sample);
+            let per = |(_, p): &(StreamId, crate::stream::Pairs<'_>)| {
+                2 + p.clone().map(|(f, v)| f.len() + v.len() + 2).sum::<usize>()
+            };
+            64 + nodes * 40 + sampled(front.iter(), st.len(), 0, per)
         }
     };
     n
