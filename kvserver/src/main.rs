@@ -57,13 +57,17 @@
 //!   Redis-exact number parsing/formatting and glob matching.
 
 mod bitops;
+mod blocking;
 mod command;
 mod config;
 mod db;
 mod keys;
+mod mailbox;
+mod monitor;
 mod multi;
 mod networking;
 mod protocol;
+mod pubsub;
 mod reply;
 mod server;
 mod server_cmds;
@@ -143,20 +147,25 @@ fn run(args: &Args) -> Result<(), String> {
     let addr = SocketAddr::new(cfg.bind, cfg.port);
     let (listeners, local) =
         net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
-    let server = Arc::new(Server::new(cfg, describe));
+    let (mail, wake_ends) =
+        mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
+    let server = Arc::new(Server::new(cfg, describe, mail));
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
         fcfg.max_ker_worker
     );
     let mut handles = Vec::with_capacity(threads);
-    for (i, (ring, listener)) in fastio.take_rings().into_iter().zip(listeners).enumerate() {
+    let rings = fastio.take_rings().into_iter().zip(listeners).zip(wake_ends);
+    for (i, ((ring, listener), wake)) in rings.enumerate() {
         let server = server.clone();
-        // The worker closes the listener through its ring at shutdown.
+        // The worker closes the listener and its wake socket through its
+        // ring at shutdown.
         let listener = listener.into_raw_fd();
+        let wake = wake.into_raw_fd();
         let h = std::thread::Builder::new()
             .name(format!("kv-io-{i}"))
-            .spawn(move || networking::Worker::new(i, threads, server, ring, listener).run())
+            .spawn(move || networking::Worker::new(i, threads, server, ring, listener, wake).run())
             .map_err(|e| format!("spawning I/O thread {i}: {e}"))?;
         handles.push(h);
     }

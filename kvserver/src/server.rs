@@ -1,9 +1,14 @@
 //! State shared by every I/O thread ([`Server`]) and the state of one
 //! client connection ([`Client`]), as Redis's `server` and `client` structs.
 
+use crate::blocking::{Blocked, Blocking};
 use crate::config::ServerConfig;
 use crate::db::Keyspace;
+use crate::mailbox::Mailboxes;
+use crate::monitor::Monitors;
+use crate::pubsub::PubSub;
 use bytes::Bytes;
+use indexmap::IndexSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,10 +29,17 @@ pub struct Server {
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub total_commands: AtomicU64,
+    /// One inbox per I/O thread: how threads hand each other replies and
+    /// messages for the connections they own (`mailbox.rs`).
+    pub mail: Mailboxes,
+    /// Clients blocked on keys (BLPOP...), per key in arrival order.
+    pub blocking: Blocking,
+    pub pubsub: PubSub,
+    pub monitors: Monitors,
 }
 
 impl Server {
-    pub fn new(cfg: ServerConfig, backend: String) -> Server {
+    pub fn new(cfg: ServerConfig, backend: String, mail: Mailboxes) -> Server {
         // Redis sizes nothing by threads; we want at least 4 shards per I/O
         // thread so that two threads rarely want the same lock.
         let shards = (cfg.io_threads * 4).max(16).next_power_of_two();
@@ -49,21 +61,17 @@ impl Server {
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
+            mail,
+            blocking: Blocking::default(),
+            pubsub: PubSub::default(),
+            monitors: Monitors::default(),
         }
     }
 
     pub fn new_client(&self) -> Client {
         self.connected_clients.fetch_add(1, Ordering::Relaxed);
         self.total_connections.fetch_add(1, Ordering::Relaxed);
-        Client {
-            id: self.next_client_id.fetch_add(1, Ordering::Relaxed),
-            name: None,
-            db: 0,
-            close_after_reply: false,
-            multi: None,
-            multi_error: false,
-            watched: Vec::new(),
-        }
+        Client::new(self.next_client_id.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn client_gone(&self) {
@@ -88,4 +96,61 @@ pub struct Client {
     pub multi_error: bool,
     /// WATCHed keys: (database, key, version when watched).
     pub watched: Vec<(usize, Bytes, u64)>,
+    /// Where the connection lives: its I/O thread and slab key there (the
+    /// address of its mailbox messages, with `id`).
+    pub thread: usize,
+    pub conn: usize,
+    /// The peer, `ip:port` (MONITOR lines).
+    pub addr: String,
+    /// Blocked in BLPOP & co. (its later requests wait).
+    pub blocked: Option<Blocked>,
+    /// A temporary client re-running a blocked command for its waiter
+    /// (`blocking::serve`): finding no data must not block again.
+    pub serving: bool,
+    /// Inside EXEC: blocking commands answer at once, as timed out.
+    pub deny_blocking: bool,
+    /// Keys written by this client's last command(s) while someone is
+    /// blocked: served once the shard locks are released.
+    pub ready_keys: Vec<(usize, Bytes)>,
+    /// Pub/sub subscriptions, in subscription order.
+    pub channels: IndexSet<Bytes>,
+    pub patterns: IndexSet<Bytes>,
+    /// In MONITOR mode.
+    pub monitor: bool,
+    /// CLIENT REPLY OFF / SKIP (this command) / SKIP (set for the next).
+    pub reply_off: bool,
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
+}
+
+impl Client {
+    pub fn new(id: u64) -> Client {
+        Client {
+            id,
+            name: None,
+            db: 0,
+            close_after_reply: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            thread: 0,
+            conn: 0,
+            addr: String::new(),
+            blocked: None,
+            serving: false,
+            deny_blocking: false,
+            ready_keys: Vec::new(),
+            channels: IndexSet::new(),
+            patterns: IndexSet::new(),
+            monitor: false,
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
+        }
+    }
+
+    /// Subscribed to a channel or a pattern (RESP2's restricted mode).
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
 }

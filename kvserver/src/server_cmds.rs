@@ -11,6 +11,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// PING [message]
 pub fn ping(ctx: &mut Ctx, argv: &[&[u8]]) {
+    // A subscribed RESP2 client gets a pub/sub-shaped answer.
+    if ctx.client.subscribed() && !ctx.out.resp3() && argv.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        return ctx.out.bulk(argv.get(1).copied().unwrap_or(b""));
+    }
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(argv[1]),
@@ -128,7 +134,7 @@ pub fn client(ctx: &mut Ctx, argv: &[&[u8]]) {
     let sub = argv[1].to_ascii_lowercase();
     let want = match sub.as_slice() {
         b"id" | b"getname" => 2,
-        b"setname" => 3,
+        b"setname" | b"reply" => 3,
         _ => return unknown_subcommand(ctx, argv),
     };
     if argv.len() != want {
@@ -137,6 +143,7 @@ pub fn client(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     match sub.as_slice() {
         b"id" => ctx.out.int(ctx.client.id as i64),
+        b"reply" => client_reply(ctx, argv[2]),
         b"getname" => match &ctx.client.name {
             Some(n) => ctx.out.bulk(n),
             None => ctx.out.null(),
@@ -324,4 +331,41 @@ pub fn config(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.out.bulk(k.as_bytes());
         ctx.out.bulk(v.as_bytes());
     }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; the networking
+/// layer drops a command's reply while `reply_off` or `reply_skip` is set
+/// and moves `reply_skip_next` to `reply_skip` after each command.
+fn client_reply(ctx: &mut Ctx, mode: &[u8]) {
+    let c = &mut *ctx.client;
+    match mode.to_ascii_lowercase().as_slice() {
+        b"on" => {
+            c.reply_off = false;
+            c.reply_skip = false;
+            ctx.out.ok();
+        }
+        b"off" => c.reply_off = true,
+        b"skip" => c.reply_skip_next |= !c.reply_off,
+        _ => ctx.out.error(err::SYNTAX),
+    }
+}
+
+/// RESET: back to a fresh connection's state: no transaction, no watches,
+/// no subscriptions, not monitoring, database 0, RESP2, no name, replies
+/// on.
+pub fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let server = ctx.server;
+    let c = &mut *ctx.client;
+    c.multi = None;
+    c.multi_error = false;
+    crate::multi::unwatch_all(server, c);
+    crate::pubsub::unsubscribe_all(server, c);
+    crate::monitor::leave(server, c);
+    c.db = 0;
+    c.name = None;
+    c.reply_off = false;
+    c.reply_skip = false;
+    c.reply_skip_next = false;
+    ctx.out.resp = 2;
+    ctx.out.simple("RESET");
 }
