@@ -171,7 +171,10 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
     let server = ctx.server;
     let mut reg = server.blocking.lock();
     for k in &owned {
-        reg.queues.entry((db, k.clone())).or_default().push_back(c.id);
+        reg.queues
+            .entry((db, k.clone()))
+            .or_default()
+            .push_back(c.id);
     }
     reg.waiters.insert(
         c.id,

@@ -424,7 +424,11 @@ fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
     const CONTAINERS: &[&str] = &["client", "command", "config", "object", "pubsub"];
     match argv.get(1) {
         Some(sub) if CONTAINERS.contains(&cmd.name) => {
-            format!("{}|{}", cmd.name, String::from_utf8_lossy(sub).to_lowercase())
+            format!(
+                "{}|{}",
+                cmd.name,
+                String::from_utf8_lossy(sub).to_lowercase()
+            )
         }
         _ => cmd.name.to_string(),
     }

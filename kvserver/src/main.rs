@@ -156,7 +156,11 @@ fn run(args: &Args) -> Result<(), String> {
         fcfg.max_ker_worker
     );
     let mut handles = Vec::with_capacity(threads);
-    let rings = fastio.take_rings().into_iter().zip(listeners).zip(wake_ends);
+    let rings = fastio
+        .take_rings()
+        .into_iter()
+        .zip(listeners)
+        .zip(wake_ends);
     for (i, ((ring, listener), wake)) in rings.enumerate() {
         let server = server.clone();
         // The worker closes the listener and its wake socket through its

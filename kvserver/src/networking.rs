@@ -354,9 +354,7 @@ impl Worker {
         if !conn.recv_busy {
             let mut pos = 0;
             loop {
-                if conn.client.close_after_reply
-                    || conn.out.buf.len() + conn.sending >= OUT_HIGH
-                {
+                if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
                     break;
                 }
                 let data = &conn.input[pos..];

@@ -145,7 +145,10 @@ fn unsubscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], patterns: bool) {
     let mut reg = ctx.server.pubsub.write();
     let c = &mut *ctx.client;
     let names: Vec<Bytes> = if argv.len() > 1 {
-        argv[1..].iter().map(|a| Bytes::copy_from_slice(a)).collect()
+        argv[1..]
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a))
+            .collect()
     } else if patterns {
         c.patterns.iter().cloned().collect()
     } else {

@@ -680,7 +680,10 @@ pub fn zpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// ZMPOP's arguments from numkeys on (`argv[1]`): the keys, MAX?, the
 /// count; None once an error was answered.
-fn zmpop_args<'a, 'b>(out: &mut Reply, argv: &'b [&'a [u8]]) -> Option<(&'b [&'a [u8]], bool, u64)> {
+fn zmpop_args<'a, 'b>(
+    out: &mut Reply,
+    argv: &'b [&'a [u8]],
+) -> Option<(&'b [&'a [u8]], bool, u64)> {
     let (keys, rest) = crate::t_set::numkeys(out, argv, true)?;
     let max = match rest[0].to_ascii_lowercase().as_slice() {
         b"min" => false,

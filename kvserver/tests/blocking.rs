@@ -58,7 +58,10 @@ fn errors_and_immediate(s: &Server) {
         c.q(&["BLMPOP", "0", "0", "a", "left"]),
         "-ERR numkeys should be greater than 0\r\n"
     );
-    assert_eq!(c.q(&["BLMPOP", "0", "1", "a", "up"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        c.q(&["BLMPOP", "0", "1", "a", "up"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(c.q(&["BLMPOP", "x", "1", "a", "left"]), nf);
     assert_eq!(
         c.q(&["BLMPOP", "0", "1", "a", "left", "count", "0"]),
@@ -68,10 +71,16 @@ fn errors_and_immediate(s: &Server) {
         c.q(&["BZMPOP", "0", "1", "a", "min", "count", "-1"]),
         "-ERR count should be greater than 0\r\n"
     );
-    assert_eq!(c.q(&["BZMPOP", "0", "1", "a", "mid"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        c.q(&["BZMPOP", "0", "1", "a", "mid"]),
+        "-ERR syntax error\r\n"
+    );
     // Data present: the non-blocking behaviour, at once.
     c.q(&["RPUSH", "l", "a", "b", "c", "d"]);
-    assert_eq!(c.q(&["BLPOP", "nol", "l", "0"]), "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    assert_eq!(
+        c.q(&["BLPOP", "nol", "l", "0"]),
+        "*2\r\n$1\r\nl\r\n$1\r\na\r\n"
+    );
     assert_eq!(c.q(&["BRPOP", "l", "0"]), "*2\r\n$1\r\nl\r\n$1\r\nd\r\n");
     assert_eq!(c.q(&["BRPOPLPUSH", "l", "l2", "0"]), "$1\r\nc\r\n");
     assert_eq!(
@@ -107,7 +116,10 @@ fn errors_and_immediate(s: &Server) {
     assert_eq!(c.q(&["BLMOVE", "l3", "s", "left", "left", "0"]), wt);
     assert_eq!(c.q(&["LRANGE", "l3", "0", "-1"]), "*1\r\n$1\r\nx\r\n");
     // No data, so the destination's type is not looked at: a timeout.
-    assert_eq!(c.q(&["BLMOVE", "nokey", "s", "left", "left", "0.01"]), "*-1\r\n");
+    assert_eq!(
+        c.q(&["BLMOVE", "nokey", "s", "left", "left", "0.01"]),
+        "*-1\r\n"
+    );
     // Inside MULTI nothing blocks: as timed out at once (BLMOVE is LMOVE).
     assert_eq!(c.q(&["MULTI"]), "+OK\r\n");
     for cmd in [
@@ -172,14 +184,20 @@ fn wakeups(s: &Server) {
     settle();
     b.q(&["ZADD", "zz", "3", "m"]);
     assert_eq!(reply(&mut a), "*3\r\n$2\r\nzz\r\n$1\r\nm\r\n$1\r\n3\r\n");
-    send(&mut a, &["BZMPOP", "0", "2", "zy", "zz", "max", "count", "3"]);
+    send(
+        &mut a,
+        &["BZMPOP", "0", "2", "zy", "zz", "max", "count", "3"],
+    );
     settle();
     b.q(&["ZADD", "zz", "3", "m", "4", "n"]);
     assert_eq!(
         reply(&mut a),
         "*2\r\n$2\r\nzz\r\n*2\r\n*2\r\n$1\r\nn\r\n$1\r\n4\r\n*2\r\n$1\r\nm\r\n$1\r\n3\r\n"
     );
-    send(&mut a, &["BLMPOP", "0", "2", "zy", "ly", "right", "count", "3"]);
+    send(
+        &mut a,
+        &["BLMPOP", "0", "2", "zy", "ly", "right", "count", "3"],
+    );
     settle();
     b.q(&["RPUSH", "ly", "1", "2"]);
     assert_eq!(

@@ -35,25 +35,43 @@ fn settle() {
 fn replies(s: &Server) {
     let mut a = s.raw();
     let mut b = s.raw();
-    assert_eq!(a.q(&["UNSUBSCRIBE"]), "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+    assert_eq!(
+        a.q(&["UNSUBSCRIBE"]),
+        "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+    );
     assert_eq!(
         a.q(&["PUNSUBSCRIBE"]),
         "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"
     );
     send(&mut a, &["UNSUBSCRIBE", "x", "y"]);
-    assert_eq!(reply(&mut a), "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n");
-    assert_eq!(reply(&mut a), "*3\r\n$11\r\nunsubscribe\r\n$1\r\ny\r\n:0\r\n");
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n"
+    );
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$11\r\nunsubscribe\r\n$1\r\ny\r\n:0\r\n"
+    );
     send(&mut a, &["SUBSCRIBE", "c1", "c2", "c1"]);
     assert_eq!(reply(&mut a), "*3\r\n$9\r\nsubscribe\r\n$2\r\nc1\r\n:1\r\n");
     assert_eq!(reply(&mut a), "*3\r\n$9\r\nsubscribe\r\n$2\r\nc2\r\n:2\r\n");
     assert_eq!(reply(&mut a), "*3\r\n$9\r\nsubscribe\r\n$2\r\nc1\r\n:2\r\n");
     send(&mut a, &["PSUBSCRIBE", "c*", "d?"]);
-    assert_eq!(reply(&mut a), "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:3\r\n");
-    assert_eq!(reply(&mut a), "*3\r\n$10\r\npsubscribe\r\n$2\r\nd?\r\n:4\r\n");
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:3\r\n"
+    );
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$10\r\npsubscribe\r\n$2\r\nd?\r\n:4\r\n"
+    );
     // RESP2 subscribed mode: only (un)subscribing, PING, QUIT, RESET.
     let only = "only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in \
                 this context\r\n";
-    assert_eq!(a.q(&["GET", "x"]), format!("-ERR Can't execute 'get': {only}"));
+    assert_eq!(
+        a.q(&["GET", "x"]),
+        format!("-ERR Can't execute 'get': {only}")
+    );
     assert_eq!(
         a.q(&["CLIENT", "ID"]),
         format!("-ERR Can't execute 'client|id': {only}")
@@ -116,11 +134,23 @@ fn replies(s: &Server) {
     // Unsubscribing from everything, in subscription order here (Redis's
     // order is its dict's).
     send(&mut a, &["UNSUBSCRIBE"]);
-    assert_eq!(reply(&mut a), "*3\r\n$11\r\nunsubscribe\r\n$2\r\nc1\r\n:3\r\n");
-    assert_eq!(reply(&mut a), "*3\r\n$11\r\nunsubscribe\r\n$2\r\nc2\r\n:2\r\n");
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$11\r\nunsubscribe\r\n$2\r\nc1\r\n:3\r\n"
+    );
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$11\r\nunsubscribe\r\n$2\r\nc2\r\n:2\r\n"
+    );
     send(&mut a, &["PUNSUBSCRIBE"]);
-    assert_eq!(reply(&mut a), "*3\r\n$12\r\npunsubscribe\r\n$2\r\nc*\r\n:1\r\n");
-    assert_eq!(reply(&mut a), "*3\r\n$12\r\npunsubscribe\r\n$2\r\nd?\r\n:0\r\n");
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$12\r\npunsubscribe\r\n$2\r\nc*\r\n:1\r\n"
+    );
+    assert_eq!(
+        reply(&mut a),
+        "*3\r\n$12\r\npunsubscribe\r\n$2\r\nd?\r\n:0\r\n"
+    );
     // Out of subscribed mode: everything works again.
     assert_eq!(a.q(&["PING"]), "+PONG\r\n");
     assert_eq!(b.q(&["PUBSUB", "NUMPAT"]), ":0\r\n");
@@ -134,10 +164,7 @@ fn replies(s: &Server) {
     // A disconnected subscriber is forgotten.
     drop(a);
     settle();
-    assert_eq!(
-        b.q(&["PUBSUB", "NUMSUB", "x"]),
-        "*2\r\n$1\r\nx\r\n:0\r\n"
-    );
+    assert_eq!(b.q(&["PUBSUB", "NUMSUB", "x"]), "*2\r\n$1\r\nx\r\n:0\r\n");
     assert_eq!(b.q(&["PUBLISH", "x", "m"]), ":0\r\n");
 }
 
@@ -154,13 +181,19 @@ fn resp3(s: &Server) {
     assert_eq!(a.q(&["GET", "x"]), "_\r\n");
     assert_eq!(a.q(&["PING"]), "+PONG\r\n");
     assert_eq!(b.q(&["PUBLISH", "r1", "m1"]), ":1\r\n");
-    assert_eq!(reply(&mut a), ">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n$2\r\nm1\r\n");
+    assert_eq!(
+        reply(&mut a),
+        ">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n$2\r\nm1\r\n"
+    );
     assert_eq!(
         a.q(&["PSUBSCRIBE", "r*"]),
         ">3\r\n$10\r\npsubscribe\r\n$2\r\nr*\r\n:2\r\n"
     );
     assert_eq!(b.q(&["PUBLISH", "r1", "m2"]), ":2\r\n");
-    assert_eq!(reply(&mut a), ">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n$2\r\nm2\r\n");
+    assert_eq!(
+        reply(&mut a),
+        ">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n$2\r\nm2\r\n"
+    );
     assert_eq!(
         reply(&mut a),
         ">4\r\n$8\r\npmessage\r\n$2\r\nr*\r\n$2\r\nr1\r\n$2\r\nm2\r\n"
@@ -186,7 +219,10 @@ fn resp3(s: &Server) {
             // Each message comes as a message and a pmessage.
             let i = next_msg / 2;
             let want = if next_msg % 2 == 0 {
-                format!(">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n{}", bulk(&i.to_string()))
+                format!(
+                    ">3\r\n$7\r\nmessage\r\n$2\r\nr1\r\n{}",
+                    bulk(&i.to_string())
+                )
             } else {
                 format!(
                     ">4\r\n$8\r\npmessage\r\n$2\r\nr*\r\n$2\r\nr1\r\n{}",
