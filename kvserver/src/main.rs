@@ -16,9 +16,14 @@
 //!   with its own FastIO ring pair ([`fastio::Proactor`]) and its own
 //!   SO_REUSEPORT listener, so the kernel spreads connections over them.
 //!   Accept, recv, send and close are ring entries executed by FastIO's
-//!   workers; the thread never makes those system calls. One recv or one
-//!   send is in flight per connection; all complete requests in the input
-//!   are executed and their replies go out in one send (pipelines).
+//!   workers; the thread never makes those system calls. Up to one recv
+//!   and one send are in flight per connection; all complete requests in
+//!   the input are executed and their replies go out in one send
+//!   (pipelines).
+//! - [`mailbox`]: how a thread hands another one something for a
+//!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
+//!   blocked client it served), with a wake through the rings;
+//!   [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`] use it.
 //! - [`protocol`]: RESP multibulk requests (decoded by the `redis-protocol`
 //!   crate after a header scan that enforces Redis's limits) and inline
 //!   commands.
@@ -37,7 +42,9 @@
 //! # Threading model: shared shards under a lock order
 //!
 //! Any I/O thread can execute any command on any key: shards are *not*
-//! owned by threads, and no messages pass between threads. A command locks
+//! owned by threads, and commands pass no messages between threads (only
+//! connections are owned: output for another thread's client goes through
+//! its [`mailbox`]). A command locks
 //! exactly the shards of its keys, in ascending shard order, executes, and
 //! unlocks. Because every thread acquires locks in the same global order,
 //! there is no deadlock; because a command holds all its shards at once,
