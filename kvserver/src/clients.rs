@@ -10,9 +10,10 @@
 //! are reported as 0.
 //!
 //! CLIENT KILL never touches another thread's socket: it sets
-//! [`ClientInfo::kill`] and the owning I/O thread closes the connection,
-//! at its next completion or at its 100 ms tick (see `networking.rs`), as
-//! only that thread knows the fd is still that connection's.
+//! [`ClientInfo::kill`] and posts `Msg::Kill` to the owning I/O thread's
+//! mailbox (`mailbox.rs`), which closes the connection through its ring if
+//! the slab key still holds that client id: only that thread knows the fd
+//! is still that connection's.
 
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -31,6 +32,10 @@ pub struct ClientInfo {
     pub addr: String,
     pub laddr: String,
     pub fd: i32,
+    /// The owning I/O thread and the connection's slab key there: where
+    /// CLIENT KILL posts its `Msg::Kill`.
+    pub thread: usize,
+    pub conn: usize,
     /// Creation time, ms since the epoch.
     pub created_ms: u64,
     /// Last command's time, ms since the epoch (`idle=`).
@@ -42,7 +47,8 @@ pub struct ClientInfo {
     /// Commands queued in MULTI, -1 outside MULTI (`multi=`, flag `x`).
     pub multi: AtomicI64,
     pub name: Mutex<Option<Bytes>>,
-    /// Set by CLIENT KILL; the owning I/O thread closes the connection.
+    /// Set by CLIENT KILL (flag `A` in CLIENT LIST until the owning I/O
+    /// thread has closed the connection).
     pub kill: AtomicBool,
     pub no_evict: AtomicBool,
 }
@@ -55,13 +61,34 @@ fn fmt_addr(a: Option<SocketAddr>) -> String {
 }
 
 impl ClientInfo {
-    pub fn new(id: u64, fd: i32, now_ms: u64) -> ClientInfo {
+    /// The registry entry of the connection on `fd` (its addresses are read
+    /// now), slab key `conn` of I/O thread `thread`.
+    pub fn new(id: u64, fd: i32, now_ms: u64, thread: usize, conn: usize) -> ClientInfo {
         let (peer, local) = match fastio::server::net::peer_and_local(fd) {
             Some((p, l)) => (Some(p), Some(l)),
             None => (None, None),
         };
+        ClientInfo::with_addrs(id, fd, now_ms, thread, conn, peer, local)
+    }
+
+    /// For a client with no connection (`blocking::serve`'s temporary one).
+    pub fn detached(id: u64) -> ClientInfo {
+        ClientInfo::with_addrs(id, -1, 0, 0, 0, None, None)
+    }
+
+    fn with_addrs(
+        id: u64,
+        fd: i32,
+        now_ms: u64,
+        thread: usize,
+        conn: usize,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> ClientInfo {
         ClientInfo {
             id,
+            thread,
+            conn,
             addr: fmt_addr(peer),
             laddr: fmt_addr(local),
             fd,

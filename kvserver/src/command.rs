@@ -12,7 +12,10 @@ use crate::db::Locked;
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{bitops, keys, multi, server_cmds, t_hash, t_list, t_set, t_stream, t_string, t_zset};
+use crate::{
+    bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set, t_stream,
+    t_string, t_zset,
+};
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -291,7 +294,8 @@ pub static COMMANDS: &[Command] = &[
     cmd!("sunionstore", -3, WRITE, 1, -1, 1, t_set::sunionstore),
     cmd!("sdiffstore", -3, WRITE, 1, -1, 1, t_set::sdiffstore),
     cmd!("sscan", -3, READONLY, 1, 1, 1, keys::sscan),
-    // Lists (t_list.rs). Blocking forms (BLPOP...) are not implemented yet.
+    // Lists (t_list.rs). The blocking forms lock every key (BLMPOP: every
+    // argument from the first key on) and block through blocking.rs.
     cmd!("lpush", -3, WRITE | FAST, 1, 1, 1, t_list::lpush),
     cmd!("rpush", -3, WRITE | FAST, 1, 1, 1, t_list::rpush),
     cmd!("lpushx", -3, WRITE | FAST, 1, 1, 1, t_list::lpushx),
@@ -309,6 +313,11 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lmove", 5, WRITE, 1, 2, 1, t_list::lmove),
     cmd!("rpoplpush", 3, WRITE, 1, 2, 1, t_list::rpoplpush),
     cmd!("lmpop", -4, WRITE, 2, -1, 1, t_list::lmpop),
+    cmd!("blpop", -3, WRITE, 1, -2, 1, t_list::blpop),
+    cmd!("brpop", -3, WRITE, 1, -2, 1, t_list::brpop),
+    cmd!("blmove", 6, WRITE, 1, 2, 1, t_list::blmove),
+    cmd!("brpoplpush", 4, WRITE, 1, 2, 1, t_list::brpoplpush),
+    cmd!("blmpop", -5, WRITE, 3, -1, 1, t_list::blmpop),
     // Sorted sets (t_zset.rs). numkeys-style commands lock every argument
     // from the first key on (a superset, as for SINTERCARD).
     cmd!("zadd", -4, WRITE | FAST, 1, 1, 1, t_zset::zadd),
@@ -374,6 +383,9 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zpopmin", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmin),
     cmd!("zpopmax", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmax),
     cmd!("zmpop", -4, WRITE, 2, -1, 1, t_zset::zmpop),
+    cmd!("bzpopmin", -3, WRITE | FAST, 1, -2, 1, t_zset::bzpopmin),
+    cmd!("bzpopmax", -3, WRITE | FAST, 1, -2, 1, t_zset::bzpopmax),
+    cmd!("bzmpop", -5, WRITE, 3, -1, 1, t_zset::bzmpop),
     cmd!("zunion", -3, READONLY, 2, -1, 1, t_zset::zunion),
     cmd!("zinter", -3, READONLY, 2, -1, 1, t_zset::zinter),
     cmd!("zdiff", -3, READONLY, 2, -1, 1, t_zset::zdiff),
@@ -423,7 +435,40 @@ pub static COMMANDS: &[Command] = &[
     cmd!("discard", 1, FAST | NO_QUEUE, 0, 0, 0, multi::discard),
     cmd!("watch", -2, FAST | NO_QUEUE, 1, -1, 1, multi::watch),
     cmd!("unwatch", 1, FAST, 0, 0, 0, multi::unwatch),
+    // Pub/sub (pubsub.rs), MONITOR (monitor.rs), RESET.
+    cmd!("subscribe", -2, 0, 0, 0, 0, pubsub::subscribe),
+    cmd!("unsubscribe", -1, 0, 0, 0, 0, pubsub::unsubscribe),
+    cmd!("psubscribe", -2, 0, 0, 0, 0, pubsub::psubscribe),
+    cmd!("punsubscribe", -1, 0, 0, 0, 0, pubsub::punsubscribe),
+    cmd!("publish", 3, FAST, 0, 0, 0, pubsub::publish),
+    cmd!("pubsub", -2, 0, 0, 0, 0, pubsub::pubsub),
+    cmd!("monitor", 1, ADMIN, 0, 0, 0, monitor::monitor),
+    cmd!("reset", 1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::reset),
 ];
+
+/// Commands a RESP2 client may run while subscribed.
+fn allowed_when_subscribed(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+    )
+}
+
+/// The name Redis 7 reports for a command: `client|id` for a container's
+/// subcommand.
+fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
+    const CONTAINERS: &[&str] = &["client", "command", "config", "object", "pubsub"];
+    match argv.get(1) {
+        Some(sub) if CONTAINERS.contains(&cmd.name) => {
+            format!(
+                "{}|{}",
+                cmd.name,
+                String::from_utf8_lossy(sub).to_lowercase()
+            )
+        }
+        _ => cmd.name.to_string(),
+    }
+}
 
 /// Name → command, built once.
 fn table() -> &'static HashMap<&'static [u8], &'static Command> {
@@ -502,6 +547,16 @@ pub fn execute(
         server.stats.error(b"ERR");
         return arity_error(out, cmd.name);
     }
+    if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
+        return out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
+             RESET are allowed in this context",
+            full_name(cmd, argv)
+        ));
+    }
+    if client.monitor && cmd.flags & (READONLY | WRITE) != 0 {
+        return out.error("ERR Replica can't interact with the keyspace");
+    }
     if let Some(queue) = &mut client.multi {
         if cmd.flags & NO_QUEUE == 0 {
             let args = argv
@@ -536,6 +591,13 @@ pub fn execute(
         rng,
     };
     run(cmd, &mut ctx, argv);
+    drop(ctx);
+    // Serve the clients blocked on what this wrote, with its locks released
+    // (blocking.rs: shard locks are never taken under the registry's).
+    if !client.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut client.ready_keys);
+        blocking::serve(server, rng, ready);
+    }
 }
 
 /// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
@@ -560,10 +622,18 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     server.total_commands.fetch_add(1, Ordering::Relaxed);
     let reply_at = ctx.out.buf.len();
     (cmd.handler)(ctx, argv);
-    if cmd.flags & WRITE != 0 && cmd.flags & ALL_SHARDS == 0 {
+    // A command that blocked changed nothing (yet).
+    if cmd.flags & WRITE != 0 && cmd.flags & ALL_SHARDS == 0 && ctx.client.blocked.is_none() {
         let db = ctx.client.db;
+        // Read under this command's shard locks, so a client blocking on
+        // these keys either registered before (and is seen) or runs after.
+        let someone_blocked = ctx.server.blocking.any();
         for i in cmd.key_indices(argv.len()) {
             ctx.ks.db(db, argv[i]).touch(argv[i]);
+            if someone_blocked {
+                let k = (db, bytes::Bytes::copy_from_slice(argv[i]));
+                ctx.client.ready_keys.push(k);
+            }
         }
     }
     let end_us = crate::util::now_us();
@@ -596,6 +666,9 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
             c.name.clone().unwrap_or_default(),
             server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
         );
+    }
+    if ctx.server.monitors.any() && cmd.flags & ADMIN == 0 {
+        monitor::feed(ctx, argv);
     }
 }
 

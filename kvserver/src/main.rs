@@ -16,9 +16,14 @@
 //!   with its own FastIO ring pair ([`fastio::Proactor`]) and its own
 //!   SO_REUSEPORT listener, so the kernel spreads connections over them.
 //!   Accept, recv, send and close are ring entries executed by FastIO's
-//!   workers; the thread never makes those system calls. One recv or one
-//!   send is in flight per connection; all complete requests in the input
-//!   are executed and their replies go out in one send (pipelines).
+//!   workers; the thread never makes those system calls. Up to one recv
+//!   and one send are in flight per connection; all complete requests in
+//!   the input are executed and their replies go out in one send
+//!   (pipelines).
+//! - [`mailbox`]: how a thread hands another one something for a
+//!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
+//!   blocked client it served), with a wake through the rings;
+//!   [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`] use it.
 //! - [`protocol`]: RESP multibulk requests (decoded by the `redis-protocol`
 //!   crate after a header scan that enforces Redis's limits) and inline
 //!   commands.
@@ -37,7 +42,9 @@
 //! # Threading model: shared shards under a lock order
 //!
 //! Any I/O thread can execute any command on any key: shards are *not*
-//! owned by threads, and no messages pass between threads. A command locks
+//! owned by threads, and commands pass no messages between threads (only
+//! connections are owned: output for another thread's client goes through
+//! its [`mailbox`]). A command locks
 //! exactly the shards of its keys, in ascending shard order, executes, and
 //! unlocks. Because every thread acquires locks in the same global order,
 //! there is no deadlock; because a command holds all its shards at once,
@@ -57,15 +64,19 @@
 //!   Redis-exact number parsing/formatting and glob matching.
 
 mod bitops;
+mod blocking;
 mod clients;
 mod command;
 mod command_docs;
 mod config;
 mod db;
 mod keys;
+mod mailbox;
+mod monitor;
 mod multi;
 mod networking;
 mod protocol;
+mod pubsub;
 mod reply;
 mod server;
 mod server_cmds;
@@ -158,20 +169,29 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let addr = SocketAddr::new(cfg.bind, cfg.port);
     let (listeners, local) =
         net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
-    let server = Arc::new(Server::new(cfg, describe));
+    let (mail, wake_ends) =
+        mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
+    let server = Arc::new(Server::new(cfg, describe, mail));
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
         fcfg.max_ker_worker
     );
     let mut handles = Vec::with_capacity(threads);
-    for (i, (ring, listener)) in fastio.take_rings().into_iter().zip(listeners).enumerate() {
+    let rings = fastio
+        .take_rings()
+        .into_iter()
+        .zip(listeners)
+        .zip(wake_ends);
+    for (i, ((ring, listener), wake)) in rings.enumerate() {
         let server = server.clone();
-        // The worker closes the listener through its ring at shutdown.
+        // The worker closes the listener and its wake socket through its
+        // ring at shutdown.
         let listener = listener.into_raw_fd();
+        let wake = wake.into_raw_fd();
         let h = std::thread::Builder::new()
             .name(format!("kv-io-{i}"))
-            .spawn(move || networking::Worker::new(i, threads, server, ring, listener).run())
+            .spawn(move || networking::Worker::new(i, threads, server, ring, listener, wake).run())
             .map_err(|e| format!("spawning I/O thread {i}: {e}"))?;
         handles.push(h);
     }

@@ -3,36 +3,55 @@
 //! networking.c, on rings instead of epoll).
 //!
 //! Every accept, recv, send and close is an entry in the thread's submission
-//! ring, executed by FastIO's workers. Per connection exactly one operation
-//! is in flight, as in the echo server:
+//! ring, executed by FastIO's workers. A connection has at most one recv
+//! and one send in flight, *at the same time* (a blocked or subscribed
+//! client gets messages pushed while its recv waits, and its disconnect is
+//! noticed):
 //!
 //! ```text
-//! accept ─▶ recv ─▶ parse every complete request, execute, append replies
-//!             ▲         │ replies?                 │ none (partial request)
-//!             │         ▼                          ▼
-//!             └── send_all(replies) ◀── ...      recv again
-//! recv 0 / error, send error, QUIT, protocol error (after its reply) ─▶ close
+//!            input held ──parse──▶ execute ──▶ replies appended to `out`
+//!              ▲   │ no complete request left (and `out` + in flight
+//!              │   │ below OUT_HIGH)
+//!   recv done  │   ▼
+//!              └─ recv in flight           out non-empty, no send in
+//!                                          flight ──▶ send_all(out)
+//! recv 0 / error, send error, QUIT / protocol error once sent, Kill ─▶ close
 //! ```
 //!
-//! A whole pipeline that arrived in one recv is answered with one send. If
-//! the replies pile up past [`OUT_HIGH`], parsing stops and they are sent
-//! first; the rest of the input is parsed when the send completes. So a
-//! client that does not read its replies stops being read (backpressure,
-//! bounded memory), like the echo server.
+//! Input is either held by the connection (and parsed) or inside the
+//! in-flight recv, never both: a recv starts only when parsing stopped for
+//! lack of a complete request, so a pipeline is parsed in order, and never
+//! past [`OUT_HIGH`] of unsent replies: a client that does not read its
+//! replies stops being read (backpressure, bounded memory). A whole pipeline
+//! that arrived in one recv is answered with one send. A blocked client's
+//! later requests wait in its input until it is unblocked.
+//!
+//! Tokens carry a per-connection generation (`gen << 32 | slab key`): a
+//! completion for a connection that closed and whose slot was reused is
+//! recognised and dropped. The slot is freed only when the close completed
+//! (FastIO cancels the ops still parked on the fd first).
+//!
+//! Other threads reach this one's connections through its mailbox
+//! (`mailbox.rs`): a RECV on a socketpair end wakes the loop, which drains
+//! the inbox (pub/sub messages, MONITOR lines, replies of blocked clients
+//! served elsewhere, kills). The loop also keeps its blocked clients'
+//! deadlines and sleeps at most until the next one.
 //!
 //! Between rounds the thread runs its slice of the active expiry cycle
 //! every [`EXPIRE_PERIOD`] (Redis's `hz 10`).
 
-use crate::command;
+use crate::mailbox::{self, Msg};
 use crate::protocol::{self, Parsed};
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use bytes::{Buf, BytesMut};
+use crate::{blocking, command, monitor, multi, pubsub};
+use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::{buffer, net, signals};
 use fastio::{Proactor, Ring};
 use slab::Slab;
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -42,13 +61,20 @@ use std::time::{Duration, Instant};
 const LISTENER: u64 = u64::MAX;
 /// Token of the timer that re-arms a stopped accept.
 const REARM: u64 = u64::MAX - 1;
+/// Token of the RECV on this thread's wake socket (and of its close).
+const WAKE: u64 = u64::MAX - 2;
+/// Token of the one-byte SENDs that wake other threads.
+const WAKE_OTHER: u64 = u64::MAX - 3;
 const REARM_DELAY: Duration = Duration::from_millis(50);
 /// Longest sleep in `wait`: bounds how late a stop request or the expiry
 /// cycle is noticed.
 const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-/// Send what is pending once this much output has accumulated.
+/// Stop parsing (and receiving) once this much output is unsent.
 pub const OUT_HIGH: usize = 64 * 1024;
+/// A client receiving pub/sub messages or MONITOR lines with this much
+/// unsent output is disconnected (Redis's pubsub hard limit, 32 MiB).
+const PUSH_LIMIT: usize = 32 * 1024 * 1024;
 /// An input buffer grown beyond this (a big value went through) is replaced
 /// by a fresh small one once empty, so idle connections stay small.
 const IN_SHRINK: usize = 1024 * 1024;
@@ -56,23 +82,29 @@ const EXPIRE_PERIOD: Duration = Duration::from_millis(100);
 /// Time the active expiry cycle may take per run (Redis: 25% of a 100 ms
 /// tick; we are one of N threads, so less).
 const EXPIRE_BUDGET: Duration = Duration::from_millis(2);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Receiving,
-    Sending,
-    Closing,
-}
+/// Generations stay below 2^31, so no connection token reaches the
+/// reserved ones at the top of the u64 range.
+const GEN_MASK: u32 = 0x7fff_ffff;
 
 struct Conn {
     fd: RawFd,
-    state: State,
+    /// Tags this connection's tokens (the slot may be reused later).
+    gen: u32,
+    recv_busy: bool,
+    send_busy: bool,
+    /// Bytes in the send in flight (count toward backpressure).
+    sending: usize,
+    closing: bool,
     /// Received, not yet parsed bytes (moved into the recv while one is in
     /// flight).
     input: BytesMut,
-    /// Replies not yet sent (moved into the send while one is in flight).
+    /// Replies not yet sent (what is in flight was moved out of it).
     out: Reply,
     client: Client,
+}
+
+fn token(key: usize, gen: u32) -> u64 {
+    (gen as u64) << 32 | key as u64
 }
 
 /// One I/O thread.
@@ -82,11 +114,20 @@ pub struct Worker {
     server: Arc<Server>,
     p: Proactor,
     listener: RawFd,
+    /// This thread's end of its wake socket (a RECV is kept on it).
+    wake_rx: RawFd,
+    wake_buf: Option<BytesMut>,
     conns: Slab<Conn>,
+    next_gen: u32,
     accepting: bool,
     rearm_pending: bool,
     logged: Vec<i32>,
     rng: Rng,
+    /// Blocked clients' deadlines: (ms, client id, slab key).
+    timers: BTreeSet<(u64, u64, usize)>,
+    /// Reused: drained messages, threads owed a wake byte.
+    inbox: Vec<Msg>,
+    wakes: Vec<usize>,
     /// Reused per request: argument ranges (multibulk) or bytes (inline).
     ranges: Vec<Range<usize>>,
     owned: Vec<Vec<u8>>,
@@ -99,6 +140,7 @@ impl Worker {
         server: Arc<Server>,
         ring: Ring,
         listener: RawFd,
+        wake_rx: RawFd,
     ) -> Worker {
         Worker {
             id,
@@ -106,13 +148,19 @@ impl Worker {
             server,
             p: Proactor::new(ring),
             listener,
+            wake_rx,
+            wake_buf: Some(BytesMut::with_capacity(64)),
             conns: Slab::with_capacity(1024),
+            next_gen: 0,
             accepting: false,
             rearm_pending: false,
             logged: Vec::new(),
             rng: Rng::new(
                 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1),
             ),
+            timers: BTreeSet::new(),
+            inbox: Vec::new(),
+            wakes: Vec::new(),
             ranges: Vec::new(),
             owned: Vec::new(),
         }
@@ -120,12 +168,15 @@ impl Worker {
 
     /// Serves until a stop is requested; false if the ring failed.
     pub fn run(mut self) -> bool {
+        mailbox::set_current_thread(self.id);
         self.arm_accept();
+        self.arm_wake();
         let mut ok = true;
         let mut done = Vec::with_capacity(256);
         let mut last_expire = Instant::now();
         while !signals::stop_requested() {
-            if let Err(e) = self.p.wait(1, Some(WAIT_TIMEOUT)) {
+            let timeout = self.wait_timeout();
+            if let Err(e) = self.p.wait(1, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -141,12 +192,16 @@ impl Worker {
             for c in done.drain(..) {
                 self.handle(c);
             }
+            // Messages this thread posted to itself, and any that came in
+            // since the last wake.
+            self.drain_inbox();
+            self.expire_blocked();
+            self.send_wakes();
             if last_expire.elapsed() >= EXPIRE_PERIOD {
                 last_expire = Instant::now();
                 self.server
                     .ks
                     .active_expire(self.id, self.threads, &mut self.rng, EXPIRE_BUDGET);
-                self.kill_sweep();
                 if self.id == 0 {
                     self.server.cron();
                 }
@@ -156,22 +211,37 @@ impl Worker {
         ok
     }
 
-    /// CLIENT KILL of an idle connection (a recv in flight): shut the
-    /// socket down so that the recv completes (with 0) and the normal path
-    /// closes it. Only this thread may touch the fd: it knows the fd is
-    /// still this connection's. Connections with a send in flight are
-    /// closed when it completes (see `handle`).
-    fn kill_sweep(&mut self) {
-        for (_, conn) in self.conns.iter() {
-            if conn.state == State::Receiving && conn.client.kill_requested() {
-                let _ = net::shutdown(conn.fd);
+    /// Until the next blocked client's deadline, at most [`WAIT_TIMEOUT`].
+    fn wait_timeout(&self) -> Duration {
+        match self.timers.first() {
+            Some(&(deadline, _, _)) => {
+                let now = crate::util::now_ms();
+                Duration::from_millis(deadline.saturating_sub(now)).min(WAIT_TIMEOUT)
             }
+            None => WAIT_TIMEOUT,
         }
     }
 
     fn arm_accept(&mut self) {
         self.p.accept_multi(self.listener, LISTENER);
         self.accepting = true;
+    }
+
+    fn arm_wake(&mut self) {
+        let mut buf = self.wake_buf.take().unwrap_or_default();
+        buf.clear();
+        self.p.recv(self.wake_rx, buf, WAKE);
+    }
+
+    /// Submits the one-byte wake SENDs that commands run here owe other
+    /// threads (on this thread's ring: no plain write(2)).
+    fn send_wakes(&mut self) {
+        mailbox::take_wakes(&mut self.wakes);
+        for t in self.wakes.drain(..) {
+            if let Some(fd) = self.server.mail.wake_fd(t) {
+                self.p.send_all(fd, Bytes::from_static(b"!"), WAKE_OTHER);
+            }
+        }
     }
 
     fn handle(&mut self, mut c: Completion) {
@@ -184,44 +254,71 @@ impl Worker {
                 }
                 return;
             }
+            WAKE => {
+                if c.kind == OpKind::Recv {
+                    self.wake_buf = c.take_filled();
+                    if c.res <= 0 {
+                        // The socketpair cannot fail short of shutdown; if
+                        // it did, the loop still drains the inbox after
+                        // every wait (at most 100 ms).
+                        eprintln!(
+                            "kvserver: I/O thread {}: wake socket: {}",
+                            self.id,
+                            std::io::Error::from_raw_os_error(c.res.saturating_neg())
+                        );
+                        return;
+                    }
+                    self.server.mail.woken(self.id);
+                    self.drain_inbox();
+                    self.arm_wake();
+                }
+                return;
+            }
+            WAKE_OTHER => return,
             _ => {}
         }
-        let key = c.token as usize;
+        let (key, gen) = (c.token as u32 as usize, (c.token >> 32) as u32);
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        // CLIENT KILL (from any thread) flagged this client: close instead
-        // of going on. Nothing else is in flight (one op per connection).
-        if c.kind != OpKind::Close && conn.client.kill_requested() {
-            return self.close(key);
+        if conn.gen != gen {
+            return;
         }
         match c.kind {
-            OpKind::Recv => match (c.res, c.take_filled()) {
-                (n, Some(buf)) if n > 0 => {
-                    conn.input = buf;
-                    self.process(key);
+            OpKind::Recv => {
+                conn.recv_busy = false;
+                if conn.closing {
+                    return;
                 }
-                // 0: the peer closed; < 0: reset or another error.
-                _ => self.close(key),
-            },
+                match (c.res, c.take_filled()) {
+                    (n, Some(buf)) if n > 0 => {
+                        conn.input = buf;
+                        self.process(key);
+                    }
+                    // 0: the peer closed; < 0: reset or another error.
+                    _ => self.close(key),
+                }
+            }
             OpKind::Send => {
+                conn.send_busy = false;
+                conn.sending = 0;
+                if conn.closing {
+                    return;
+                }
                 if c.res < 0 {
                     return self.close(key);
                 }
-                conn.out.buf = match std::mem::take(&mut c.buf) {
-                    Buffer::Sent(b) => buffer::recycle(b),
-                    _ => buffer::conn_buffer(),
-                };
-                if conn.client.close_after_reply {
-                    return self.close(key);
+                if conn.out.buf.is_empty() {
+                    if let Buffer::Sent(b) = std::mem::take(&mut c.buf) {
+                        conn.out.buf = buffer::recycle(b);
+                    }
                 }
                 // Requests may be waiting behind the replies just sent.
                 self.process(key);
             }
             OpKind::Close => {
                 let mut conn = self.conns.remove(key);
-                crate::multi::client_gone(&self.server, &mut conn.client);
-                self.server.client_gone(&conn.client);
+                self.client_gone(key, &mut conn.client);
                 if !self.accepting && !signals::stop_requested() {
                     self.arm_accept();
                 }
@@ -230,72 +327,210 @@ impl Worker {
         }
     }
 
-    /// Executes every complete request in the connection's input (up to
-    /// [`OUT_HIGH`] of replies), then starts its next operation: a send if
-    /// there are replies, else a recv (or a close after QUIT).
+    /// Drops everything a closed connection's client registered.
+    fn client_gone(&mut self, key: usize, client: &mut Client) {
+        let server = &*self.server;
+        if let Some(b) = client.blocked.take() {
+            server.blocking.remove(client.id);
+            if let Some(d) = b.deadline {
+                self.timers.remove(&(d, client.id, key));
+            }
+        }
+        pubsub::unsubscribe_all(server, client);
+        monitor::leave(server, client);
+        multi::client_gone(server, client);
+        server.client_gone(client);
+    }
+
+    /// Executes every complete request the connection holds (unless it is
+    /// blocked, and up to [`OUT_HIGH`] of unsent replies), then starts what
+    /// is due: a send of the replies, a recv if parsing stopped for lack of
+    /// a complete request, or the close after QUIT once all is sent.
     fn process(&mut self, key: usize) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        let mut pos = 0;
-        while !conn.client.close_after_reply && conn.out.buf.len() < OUT_HIGH {
-            let data = &conn.input[pos..];
-            match protocol::parse(data, &mut self.ranges, &mut self.owned) {
-                Parsed::Incomplete => break,
-                Parsed::Empty { consumed } => pos += consumed,
-                Parsed::Multibulk { consumed } => {
-                    let argv: Vec<&[u8]> = self.ranges.iter().map(|r| &data[r.clone()]).collect();
-                    command::execute(
-                        &self.server,
-                        &mut conn.client,
-                        &mut conn.out,
-                        &mut self.rng,
-                        &argv,
-                    );
-                    pos += consumed;
+        if conn.closing {
+            return;
+        }
+        let mut want_recv = false;
+        if !conn.recv_busy {
+            let mut pos = 0;
+            loop {
+                if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
+                    break;
                 }
-                Parsed::Inline { consumed } => {
-                    let argv: Vec<&[u8]> = self.owned.iter().map(|a| a.as_slice()).collect();
-                    command::execute(
-                        &self.server,
-                        &mut conn.client,
-                        &mut conn.out,
-                        &mut self.rng,
-                        &argv,
-                    );
-                    pos += consumed;
+                let data = &conn.input[pos..];
+                let parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                if conn.client.blocked.is_some() {
+                    // Its next requests wait; while none is complete, keep
+                    // a recv in flight to notice a disconnect.
+                    want_recv = matches!(parsed, Parsed::Incomplete);
+                    break;
                 }
-                Parsed::Error(msg) => {
-                    // Redis answers a protocol error and drops the client:
-                    // the rest of the stream cannot be framed any more.
-                    conn.out.error(&format!("ERR {msg}"));
-                    conn.client.close_after_reply = true;
-                    pos = conn.input.len();
+                match parsed {
+                    Parsed::Incomplete => {
+                        want_recv = true;
+                        break;
+                    }
+                    Parsed::Empty { consumed } => pos += consumed,
+                    Parsed::Multibulk { consumed } => {
+                        let argv: Vec<&[u8]> =
+                            self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                        execute(
+                            &self.server,
+                            &mut conn.client,
+                            &mut conn.out,
+                            &mut self.rng,
+                            &argv,
+                        );
+                        pos += consumed;
+                    }
+                    Parsed::Inline { consumed } => {
+                        let argv: Vec<&[u8]> = self.owned.iter().map(|a| a.as_slice()).collect();
+                        execute(
+                            &self.server,
+                            &mut conn.client,
+                            &mut conn.out,
+                            &mut self.rng,
+                            &argv,
+                        );
+                        pos += consumed;
+                    }
+                    Parsed::Error(msg) => {
+                        // Redis answers a protocol error and drops the
+                        // client: the rest of the stream cannot be framed.
+                        conn.out.error(&format!("ERR {msg}"));
+                        conn.client.close_after_reply = true;
+                        pos = conn.input.len();
+                    }
+                }
+                if let Some(blocking::Blocked {
+                    deadline: Some(d), ..
+                }) = conn.client.blocked
+                {
+                    self.timers.insert((d, conn.client.id, key));
                 }
             }
+            conn.input.advance(pos);
+            if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
+                conn.input = buffer::conn_buffer();
+            }
         }
-        conn.input.advance(pos);
-        if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
-            conn.input = buffer::conn_buffer();
-        }
-        let fd = conn.fd;
-        if !conn.out.buf.is_empty() {
-            conn.state = State::Sending;
+        let (fd, tok) = (conn.fd, token(key, conn.gen));
+        if !conn.send_busy && !conn.out.buf.is_empty() {
             let out = std::mem::take(&mut conn.out.buf).freeze();
-            self.p.send_all(fd, out, key as u64);
-        } else if conn.client.close_after_reply {
-            self.close(key);
-        } else {
-            conn.state = State::Receiving;
+            conn.send_busy = true;
+            conn.sending = out.len();
+            self.p.send_all(fd, out, tok);
+        }
+        if conn.client.close_after_reply {
+            if !conn.send_busy {
+                self.close(key);
+            }
+        } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
+            conn.recv_busy = true;
             let input = std::mem::take(&mut conn.input);
-            self.p.recv(fd, input, key as u64);
+            self.p.recv(fd, input, tok);
         }
     }
 
     fn close(&mut self, key: usize) {
         if let Some(conn) = self.conns.get_mut(key) {
-            conn.state = State::Closing;
-            self.p.close(conn.fd, key as u64);
+            if !conn.closing {
+                conn.closing = true;
+                self.p.close(conn.fd, token(key, conn.gen));
+            }
+        }
+    }
+
+    /// Delivers this thread's mail to its connections.
+    fn drain_inbox(&mut self) {
+        self.server.mail.drain(self.id, &mut self.inbox);
+        let mut msgs = std::mem::take(&mut self.inbox);
+        for m in msgs.drain(..) {
+            self.deliver(m);
+        }
+        self.inbox = msgs;
+    }
+
+    fn deliver(&mut self, m: Msg) {
+        let (conn_key, id) = match &m {
+            Msg::Bytes { conn, id, .. }
+            | Msg::Message { conn, id, .. }
+            | Msg::Unblock { conn, id, .. }
+            | Msg::Kill { conn, id } => (*conn, *id),
+        };
+        let Some(conn) = self.conns.get_mut(conn_key) else {
+            return;
+        };
+        if conn.client.id != id || conn.closing {
+            return;
+        }
+        let reply_on = !conn.client.reply_off;
+        match m {
+            Msg::Kill { .. } => return self.close(conn_key),
+            Msg::Unblock { reply, .. } => {
+                let Some(b) = conn.client.blocked.take() else {
+                    return;
+                };
+                if let Some(d) = b.deadline {
+                    self.timers.remove(&(d, id, conn_key));
+                }
+                if reply_on {
+                    conn.out.buf.extend_from_slice(&reply);
+                }
+            }
+            Msg::Bytes { data, .. } => {
+                if reply_on {
+                    conn.out.buf.extend_from_slice(&data);
+                }
+            }
+            Msg::Message {
+                pattern,
+                channel,
+                payload,
+                ..
+            } => {
+                if reply_on {
+                    pubsub::encode_message(&mut conn.out, pattern.as_deref(), &channel, &payload);
+                }
+            }
+        }
+        if conn.out.buf.len() + conn.sending > PUSH_LIMIT {
+            // It does not read what it is sent (Redis: client-output-buffer
+            // -limit pubsub 32mb).
+            return self.close(conn_key);
+        }
+        self.process(conn_key);
+    }
+
+    /// Answers the blocked clients whose deadline passed with a null array
+    /// (unless a serve removed them from the registry first: their reply
+    /// is then in the mail).
+    fn expire_blocked(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
+        let now = crate::util::now_ms();
+        while let Some(&(d, id, key)) = self.timers.first() {
+            if d > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.client.id != id || conn.client.blocked.is_none() {
+                continue;
+            }
+            if self.server.blocking.remove(id) {
+                conn.client.blocked = None;
+                if !conn.client.reply_off {
+                    conn.out.null_array();
+                }
+                self.process(key);
+            }
         }
     }
 
@@ -304,14 +539,22 @@ impl Worker {
             let fd = res;
             // Replies are small and latency matters: no Nagle. Best effort.
             let _ = net::set_nodelay(fd);
-            let key = self.conns.insert(Conn {
+            let gen = self.next_gen;
+            self.next_gen = (self.next_gen + 1) & GEN_MASK;
+            let key = self.conns.vacant_key();
+            let client = self.server.new_client(fd, self.id, key);
+            self.conns.insert(Conn {
                 fd,
-                state: State::Receiving,
+                gen,
+                recv_busy: true,
+                send_busy: false,
+                sending: 0,
+                closing: false,
                 input: BytesMut::new(),
                 out: Reply::new(buffer::conn_buffer()),
-                client: self.server.new_client(fd),
+                client,
             });
-            self.p.recv(fd, buffer::conn_buffer(), key as u64);
+            self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
             self.accepting = more;
             return;
         }
@@ -337,22 +580,22 @@ impl Worker {
         }
     }
 
-    /// Closes the listener and the idle connections through the ring and
-    /// waits briefly for those closes. A connection with a send in flight
-    /// is left for process exit to close (see the echo server: a resumed
-    /// partial send could otherwise land on a reused fd number).
+    /// Closes the listener, the wake socket and the connections without a
+    /// send in flight through the ring and waits briefly for those closes.
+    /// A connection with a send in flight is left for process exit to close
+    /// (see the echo server: a resumed partial send could otherwise land on
+    /// a reused fd number).
     fn shutdown(&mut self, done: &mut Vec<Completion>) {
-        let mut expected = 1;
+        let mut expected = 2;
         self.p.close(self.listener, LISTENER);
+        self.p.close(self.wake_rx, WAKE);
         for (key, conn) in self.conns.iter_mut() {
-            match conn.state {
-                State::Receiving => {
-                    conn.state = State::Closing;
-                    self.p.close(conn.fd, key as u64);
-                    expected += 1;
-                }
-                State::Closing => expected += 1,
-                State::Sending => {}
+            if conn.closing {
+                expected += 1;
+            } else if !conn.send_busy {
+                conn.closing = true;
+                self.p.close(conn.fd, token(key, conn.gen));
+                expected += 1;
             }
         }
         let deadline = Instant::now() + SHUTDOWN_GRACE;
@@ -365,4 +608,16 @@ impl Worker {
             closed += done.drain(..).filter(|c| c.kind == OpKind::Close).count();
         }
     }
+}
+
+/// Runs one request for `conn`, honouring CLIENT REPLY OFF/SKIP: the
+/// command's reply is dropped while either is set, and a SKIP applies to
+/// the command after the one that set it.
+fn execute(server: &Server, c: &mut Client, out: &mut Reply, rng: &mut Rng, argv: &[&[u8]]) {
+    let mark = out.buf.len();
+    command::execute(server, c, out, rng, argv);
+    if c.reply_off || c.reply_skip {
+        out.buf.truncate(mark);
+    }
+    c.reply_skip = std::mem::take(&mut c.reply_skip_next);
 }

@@ -10,6 +10,7 @@
 //! null()         $-1\r\n                 _\r\n
 //! null_array()   *-1\r\n                 _\r\n
 //! map(2)         *4\r\n (flat pairs)     %2\r\n
+//! push(3)        *3\r\n                 >3\r\n
 //! double(1.5)    $3\r\n1.5\r\n           ,1.5\r\n
 //! ```
 //!
@@ -117,6 +118,15 @@ impl Reply {
 
     pub fn array(&mut self, n: usize) {
         self.line(b'*', n as i64);
+    }
+
+    /// A push of `n` elements (pub/sub messages); in RESP2 an array.
+    pub fn push(&mut self, n: usize) {
+        if self.resp3() {
+            self.line(b'>', n as i64);
+        } else {
+            self.line(b'*', n as i64);
+        }
     }
 
     /// A map of `n` pairs; in RESP2 a flat array of 2n elements.

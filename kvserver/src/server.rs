@@ -1,11 +1,16 @@
 //! State shared by every I/O thread ([`Server`]) and the state of one
 //! client connection ([`Client`]), as Redis's `server` and `client` structs.
 
+use crate::blocking::{Blocked, Blocking};
 use crate::clients::{ClientInfo, Registry};
 use crate::config::{Runtime, ServerConfig};
 use crate::db::Keyspace;
+use crate::mailbox::Mailboxes;
+use crate::monitor::Monitors;
+use crate::pubsub::PubSub;
 use crate::stats::Stats;
 use bytes::Bytes;
+use indexmap::IndexSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -39,10 +44,17 @@ pub struct Server {
     pub lazyfreed_objects: AtomicU64,
     /// RSS when the server was built (INFO's `used_memory_startup`).
     pub startup_rss: u64,
+    /// One inbox per I/O thread: how threads hand each other replies and
+    /// messages for the connections they own (`mailbox.rs`).
+    pub mail: Mailboxes,
+    /// Clients blocked on keys (BLPOP...), per key in arrival order.
+    pub blocking: Blocking,
+    pub pubsub: PubSub,
+    pub monitors: Monitors,
 }
 
 impl Server {
-    pub fn new(cfg: ServerConfig, backend: String) -> Server {
+    pub fn new(cfg: ServerConfig, backend: String, mail: Mailboxes) -> Server {
         // Redis sizes nothing by threads; we want at least 4 shards per I/O
         // thread so that two threads rarely want the same lock.
         let shards = (cfg.io_threads * 4).max(16).next_power_of_two();
@@ -75,26 +87,26 @@ impl Server {
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),
+            mail,
+            blocking: Blocking::default(),
+            pubsub: PubSub::default(),
+            monitors: Monitors::default(),
         }
     }
 
-    /// A client for the connection on `fd` (registered for CLIENT LIST).
-    pub fn new_client(&self, fd: i32) -> Client {
+    /// A client for the connection on `fd`, slab key `conn` of I/O thread
+    /// `thread` (registered for CLIENT LIST/KILL).
+    pub fn new_client(&self, fd: i32, thread: usize, conn: usize) -> Client {
         self.connected_clients.fetch_add(1, Ordering::Relaxed);
         self.total_connections.fetch_add(1, Ordering::Relaxed);
         let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms()));
+        let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms(), thread, conn));
         self.clients.add(info.clone());
-        Client {
-            id,
-            info,
-            name: None,
-            db: 0,
-            close_after_reply: false,
-            multi: None,
-            multi_error: false,
-            watched: Vec::new(),
-        }
+        let mut client = Client::new(id, info);
+        client.thread = thread;
+        client.conn = conn;
+        client.addr = client.info.addr.clone();
+        client
     }
 
     /// Periodic work of I/O thread 0's 100 ms tick (Redis's serverCron):
@@ -131,15 +143,71 @@ pub struct Client {
     pub multi_error: bool,
     /// WATCHed keys: (database, key, version when watched).
     pub watched: Vec<(usize, Bytes, u64)>,
+    /// Where the connection lives: its I/O thread and slab key there (the
+    /// address of its mailbox messages, with `id`).
+    pub thread: usize,
+    pub conn: usize,
+    /// The peer, `ip:port` (MONITOR lines).
+    pub addr: String,
+    /// Blocked in BLPOP & co. (its later requests wait).
+    pub blocked: Option<Blocked>,
+    /// A temporary client re-running a blocked command for its waiter
+    /// (`blocking::serve`): finding no data must not block again.
+    pub serving: bool,
+    /// Inside EXEC: blocking commands answer at once, as timed out.
+    pub deny_blocking: bool,
+    /// Keys written by this client's last command(s) while someone is
+    /// blocked: served once the shard locks are released.
+    pub ready_keys: Vec<(usize, Bytes)>,
+    /// Pub/sub subscriptions, in subscription order.
+    pub channels: IndexSet<Bytes>,
+    pub patterns: IndexSet<Bytes>,
+    /// In MONITOR mode.
+    pub monitor: bool,
+    /// CLIENT REPLY OFF / SKIP (this command) / SKIP (set for the next).
+    pub reply_off: bool,
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
+}
+
+impl Client {
+    /// A client not registered anywhere (`new_client` registers;
+    /// `blocking::serve` makes temporary ones).
+    pub fn new(id: u64, info: Arc<ClientInfo>) -> Client {
+        Client {
+            id,
+            info,
+            name: None,
+            db: 0,
+            close_after_reply: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            thread: 0,
+            conn: 0,
+            addr: String::new(),
+            blocked: None,
+            serving: false,
+            deny_blocking: false,
+            ready_keys: Vec::new(),
+            channels: IndexSet::new(),
+            patterns: IndexSet::new(),
+            monitor: false,
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
+        }
+    }
+
+    /// Subscribed to a channel or a pattern (RESP2's restricted mode).
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
 }
 
 impl Client {
     pub fn set_name(&mut self, name: Option<Bytes>) {
         self.info.set_name(name.clone());
         self.name = name;
-    }
-
-    pub fn kill_requested(&self) -> bool {
-        self.info.kill_requested()
     }
 }

@@ -17,6 +17,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// PING [message]
 pub fn ping(ctx: &mut Ctx, argv: &[&[u8]]) {
+    // A subscribed RESP2 client gets a pub/sub-shaped answer.
+    if ctx.client.subscribed() && !ctx.out.resp3() && argv.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        return ctx.out.bulk(argv.get(1).copied().unwrap_or(b""));
+    }
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(argv[1]),
@@ -175,7 +181,7 @@ pub fn client(ctx: &mut Ctx, argv: &[&[u8]]) {
     let sub = argv[1].to_ascii_lowercase();
     let arity = match sub.as_slice() {
         b"id" | b"getname" | b"info" | b"unpause" | b"help" => 2,
-        b"setname" | b"no-evict" | b"no-touch" => 3,
+        b"setname" | b"no-evict" | b"no-touch" | b"reply" => 3,
         b"list" => -2,
         b"kill" | b"pause" => -3,
         _ => return unknown_subcommand(ctx, argv),
@@ -185,6 +191,7 @@ pub fn client(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     match sub.as_slice() {
         b"id" => ctx.out.int(ctx.client.id as i64),
+        b"reply" => client_reply(ctx, argv[2]),
         b"getname" => match &ctx.client.name {
             Some(n) => ctx.out.bulk(n),
             None => ctx.out.null(),
@@ -410,8 +417,13 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
                 // Ourselves: close once this reply is sent, as Redis does.
                 ctx.client.close_after_reply = true;
             } else {
-                // The owning I/O thread closes it (see clients.rs).
+                // Only the owning I/O thread may close it: ask it.
                 c.kill.store(true, Ordering::Relaxed);
+                let msg = crate::mailbox::Msg::Kill {
+                    conn: c.conn,
+                    id: c.id,
+                };
+                ctx.server.mail.post(c.thread, msg);
             }
             killed += 1;
         }
@@ -1408,4 +1420,41 @@ pub fn latency(ctx: &mut Ctx, argv: &[&[u8]]) {
             ],
         ),
     }
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; the networking
+/// layer drops a command's reply while `reply_off` or `reply_skip` is set
+/// and moves `reply_skip_next` to `reply_skip` after each command.
+fn client_reply(ctx: &mut Ctx, mode: &[u8]) {
+    let c = &mut *ctx.client;
+    match mode.to_ascii_lowercase().as_slice() {
+        b"on" => {
+            c.reply_off = false;
+            c.reply_skip = false;
+            ctx.out.ok();
+        }
+        b"off" => c.reply_off = true,
+        b"skip" => c.reply_skip_next |= !c.reply_off,
+        _ => ctx.out.error(err::SYNTAX),
+    }
+}
+
+/// RESET: back to a fresh connection's state: no transaction, no watches,
+/// no subscriptions, not monitoring, database 0, RESP2, no name, replies
+/// on.
+pub fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let server = ctx.server;
+    let c = &mut *ctx.client;
+    c.multi = None;
+    c.multi_error = false;
+    crate::multi::unwatch_all(server, c);
+    crate::pubsub::unsubscribe_all(server, c);
+    crate::monitor::leave(server, c);
+    c.db = 0;
+    c.name = None;
+    c.reply_off = false;
+    c.reply_skip = false;
+    c.reply_skip_next = false;
+    ctx.out.resp = 2;
+    ctx.out.simple("RESET");
 }

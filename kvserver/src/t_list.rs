@@ -1,14 +1,17 @@
 //! List commands (Redis's t_list.c): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP
-//! LLEN LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH LMPOP.
+//! LLEN LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH LMPOP,
+//! and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
 //!
 //! A list is a `VecDeque<Bytes>`: O(1) at both ends and O(1) by index
 //! (Redis's quicklist is O(n) by index). A list never stays empty: popping
 //! the last element deletes the key.
 //!
-//! The blocking forms (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP) are not here
-//! yet: they need a wait queue per key served in arrival order, and they
-//! are absent from the command table, so they answer "unknown command".
+//! A blocking form with data behaves as its plain form; without, it calls
+//! [`blocking::block`] with itself as the command to re-run when a key is
+//! written. Re-run for a waiter (`client.serving`), a key of another type
+//! counts as "no data" (Redis 7.0 leaves such a client blocked).
 
+use crate::blocking;
 use crate::command::Ctx;
 use crate::db::{Db, Value, WrongType};
 use crate::reply::{err, Reply};
@@ -469,30 +472,44 @@ pub fn rpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) {
     lmove_generic(ctx, argv[1], argv[2], End::Right, End::Left);
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops up to
-/// `count` elements from the first non-empty list; replies [key,
-/// [elements]] or a null array.
-pub fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some((keys, rest)) = crate::t_set::numkeys(ctx.out, argv, true) else {
-        return;
-    };
+/// LMPOP's arguments from numkeys on (`argv[1]`): the keys, the end and
+/// the count; None once an error was answered.
+fn mpop_args<'a, 'b>(out: &mut Reply, argv: &'b [&'a [u8]]) -> Option<(&'b [&'a [u8]], End, u64)> {
+    let (keys, rest) = crate::t_set::numkeys(out, argv, true)?;
     let Some(end) = rest.first().and_then(|a| parse_end(a)) else {
-        return ctx.out.error(err::SYNTAX);
+        out.error(err::SYNTAX);
+        return None;
     };
     let mut count = 1u64;
     match &rest[1..] {
         [] => {}
         [opt, n] if opt.eq_ignore_ascii_case(b"count") => match parse_i64(n) {
             Some(n) if n > 0 => count = n as u64,
-            _ => return ctx.out.error("ERR count should be greater than 0"),
+            _ => {
+                out.error("ERR count should be greater than 0");
+                return None;
+            }
         },
-        _ => return ctx.out.error(err::SYNTAX),
+        _ => {
+            out.error(err::SYNTAX);
+            return None;
+        }
     }
-    let (now, dbi) = (ctx.now, ctx.client.db);
+    Some((keys, end, count))
+}
+
+/// Pops up to `count` elements from the first non-empty list of `keys` and
+/// replies [key, [elements]]; false if every list was empty (no reply).
+fn mpop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> bool {
+    let (now, dbi, serving) = (ctx.now, ctx.client.db, ctx.client.serving);
     for &k in keys {
         let db = ctx.ks.db(dbi, k);
         let l = match lookup(db, k, now) {
-            Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
+            Err(WrongType) if serving => continue,
+            Err(WrongType) => {
+                ctx.out.error(err::WRONGTYPE);
+                return true;
+            }
             Ok(None) => continue,
             Ok(Some(l)) => l,
         };
@@ -505,7 +522,105 @@ pub fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.bulk(&v);
         }
         drop_if_empty(db, k, now);
-        return;
+        return true;
     }
-    ctx.out.null_array();
+    false
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops up to
+/// `count` elements from the first non-empty list; replies [key,
+/// [elements]] or a null array.
+pub fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some((keys, end, count)) = mpop_args(ctx.out, argv) else {
+        return;
+    };
+    if !mpop_first(ctx, keys, end, count) {
+        ctx.out.null_array();
+    }
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] (the
+/// timeout is checked last, as in Redis).
+pub fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let shifted: Vec<&[u8]> = std::iter::once(argv[0])
+        .chain(argv[2..].iter().copied())
+        .collect();
+    let Some((keys, end, count)) = mpop_args(ctx.out, &shifted) else {
+        return;
+    };
+    let deadline = match blocking::parse_timeout(argv[1], ctx.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    if !mpop_first(ctx, keys, end, count) {
+        blocking::block(ctx, keys, deadline, argv);
+    }
+}
+
+/// BLPOP/BRPOP key [key ...] timeout: [key, element] from the first
+/// non-empty list, else block.
+fn bpop(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
+    let deadline = match blocking::parse_timeout(argv[argv.len() - 1], ctx.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    let keys = &argv[1..argv.len() - 1];
+    let (now, dbi, serving) = (ctx.now, ctx.client.db, ctx.client.serving);
+    for &k in keys {
+        let db = ctx.ks.db(dbi, k);
+        match lookup(db, k, now) {
+            Err(WrongType) if serving => {}
+            Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
+            Ok(None) => {}
+            Ok(Some(l)) => {
+                let v = pop(l, end).expect("lists are never empty");
+                drop_if_empty(db, k, now);
+                ctx.out.array(2);
+                ctx.out.bulk(k);
+                return ctx.out.bulk(&v);
+            }
+        }
+    }
+    blocking::block(ctx, keys, deadline, argv);
+}
+
+/// BLPOP key [key ...] timeout
+pub fn blpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bpop(ctx, argv, End::Left);
+}
+
+/// BRPOP key [key ...] timeout
+pub fn brpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bpop(ctx, argv, End::Right);
+}
+
+/// LMOVE when `src` has an element, else block on `src` (the destination's
+/// type is checked only when there is something to move, as in Redis).
+fn blmove_generic(ctx: &mut Ctx, argv: &[&[u8]], from: End, to: End, timeout: &[u8]) {
+    let deadline = match blocking::parse_timeout(timeout, ctx.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    let (src, dst) = (argv[1], argv[2]);
+    let (now, dbi) = (ctx.now, ctx.client.db);
+    match lookup(ctx.ks.db(dbi, src), src, now) {
+        Ok(Some(_)) => lmove_generic(ctx, src, dst, from, to),
+        Err(WrongType) if !ctx.client.serving => ctx.out.error(err::WRONGTYPE),
+        // In EXEC it is LMOVE on an empty list: a null bulk, not an array.
+        _ if ctx.client.deny_blocking => ctx.out.null(),
+        _ => blocking::block(ctx, &[src], deadline, argv),
+    }
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+pub fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (Some(from), Some(to)) = (parse_end(argv[3]), parse_end(argv[4])) else {
+        return ctx.out.error(err::SYNTAX);
+    };
+    blmove_generic(ctx, argv, from, to, argv[5]);
+}
+
+/// BRPOPLPUSH source destination timeout
+pub fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) {
+    blmove_generic(ctx, argv, End::Right, End::Left, argv[3]);
 }

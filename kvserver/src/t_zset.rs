@@ -678,15 +678,20 @@ pub fn zpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
     zpop_minmax(ctx, argv, true);
 }
 
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
-pub fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some((keys, rest)) = crate::t_set::numkeys(ctx.out, argv, true) else {
-        return;
-    };
+/// ZMPOP's arguments from numkeys on (`argv[1]`): the keys, MAX?, the
+/// count; None once an error was answered.
+fn zmpop_args<'a, 'b>(
+    out: &mut Reply,
+    argv: &'b [&'a [u8]],
+) -> Option<(&'b [&'a [u8]], bool, u64)> {
+    let (keys, rest) = crate::t_set::numkeys(out, argv, true)?;
     let max = match rest[0].to_ascii_lowercase().as_slice() {
         b"min" => false,
         b"max" => true,
-        _ => return ctx.out.error(err::SYNTAX),
+        _ => {
+            out.error(err::SYNTAX);
+            return None;
+        }
     };
     let mut count = None;
     let mut j = 1;
@@ -694,14 +699,111 @@ pub fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
         if count.is_none() && rest[j].eq_ignore_ascii_case(b"count") && j + 1 < rest.len() {
             match parse_i64(rest[j + 1]) {
                 Some(n) if n > 0 => count = Some(n as u64),
-                _ => return ctx.out.error("ERR count should be greater than 0"),
+                _ => {
+                    out.error("ERR count should be greater than 0");
+                    return None;
+                }
             }
             j += 2;
         } else {
-            return ctx.out.error(err::SYNTAX);
+            out.error(err::SYNTAX);
+            return None;
         }
     }
-    zpop(ctx, keys, max, Some(count.unwrap_or(1)), true);
+    Some((keys, max, count.unwrap_or(1)))
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
+pub fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some((keys, max, count)) = zmpop_args(ctx.out, argv) else {
+        return;
+    };
+    zpop(ctx, keys, max, Some(count), true);
+}
+
+/// The first of `keys` holding a sorted set. A key of another type is
+/// WRONGTYPE (answered, `Err`), or skipped when re-run for a waiter.
+fn first_zset<'a>(ctx: &mut Ctx, keys: &[&'a [u8]]) -> Result<Option<&'a [u8]>, ()> {
+    let (now, dbi, serving) = (ctx.now, ctx.client.db, ctx.client.serving);
+    for &k in keys {
+        match lookup(ctx.ks.db(dbi, k), k, now) {
+            Err(WrongType) if serving => {}
+            Err(WrongType) => {
+                ctx.out.error(err::WRONGTYPE);
+                return Err(());
+            }
+            Ok(None) => {}
+            Ok(Some(_)) => return Ok(Some(k)),
+        }
+    }
+    Ok(None)
+}
+
+/// BZPOPMIN/BZPOPMAX key [key ...] timeout: [key, member, score] from the
+/// first non-empty sorted set, else block.
+fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
+    let deadline = match crate::blocking::parse_timeout(argv[argv.len() - 1], ctx.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    let keys = &argv[1..argv.len() - 1];
+    let Ok(found) = first_zset(ctx, keys) else {
+        return;
+    };
+    let Some(key) = found else {
+        return crate::blocking::block(ctx, keys, deadline, argv);
+    };
+    let (now, dbi) = (ctx.now, ctx.client.db);
+    let db = ctx.ks.db(dbi, key);
+    let popped = match lookup(db, key, now) {
+        Ok(Some(z)) => {
+            let len = z.len();
+            if max {
+                z.remove_range(len.saturating_sub(1), len)
+            } else {
+                z.remove_range(0, len.min(1))
+            }
+        }
+        _ => Vec::new(),
+    };
+    drop_if_empty(db, key, now);
+    let Some((score, member)) = popped.into_iter().next() else {
+        return ctx.out.null_array();
+    };
+    ctx.out.array(3);
+    ctx.out.bulk(key);
+    ctx.out.bulk(&member);
+    ctx.out.double(score);
+}
+
+/// BZPOPMIN key [key ...] timeout
+pub fn bzpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop(ctx, argv, false);
+}
+
+/// BZPOPMAX key [key ...] timeout
+pub fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop(ctx, argv, true);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] (the timeout
+/// is checked last, as in Redis).
+pub fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let shifted: Vec<&[u8]> = std::iter::once(argv[0])
+        .chain(argv[2..].iter().copied())
+        .collect();
+    let Some((keys, max, count)) = zmpop_args(ctx.out, &shifted) else {
+        return;
+    };
+    let deadline = match crate::blocking::parse_timeout(argv[1], ctx.now) {
+        Ok(d) => d,
+        Err(e) => return ctx.out.error(e),
+    };
+    match first_zset(ctx, keys) {
+        Err(()) => {}
+        Ok(Some(key)) => zpop(ctx, &[key], max, Some(count), true),
+        Ok(None) => crate::blocking::block(ctx, keys, deadline, argv),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

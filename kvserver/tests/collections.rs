@@ -128,11 +128,9 @@ fn lists(s: &Server) {
         c.q(&["LMPOP", "1", "src", "LEFT", "COUNT", "0"]),
         "-ERR count should be greater than 0\r\n"
     );
-    // Blocking forms are a later task: unknown for now.
-    assert_eq!(
-        c.q(&["BLPOP", "src", "0"]),
-        "-ERR unknown command 'BLPOP', with args beginning with: 'src' '0' \r\n"
-    );
+    // A blocking form with data answers at once (more in blocking.rs).
+    c.q(&["RPUSH", "bl", "x"]);
+    assert_eq!(c.q(&["BLPOP", "bl", "0"]), "*2\r\n$2\r\nbl\r\n$1\r\nx\r\n");
     assert_eq!(c.q(&["TYPE", "src"]), "+list\r\n");
     assert_eq!(c.q(&["OBJECT", "ENCODING", "src"]), "$9\r\nquicklist\r\n");
     c.q(&["SET", "str", "x"]);

@@ -140,6 +140,14 @@ pub fn set_nodelay(fd: RawFd) -> io::Result<()> {
     set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
 }
 
+/// The peer of a connected socket (getpeername), e.g. for a client list.
+pub fn peer_addr(fd: RawFd) -> io::Result<SocketAddr> {
+    // SAFETY: the caller's fd stays open for this call; ManuallyDrop keeps
+    // the temporary TcpStream from closing it.
+    let s = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+    s.peer_addr()
+}
+
 /// The calling thread's errno after a failed libc call.
 pub fn errno() -> i32 {
     io::Error::last_os_error()
