@@ -548,12 +548,25 @@ pub fn xread(ctx: &mut Ctx, argv: &[&[u8]]) {
     if xread_serve(&mut ctx.ks, dbi, now, keys, &after, count, ctx.out) {
         return;
     }
-    if block.is_some() {
-        // BLOCK: nothing to serve now. Here the client is to be blocked on
-        // `keys` with `after` (already concrete) until one of them gets an
-        // entry past its ID (then `xread_serve` answers) or the timeout
-        // (`block` ms, 0 = forever) passes. Until blocking exists, answer
-        // as a timed-out XREAD does (Redis does the same inside MULTI).
+    if let Some(ms) = block {
+        // Nothing to serve now: block on `keys` until one of them gets an
+        // entry past its ID or the timeout passes (0 = forever). The retry
+        // carries the concrete IDs (`$` resolved now, as Redis does: only
+        // entries added from now on count) and keeps BLOCK so that a
+        // re-run that still finds nothing blocks again.
+        let deadline = (ms > 0).then(|| now + ms as u64);
+        let ids: Vec<Vec<u8>> = after.iter().map(|id| id.to_bytes()).collect();
+        let count_arg = count.to_string();
+        let ms_arg = ms.to_string();
+        let mut retry: Vec<&[u8]> = vec![b"XREAD", b"COUNT", count_arg.as_bytes()];
+        retry.extend([
+            b"BLOCK".as_slice(),
+            ms_arg.as_bytes(),
+            b"STREAMS".as_slice(),
+        ]);
+        retry.extend(keys.iter().copied());
+        retry.extend(ids.iter().map(|i| i.as_slice()));
+        return crate::blocking::block(ctx, keys, deadline, &retry);
     }
     ctx.out.null_array();
 }

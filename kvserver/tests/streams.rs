@@ -1,8 +1,7 @@
 //! Streams on the threads and uring backends: Redis 7.0's exact replies and
 //! errors (RESP2 and RESP3), auto-generated IDs, trimming (exact, and `~`
-//! by whole 100-entry nodes as Redis), XREAD (BLOCK with data, and the
-//! timed-out answer while blocking is not implemented), and XADD from
-//! concurrent clients.
+//! by whole 100-entry nodes as Redis), XREAD (BLOCK served at once, woken
+//! by another client's XADD, timed out), and XADD from concurrent clients.
 //!
 //! The expected replies in [`STREAMS`] and [`RESP3`] were recorded from
 //! Debian's redis-server 7.0.15 by sending each command in order to a fresh
@@ -13,6 +12,7 @@
 mod common;
 
 use common::{Raw, Server};
+use std::time::Duration;
 
 type Case = (&'static [&'static [u8]], &'static [u8]);
 
@@ -170,8 +170,9 @@ fn big_streams(s: &Server) {
         .starts_with("*1\r\n*2\r\n$3\r\nbig\r\n*100\r\n"));
 }
 
-/// XREAD BLOCK: served at once when there is data; otherwise (until
-/// clients can block) the timed-out reply, in RESP2 and RESP3.
+/// XREAD BLOCK: served at once when there is data; otherwise the client
+/// blocks until an XADD past its ID (`$`: the last ID when it blocked) or
+/// the timeout, in RESP2 and RESP3.
 fn xread_block(s: &Server) {
     let mut c = s.raw();
     c.q(&["SELECT", "11"]);
@@ -189,6 +190,35 @@ fn xread_block(s: &Server) {
         c.q(&["XREAD", "BLOCK", "50", "STREAMS", "k", "$"]),
         "*-1\r\n"
     );
+    // Blocks, woken by another client's XADD: only entries after the ID
+    // `$` stood for when it blocked are returned, from the stream written.
+    let mut w = s.raw();
+    w.q(&["SELECT", "11"]);
+    let args: Vec<&[u8]> = [
+        "XREAD", "COUNT", "10", "BLOCK", "0", "STREAMS", "other", "k", "$", "$",
+    ]
+    .iter()
+    .map(|a| a.as_bytes())
+    .collect();
+    w.send_raw(&common::encode(&args));
+    std::thread::sleep(Duration::from_millis(100));
+    c.q(&["XADD", "other2", "1-1", "x", "y"]);
+    c.q(&["XADD", "k", "6-1", "n", "1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&w.read_reply().expect("reply")),
+        "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n6-1\r\n*2\r\n$1\r\nn\r\n$1\r\n1\r\n"
+    );
+    // A timeout answers null after about that long.
+    let t0 = std::time::Instant::now();
+    assert_eq!(
+        w.q(&["XREAD", "BLOCK", "200", "STREAMS", "k", "$"]),
+        "*-1\r\n"
+    );
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(1000),
+        "XREAD BLOCK 200 returned after {took:?}"
+    );
     // Inside MULTI Redis never blocks either.
     c.q(&["MULTI"]);
     c.q(&["XREAD", "BLOCK", "0", "STREAMS", "k", "$"]);
@@ -202,7 +232,7 @@ fn xread_block(s: &Server) {
         "_\r\n"
     );
     assert_eq!(
-        c3.q(&["XREAD", "BLOCK", "50", "STREAMS", "k", "5-4"]),
+        c3.q(&["XREAD", "COUNT", "1", "BLOCK", "50", "STREAMS", "k", "5-4"]),
         "%1\r\n$1\r\nk\r\n*1\r\n*2\r\n$3\r\n5-5\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"
     );
 }
