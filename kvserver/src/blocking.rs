@@ -279,6 +279,10 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
         ctx.ks.db(db, argv[i]).touch(argv[i]);
         written.push((db, Bytes::copy_from_slice(argv[i])));
     }
+    // Logged as its non-blocking form, under the same locks.
+    if let Some(aof) = crate::aof::get() {
+        aof.feed(cmd, &mut ctx, &argv, 0);
+    }
     server.blocking.remove_locked(&mut reg, id);
     drop(reg);
     drop(ctx);

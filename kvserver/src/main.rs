@@ -63,6 +63,7 @@
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
 
+mod aof;
 mod bitops;
 mod blocking;
 mod clients;
@@ -167,11 +168,13 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
-    let (listeners, local) =
-        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     let (mail, wake_ends) =
         mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
     let server = Arc::new(Server::new(cfg, describe, mail));
+    // The AOF is loaded before anyone can connect.
+    aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    let (listeners, local) =
+        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
@@ -198,6 +201,11 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let mut ok = true;
     for h in handles {
         ok &= h.join().unwrap_or(false);
+    }
+    // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
+    // fsynced before exit (the I/O threads are gone: plain calls here).
+    if let Some(aof) = aof::get() {
+        aof.shutdown();
     }
     if ok {
         Ok(())
