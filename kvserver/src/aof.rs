@@ -574,7 +574,9 @@ impl Aof {
             Ok(_) => out.simple("Background append only file rewriting started"),
             Err(e) => {
                 self.rewriting.store(false, Ordering::SeqCst);
-                out.error(&format!("ERR Can't rewrite append only file in background: {e}"));
+                out.error(&format!(
+                    "ERR Can't rewrite append only file in background: {e}"
+                ));
             }
         }
     }
@@ -591,7 +593,11 @@ impl Aof {
     /// (4) the manifest becomes [new base, new incr] and the old files are
     /// deleted. A crash at any step leaves a manifest that loads.
     fn rewrite(&self) -> Result<usize, String> {
-        let old = self.manifest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let old = self
+            .manifest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let seq = old.next_seq();
         let incr_name = format!("{}.{seq}.incr.aof", self.name);
         let incr_path = self.dir.join(&incr_name);
@@ -646,8 +652,7 @@ impl Aof {
             base: Some((base_name, seq)),
             incrs: vec![(incr_name, seq)],
         };
-        write_atomic(&self.dir, &mname, new.text().as_bytes())
-            .map_err(|e| err_at(&self.dir, e))?;
+        write_atomic(&self.dir, &mname, new.text().as_bytes()).map_err(|e| err_at(&self.dir, e))?;
         *self.manifest.lock().unwrap_or_else(|e| e.into_inner()) = new;
         for (f, _) in old.base.iter().chain(old.incrs.iter()) {
             let _ = std::fs::remove_file(self.dir.join(f));
@@ -668,7 +673,10 @@ impl Inner {
 
 /// Writes a snapshot as commands (Redis's rewriteAppendOnlyFileRio with
 /// aof-use-rdb-preamble no) and fsyncs it. Returns the number of keys.
-fn write_snapshot(path: &Path, snap: &[Vec<(Bytes, Value, Option<u64>)>]) -> std::io::Result<usize> {
+fn write_snapshot(
+    path: &Path,
+    snap: &[Vec<(Bytes, Value, Option<u64>)>],
+) -> std::io::Result<usize> {
     let f = File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 20, f);
     let mut buf = Vec::new();
@@ -833,7 +841,12 @@ fn translate(name: &str, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) -> Opti
                     Value::Hash(h) => h.map.get(argv[2]).cloned(),
                     _ => None,
                 })?;
-            Some(Tr::Recs(vec![vec![b("HSET"), own(argv[1]), own(argv[2]), v]]))
+            Some(Tr::Recs(vec![vec![
+                b("HSET"),
+                own(argv[1]),
+                own(argv[2]),
+                v,
+            ]]))
         }
         "spop" => {
             let members = reply!()?;
@@ -950,11 +963,7 @@ fn string_state(ctx: &mut Ctx, key: &[u8]) -> Vec<Vec<Bytes>> {
                 b("PXAT"),
                 Bytes::from(at.to_string()),
             ]],
-            (_, Some(at)) => vec![vec![
-                b("PEXPIREAT"),
-                own(key),
-                Bytes::from(at.to_string()),
-            ]],
+            (_, Some(at)) => vec![vec![b("PEXPIREAT"), own(key), Bytes::from(at.to_string())]],
             (_, None) => vec![vec![b("PERSIST"), own(key)]],
         },
     }
@@ -966,11 +975,7 @@ fn ttl_state(ctx: &mut Ctx, key: &[u8], persist: bool) -> Vec<Vec<Bytes>> {
     let (db, now) = (ctx.client.db, ctx.now);
     match ctx.ks.db(db, key).peek(key, now).map(|e| e.expire_at()) {
         None => vec![vec![b("DEL"), own(key)]],
-        Some(Some(at)) => vec![vec![
-            b("PEXPIREAT"),
-            own(key),
-            Bytes::from(at.to_string()),
-        ]],
+        Some(Some(at)) => vec![vec![b("PEXPIREAT"), own(key), Bytes::from(at.to_string())]],
         Some(None) if persist => vec![vec![b("PERSIST"), own(key)]],
         Some(None) => Vec::new(),
     }
@@ -1086,7 +1091,9 @@ pub fn start(server: &Arc<Server>) -> Result<(), String> {
     let keys: usize = {
         let mut l = server.ks.lock_all();
         let dbs = server.ks.databases;
-        (0..dbs).map(|d| l.dbs(d).iter().map(|x| x.len()).sum::<usize>()).sum()
+        (0..dbs)
+            .map(|d| l.dbs(d).iter().map(|x| x.len()).sum::<usize>())
+            .sum()
     };
     eprintln!(
         "kvserver: AOF loaded from {} ({keys} keys, {:?}); appending to {} (appendfsync {})",
@@ -1143,7 +1150,12 @@ fn read_manifest(path: &Path) -> Result<Manifest, String> {
                 .and_then(|c| c.get(1))
                 .copied()
         };
-        let bad = || err_at(path, format!("line {}: invalid manifest line '{line}'", i + 1));
+        let bad = || {
+            err_at(
+                path,
+                format!("line {}: invalid manifest line '{line}'", i + 1),
+            )
+        };
         let file = field("file").ok_or_else(bad)?.to_string();
         let seq: u64 = field("seq").and_then(|s| s.parse().ok()).ok_or_else(bad)?;
         match field("type").ok_or_else(bad)? {
@@ -1177,7 +1189,10 @@ fn load_file(server: &Server, path: &Path, truncated_ok: bool) -> Result<(), Str
         match crate::protocol::parse(rest, &mut ranges, &mut owned) {
             crate::protocol::Parsed::Multibulk { consumed } => {
                 let argv: Vec<&[u8]> = ranges.iter().map(|r| &rest[r.clone()]).collect();
-                let name = argv.first().map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+                let name = argv
+                    .first()
+                    .map(|a| a.to_ascii_lowercase())
+                    .unwrap_or_default();
                 match name.as_slice() {
                     b"multi" => multi = Some((pos, Vec::new())),
                     b"exec" => {
@@ -1351,10 +1366,12 @@ fn check_empty_rdb(d: &[u8]) -> Result<(), String> {
             }
             0xFF => return Ok(()),
             _ => {
-                return Err("the RDB base holds data: kvserver reads only the RDB base of an \
+                return Err(
+                    "the RDB base holds data: kvserver reads only the RDB base of an \
                             empty dataset (run BGREWRITEAOF on redis-server with \
                             aof-use-rdb-preamble no first)"
-                    .into())
+                        .into(),
+                )
             }
         }
     }
@@ -1369,7 +1386,10 @@ mod tests {
         assert_eq!(parse_reply(b"$-1\r\n"), None);
         assert_eq!(parse_reply(b"_\r\n"), None);
         assert_eq!(parse_reply(b"*-1\r\n"), None);
-        assert_eq!(parse_reply(b"$2\r\nab\r\n").unwrap(), vec![Bytes::from("ab")]);
+        assert_eq!(
+            parse_reply(b"$2\r\nab\r\n").unwrap(),
+            vec![Bytes::from("ab")]
+        );
         let r = parse_reply(b"*2\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n").unwrap();
         assert_eq!(r, vec![Bytes::from("k"), Bytes::from("v\r\n")]);
         let r = parse_reply(b"~2\r\n$1\r\na\r\n$1\r\nb\r\n").unwrap();

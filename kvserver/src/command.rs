@@ -13,8 +13,8 @@ use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use crate::{
-    aof, bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set, t_stream,
-    t_string, t_zset,
+    aof, bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set,
+    t_stream, t_string, t_zset,
 };
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;

@@ -440,7 +440,9 @@ impl Worker {
         // `appendfsync always`: replies go out only once the AOF is fsynced
         // past every write they acknowledge or show (group commit).
         let hold = match self.aof {
-            Some(a) if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() => {
+            Some(a)
+                if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() =>
+            {
                 // Flag first, then re-check: an fsync completing meanwhile
                 // either is seen here or sees the flag (and wakes us).
                 a.set_waiting(self.id, true);

@@ -30,10 +30,7 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let p = std::env::temp_dir().join(format!(
-            "kv-aof-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
+        let p = std::env::temp_dir().join(format!("kv-aof-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
@@ -136,8 +133,7 @@ fn incr_file(dir: &TempDir) -> PathBuf {
     let m = std::fs::read_to_string(d.join("appendonly.aof.manifest")).unwrap();
     let last = m
         .lines()
-        .filter(|l| l.ends_with("type i"))
-        .last()
+        .rfind(|l| l.ends_with("type i"))
         .expect("an incr file in the manifest");
     d.join(last.split_whitespace().nth(1).unwrap())
 }
@@ -156,8 +152,7 @@ fn wait_rewrite(c: &mut Raw) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let info = c.q(&["INFO", "persistence"]);
-        if info.contains("aof_rewrite_in_progress:0") && !info.contains("aof_rewrite_scheduled:1")
-        {
+        if info.contains("aof_rewrite_in_progress:0") && !info.contains("aof_rewrite_scheduled:1") {
             return;
         }
         assert!(Instant::now() < deadline, "rewrite did not finish: {info}");
@@ -336,10 +331,24 @@ fn restart_loads_every_type_with_absolute_ttls() {
     assert_eq!(dump(s.port), before);
     // The file holds absolute deadlines and the propagated forms.
     let text = String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).unwrap()).to_string();
-    for want in ["PXAT", "PEXPIREAT", "SREM", "\r\nLPOP\r\n", "\r\nLMOVE\r\n", "\r\nZREM\r\n"] {
+    for want in [
+        "PXAT",
+        "PEXPIREAT",
+        "SREM",
+        "\r\nLPOP\r\n",
+        "\r\nLMOVE\r\n",
+        "\r\nZREM\r\n",
+    ] {
         assert!(text.contains(want), "no {want:?} in the AOF:\n{text}");
     }
-    for never in ["\r\nEX\r\n", "SETEX", "INCRBYFLOAT", "SPOP", "BLPOP", "\r\n*\r\n"] {
+    for never in [
+        "\r\nEX\r\n",
+        "SETEX",
+        "INCRBYFLOAT",
+        "SPOP",
+        "BLPOP",
+        "\r\n*\r\n",
+    ] {
         assert!(!text.contains(never), "{never:?} in the AOF:\n{text}");
     }
 }
@@ -366,7 +375,9 @@ fn multi_exec_is_atomic_in_the_file_and_a_cut_transaction_is_dropped() {
     let text = String::from_utf8_lossy(&data);
     let block = "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\na\r\n\
                  *3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n1\r\n*1\r\n$4\r\nEXEC\r\n";
-    let at = text.find(block).unwrap_or_else(|| panic!("no MULTI block in {text:?}"));
+    let at = text
+        .find(block)
+        .unwrap_or_else(|| panic!("no MULTI block in {text:?}"));
     assert_eq!(at + block.len(), data.len(), "the block ends the file");
     // Cut the file inside the transaction (after INCR): it must be
     // dropped whole, and the file cut back to the MULTI.
@@ -452,7 +463,11 @@ fn bgrewriteaof_keeps_the_data_and_shrinks_the_files() {
     let mut pipe = Vec::new();
     for i in 0..3000 {
         pipe.extend(common::encode(&[b"INCR", b"counter"]));
-        pipe.extend(common::encode(&[b"SET", b"big", format!("{i:0100}").as_bytes()]));
+        pipe.extend(common::encode(&[
+            b"SET",
+            b"big",
+            format!("{i:0100}").as_bytes(),
+        ]));
     }
     c.send_raw(&pipe);
     for _ in 0..6000 {
@@ -491,8 +506,8 @@ fn bgrewriteaof_keeps_the_data_and_shrinks_the_files() {
     assert!(term(&mut s));
     let after = aof_bytes(&dir);
     assert!(after * 4 < before, "rewrite: {before} -> {after} bytes");
-    let m = std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest"))
-        .unwrap();
+    let m =
+        std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest")).unwrap();
     assert_eq!(
         m,
         "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
@@ -560,9 +575,11 @@ fn redis_server_aof_loads_here() {
     let want = dump(r.port);
     drop(c);
     assert!(term(&mut r));
-    assert!(std::fs::read_to_string(dir2.path().join("appendonlydir/appendonly.aof.manifest"))
-        .unwrap()
-        .contains(".base.rdb"));
+    assert!(
+        std::fs::read_to_string(dir2.path().join("appendonlydir/appendonly.aof.manifest"))
+            .unwrap()
+            .contains(".base.rdb")
+    );
     let s = kvserver(&dir2, &[]);
     assert_eq!(dump(s.port), want);
 }
@@ -599,7 +616,13 @@ struct Acked {
 /// until the server is SIGKILLed at a random moment; then the restarted
 /// server must hold every acknowledged write. Returns (lost, acked, lost
 /// SETs' ages at the kill).
-fn crash_round(dir: &TempDir, backend: &str, fsync: &str, round: usize, delay_ms: u64) -> (usize, usize, Vec<Duration>) {
+fn crash_round(
+    dir: &TempDir,
+    backend: &str,
+    fsync: &str,
+    round: usize,
+    delay_ms: u64,
+) -> (usize, usize, Vec<Duration>) {
     let mut s = kvserver_on(dir, backend, &["--appendfsync", fsync]);
     let port = s.port;
     let writers: Vec<_> = (0..3)
@@ -618,13 +641,17 @@ fn crash_round(dir: &TempDir, backend: &str, fsync: &str, round: usize, delay_ms
                     if std::io::Write::write_all(&mut c.s, &pipe).is_err() {
                         break;
                     }
-                    let Ok(Some(r1)) = c.try_read_reply() else { break };
+                    let Ok(Some(r1)) = c.try_read_reply() else {
+                        break;
+                    };
                     if r1 != b"+OK\r\n" {
                         break;
                     }
                     acked.sets.push(i);
                     acked.times.push(Instant::now());
-                    let Ok(Some(r2)) = c.try_read_reply() else { break };
+                    let Ok(Some(r2)) = c.try_read_reply() else {
+                        break;
+                    };
                     let v = String::from_utf8_lossy(&r2);
                     acked.incr = v.trim().trim_start_matches(':').parse().unwrap();
                 }
@@ -684,15 +711,22 @@ fn always_loses_no_acknowledged_write_when_killed() {
         let dir = TempDir::new(&format!("crash-{backend}"));
         let (mut lost, mut acked) = (0, 0);
         for round in 0..rounds() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let delay = 20 + (seed >> 33) % 400;
             let (l, a, _) = crash_round(&dir, backend, "always", round, delay);
-            eprintln!("{backend} round {round}: killed after {delay} ms, {a} acknowledged SETs, {l} lost");
+            eprintln!(
+                "{backend} round {round}: killed after {delay} ms, {a} acknowledged SETs, {l} lost"
+            );
             lost += l;
             acked += a;
         }
         assert!(acked > 0);
-        assert_eq!(lost, 0, "{backend}: {lost} acknowledged writes lost of {acked}");
+        assert_eq!(
+            lost, 0,
+            "{backend}: {lost} acknowledged writes lost of {acked}"
+        );
     }
 }
 
@@ -701,11 +735,15 @@ fn always_loses_no_acknowledged_write_when_killed() {
 fn everysec_loses_at_most_about_a_second() {
     let dir = TempDir::new("everysec");
     for round in 0..3 {
-        let (lost, acked, ages) = crash_round(&dir, "threads", "everysec", round, 300 + 200 * round as u64);
+        let (lost, acked, ages) =
+            crash_round(&dir, "threads", "everysec", round, 300 + 200 * round as u64);
         eprintln!("everysec round {round}: {acked} acknowledged, {lost} lost");
         assert!(acked > 0);
         for age in ages {
-            assert!(age < Duration::from_millis(2000), "lost a write acknowledged {age:?} before the kill");
+            assert!(
+                age < Duration::from_millis(2000),
+                "lost a write acknowledged {age:?} before the kill"
+            );
         }
     }
 }
