@@ -117,7 +117,9 @@ pub fn note_expired(db: usize, key: &Bytes) {
 }
 
 /// Appends the expiry DELs this thread noted. Called while the shard locks
-/// of those keys are still held (`Locked`'s drop, the active expiry cycle).
+/// of those keys are still held: [`Aof::feed`] does it for every command in
+/// `command::run`; the paths that lock shards outside it call this (the
+/// active expiry cycle, EXEC's watch check, a blocked client's retry).
 pub fn flush_expired() {
     if !ON.load(Ordering::Relaxed) {
         return;

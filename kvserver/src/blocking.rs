@@ -270,6 +270,8 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
     if ctx.client.blocked.is_some() {
         let now = ctx.now;
         let key_exists = ctx.ks.db(db, key).contains(key, now);
+        // An expiry found on the way is logged under these locks.
+        crate::aof::flush_expired();
         return Attempt::NoData { key_exists };
     }
     // Served: what it wrote counts as modified (WATCH) and may be ready

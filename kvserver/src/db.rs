@@ -732,14 +732,6 @@ pub struct Locked<'a> {
     guards: Vec<(usize, MutexGuard<'a, Shard>)>,
 }
 
-impl Drop for Locked<'_> {
-    /// Keys that expired under these locks are appended to the AOF as DEL
-    /// before the locks go (one thread-local check when there are none).
-    fn drop(&mut self) {
-        crate::aof::flush_expired();
-    }
-}
-
 impl Locked<'_> {
     /// The database `db` of the shard holding `key`.
     ///

@@ -59,6 +59,11 @@
 //! exception: it locks one shard at a time and its cursor survives
 //! rehashing (see [`keys::scan`]).
 //!
+//! - [`aof`]: the append-only file (Redis 7.0's multi-part layout): each
+//!   write command's record is appended while the command holds its shard
+//!   locks, written and fsynced through the rings (group commit: with
+//!   `appendfsync always` replies wait for the fsync), loaded at start,
+//!   compacted by BGREWRITEAOF.
 //! - [`config`]: the redis.conf-style file and `--directive value` options;
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.

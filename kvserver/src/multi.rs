@@ -144,6 +144,9 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         db.unwatch(k);
     }
     if changed {
+        // Watched keys that expired just now: their DELs go to the AOF
+        // before the locks are released.
+        crate::aof::flush_expired();
         return ctx.out.null_array();
     }
     ctx.out.array(queue.len());
@@ -173,4 +176,5 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         aof.commit_multi(recs);
         inner.client.aof_need = aof.need();
     }
+    crate::aof::flush_expired();
 }

@@ -1307,7 +1307,8 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) {
 pub fn save(ctx: &mut Ctx, argv: &[&[u8]]) {
     let name = String::from_utf8_lossy(argv[0]).to_uppercase();
     ctx.out.error(&format!(
-        "ERR {name} is not supported: persistence is not implemented yet"
+        "ERR {name} is not supported: RDB persistence is not implemented yet (the AOF is: \
+         appendonly yes)"
     ));
 }
 
@@ -1333,7 +1334,7 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR No shutdown in progress.");
     }
     if save && !force {
-        eprintln!("kvserver: SHUTDOWN SAVE refused: persistence is not implemented yet");
+        eprintln!("kvserver: SHUTDOWN SAVE refused: RDB persistence is not implemented yet");
         return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     eprintln!(
