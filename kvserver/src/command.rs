@@ -13,8 +13,8 @@ use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use crate::{
-    bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set, t_stream,
-    t_string, t_zset,
+    aof, bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set,
+    t_stream, t_string, t_zset,
 };
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
@@ -424,7 +424,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lastsave", 1, FAST, 0, 0, 0, server_cmds::lastsave),
     cmd!("save", 1, ADMIN, 0, 0, 0, server_cmds::save),
     cmd!("bgsave", -1, ADMIN, 0, 0, 0, server_cmds::save),
-    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, server_cmds::save),
+    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, aof::bgrewriteaof),
     cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
     cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
     cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),
@@ -635,6 +635,12 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
                 ctx.client.ready_keys.push(k);
             }
         }
+    }
+    // The AOF record, appended while this command's shards are locked so
+    // that the file order is the execution order (aof.rs). One branch when
+    // appendonly is off.
+    if let Some(aof) = aof::get() {
+        aof.feed(cmd, ctx, argv, reply_at);
     }
     let end_us = crate::util::now_us();
     let usec = end_us.saturating_sub(ctx.start_us);

@@ -117,6 +117,8 @@ pub static PARAMS: &[Param] = &[
     ),
     p("appendfilename", Str, "appendonly.aof", Immutable),
     p("appenddirname", Str, "appendonlydir", Immutable),
+    p("aof-load-truncated", Bool, "yes", Yes),
+    p("aof-use-rdb-preamble", Bool, "yes", Yes),
     p("dir", Dir, "", Protected),
     p("dbfilename", DbFilename, "dump.rdb", Protected),
     p("rdbcompression", Bool, "yes", Yes),
@@ -487,6 +489,7 @@ impl Runtime {
             "hz" => self.hz.store(int() as u64, Ordering::Relaxed),
             "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
             "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
+            "appendfsync" => crate::aof::set_fsync_mode(v),
             _ => {}
         }
     }

@@ -275,6 +275,9 @@ pub struct Db {
     map: HashMap<Bytes, Entry>,
     /// The keys that have a deadline (for sampling in the active cycle).
     expiring: Vec<Bytes>,
+    /// This database's number (the AOF's DEL of an expired key says
+    /// where it was); stays put when SWAPDB swaps contents.
+    index: usize,
     /// The keys some client WATCHes: how many clients, and a version bumped
     /// on every modification of the key (write command, set, delete,
     /// expiry, flush). Only watched keys are tracked, as Redis's
@@ -359,7 +362,7 @@ impl Db {
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         if self.map.get(key).is_some_and(|e| expired(e, now)) {
-            self.remove(key);
+            self.expire_key(key);
             return None;
         }
         let e = self.map.get_mut(key)?;
@@ -370,7 +373,7 @@ impl Db {
     /// [`Db::get`] without counting as an access (OBJECT, SCAN's TYPE).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         if self.map.get(key).is_some_and(|e| expired(e, now)) {
-            self.remove(key);
+            self.expire_key(key);
             return None;
         }
         self.map.get(key)
@@ -486,6 +489,14 @@ impl Db {
         }
     }
 
+    /// Deletes `key` because it expired (the AOF logs a DEL for it).
+    fn expire_key(&mut self, key: &[u8]) {
+        if let Some((k, _)) = self.map.get_key_value(key) {
+            crate::aof::note_expired(self.index, k);
+        }
+        self.remove(key);
+    }
+
     /// Deletes `key` (expired or not); returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.map.remove(key)?;
@@ -575,7 +586,7 @@ impl Db {
             let i = rng.below(self.expiring.len());
             let k = self.expiring[i].clone();
             if self.map.get(k.as_ref()).is_some_and(|e| expired(e, now)) {
-                self.remove(&k);
+                self.expire_key(&k);
                 deleted += 1;
             }
         }
@@ -627,7 +638,12 @@ impl Keyspace {
         let shards = (0..n)
             .map(|_| {
                 Mutex::new(Shard {
-                    dbs: (0..databases).map(|_| Db::default()).collect(),
+                    dbs: (0..databases)
+                        .map(|index| Db {
+                            index,
+                            ..Db::default()
+                        })
+                        .collect(),
                 })
             })
             .collect();
@@ -700,6 +716,8 @@ impl Keyspace {
                     }
                 }
             }
+            // Appends the DELs while this shard is still locked.
+            crate::aof::flush_expired();
             if start.elapsed() > budget {
                 break;
             }

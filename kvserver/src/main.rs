@@ -59,10 +59,16 @@
 //! exception: it locks one shard at a time and its cursor survives
 //! rehashing (see [`keys::scan`]).
 //!
+//! - [`aof`]: the append-only file (Redis 7.0's multi-part layout): each
+//!   write command's record is appended while the command holds its shard
+//!   locks, written and fsynced through the rings (group commit: with
+//!   `appendfsync always` replies wait for the fsync), loaded at start,
+//!   compacted by BGREWRITEAOF.
 //! - [`config`]: the redis.conf-style file and `--directive value` options;
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
 
+mod aof;
 mod bitops;
 mod blocking;
 mod clients;
@@ -167,11 +173,13 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
-    let (listeners, local) =
-        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     let (mail, wake_ends) =
         mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
     let server = Arc::new(Server::new(cfg, describe, mail));
+    // The AOF is loaded before anyone can connect.
+    aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    let (listeners, local) =
+        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
@@ -198,6 +206,11 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let mut ok = true;
     for h in handles {
         ok &= h.join().unwrap_or(false);
+    }
+    // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
+    // fsynced before exit (the I/O threads are gone: plain calls here).
+    if let Some(aof) = aof::get() {
+        aof.shutdown();
     }
     if ok {
         Ok(())

@@ -45,7 +45,7 @@ use crate::protocol::{self, Parsed};
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{blocking, command, monitor, multi, pubsub};
+use crate::{aof, blocking, command, monitor, multi, pubsub};
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::{buffer, net, signals};
@@ -101,6 +101,9 @@ struct Conn {
     /// Replies not yet sent (what is in flight was moved out of it).
     out: Reply,
     client: Client,
+    /// Its replies wait for an AOF fsync (`appendfsync always`); it is in
+    /// the thread's `held` list.
+    held: bool,
 }
 
 fn token(key: usize, gen: u32) -> u64 {
@@ -131,6 +134,10 @@ pub struct Worker {
     /// Reused per request: argument ranges (multibulk) or bytes (inline).
     ranges: Vec<Range<usize>>,
     owned: Vec<Vec<u8>>,
+    /// The AOF, if `appendonly yes`.
+    aof: Option<&'static aof::Aof>,
+    /// Connections whose replies wait for an AOF fsync: (slab key, gen).
+    held: Vec<(usize, u32)>,
 }
 
 impl Worker {
@@ -163,6 +170,8 @@ impl Worker {
             wakes: Vec::new(),
             ranges: Vec::new(),
             owned: Vec::new(),
+            aof: aof::get(),
+            held: Vec::new(),
         }
     }
 
@@ -196,6 +205,10 @@ impl Worker {
             // since the last wake.
             self.drain_inbox();
             self.expire_blocked();
+            if let Some(a) = self.aof {
+                a.pump(&mut self.p);
+                self.release_held();
+            }
             self.send_wakes();
             if last_expire.elapsed() >= EXPIRE_PERIOD {
                 last_expire = Instant::now();
@@ -275,6 +288,12 @@ impl Worker {
                 return;
             }
             WAKE_OTHER => return,
+            t if (aof::TOKEN_RETRY..=aof::TOKEN_WRITE).contains(&t) => {
+                if let Some(a) = self.aof {
+                    a.complete(t, c.res, &mut self.p, &self.server.mail, self.id);
+                }
+                return;
+            }
             _ => {}
         }
         let (key, gen) = (c.token as u32 as usize, (c.token >> 32) as u32);
@@ -418,14 +437,31 @@ impl Worker {
             }
         }
         let (fd, tok) = (conn.fd, token(key, conn.gen));
-        if !conn.send_busy && !conn.out.buf.is_empty() {
+        // `appendfsync always`: replies go out only once the AOF is fsynced
+        // past every write they acknowledge or show (group commit).
+        let hold = match self.aof {
+            Some(a)
+                if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() =>
+            {
+                // Flag first, then re-check: an fsync completing meanwhile
+                // either is seen here or sees the flag (and wakes us).
+                a.set_waiting(self.id, true);
+                conn.client.aof_need > a.synced()
+            }
+            _ => false,
+        };
+        if hold && !conn.held {
+            conn.held = true;
+            self.held.push((key, conn.gen));
+        }
+        if !hold && !conn.send_busy && !conn.out.buf.is_empty() {
             let out = std::mem::take(&mut conn.out.buf).freeze();
             conn.send_busy = true;
             conn.sending = out.len();
             self.p.send_all(fd, out, tok);
         }
         if conn.client.close_after_reply {
-            if !conn.send_busy {
+            if !conn.send_busy && !hold {
                 self.close(key);
             }
         } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
@@ -480,6 +516,10 @@ impl Worker {
                 if reply_on {
                     conn.out.buf.extend_from_slice(&reply);
                 }
+                // It was served by another thread: its write is in the AOF.
+                if let Some(a) = self.aof {
+                    conn.client.aof_need = a.need();
+                }
             }
             Msg::Bytes { data, .. } => {
                 if reply_on {
@@ -503,6 +543,39 @@ impl Worker {
             return self.close(conn_key);
         }
         self.process(conn_key);
+    }
+
+    /// Re-processes the connections whose held replies the AOF's last
+    /// fsync covers (`appendfsync always`).
+    fn release_held(&mut self) {
+        let Some(a) = self.aof else {
+            return;
+        };
+        if self.held.is_empty() {
+            return;
+        }
+        let synced = a.synced();
+        let always = a.always();
+        let held = std::mem::take(&mut self.held);
+        let mut keep = Vec::new();
+        for (key, gen) in held {
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if c.gen != gen || !c.held {
+                continue;
+            }
+            if c.client.aof_need <= synced || !always {
+                c.held = false;
+                self.process(key);
+            } else {
+                keep.push((key, gen));
+            }
+        }
+        self.held.extend(keep);
+        if self.held.is_empty() {
+            a.set_waiting(self.id, false);
+        }
     }
 
     /// Answers the blocked clients whose deadline passed with a null array
@@ -553,6 +626,7 @@ impl Worker {
                 input: BytesMut::new(),
                 out: Reply::new(buffer::conn_buffer()),
                 client,
+                held: false,
             });
             self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
             self.accepting = more;

@@ -168,6 +168,12 @@ pub struct Client {
     pub reply_off: bool,
     pub reply_skip: bool,
     pub reply_skip_next: bool,
+    /// `appendfsync always`: this client's unsent replies may go out once
+    /// the AOF is fsynced up to here (`aof.rs`, networking's hold).
+    pub aof_need: u64,
+    /// Inside EXEC with the AOF on: the transaction's records (database,
+    /// RESP command), appended as MULTI ... EXEC at its end.
+    pub aof_multi: Option<Vec<(usize, Vec<u8>)>>,
 }
 
 impl Client {
@@ -196,6 +202,8 @@ impl Client {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
+            aof_need: 0,
+            aof_multi: None,
         }
     }
 

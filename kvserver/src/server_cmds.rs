@@ -822,7 +822,10 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                             .saturating_sub(st.failed.load(Ordering::Relaxed))
                     })
                     .sum();
-                let aof = u8::from(srv.config.get("appendonly") == "yes");
+                // What runs, not what CONFIG SET stored (that applies at
+                // the next start).
+                let aof = u8::from(crate::aof::get().is_some());
+                let rewriting = crate::aof::get().map_or(0, |a| u8::from(a.rewrite_in_progress()));
                 s.push_str("# Persistence\r\n");
                 fields!(s,
                     "loading" => 0,
@@ -844,7 +847,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "rdb_last_load_keys_expired" => 0,
                     "rdb_last_load_keys_loaded" => 0,
                     "aof_enabled" => aof,
-                    "aof_rewrite_in_progress" => 0,
+                    "aof_rewrite_in_progress" => rewriting,
                     "aof_rewrite_scheduled" => 0,
                     "aof_last_rewrite_time_sec" => -1,
                     "aof_current_rewrite_time_sec" => -1,
@@ -1304,7 +1307,8 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) {
 pub fn save(ctx: &mut Ctx, argv: &[&[u8]]) {
     let name = String::from_utf8_lossy(argv[0]).to_uppercase();
     ctx.out.error(&format!(
-        "ERR {name} is not supported: persistence is not implemented yet"
+        "ERR {name} is not supported: RDB persistence is not implemented yet (the AOF is: \
+         appendonly yes)"
     ));
 }
 
@@ -1330,7 +1334,7 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR No shutdown in progress.");
     }
     if save && !force {
-        eprintln!("kvserver: SHUTDOWN SAVE refused: persistence is not implemented yet");
+        eprintln!("kvserver: SHUTDOWN SAVE refused: RDB persistence is not implemented yet");
         return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     eprintln!(
