@@ -833,6 +833,20 @@ fn translate(name: &str, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) -> Opti
         "expire" | "pexpire" | "expireat" | "pexpireat" => {
             Some(Tr::Recs(ttl_state(ctx, argv[1], false)))
         }
+        // A relative TTL must not be replayed later as relative: the key
+        // is logged as restored without one, then its deadline (or DEL if
+        // it was born expired).
+        "restore" => {
+            let mut recs = vec![vec![
+                b("RESTORE"),
+                own(argv[1]),
+                b("0"),
+                own(argv[3]),
+                b("REPLACE"),
+            ]];
+            recs.extend(ttl_state(ctx, argv[1], false));
+            Some(Tr::Recs(recs))
+        }
         "hincrbyfloat" => {
             let (db, now) = (ctx.client.db, ctx.now);
             let v = ctx

@@ -13,7 +13,7 @@ use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use crate::{
-    aof, bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set,
+    aof, bitops, blocking, keys, monitor, multi, pubsub, rdb, server_cmds, t_hash, t_list, t_set,
     t_stream, t_string, t_zset,
 };
 use hashbrown::HashMap;
@@ -421,9 +421,13 @@ pub static COMMANDS: &[Command] = &[
     cmd!("slowlog", -2, ADMIN, 0, 0, 0, server_cmds::slowlog),
     // MEMORY USAGE key: the key is argument 2 (as OBJECT's).
     cmd!("memory", -2, READONLY, 2, 2, 1, server_cmds::memory),
-    cmd!("lastsave", 1, FAST, 0, 0, 0, server_cmds::lastsave),
-    cmd!("save", 1, ADMIN, 0, 0, 0, server_cmds::save),
-    cmd!("bgsave", -1, ADMIN, 0, 0, 0, server_cmds::save),
+    // RDB (rdb.rs): SAVE writes from, and BGSAVE copies, the whole
+    // keyspace with every shard locked.
+    cmd!("lastsave", 1, FAST, 0, 0, 0, rdb::lastsave),
+    cmd!("save", 1, ADMIN | ALL_SHARDS, 0, 0, 0, rdb::save),
+    cmd!("bgsave", -1, ADMIN | ALL_SHARDS, 0, 0, 0, rdb::bgsave),
+    cmd!("dump", 2, READONLY, 1, 1, 1, rdb::dump),
+    cmd!("restore", -4, WRITE, 1, 1, 1, rdb::restore),
     cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, aof::bgrewriteaof),
     cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
     cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),

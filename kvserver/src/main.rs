@@ -64,6 +64,8 @@
 //!   locks, written and fsynced through the rings (group commit: with
 //!   `appendfsync always` replies wait for the fsync), loaded at start,
 //!   compacted by BGREWRITEAOF.
+//! - [`rdb`]: RDB snapshots in Redis 7.0's format (SAVE, BGSAVE, `save`
+//!   points, load at start, save at shutdown) and DUMP/RESTORE.
 //! - [`config`]: the redis.conf-style file and `--directive value` options;
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
@@ -83,6 +85,7 @@ mod multi;
 mod networking;
 mod protocol;
 mod pubsub;
+mod rdb;
 mod reply;
 mod server;
 mod server_cmds;
@@ -178,6 +181,10 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let server = Arc::new(Server::new(cfg, describe, mail));
     // The AOF is loaded before anyone can connect.
     aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    // Without the AOF, the RDB file is loaded (Redis's rule).
+    if aof::get().is_none() {
+        rdb::load_at_start(&server).map_err(|e| format!("# Fatal error loading the RDB: {e}"))?;
+    }
     let (listeners, local) =
         net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
@@ -212,6 +219,9 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     if let Some(aof) = aof::get() {
         aof.shutdown();
     }
+    // The final RDB save: SHUTDOWN SAVE, or save points configured and no
+    // SHUTDOWN NOSAVE (Redis's rule).
+    rdb::at_exit(&server)?;
     if ok {
         Ok(())
     } else {

@@ -36,8 +36,8 @@ pub struct Server {
     pub config: Runtime,
     pub stats: Stats,
     pub clients: Registry,
-    /// Unix time of the start (LASTSAVE and `rdb_last_save_time` until
-    /// persistence exists).
+    /// Unix time of the start (LASTSAVE and `rdb_last_save_time` until the
+    /// first save).
     pub start_unix: u64,
     pub master_replid: String,
     /// Objects handed to the lazy-free thread (FLUSHALL ASYNC).
@@ -116,6 +116,7 @@ impl Server {
             crate::util::now_ms(),
             self.total_commands.load(Ordering::Relaxed),
         );
+        crate::rdb::cron(self);
     }
 
     pub fn client_gone(&self, c: &Client) {

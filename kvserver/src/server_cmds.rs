@@ -3,7 +3,7 @@
 //! CLIENT COMMAND INFO TIME CONFIG SLOWLOG MEMORY LASTSAVE SAVE BGSAVE
 //! BGREWRITEAOF SHUTDOWN DEBUG LATENCY.
 
-use crate::command::{arity_error, flags, Ctx, COMMANDS};
+use crate::command::{arity_error, Ctx, COMMANDS};
 use crate::command_docs;
 use crate::db::Value;
 use crate::reply::err;
@@ -810,18 +810,6 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 );
             }
             "persistence" => {
-                // Nothing is saved yet: every write is a change since the
-                // "last save" (the start), counted from the command stats.
-                let dirty: u64 = COMMANDS
-                    .iter()
-                    .filter(|c| c.flags & flags::WRITE != 0)
-                    .map(|c| {
-                        let st = srv.stats.cmd(c.index());
-                        st.calls
-                            .load(Ordering::Relaxed)
-                            .saturating_sub(st.failed.load(Ordering::Relaxed))
-                    })
-                    .sum();
                 // What runs, not what CONFIG SET stored (that applies at
                 // the next start).
                 let aof = u8::from(crate::aof::get().is_some());
@@ -836,16 +824,11 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "current_fork_perc" => "0.00",
                     "current_save_keys_processed" => 0,
                     "current_save_keys_total" => 0,
-                    "rdb_changes_since_last_save" => dirty,
-                    "rdb_bgsave_in_progress" => 0,
-                    "rdb_last_save_time" => srv.start_unix,
-                    "rdb_last_bgsave_status" => "ok",
-                    "rdb_last_bgsave_time_sec" => -1,
-                    "rdb_current_bgsave_time_sec" => -1,
-                    "rdb_saves" => 0,
-                    "rdb_last_cow_size" => 0,
-                    "rdb_last_load_keys_expired" => 0,
-                    "rdb_last_load_keys_loaded" => 0,
+                );
+                for (k, v) in crate::rdb::info_fields(srv) {
+                    let _ = write!(s, "{k}:{v}\r\n");
+                }
+                fields!(s,
                     "aof_enabled" => aof,
                     "aof_rewrite_in_progress" => rewriting,
                     "aof_rewrite_scheduled" => 0,
@@ -1296,22 +1279,6 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// LASTSAVE: nothing is saved yet, so the start time (as a fresh Redis
-/// that has not saved reports its start).
-pub fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    ctx.out.int(ctx.server.start_unix as i64);
-}
-
-/// SAVE / BGSAVE / BGREWRITEAOF: persistence is another issue; refusing is
-/// honest (a fake OK would make backup scripts believe data is on disk).
-pub fn save(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let name = String::from_utf8_lossy(argv[0]).to_uppercase();
-    ctx.out.error(&format!(
-        "ERR {name} is not supported: RDB persistence is not implemented yet (the AOF is: \
-         appendonly yes)"
-    ));
-}
-
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops the server (every
 /// I/O thread leaves its loop within 100 ms and closes its connections);
 /// the calling client gets no reply, its connection is closed, as Redis.
@@ -1333,10 +1300,16 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
     if abort {
         return ctx.out.error("ERR No shutdown in progress.");
     }
-    if save && !force {
-        eprintln!("kvserver: SHUTDOWN SAVE refused: RDB persistence is not implemented yet");
-        return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-    }
+    let _ = force;
+    // The save itself happens at exit, once the I/O threads are gone
+    // (main.rs: rdb::at_exit).
+    crate::rdb::set_shutdown_mode(if save {
+        crate::rdb::SHUTDOWN_SAVE
+    } else if nosave {
+        crate::rdb::SHUTDOWN_NOSAVE
+    } else {
+        crate::rdb::SHUTDOWN_DEFAULT
+    });
     eprintln!(
         "kvserver: SHUTDOWN requested by client id={} addr={}; stopping",
         ctx.client.id, ctx.client.info.addr
