@@ -1240,9 +1240,11 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             let now = ctx.now;
             let key = argv[2];
-            match ctx.db(key).peek(key, now) {
+            let db = ctx.db(key);
+            let ttl = db.expire_at(key).is_some();
+            match db.peek(key, now) {
                 Some(e) => {
-                    let n = memory_usage(key, &e.value, e.expire_at().is_some(), samples);
+                    let n = memory_usage(key, &e.value, ttl, samples);
                     ctx.out.int(n as i64);
                 }
                 None => ctx.out.null(),

@@ -6,10 +6,9 @@
 //! all-or-nothing across shards.
 
 use crate::command::{arity_error, Ctx};
-use crate::db::Value;
+use crate::db::{Str, Value};
 use crate::reply::err;
 use crate::util::{fmt_human, parse_f64, parse_i64};
-use bytes::Bytes;
 
 /// proto-max-bulk-len: the largest string a command may build.
 const MAX_STRING: i64 = 512 * 1024 * 1024;
@@ -20,12 +19,12 @@ fn eq(a: &[u8], b: &str) -> bool {
 }
 
 fn string(v: &[u8]) -> Value {
-    Value::String(Bytes::copy_from_slice(v))
+    Value::String(Str::new(v))
 }
 
 /// The string at `key`: `Ok(None)` if there is none; `Err(())` once the
 /// WRONGTYPE error has been replied.
-pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
     let now = ctx.now;
     match ctx.db(key).get(key, now).map(|e| e.value.as_str().cloned()) {
         None => Ok(None),
@@ -164,7 +163,7 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let now = ctx.now;
     let exists = ctx.db(key).contains(key, now);
-    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Bytes>>| match old {
+    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Str>>| match old {
         Some(Some(v)) => ctx.out.bulk(v),
         Some(None) => ctx.out.null(),
         None => {}
@@ -342,7 +341,7 @@ pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
     v.extend_from_slice(argv[2]);
     let n = v.len();
     ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
     ctx.out.int(n as i64);
 }
 
@@ -414,7 +413,7 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     v[off..off + val.len()].copy_from_slice(val);
     let n = v.len();
     ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
     ctx.out.int(n as i64);
 }
 
