@@ -575,11 +575,7 @@ pub fn execute(
     let ks = if cmd.flags & ALL_SHARDS != 0 {
         server.ks.lock_all()
     } else {
-        let mut ids = Vec::new();
-        shards_of(server, cmd, argv, &mut ids);
-        ids.sort_unstable();
-        ids.dedup();
-        server.ks.lock(&ids)
+        lock_keys(server, cmd, argv)
     };
     let mut ctx = Ctx {
         server,
@@ -598,6 +594,39 @@ pub fn execute(
         let ready = std::mem::take(&mut client.ready_keys);
         blocking::serve(server, rng, ready);
     }
+}
+
+/// Locks the shards of `cmd`'s keys (no allocation for up to 16 keys).
+fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a> {
+    let mut small = [0usize; 16];
+    let mut n = 0;
+    let mut big = Vec::new();
+    for i in cmd.key_indices(argv.len()) {
+        let s = server.ks.shard_of(argv[i]);
+        if n < small.len() {
+            small[n] = s;
+            n += 1;
+        } else {
+            if big.is_empty() {
+                big.extend_from_slice(&small);
+            }
+            big.push(s);
+        }
+    }
+    let ids = if big.is_empty() {
+        &mut small[..n]
+    } else {
+        &mut big[..]
+    };
+    ids.sort_unstable();
+    let mut m = 0;
+    for j in 0..ids.len() {
+        if m == 0 || ids[j] != ids[m - 1] {
+            ids[m] = ids[j];
+            m += 1;
+        }
+    }
+    server.ks.lock(&ids[..m])
 }
 
 /// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).

@@ -921,10 +921,12 @@ impl Keyspace {
     /// without duplicates (the lock order is what prevents deadlocks).
     pub fn lock(&self, ids: &[usize]) -> Locked<'_> {
         debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        Locked {
-            ks: self,
-            guards: ids.iter().map(|&i| (i, lock(&self.shards[i]))).collect(),
-        }
+        let guards = match ids {
+            // The common case, one key: no allocation.
+            &[i] => Guards::One([(i, lock(&self.shards[i]))]),
+            _ => Guards::Many(ids.iter().map(|&i| (i, lock(&self.shards[i]))).collect()),
+        };
+        Locked { ks: self, guards }
     }
 
     /// Locks every shard (commands over the whole keyspace: KEYS, DBSIZE,
@@ -932,12 +934,13 @@ impl Keyspace {
     pub fn lock_all(&self) -> Locked<'_> {
         Locked {
             ks: self,
-            guards: self
-                .shards
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (i, lock(m)))
-                .collect(),
+            guards: Guards::Many(
+                self.shards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (i, lock(m)))
+                    .collect(),
+            ),
         }
     }
 
@@ -983,7 +986,31 @@ impl Keyspace {
 /// The shards one command holds, in ascending order; unlocked on drop.
 pub struct Locked<'a> {
     ks: &'a Keyspace,
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    guards: Guards<'a>,
+}
+
+type Guard<'a> = (usize, MutexGuard<'a, Shard>);
+
+/// One shard (most commands: no allocation), or several in order.
+enum Guards<'a> {
+    One([Guard<'a>; 1]),
+    Many(Vec<Guard<'a>>),
+}
+
+impl<'a> Guards<'a> {
+    fn slice(&self) -> &[Guard<'a>] {
+        match self {
+            Guards::One(g) => g,
+            Guards::Many(v) => v,
+        }
+    }
+
+    fn slice_mut(&mut self) -> &mut [Guard<'a>] {
+        match self {
+            Guards::One(g) => g,
+            Guards::Many(v) => v,
+        }
+    }
 }
 
 impl Locked<'_> {
@@ -992,19 +1019,35 @@ impl Locked<'_> {
     /// # Panics
     /// If that shard is not locked: the command table declared the wrong key
     /// positions (a bug in this program, never a client's doing; the tests
-    /// exercise every command's keys).
+    /// exercise every command's keys). With one shard locked, the check is
+    /// a debug assertion (the tests run with them): a single-key command
+    /// does not hash its key a second time.
     pub fn db(&mut self, db: usize, key: &[u8]) -> &mut Db {
-        let s = self.ks.shard_of(key);
-        let i = self
-            .guards
-            .binary_search_by_key(&s, |(id, _)| *id)
-            .unwrap_or_else(|_| panic!("shard {s} of a key is not locked: command table bug"));
-        &mut self.guards[i].1.dbs[db]
+        let i = match &self.guards {
+            Guards::One([(id, _)]) => {
+                debug_assert_eq!(
+                    self.ks.shard_of(key),
+                    *id,
+                    "shard of a key is not locked: command table bug"
+                );
+                0
+            }
+            Guards::Many(guards) => {
+                let s = self.ks.shard_of(key);
+                guards
+                    .binary_search_by_key(&s, |(id, _)| *id)
+                    .unwrap_or_else(|_| {
+                        panic!("shard {s} of a key is not locked: command table bug")
+                    })
+            }
+        };
+        &mut self.guards.slice_mut()[i].1.dbs[db]
     }
 
     /// Every locked shard's database `db`.
     pub fn dbs(&mut self, db: usize) -> Vec<&mut Db> {
         self.guards
+            .slice_mut()
             .iter_mut()
             .map(|(_, g)| &mut g.dbs[db])
             .collect()
@@ -1012,21 +1055,28 @@ impl Locked<'_> {
 
     /// Whether shard `id` is among the locked ones.
     pub fn holds(&self, id: usize) -> bool {
-        self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
+        self.guards
+            .slice()
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .is_ok()
     }
 
     /// Database `db` of locked shard `id` (see [`Locked::holds`]).
     pub fn shard_db(&mut self, id: usize, db: usize) -> &mut Db {
-        let i = self
-            .guards
+        let guards = self.guards.slice_mut();
+        let i = guards
             .binary_search_by_key(&id, |(i, _)| *i)
             .expect("shard locked");
-        &mut self.guards[i].1.dbs[db]
+        &mut guards[i].1.dbs[db]
     }
 
     /// Every locked shard.
     pub fn shards(&mut self) -> Vec<&mut Shard> {
-        self.guards.iter_mut().map(|(_, g)| &mut **g).collect()
+        self.guards
+            .slice_mut()
+            .iter_mut()
+            .map(|(_, g)| &mut **g)
+            .collect()
     }
 }
 

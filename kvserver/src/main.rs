@@ -24,9 +24,9 @@
 //!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
 //!   blocked client it served), with a wake through the rings;
 //!   [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`] use it.
-//! - [`protocol`]: RESP multibulk requests (decoded by the `redis-protocol`
-//!   crate after a header scan that enforces Redis's limits) and inline
-//!   commands.
+//! - [`protocol`]: RESP multibulk requests (decoded in one scan of the
+//!   headers that enforces Redis's limits, arguments as ranges of the
+//!   input) and inline commands.
 //! - [`command`]: the command table (name, arity, flags, key positions,
 //!   handler) and dispatch: lock the shards of the keys, run the handler.
 //! - [`t_string`], [`t_list`], [`t_hash`], [`t_set`], [`keys`],

@@ -375,14 +375,24 @@ impl Worker {
                     }
                     Parsed::Empty { consumed } => pos += consumed,
                     Parsed::Multibulk { consumed } => {
-                        let argv: Vec<&[u8]> =
-                            self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                        // The argument slices, on the stack unless many.
+                        let mut small: [&[u8]; 32] = [&[]; 32];
+                        let big: Vec<&[u8]>;
+                        let argv: &[&[u8]] = if self.ranges.len() <= small.len() {
+                            for (a, r) in small.iter_mut().zip(&self.ranges) {
+                                *a = &data[r.clone()];
+                            }
+                            &small[..self.ranges.len()]
+                        } else {
+                            big = self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                            &big
+                        };
                         execute(
                             &self.server,
                             &mut conn.client,
                             &mut conn.out,
                             &mut self.rng,
-                            &argv,
+                            argv,
                         );
                         pos += consumed;
                     }

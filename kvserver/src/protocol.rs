@@ -10,17 +10,14 @@
 //! Anything else is an inline command, one text line split like a shell
 //! line (what telnet and `redis-cli` in some modes send): `SET k "a b"\r\n`.
 //!
-//! Multibulk frames are decoded by the `redis-protocol` crate
-//! (`resp2::decode::decode_range`, which yields byte ranges into our input
-//! buffer: no copy of the arguments). Before it runs, [`scan_multibulk`]
-//! walks the headers to enforce Redis's limits with Redis's exact errors:
-//! the crate would otherwise wait for the 512 MiB a hostile `$999999999`
-//! announces, and would recurse into nested arrays, which a request never
-//! has. The scan skips bulk payloads by length, so it costs a few header
-//! bytes per argument.
+//! Multibulk frames are decoded by [`scan_multibulk`] in one pass over the
+//! headers: it enforces Redis's limits with Redis's exact errors (a hostile
+//! `$999999999` is refused, not waited for; nested arrays are refused),
+//! skips each payload by its length, checks the CRLF after it, and records
+//! each argument as a byte range of our input buffer (no copy, no
+//! allocation beyond the caller's reused range vector).
 
 use crate::util::parse_i64;
-use redis_protocol::resp2::{decode::decode_range, types::RangeFrame};
 use std::ops::Range;
 
 /// Largest bulk argument (Redis's proto-max-bulk-len default).
@@ -58,28 +55,11 @@ pub fn parse(buf: &[u8], ranges: &mut Vec<Range<usize>>, owned: &mut Vec<Vec<u8>
 }
 
 fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>) -> Parsed {
-    let (len, count) = match scan_multibulk(buf) {
-        Ok(Some(x)) => x,
-        Ok(None) => return Parsed::Incomplete,
-        Err(e) => return Parsed::Error(e),
-    };
-    if count <= 0 {
-        return Parsed::Empty { consumed: len };
-    }
-    match decode_range(&buf[..len]) {
-        Ok(Some((RangeFrame::Array(items), n))) if n == len => {
-            for f in items {
-                match f {
-                    RangeFrame::BulkString((s, e)) => ranges.push(s..e),
-                    _ => return Parsed::Error("Protocol error: expected '$'".into()),
-                }
-            }
-            Parsed::Multibulk { consumed: len }
-        }
-        // The scan found a complete, well-formed frame of `len` bytes; the
-        // only thing it does not check (like Redis) is the CRLF after each
-        // payload, which the decoder insists on.
-        _ => Parsed::Error("Protocol error: invalid bulk format".into()),
+    match scan_multibulk(buf, Some(ranges)) {
+        Ok(Some((len, count))) if count <= 0 => Parsed::Empty { consumed: len },
+        Ok(Some((len, _))) => Parsed::Multibulk { consumed: len },
+        Ok(None) => Parsed::Incomplete,
+        Err(e) => Parsed::Error(e),
     }
 }
 
@@ -98,7 +78,13 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
 /// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
 /// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
 /// limits; `Err`: the protocol error Redis would send.
-pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
+///
+/// With `ranges`, the arguments' byte ranges are recorded there, and a
+/// payload not followed by CRLF is an error.
+pub fn scan_multibulk(
+    buf: &[u8],
+    mut ranges: Option<&mut Vec<Range<usize>>>,
+) -> Result<Option<(usize, i64)>, String> {
     let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
         return Ok(None);
     };
@@ -124,9 +110,18 @@ pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
             Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n as usize,
             _ => return Err("Protocol error: invalid bulk length".into()),
         };
-        pos = cr + 2 + n + 2;
+        let start = cr + 2;
+        pos = start + n + 2;
         if pos > buf.len() {
             return Ok(None);
+        }
+        if let Some(r) = ranges.as_deref_mut() {
+            // Redis does not look at the two bytes after a payload; we
+            // insist on CRLF there (as the RESP decoder we used to run did).
+            if &buf[start + n..pos] != b"\r\n" {
+                return Err("Protocol error: invalid bulk format".into());
+            }
+            r.push(start..start + n);
         }
     }
     Ok(Some((pos, count)))
