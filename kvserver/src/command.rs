@@ -476,8 +476,27 @@ fn table() -> &'static HashMap<&'static [u8], &'static Command> {
     TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
-/// Looks a command up by name, case-insensitively.
+/// Looks a command up by name, case-insensitively. The last command found
+/// on this thread is tried first (a pipeline repeats its command).
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<&'static Command>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let last = LAST.with(|l| l.get());
+    if let Some(c) = last {
+        if name.eq_ignore_ascii_case(c.name.as_bytes()) {
+            return Some(c);
+        }
+    }
+    let found = lookup_table(name);
+    if found.is_some() {
+        LAST.with(|l| l.set(found));
+    }
+    found
+}
+
+fn lookup_table(name: &[u8]) -> Option<&'static Command> {
     // No command name is longer than 32 bytes: lowercase on the stack.
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
