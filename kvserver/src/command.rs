@@ -560,7 +560,7 @@ pub fn execute(
         client.multi_error |= client.multi.is_some();
         server
             .stats
-            .cmd(cmd.index())
+            .local(cmd.index())
             .rejected
             .fetch_add(1, Ordering::Relaxed);
         server.stats.error(b"ERR");
@@ -667,7 +667,6 @@ pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<u
 /// cost: one clock reading and a few relaxed atomics per command).
 pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let server = ctx.server;
-    server.total_commands.fetch_add(1, Ordering::Relaxed);
     let reply_at = ctx.out.buf.len();
     (cmd.handler)(ctx, argv);
     // A command that blocked changed nothing (yet).
@@ -688,7 +687,7 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
     let idx = cmd.index();
-    let st = server.stats.cmd(idx);
+    let st = server.stats.local(idx);
     st.calls.fetch_add(1, Ordering::Relaxed);
     st.usec.fetch_add(usec, Ordering::Relaxed);
     if ctx.out.buf.get(reply_at) == Some(&b'-') {

@@ -31,7 +31,6 @@ pub struct Server {
     next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
-    pub total_commands: AtomicU64,
     /// CONFIG GET/SET's view of the configuration.
     pub config: Runtime,
     pub stats: Stats,
@@ -86,7 +85,6 @@ impl Server {
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
-            total_commands: AtomicU64::new(0),
             mail,
             blocking: Blocking::default(),
             pubsub: PubSub::default(),
@@ -112,10 +110,8 @@ impl Server {
     /// Periodic work of I/O thread 0's 100 ms tick (Redis's serverCron):
     /// the ops/sec sample.
     pub fn cron(&self) {
-        self.stats.sample_ops(
-            crate::util::now_ms(),
-            self.total_commands.load(Ordering::Relaxed),
-        );
+        self.stats
+            .sample_ops(crate::util::now_ms(), self.stats.total_calls());
     }
 
     pub fn client_gone(&self, c: &Client) {

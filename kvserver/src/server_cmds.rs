@@ -861,7 +861,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 s.push_str("# Stats\r\n");
                 fields!(s,
                     "total_connections_received" => srv.total_connections.load(Ordering::Relaxed),
-                    "total_commands_processed" => srv.total_commands.load(Ordering::Relaxed),
+                    "total_commands_processed" => srv.stats.total_calls(),
                     "instantaneous_ops_per_sec" => srv.stats.ops_per_sec(),
                     "total_net_input_bytes" => 0,
                     "total_net_output_bytes" => 0,
@@ -1014,7 +1014,7 @@ pub fn config(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         b"resetstat" => {
-            srv.stats.reset(&srv.total_commands);
+            srv.stats.reset();
             ctx.out.ok();
         }
         b"rewrite" => match &srv.cfg.config_file {
