@@ -5,7 +5,10 @@
 //! Keyspace
 //!   shards[0..S]  (S a power of two, shard = hash(key) & (S-1))
 //!     Mutex<Shard>
-//!       dbs[0..16]: Db { map: key -> Entry { value, expire_at }, expiring: [key] }
+//!       dbs[0..16]: Db { store: Store, watched }
+//!         Store { table: HashTable<u32 slot>,
+//!                 slots: pages of Entry { key, value, lru, ttl },
+//!                 expires: slot -> deadline }
 //! ```
 //!
 //! A command locks exactly the shards its keys hash to, in ascending shard
@@ -14,10 +17,15 @@
 //! each other in a cycle (no deadlock), and a command that holds all its
 //! shards sees and changes its keys atomically, whatever shards they are on.
 //!
-//! Expiry: `expire_at` (ms since the epoch, 0 = none) is checked on every
-//! access (lazy expiry) and an active cycle samples keys with a deadline
-//! ([`Keyspace::active_expire`]), as Redis does. `expiring` lists exactly the
-//! keys with a deadline, so sampling is O(1) per key.
+//! Memory per key is what this layout is for: an [`Entry`] is 56 bytes
+//! with the key and a short string value inline ([`Str`]), entries sit in
+//! pages (no allocation per key), and the table holds 4-byte slot numbers,
+//! so a power-of-two table's slack costs little (see kvserver/README.md).
+//!
+//! Expiry: a key's deadline (ms since the epoch) lives in `expires`, only
+//! for keys that have one; it is checked on every access (lazy expiry) and
+//! an active cycle samples `expires` at random ([`Keyspace::active_expire`]),
+//! as Redis does.
 
 use crate::util::Rng;
 use bytes::Bytes;
