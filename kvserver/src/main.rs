@@ -71,6 +71,8 @@ mod command_docs;
 mod config;
 mod db;
 mod evict;
+#[cfg(test)]
+mod hostile_tests;
 mod keys;
 mod mailbox;
 mod monitor;
