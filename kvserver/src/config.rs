@@ -814,6 +814,53 @@ mod tests {
     }
 
     #[test]
+    fn sample_config_file_parses_and_lists_every_directive() {
+        let text = include_str!("../kvserver.conf");
+        let mut c = ServerConfig::default();
+        c.apply_text(text, "kvserver.conf").unwrap();
+        for p in PARAMS {
+            assert!(
+                text.lines().any(|l| {
+                    let l = l.trim_start_matches("# ");
+                    l.split_whitespace().next() == Some(p.name)
+                }),
+                "{} is missing from kvserver.conf",
+                p.name
+            );
+        }
+        assert!(text.contains("rename-command"));
+        let limits = parse_output_limits(&c.values["client-output-buffer-limit"]).unwrap();
+        assert_eq!(limits[2], [32 << 20, 8 << 20, 60]);
+    }
+
+    #[test]
+    fn output_limits_merge_and_rename_errors() {
+        let v = merge_output_limits(
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            &["pubsub 1mb 512kb 10", "replica", "1gb", "0", "0"],
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            "normal 0 0 0 slave 1073741824 0 0 pubsub 1048576 524288 10"
+        );
+        let mut c = ServerConfig::default();
+        assert_eq!(
+            c.set("rename-command", &["nosuch", "x"]).unwrap_err(),
+            "No such command in rename-command"
+        );
+        c.set("rename-command", &["config", "cfg"]).unwrap();
+        assert_eq!(
+            c.set("rename-command", &["get", "cfg"]).unwrap_err(),
+            "Target command name already exists"
+        );
+        c.set("rename-command", &["cfg", ""]).unwrap();
+        assert!(!crate::command::names_after(&c.renames).contains(&"cfg".to_string()));
+        c.set("requirepass", &["pw"]).unwrap();
+        assert!(Runtime::new(&c).requirepass_set.load(Ordering::Relaxed));
+    }
+
+    #[test]
     fn runtime_set_is_all_or_nothing() {
         let r = Runtime::new(&ServerConfig::default());
         assert!(r
