@@ -572,6 +572,27 @@ impl Db {
         None
     }
 
+    /// Up to `n` keys to choose an eviction victim from (`evict.rs`): keys
+    /// with a deadline at random (`volatile`), or `n` consecutive keys of
+    /// the table from a random position (hashing makes them a random
+    /// sample; one O(position) walk, as [`Db::random_key`]).
+    pub fn eviction_sample(&self, rng: &mut Rng, n: usize, volatile: bool) -> Vec<(Bytes, &Entry)> {
+        let mut out = Vec::with_capacity(n);
+        if volatile {
+            for _ in 0..n.min(self.expiring.len()) {
+                let k = &self.expiring[rng.below(self.expiring.len())];
+                if let Some(e) = self.map.get(k.as_ref()) {
+                    out.push((k.clone(), e));
+                }
+            }
+        } else if !self.map.is_empty() {
+            let start = rng.below(self.map.len());
+            let it = self.map.iter().skip(start).chain(self.map.iter());
+            out.extend(it.take(n.min(self.map.len())).map(|(k, e)| (k.clone(), e)));
+        }
+        out
+    }
+
     /// One round of the active expiry cycle: checks up to `samples` random
     /// keys with a deadline and deletes the expired ones. Returns (checked,
     /// deleted) so the caller can decide to go on, as Redis does when more

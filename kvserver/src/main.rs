@@ -76,6 +76,9 @@ mod command;
 mod command_docs;
 mod config;
 mod db;
+mod evict;
+#[cfg(test)]
+mod hostile_tests;
 mod keys;
 mod mailbox;
 mod monitor;
@@ -84,6 +87,7 @@ mod networking;
 mod protocol;
 mod pubsub;
 mod reply;
+mod security;
 mod server;
 mod server_cmds;
 mod sorted_set;
@@ -135,7 +139,7 @@ fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>
     while let Some(a) = it.next() {
         let name = a.strip_prefix("--").map(str::to_ascii_lowercase);
         match name {
-            Some(n) if config::param(&n).is_some() => {
+            Some(n) if config::is_directive(&n) => {
                 let mut vals = Vec::new();
                 while let Some(v) = it.next_if(|v| !v.starts_with("--")) {
                     vals.push(v);
@@ -162,6 +166,7 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
+    command::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()

@@ -22,9 +22,22 @@
 use crate::util::parse_i64;
 use redis_protocol::resp2::{decode::decode_range, types::RangeFrame};
 use std::ops::Range;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Largest bulk argument (Redis's proto-max-bulk-len default).
 pub const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// proto-max-bulk-len as configured (CONFIG SET can change it).
+static MAX_BULK: AtomicI64 = AtomicI64::new(MAX_BULK_LEN);
+/// Limits for a client that has not authenticated yet (Redis's: a request
+/// announcing more arguments or a longer argument is a protocol error, so
+/// a stranger cannot make the server buffer much).
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+pub const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// Sets proto-max-bulk-len.
+pub fn set_max_bulk_len(n: i64) {
+    MAX_BULK.store(n.max(1), Ordering::Relaxed);
+}
 /// Most arguments in one request.
 pub const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
 /// Longest inline line, or multibulk header line (PROTO_INLINE_MAX_SIZE).
@@ -99,6 +112,31 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
 /// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
 /// limits; `Err`: the protocol error Redis would send.
 pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
+    scan_headers(
+        buf,
+        MAX_MULTIBULK_LEN,
+        MAX_BULK.load(Ordering::Relaxed),
+        false,
+    )
+}
+
+/// Checks the request at the front of `buf` against the limits for a
+/// client that has not authenticated (Redis's `unauthenticated multibulk
+/// length` / `unauthenticated bulk length` errors). `Err`: the protocol
+/// error to answer before closing; `Ok`: parse it as usual.
+pub fn check_unauthenticated(buf: &[u8]) -> Result<(), String> {
+    if buf.first() != Some(&b'*') {
+        return Ok(());
+    }
+    scan_headers(buf, UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true).map(|_| ())
+}
+
+fn scan_headers(
+    buf: &[u8],
+    max_count: i64,
+    max_bulk: i64,
+    unauth: bool,
+) -> Result<Option<(usize, i64)>, String> {
     let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
         return Ok(None);
     };
@@ -106,6 +144,9 @@ pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
         Some(n) if n <= MAX_MULTIBULK_LEN => n,
         _ => return Err("Protocol error: invalid multibulk length".into()),
     };
+    if count > max_count && unauth {
+        return Err("Protocol error: unauthenticated multibulk length".into());
+    }
     let mut pos = cr + 2;
     for _ in 0..count.max(0) {
         let Some(&c) = buf.get(pos) else {
@@ -121,9 +162,13 @@ pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
             return Ok(None);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n as usize,
+            Some(n) if (0..=MAX_BULK.load(Ordering::Relaxed)).contains(&n) => n,
             _ => return Err("Protocol error: invalid bulk length".into()),
         };
+        if n > max_bulk && unauth {
+            return Err("Protocol error: unauthenticated bulk length".into());
+        }
+        let n = n as usize;
         pos = cr + 2 + n + 2;
         if pos > buf.len() {
             return Ok(None);

@@ -51,6 +51,12 @@ pub struct Server {
     pub blocking: Blocking,
     pub pubsub: PubSub,
     pub monitors: Monitors,
+    /// maxmemory's view of the memory in use (`evict.rs`): sampled from
+    /// the allocator on the cron, adjusted between samples.
+    pub used_memory: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    /// Connections refused at accept (maxclients).
+    pub rejected_connections: AtomicU64,
 }
 
 impl Server {
@@ -77,7 +83,7 @@ impl Server {
             start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
-            startup_rss: crate::server_cmds::rss_bytes(),
+            startup_rss: crate::evict::used_memory_now(),
             ks: Keyspace::new(shards, cfg.databases),
             cfg,
             backend,
@@ -91,6 +97,9 @@ impl Server {
             blocking: Blocking::default(),
             pubsub: PubSub::default(),
             monitors: Monitors::default(),
+            used_memory: AtomicU64::new(0),
+            evicted_keys: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
         }
     }
 
@@ -103,6 +112,7 @@ impl Server {
         let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms(), thread, conn));
         self.clients.add(info.clone());
         let mut client = Client::new(id, info);
+        client.authenticated = !self.config.requirepass_set.load(Ordering::Relaxed);
         client.thread = thread;
         client.conn = conn;
         client.addr = client.info.addr.clone();
@@ -116,6 +126,7 @@ impl Server {
             crate::util::now_ms(),
             self.total_commands.load(Ordering::Relaxed),
         );
+        crate::evict::sample_memory(self);
     }
 
     pub fn client_gone(&self, c: &Client) {
@@ -174,6 +185,10 @@ pub struct Client {
     /// Inside EXEC with the AOF on: the transaction's records (database,
     /// RESP command), appended as MULTI ... EXEC at its end.
     pub aof_multi: Option<Vec<(usize, Vec<u8>)>>,
+    /// AUTH passed, or no password was required when it connected (or at
+    /// its last RESET). Commands other than AUTH HELLO QUIT RESET need it
+    /// while `requirepass` is set (`security.rs`).
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -204,6 +219,7 @@ impl Client {
             reply_skip_next: false,
             aof_need: 0,
             aof_multi: None,
+            authenticated: true,
         }
     }
 
