@@ -24,7 +24,8 @@
 # Knobs: WORKERS ("1 2 3 4 6 8"), BACKENDS ("threads uring kernel"),
 # SECS (3), CONNS (64), LEN (512), KV_CLIENTS (128: connections in all),
 # KV_PROCS (8: redis-benchmark processes sharing them),
-# N1 (300000: requests per -P 1 test), N16 (3000000: per -P 16 test).
+# N1 (300000: requests per -P 1 test), N16 (3000000: per -P 16 test),
+# PARTS ("echo kv": which experiments).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,7 @@ LEN=${LEN:-512}
 KV_CLIENTS=${KV_CLIENTS:-128}
 KV_PROCS=${KV_PROCS:-8}
 N1=${N1:-300000}
+PARTS=${PARTS:-echo kv}
 N16=${N16:-3000000}
 ECHO_PORT=12345
 KV_PORT=6399
@@ -93,7 +95,8 @@ wait_port() {
 ECSV=$OUT/echo.csv
 rm -f "$ECSV"
 header=--csv-header
-for k in $WORKERS; do
+case " $PARTS " in *" echo "*) echo_workers=$WORKERS ;; *) echo_workers="" ;; esac
+for k in $echo_workers; do
   for s in epoll "${backends[@]}"; do
     if [ "$s" = epoll ]; then
       "${SERVER_CPUS[@]}" "$BIN/epoll_echo_server" --port $ECHO_PORT --threads "$k" 2>"$OUT/server.log" &
@@ -151,13 +154,14 @@ kv_tests() { # kv_tests SERVER BACKEND K
     done
   done
 }
-"${RS[@]}" --version >/dev/null 2>&1 && {
+case " $PARTS " in *" kv "*) kv_workers=$WORKERS ;; *) kv_workers="" ;; esac
+[ -n "$kv_workers" ] && "${RS[@]}" --version >/dev/null 2>&1 && {
   "${SERVER_CPUS[@]}" "${RS[@]}" --port $KV_PORT --save '' --appendonly no >"$OUT/server.log" 2>&1 &
   pid=$!
   wait_port $KV_PORT && kv_tests redis - 1
   stop
 }
-for k in $WORKERS; do
+for k in $kv_workers; do
   for b in "${backends[@]}"; do
     "${SERVER_CPUS[@]}" "$BIN/kvserver" --port $KV_PORT --backend "$b" --io-threads "$k" \
       --workers "$k" >"$OUT/server.log" 2>&1 &
@@ -169,9 +173,10 @@ for k in $WORKERS; do
 done
 
 # ---- tables ---------------------------------------------------------------
-echo
-echo "## echo ($CONNS connections, $LEN-byte messages, ${SECS}s each; $pinning)"
-echo
+if [ -s "$ECSV" ]; then
+  echo
+  echo "## echo ($CONNS connections, $LEN-byte messages, ${SECS}s each; $pinning)"
+  echo
 awk -F, 'NR > 1 {
     key = $2 "/" $3; rps[key, $4] = $9; cpu[key, $4] = $22
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
@@ -185,6 +190,8 @@ awk -F, 'NR > 1 {
       printf "| %s | %s | %.0f | %.2fx | %.2f |\n", key, k, rps[key, k], (base > 0 ? rps[key, k] / base : 0), cpu[key, k]
     }
   }' "$ECSV"
+fi
+if [ -n "$kv_workers" ]; then
 echo
 echo "## kvserver ($KV_PROCS redis-benchmark processes, $KV_CLIENTS connections in all, -r 100000; redis-server is single-threaded)"
 echo
@@ -202,3 +209,4 @@ awk -F, 'NR > 1 {
       }
     }
   }' "$KCSV"
+fi

@@ -483,3 +483,59 @@ fn uring_with_sqpoll_threads() {
         assert_eq!(c.user_data, 7);
     }
 }
+
+/// FASTIO_MAX_INFLIGHT: the threads backend and the module stop taking
+/// submissions from a ring that has that many ops in flight (here, 2-second
+/// TIMEOUTs), so the SQ fills and the process sees backpressure; once they
+/// complete, the rest goes in and every op completes exactly once.
+/// io_uring has limits of its own and is not checked.
+#[test]
+fn inflight_ops_are_capped_per_ring() {
+    for_each_backend(|b| {
+        if b == BackendChoice::Uring {
+            return;
+        }
+        let mut cfg = config(b);
+        cfg.ring_entries = 1024;
+        cfg.cq_entries = 4096;
+        let (f, mut ring) = one_ring(&cfg);
+        let max = u64::from(abi::FASTIO_MAX_INFLIGHT);
+        let total = max + 3000;
+        let timeout = |ud| Sqe {
+            off: 2_000_000_000,
+            ..sqe(op::TIMEOUT, -1, ud)
+        };
+        let mut next = 0u64;
+        let mut stuck_since = Instant::now();
+        while next < total && stuck_since.elapsed() < Duration::from_millis(300) {
+            // SAFETY: TIMEOUTs carry no pointers.
+            if unsafe { ring.push(&timeout(next)) }.is_ok() {
+                next += 1;
+                stuck_since = Instant::now();
+            } else {
+                ring.submit().unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        ring.submit().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let taken = f.stats().submitted;
+        assert_eq!(taken, max, "{b:?}: ops taken while {max} were in flight");
+        assert!(next < total, "{b:?}: the SQ never pushed back");
+        let mut seen = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen < total && Instant::now() < deadline {
+            // SAFETY: as above.
+            while next < total && unsafe { ring.push(&timeout(next)) }.is_ok() {
+                next += 1;
+            }
+            ring.submit().unwrap();
+            ring.wait(1, Some(Duration::from_millis(100))).unwrap();
+            while let Some(c) = ring.pop() {
+                assert_eq!(c.res, -libc::ETIME, "{b:?}: op {}", c.user_data);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, total, "{b:?}: every op completes once");
+    });
+}

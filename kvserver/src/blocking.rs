@@ -157,7 +157,9 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
         ctx.client.blocked = Some(Blocked { deadline: None });
         return;
     }
-    let cmd = retry.first().and_then(|name| command::lookup(name));
+    let cmd = retry
+        .first()
+        .and_then(|name| command::lookup_internal(name));
     let (Some(cmd), false) = (cmd, ctx.client.deny_blocking) else {
         return ctx.out.null_array();
     };
@@ -270,6 +272,8 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
     if ctx.client.blocked.is_some() {
         let now = ctx.now;
         let key_exists = ctx.ks.db(db, key).contains(key, now);
+        // An expiry found on the way is logged under these locks.
+        crate::aof::flush_expired();
         return Attempt::NoData { key_exists };
     }
     // Served: what it wrote counts as modified (WATCH) and may be ready
@@ -278,6 +282,10 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
     for i in cmd.key_indices(argv.len()) {
         ctx.ks.db(db, argv[i]).touch(argv[i]);
         written.push((db, Bytes::copy_from_slice(argv[i])));
+    }
+    // Logged as its non-blocking form, under the same locks.
+    if let Some(aof) = crate::aof::get() {
+        aof.feed(cmd, &mut ctx, &argv, 0);
     }
     server.blocking.remove_locked(&mut reg, id);
     drop(reg);

@@ -13,8 +13,8 @@ use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use crate::{
-    bitops, blocking, keys, monitor, multi, pubsub, server_cmds, t_hash, t_list, t_set, t_stream,
-    t_string, t_zset,
+    aof, bitops, blocking, keys, monitor, multi, pubsub, security, server_cmds, t_hash, t_list,
+    t_set, t_stream, t_string, t_zset,
 };
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
@@ -412,6 +412,8 @@ pub static COMMANDS: &[Command] = &[
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
     cmd!("quit", -1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::quit),
     cmd!("hello", -1, FAST, 0, 0, 0, server_cmds::hello),
+    // AUTH is ADMIN here only to keep it (and its password) out of MONITOR.
+    cmd!("auth", -2, FAST | ADMIN, 0, 0, 0, security::auth),
     cmd!("select", 2, FAST, 0, 0, 0, server_cmds::select),
     cmd!("client", -2, 0, 0, 0, 0, server_cmds::client),
     cmd!("command", -1, 0, 0, 0, 0, server_cmds::command),
@@ -424,7 +426,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lastsave", 1, FAST, 0, 0, 0, server_cmds::lastsave),
     cmd!("save", 1, ADMIN, 0, 0, 0, server_cmds::save),
     cmd!("bgsave", -1, ADMIN, 0, 0, 0, server_cmds::save),
-    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, server_cmds::save),
+    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, aof::bgrewriteaof),
     cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
     cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
     cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),
@@ -470,42 +472,93 @@ fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
     }
 }
 
-/// Name → command, built once.
-fn table() -> &'static HashMap<&'static [u8], &'static Command> {
-    static TABLE: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
-    TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+/// `rename-command` directives (name, new name; "" = removed), set once
+/// at start before any lookup ([`set_renames`]).
+static RENAMES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+
+/// Installs the configuration's `rename-command` directives. Call before
+/// the first [`lookup`] (the table is built once); false if too late.
+pub fn set_renames(renames: Vec<(String, String)>) -> bool {
+    RENAMES.set(renames).is_ok() && TABLE.get().is_none()
 }
 
-/// Looks a command up by name, case-insensitively. The last command found
-/// on this thread is tried first (a pipeline repeats its command).
+/// The command names after applying `renames` in order (for checking a
+/// further `rename-command` as Redis does).
+pub fn names_after(renames: &[(String, String)]) -> Vec<String> {
+    build(renames).into_keys().collect()
+}
+
+fn build(renames: &[(String, String)]) -> HashMap<String, &'static Command> {
+    let mut t: HashMap<String, &'static Command> =
+        COMMANDS.iter().map(|c| (c.name.to_string(), c)).collect();
+    for (from, to) in renames {
+        if let Some(c) = t.remove(from) {
+            if !to.is_empty() {
+                t.insert(to.clone(), c);
+            }
+        }
+    }
+    t
+}
+
+static TABLE: OnceLock<HashMap<Box<[u8]>, &'static Command>> = OnceLock::new();
+
+/// Name (as clients call it: renamed by `rename-command`) → command, built
+/// once.
+fn table() -> &'static HashMap<Box<[u8]>, &'static Command> {
+    TABLE.get_or_init(|| {
+        let renames = RENAMES.get().map_or(&[][..], |r| r.as_slice());
+        build(renames)
+            .into_iter()
+            .map(|(n, c)| (n.into_bytes().into_boxed_slice(), c))
+            .collect()
+    })
+}
+
+/// Looks a command up by the name clients use (`rename-command` applied),
+/// case-insensitively. The last command found on this thread is tried
+/// first (a pipeline repeats its command) — only without renames, since
+/// the cache compares the command's own name.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     thread_local! {
         static LAST: std::cell::Cell<Option<&'static Command>> =
             const { std::cell::Cell::new(None) };
     }
-    let last = LAST.with(|l| l.get());
-    if let Some(c) = last {
-        if name.eq_ignore_ascii_case(c.name.as_bytes()) {
-            return Some(c);
+    let cacheable = RENAMES.get().map_or(true, |r| r.is_empty());
+    if cacheable {
+        if let Some(c) = LAST.with(|l| l.get()) {
+            if name.eq_ignore_ascii_case(c.name.as_bytes()) {
+                return Some(c);
+            }
         }
     }
     let found = lookup_table(name);
-    if found.is_some() {
+    if cacheable && found.is_some() {
         LAST.with(|l| l.set(found));
     }
     found
 }
 
 fn lookup_table(name: &[u8]) -> Option<&'static Command> {
-    // No command name is longer than 32 bytes: lowercase on the stack.
+    // Longer names exist only through rename-command.
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
-        return None;
+        return table().get(&*name.to_ascii_lowercase()).copied();
     }
     let lower = &mut buf[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
     table().get(&*lower).copied()
+}
+
+/// As [`lookup`], falling back to the original names: for commands the
+/// server builds itself (a blocked client's retry), which must work
+/// whatever `rename-command` did.
+pub fn lookup_internal(name: &[u8]) -> Option<&'static Command> {
+    lookup(name).or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        COMMANDS.iter().find(|c| c.name.as_bytes() == lower)
+    })
 }
 
 /// `ERR wrong number of arguments for 'get' command`.
@@ -565,6 +618,26 @@ pub fn execute(
             .fetch_add(1, Ordering::Relaxed);
         server.stats.error(b"ERR");
         return arity_error(out, cmd.name);
+    }
+    // One bool for an authenticated client (security.rs).
+    if !client.authenticated && crate::security::reject(server, client, cmd, out) {
+        return;
+    }
+    if server.config.maxmemory.load(Ordering::Relaxed) != 0 {
+        let size = argv.iter().map(|a| a.len()).sum();
+        if crate::evict::before_command(server, client, cmd, rng, size) {
+            if cmd.name == "exec" {
+                out.error(&format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    crate::evict::OOM
+                ));
+                client.multi = None;
+                client.multi_error = false;
+                return multi::unwatch_all(server, client);
+            }
+            client.multi_error |= client.multi.is_some();
+            return out.error(crate::evict::OOM);
+        }
     }
     if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
         return out.error(&format!(
@@ -683,6 +756,12 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
     }
+    // The AOF record, appended while this command's shards are locked so
+    // that the file order is the execution order (aof.rs). One branch when
+    // appendonly is off.
+    if let Some(aof) = aof::get() {
+        aof.feed(cmd, ctx, argv, reply_at);
+    }
     let end_us = crate::util::now_us();
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
@@ -704,7 +783,9 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     c.info.multi.store(multi, Ordering::Relaxed);
     let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
     // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
-    if slower >= 0 && usec >= slower as u64 && cmd.name != "exec" {
+    // Nor AUTH and HELLO, whose arguments hold a password (Redis redacts
+    // them).
+    if slower >= 0 && usec >= slower as u64 && !matches!(cmd.name, "exec" | "auth" | "hello") {
         server.stats.slowlog_push(
             argv,
             usec,

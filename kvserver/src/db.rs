@@ -531,6 +531,9 @@ fn lru_clock() -> u32 {
 #[derive(Debug, Default)]
 pub struct Db {
     store: Store,
+    /// This database's number (the AOF's DEL of an expired key says
+    /// where it was); stays put when SWAPDB swaps contents.
+    index: usize,
     /// The keys some client WATCHes: how many clients, and a version bumped
     /// on every modification of the key (write command, set, delete,
     /// expiry, flush). Only watched keys are tracked, as Redis's
@@ -611,7 +614,7 @@ impl Db {
         let i = self.store.find(key)?;
         let e = self.store.slots.get(i)?;
         if self.store.expired(i, e, now) {
-            self.remove(key);
+            self.expire_key(key);
             return None;
         }
         Some(i)
@@ -740,6 +743,12 @@ impl Db {
         }
     }
 
+    /// Deletes `key` because it expired (the AOF logs a DEL for it).
+    fn expire_key(&mut self, key: &[u8]) {
+        crate::aof::note_expired(self.index, key);
+        self.remove(key);
+    }
+
     /// Deletes `key` (expired or not); returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let h = table_hash(key);
@@ -820,6 +829,41 @@ impl Db {
         Some(k)
     }
 
+    /// Up to `n` keys to choose an eviction victim from (`evict.rs`), with
+    /// their deadlines: keys with a deadline at random (`volatile`), or
+    /// random slots. O(n) either way.
+    pub fn eviction_sample(
+        &self,
+        rng: &mut Rng,
+        n: usize,
+        volatile: bool,
+    ) -> Vec<(Bytes, &Entry, Option<u64>)> {
+        let s = &self.store;
+        let mut out = Vec::with_capacity(n);
+        if s.is_empty() {
+            return out;
+        }
+        let mut tries = 0;
+        while out.len() < n && tries < 4 * n {
+            tries += 1;
+            let i = if volatile {
+                if s.expires.is_empty() {
+                    break;
+                }
+                match s.expires.get_index(rng.below(s.expires.len())) {
+                    Some((&i, _)) => i,
+                    None => break,
+                }
+            } else {
+                rng.below(s.slots.capacity()) as u32
+            };
+            if let Some(e) = s.slots.get(i) {
+                out.push((Bytes::copy_from_slice(&e.key), e, s.deadline(i)));
+            }
+        }
+        out
+    }
+
     /// One round of the active expiry cycle: checks up to `samples` random
     /// keys with a deadline and deletes the expired ones. Returns (checked,
     /// deleted) so the caller can decide to go on, as Redis does when more
@@ -841,6 +885,7 @@ impl Db {
                     self.store.expires.swap_remove(&i);
                     continue;
                 };
+                crate::aof::note_expired(self.index, &key);
                 self.store.remove_slot(i, table_hash(&key));
                 self.touch(&key);
                 deleted += 1;
@@ -906,7 +951,12 @@ impl Keyspace {
         let shards = (0..n)
             .map(|_| {
                 Mutex::new(Shard {
-                    dbs: (0..databases).map(|_| Db::default()).collect(),
+                    dbs: (0..databases)
+                        .map(|index| Db {
+                            index,
+                            ..Db::default()
+                        })
+                        .collect(),
                 })
             })
             .collect();
@@ -983,6 +1033,8 @@ impl Keyspace {
                     }
                 }
             }
+            // Appends the DELs while this shard is still locked.
+            crate::aof::flush_expired();
             if start.elapsed() > budget {
                 break;
             }

@@ -113,6 +113,20 @@ impl Mailboxes {
         }
     }
 
+    /// Wakes `thread` without a message (the AOF's fsync released replies
+    /// it holds): a wake byte is owed unless one is pending.
+    pub fn wake(&self, thread: usize) {
+        let Some(b) = self.boxes.get(thread) else {
+            return;
+        };
+        if CURRENT.with(|c| c.get()) == thread {
+            return;
+        }
+        if !b.wake_pending.swap(true, Ordering::SeqCst) {
+            WAKES.with(|w| w.borrow_mut().push(thread));
+        }
+    }
+
     /// The fd to send `thread`'s wake byte to.
     pub fn wake_fd(&self, thread: usize) -> Option<RawFd> {
         self.boxes.get(thread).map(|b| b.wake_tx.as_raw_fd())

@@ -59,10 +59,16 @@
 //! exception: it locks one shard at a time and its cursor survives
 //! rehashing (see [`keys::scan`]).
 //!
+//! - [`aof`]: the append-only file (Redis 7.0's multi-part layout): each
+//!   write command's record is appended while the command holds its shard
+//!   locks, written and fsynced through the rings (group commit: with
+//!   `appendfsync always` replies wait for the fsync), loaded at start,
+//!   compacted by BGREWRITEAOF.
 //! - [`config`]: the redis.conf-style file and `--directive value` options;
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
 
+mod aof;
 mod bitops;
 mod blocking;
 mod clients;
@@ -70,6 +76,9 @@ mod command;
 mod command_docs;
 mod config;
 mod db;
+mod evict;
+#[cfg(test)]
+mod hostile_tests;
 mod keys;
 mod mailbox;
 mod monitor;
@@ -78,6 +87,7 @@ mod networking;
 mod protocol;
 mod pubsub;
 mod reply;
+mod security;
 mod server;
 mod server_cmds;
 mod sorted_set;
@@ -129,7 +139,7 @@ fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>
     while let Some(a) = it.next() {
         let name = a.strip_prefix("--").map(str::to_ascii_lowercase);
         match name {
-            Some(n) if config::param(&n).is_some() => {
+            Some(n) if config::is_directive(&n) => {
                 let mut vals = Vec::new();
                 while let Some(v) = it.next_if(|v| !v.starts_with("--")) {
                     vals.push(v);
@@ -156,6 +166,7 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
+    command::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()
@@ -167,11 +178,13 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
-    let (listeners, local) =
-        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     let (mail, wake_ends) =
         mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
     let server = Arc::new(Server::new(cfg, describe, mail));
+    // The AOF is loaded before anyone can connect.
+    aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    let (listeners, local) =
+        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
@@ -198,6 +211,11 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let mut ok = true;
     for h in handles {
         ok &= h.join().unwrap_or(false);
+    }
+    // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
+    // fsynced before exit (the I/O threads are gone: plain calls here).
+    if let Some(aof) = aof::get() {
+        aof.shutdown();
     }
     if ok {
         Ok(())

@@ -144,6 +144,9 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         db.unwatch(k);
     }
     if changed {
+        // Watched keys that expired just now: their DELs go to the AOF
+        // before the locks are released.
+        crate::aof::flush_expired();
         return ctx.out.null_array();
     }
     ctx.out.array(queue.len());
@@ -158,9 +161,20 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
     };
     // A blocking command inside EXEC answers at once, as timed out.
     inner.client.deny_blocking = true;
+    // The AOF gets the transaction's records as one MULTI ... EXEC block,
+    // appended before the locks go.
+    let aof = crate::aof::get();
+    if aof.is_some() {
+        inner.client.aof_multi = Some(Vec::new());
+    }
     for (c, args) in &queue {
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
         command::run(c, &mut inner, &argv);
     }
     inner.client.deny_blocking = false;
+    if let (Some(aof), Some(recs)) = (aof, inner.client.aof_multi.take()) {
+        aof.commit_multi(recs);
+        inner.client.aof_need = aof.need();
+    }
+    crate::aof::flush_expired();
 }

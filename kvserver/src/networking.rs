@@ -45,7 +45,7 @@ use crate::protocol::{self, Parsed};
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{blocking, command, monitor, multi, pubsub};
+use crate::{aof, blocking, command, monitor, multi, pubsub, security};
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::{buffer, net, signals};
@@ -54,6 +54,7 @@ use slab::Slab;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,9 +73,9 @@ const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Stop parsing (and receiving) once this much output is unsent.
 pub const OUT_HIGH: usize = 64 * 1024;
-/// A client receiving pub/sub messages or MONITOR lines with this much
-/// unsent output is disconnected (Redis's pubsub hard limit, 32 MiB).
-const PUSH_LIMIT: usize = 32 * 1024 * 1024;
+/// How often the idle `timeout` is checked (Redis's clientsCron visits
+/// each client about once a second).
+const IDLE_CHECK_PERIOD: Duration = Duration::from_secs(1);
 /// An input buffer grown beyond this (a big value went through) is replaced
 /// by a fresh small one once empty, so idle connections stay small.
 const IN_SHRINK: usize = 1024 * 1024;
@@ -101,6 +102,39 @@ struct Conn {
     /// Replies not yet sent (what is in flight was moved out of it).
     out: Reply,
     client: Client,
+    /// Its replies wait for an AOF fsync (`appendfsync always`); it is in
+    /// the thread's `held` list.
+    held: bool,
+    /// Since when the output has been over its class's soft limit
+    /// (client-output-buffer-limit).
+    soft_since: Option<Instant>,
+}
+
+/// Whether `conn` is past its class's client-output-buffer-limit: at or
+/// over the hard limit, or over the soft limit for longer than its
+/// seconds. Classes as Redis's: subscribed clients are `pubsub`, MONITOR
+/// clients `slave` (replica), the others `normal` (no limit by default).
+fn over_output_limit(server: &Server, conn: &mut Conn) -> bool {
+    let class = if conn.client.subscribed() {
+        2
+    } else {
+        usize::from(conn.client.monitor)
+    };
+    let l = &server.config.output_limits[class];
+    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    let used = (conn.out.buf.len() + conn.sending) as u64;
+    if hard != 0 && used >= hard {
+        return true;
+    }
+    if soft != 0 && used >= soft {
+        let since = *conn.soft_since.get_or_insert_with(Instant::now);
+        return since.elapsed().as_secs() > l[2].load(Relaxed);
+    }
+    conn.soft_since = None;
+    false
 }
 
 fn token(key: usize, gen: u32) -> u64 {
@@ -131,6 +165,10 @@ pub struct Worker {
     /// Reused per request: argument ranges (multibulk) or bytes (inline).
     ranges: Vec<Range<usize>>,
     owned: Vec<Vec<u8>>,
+    /// The AOF, if `appendonly yes`.
+    aof: Option<&'static aof::Aof>,
+    /// Connections whose replies wait for an AOF fsync: (slab key, gen).
+    held: Vec<(usize, u32)>,
 }
 
 impl Worker {
@@ -163,6 +201,8 @@ impl Worker {
             wakes: Vec::new(),
             ranges: Vec::new(),
             owned: Vec::new(),
+            aof: aof::get(),
+            held: Vec::new(),
         }
     }
 
@@ -174,6 +214,7 @@ impl Worker {
         let mut ok = true;
         let mut done = Vec::with_capacity(256);
         let mut last_expire = Instant::now();
+        let mut last_idle_check = Instant::now();
         while !signals::stop_requested() {
             let timeout = self.wait_timeout();
             if let Err(e) = self.p.wait(1, Some(timeout)) {
@@ -196,6 +237,10 @@ impl Worker {
             // since the last wake.
             self.drain_inbox();
             self.expire_blocked();
+            if let Some(a) = self.aof {
+                a.pump(&mut self.p);
+                self.release_held();
+            }
             self.send_wakes();
             if last_expire.elapsed() >= EXPIRE_PERIOD {
                 last_expire = Instant::now();
@@ -205,6 +250,10 @@ impl Worker {
                 if self.id == 0 {
                     self.server.cron();
                 }
+            }
+            if last_idle_check.elapsed() >= IDLE_CHECK_PERIOD {
+                last_idle_check = Instant::now();
+                self.close_idle();
             }
         }
         self.shutdown(&mut done);
@@ -275,6 +324,12 @@ impl Worker {
                 return;
             }
             WAKE_OTHER => return,
+            t if (aof::TOKEN_RETRY..=aof::TOKEN_WRITE).contains(&t) => {
+                if let Some(a) = self.aof {
+                    a.complete(t, c.res, &mut self.p, &self.server.mail, self.id);
+                }
+                return;
+            }
             _ => {}
         }
         let (key, gen) = (c.token as u32 as usize, (c.token >> 32) as u32);
@@ -293,6 +348,12 @@ impl Worker {
                 match (c.res, c.take_filled()) {
                     (n, Some(buf)) if n > 0 => {
                         conn.input = buf;
+                        // client-query-buffer-limit: Redis closes such a
+                        // client without a reply.
+                        let limit = self.server.config.query_buffer_limit.load(Relaxed);
+                        if conn.input.len() as u64 > limit {
+                            return self.close(key);
+                        }
                         self.process(key);
                     }
                     // 0: the peer closed; < 0: reset or another error.
@@ -361,7 +422,13 @@ impl Worker {
                     break;
                 }
                 let data = &conn.input[pos..];
-                let parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                let mut parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                if !conn.client.authenticated && security::auth_required(&self.server, &conn.client)
+                {
+                    if let Err(e) = protocol::check_unauthenticated(data) {
+                        parsed = Parsed::Error(e);
+                    }
+                }
                 if conn.client.blocked.is_some() {
                     // Its next requests wait; while none is complete, keep
                     // a recv in flight to notice a disconnect.
@@ -426,16 +493,36 @@ impl Worker {
             if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
                 conn.input = buffer::conn_buffer();
             }
+            if over_output_limit(&self.server, conn) {
+                return self.close(key);
+            }
         }
         let (fd, tok) = (conn.fd, token(key, conn.gen));
-        if !conn.send_busy && !conn.out.buf.is_empty() {
+        // `appendfsync always`: replies go out only once the AOF is fsynced
+        // past every write they acknowledge or show (group commit).
+        let hold = match self.aof {
+            Some(a)
+                if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() =>
+            {
+                // Flag first, then re-check: an fsync completing meanwhile
+                // either is seen here or sees the flag (and wakes us).
+                a.set_waiting(self.id, true);
+                conn.client.aof_need > a.synced()
+            }
+            _ => false,
+        };
+        if hold && !conn.held {
+            conn.held = true;
+            self.held.push((key, conn.gen));
+        }
+        if !hold && !conn.send_busy && !conn.out.buf.is_empty() {
             let out = std::mem::take(&mut conn.out.buf).freeze();
             conn.send_busy = true;
             conn.sending = out.len();
             self.p.send_all(fd, out, tok);
         }
         if conn.client.close_after_reply {
-            if !conn.send_busy {
+            if !conn.send_busy && !hold {
                 self.close(key);
             }
         } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
@@ -490,6 +577,10 @@ impl Worker {
                 if reply_on {
                     conn.out.buf.extend_from_slice(&reply);
                 }
+                // It was served by another thread: its write is in the AOF.
+                if let Some(a) = self.aof {
+                    conn.client.aof_need = a.need();
+                }
             }
             Msg::Bytes { data, .. } => {
                 if reply_on {
@@ -507,12 +598,45 @@ impl Worker {
                 }
             }
         }
-        if conn.out.buf.len() + conn.sending > PUSH_LIMIT {
+        if over_output_limit(&self.server, conn) {
             // It does not read what it is sent (Redis: client-output-buffer
-            // -limit pubsub 32mb).
+            // -limit pubsub 32mb 8mb 60).
             return self.close(conn_key);
         }
         self.process(conn_key);
+    }
+
+    /// Re-processes the connections whose held replies the AOF's last
+    /// fsync covers (`appendfsync always`).
+    fn release_held(&mut self) {
+        let Some(a) = self.aof else {
+            return;
+        };
+        if self.held.is_empty() {
+            return;
+        }
+        let synced = a.synced();
+        let always = a.always();
+        let held = std::mem::take(&mut self.held);
+        let mut keep = Vec::new();
+        for (key, gen) in held {
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if c.gen != gen || !c.held {
+                continue;
+            }
+            if c.client.aof_need <= synced || !always {
+                c.held = false;
+                self.process(key);
+            } else {
+                keep.push((key, gen));
+            }
+        }
+        self.held.extend(keep);
+        if self.held.is_empty() {
+            a.set_waiting(self.id, false);
+        }
     }
 
     /// Answers the blocked clients whose deadline passed with a null array
@@ -544,6 +668,32 @@ impl Worker {
         }
     }
 
+    /// Closes the clients idle for more than `timeout` seconds (not
+    /// blocked, subscribed or MONITOR clients, as Redis).
+    fn close_idle(&mut self) {
+        let timeout = self.server.config.timeout.load(Relaxed);
+        if timeout == 0 {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let cl = &c.client;
+                !c.closing
+                    && cl.blocked.is_none()
+                    && !cl.subscribed()
+                    && !cl.monitor
+                    && now.saturating_sub(cl.info.last_ms.load(Relaxed)) > timeout * 1000
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in idle {
+            self.close(key);
+        }
+    }
+
     fn on_accept(&mut self, res: i32, more: bool) {
         if res >= 0 {
             let fd = res;
@@ -552,19 +702,43 @@ impl Worker {
             let gen = self.next_gen;
             self.next_gen = (self.next_gen + 1) & GEN_MASK;
             let key = self.conns.vacant_key();
-            let client = self.server.new_client(fd, self.id, key);
+            let mut client = self.server.new_client(fd, self.id, key);
+            // maxclients (this one counted), then protected mode: answer
+            // Redis's error and close.
+            let srv = &*self.server;
+            let refuse: Option<&[u8]> = if srv.connected_clients.load(Relaxed) as u64
+                > srv.config.maxclients.load(Relaxed)
+            {
+                srv.rejected_connections.fetch_add(1, Relaxed);
+                Some(b"-ERR max number of clients reached\r\n")
+            } else if security::refuse_at_accept(srv, client.info.peer_ip) {
+                Some(security::DENIED.as_bytes())
+            } else {
+                None
+            };
+            let mut out = Reply::new(buffer::conn_buffer());
+            if let Some(msg) = refuse {
+                out.buf.extend_from_slice(msg);
+                client.close_after_reply = true;
+            }
             self.conns.insert(Conn {
                 fd,
                 gen,
-                recv_busy: true,
+                recv_busy: refuse.is_none(),
                 send_busy: false,
                 sending: 0,
                 closing: false,
                 input: BytesMut::new(),
-                out: Reply::new(buffer::conn_buffer()),
+                out,
                 client,
+                held: false,
+                soft_since: None,
             });
-            self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
+            if refuse.is_some() {
+                self.process(key);
+            } else {
+                self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
+            }
             self.accepting = more;
             return;
         }

@@ -19,9 +19,22 @@
 
 use crate::util::parse_i64;
 use std::ops::Range;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Largest bulk argument (Redis's proto-max-bulk-len default).
 pub const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// proto-max-bulk-len as configured (CONFIG SET can change it).
+static MAX_BULK: AtomicI64 = AtomicI64::new(MAX_BULK_LEN);
+/// Limits for a client that has not authenticated yet (Redis's: a request
+/// announcing more arguments or a longer argument is a protocol error, so
+/// a stranger cannot make the server buffer much).
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+pub const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// Sets proto-max-bulk-len.
+pub fn set_max_bulk_len(n: i64) {
+    MAX_BULK.store(n.max(1), Ordering::Relaxed);
+}
 /// Most arguments in one request.
 pub const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
 /// Longest inline line, or multibulk header line (PROTO_INLINE_MAX_SIZE).
@@ -79,11 +92,37 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
 /// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
 /// limits; `Err`: the protocol error Redis would send.
 ///
-/// With `ranges`, the arguments' byte ranges are recorded there, and a
-/// payload not followed by CRLF is an error.
+/// With `ranges`, the arguments' byte ranges are recorded there.
 pub fn scan_multibulk(
     buf: &[u8],
+    ranges: Option<&mut Vec<Range<usize>>>,
+) -> Result<Option<(usize, i64)>, String> {
+    scan_headers(
+        buf,
+        ranges,
+        MAX_MULTIBULK_LEN,
+        MAX_BULK.load(Ordering::Relaxed),
+        false,
+    )
+}
+
+/// Checks the request at the front of `buf` against the limits for a
+/// client that has not authenticated (Redis's `unauthenticated multibulk
+/// length` / `unauthenticated bulk length` errors). `Err`: the protocol
+/// error to answer before closing; `Ok`: parse it as usual.
+pub fn check_unauthenticated(buf: &[u8]) -> Result<(), String> {
+    if buf.first() != Some(&b'*') {
+        return Ok(());
+    }
+    scan_headers(buf, None, UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true).map(|_| ())
+}
+
+fn scan_headers(
+    buf: &[u8],
     mut ranges: Option<&mut Vec<Range<usize>>>,
+    max_count: i64,
+    max_bulk: i64,
+    unauth: bool,
 ) -> Result<Option<(usize, i64)>, String> {
     let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
         return Ok(None);
@@ -92,6 +131,9 @@ pub fn scan_multibulk(
         Some(n) if n <= MAX_MULTIBULK_LEN => n,
         _ => return Err("Protocol error: invalid multibulk length".into()),
     };
+    if count > max_count && unauth {
+        return Err("Protocol error: unauthenticated multibulk length".into());
+    }
     let mut pos = cr + 2;
     for _ in 0..count.max(0) {
         let Some(&c) = buf.get(pos) else {
@@ -107,20 +149,21 @@ pub fn scan_multibulk(
             return Ok(None);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n as usize,
+            Some(n) if (0..=MAX_BULK.load(Ordering::Relaxed)).contains(&n) => n,
             _ => return Err("Protocol error: invalid bulk length".into()),
         };
+        if n > max_bulk && unauth {
+            return Err("Protocol error: unauthenticated bulk length".into());
+        }
+        let n = n as usize;
         let start = cr + 2;
         pos = start + n + 2;
         if pos > buf.len() {
             return Ok(None);
         }
         if let Some(r) = ranges.as_deref_mut() {
-            // Redis does not look at the two bytes after a payload; we
-            // insist on CRLF there (as the RESP decoder we used to run did).
-            if &buf[start + n..pos] != b"\r\n" {
-                return Err("Protocol error: invalid bulk format".into());
-            }
+            // Like Redis, the two bytes after a payload are not looked at
+            // (`$4\r\nPINGxx` is PING).
             r.push(start..start + n);
         }
     }

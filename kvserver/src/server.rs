@@ -50,6 +50,12 @@ pub struct Server {
     pub blocking: Blocking,
     pub pubsub: PubSub,
     pub monitors: Monitors,
+    /// maxmemory's view of the memory in use (`evict.rs`): sampled from
+    /// the allocator on the cron, adjusted between samples.
+    pub used_memory: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    /// Connections refused at accept (maxclients).
+    pub rejected_connections: AtomicU64,
 }
 
 impl Server {
@@ -76,7 +82,7 @@ impl Server {
             start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
-            startup_rss: crate::server_cmds::rss_bytes(),
+            startup_rss: crate::evict::used_memory_now(),
             ks: Keyspace::new(shards, cfg.databases),
             cfg,
             backend,
@@ -89,6 +95,9 @@ impl Server {
             blocking: Blocking::default(),
             pubsub: PubSub::default(),
             monitors: Monitors::default(),
+            used_memory: AtomicU64::new(0),
+            evicted_keys: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
         }
     }
 
@@ -101,6 +110,7 @@ impl Server {
         let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms(), thread, conn));
         self.clients.add(info.clone());
         let mut client = Client::new(id, info);
+        client.authenticated = !self.config.requirepass_set.load(Ordering::Relaxed);
         client.thread = thread;
         client.conn = conn;
         client.addr = client.info.addr.clone();
@@ -112,6 +122,7 @@ impl Server {
     pub fn cron(&self) {
         self.stats
             .sample_ops(crate::util::now_ms(), self.stats.total_calls());
+        crate::evict::sample_memory(self);
     }
 
     pub fn client_gone(&self, c: &Client) {
@@ -164,6 +175,16 @@ pub struct Client {
     pub reply_off: bool,
     pub reply_skip: bool,
     pub reply_skip_next: bool,
+    /// `appendfsync always`: this client's unsent replies may go out once
+    /// the AOF is fsynced up to here (`aof.rs`, networking's hold).
+    pub aof_need: u64,
+    /// Inside EXEC with the AOF on: the transaction's records (database,
+    /// RESP command), appended as MULTI ... EXEC at its end.
+    pub aof_multi: Option<Vec<(usize, Vec<u8>)>>,
+    /// AUTH passed, or no password was required when it connected (or at
+    /// its last RESET). Commands other than AUTH HELLO QUIT RESET need it
+    /// while `requirepass` is set (`security.rs`).
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -192,6 +213,9 @@ impl Client {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
+            aof_need: 0,
+            aof_multi: None,
+            authenticated: true,
         }
     }
 

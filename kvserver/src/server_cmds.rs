@@ -79,13 +79,12 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
-            // No password is configured: the default user needs none, and
-            // any password is accepted for it, as in Redis.
-            if argv[j + 1] != b"default" {
-                return ctx
-                    .out
-                    .error("WRONGPASS invalid username-password pair or user is disabled.");
+            // Authenticates at once, as Redis (a later syntax error does
+            // not undo it).
+            if !crate::security::credentials_ok(ctx.server, argv[j + 1], argv[j + 2]) {
+                return ctx.out.error(crate::security::WRONGPASS);
             }
+            ctx.client.authenticated = true;
             j += 3;
         } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
             name = Some(argv[j + 1]);
@@ -96,6 +95,9 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
             m.push(b'\'');
             return ctx.out.error_bytes(&m);
         }
+    }
+    if crate::security::auth_required(ctx.server, ctx.client) {
+        return ctx.out.error(crate::security::HELLO_NOAUTH);
     }
     if let Some(n) = name {
         if !valid_client_name(n) {
@@ -656,10 +658,9 @@ fn human(n: u64) -> String {
     }
 }
 
-/// The process's resident set size in bytes (/proc/self/statm): what
-/// INFO's `used_memory` reports, as we have no allocator count (the system
-/// allocator keeps none; a counting global allocator would cost an atomic
-/// per allocation).
+/// The process's resident set size in bytes (/proc/self/statm): INFO's
+/// `used_memory_rss`, and `used_memory` where the C library has no count of
+/// bytes in use (see `evict.rs`).
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -783,7 +784,8 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 );
             }
             "memory" => {
-                let used = rss_bytes();
+                let used = crate::evict::used_memory_now();
+                let rss = rss_bytes();
                 let peak = peak_memory(used);
                 let maxmem = srv.config.maxmemory.load(Ordering::Relaxed);
                 let total = total_system_memory();
@@ -791,8 +793,8 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 fields!(s,
                     "used_memory" => used,
                     "used_memory_human" => human(used),
-                    "used_memory_rss" => used,
-                    "used_memory_rss_human" => human(used),
+                    "used_memory_rss" => rss,
+                    "used_memory_rss_human" => human(rss),
                     "used_memory_peak" => peak,
                     "used_memory_peak_human" => human(peak),
                     "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
@@ -822,7 +824,10 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                             .saturating_sub(st.failed.load(Ordering::Relaxed))
                     })
                     .sum();
-                let aof = u8::from(srv.config.get("appendonly") == "yes");
+                // What runs, not what CONFIG SET stored (that applies at
+                // the next start).
+                let aof = u8::from(crate::aof::get().is_some());
+                let rewriting = crate::aof::get().map_or(0, |a| u8::from(a.rewrite_in_progress()));
                 s.push_str("# Persistence\r\n");
                 fields!(s,
                     "loading" => 0,
@@ -844,7 +849,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "rdb_last_load_keys_expired" => 0,
                     "rdb_last_load_keys_loaded" => 0,
                     "aof_enabled" => aof,
-                    "aof_rewrite_in_progress" => 0,
+                    "aof_rewrite_in_progress" => rewriting,
                     "aof_rewrite_scheduled" => 0,
                     "aof_last_rewrite_time_sec" => -1,
                     "aof_current_rewrite_time_sec" => -1,
@@ -867,14 +872,14 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "total_net_output_bytes" => 0,
                     "instantaneous_input_kbps" => "0.00",
                     "instantaneous_output_kbps" => "0.00",
-                    "rejected_connections" => 0,
+                    "rejected_connections" => srv.rejected_connections.load(Ordering::Relaxed),
                     "sync_full" => 0,
                     "sync_partial_ok" => 0,
                     "sync_partial_err" => 0,
                     "expired_keys" => 0,
                     "expired_stale_perc" => "0.00",
                     "expired_time_cap_reached_count" => 0,
-                    "evicted_keys" => 0,
+                    "evicted_keys" => srv.evicted_keys.load(Ordering::Relaxed),
                     "evicted_clients" => 0,
                     "keyspace_hits" => 0,
                     "keyspace_misses" => 0,
@@ -1153,7 +1158,7 @@ fn sampled<'a, T: 'a>(
 /// - set: intset 16 + 8 per member; hashtable 96 + per member (sds + 24);
 /// - zset: listpack 24 + per member (member + 10); skiplist 96 + per
 ///   member (sds + 24 dict entry + 48 skiplist node).
-fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usize {
+pub fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usize {
     let mut n = 24 + 16 + sds(key.len()) + if has_ttl { 24 } else { 0 };
     n += match v {
         Value::String(s) => {
@@ -1251,7 +1256,7 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         b"stats" => {
-            let used = rss_bytes();
+            let used = crate::evict::used_memory_now();
             let peak = peak_memory(used);
             let srv = ctx.server;
             ctx.out.map(5);
@@ -1306,7 +1311,8 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[&[u8]]) {
 pub fn save(ctx: &mut Ctx, argv: &[&[u8]]) {
     let name = String::from_utf8_lossy(argv[0]).to_uppercase();
     ctx.out.error(&format!(
-        "ERR {name} is not supported: persistence is not implemented yet"
+        "ERR {name} is not supported: RDB persistence is not implemented yet (the AOF is: \
+         appendonly yes)"
     ));
 }
 
@@ -1332,7 +1338,7 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR No shutdown in progress.");
     }
     if save && !force {
-        eprintln!("kvserver: SHUTDOWN SAVE refused: persistence is not implemented yet");
+        eprintln!("kvserver: SHUTDOWN SAVE refused: RDB persistence is not implemented yet");
         return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     eprintln!(
@@ -1457,6 +1463,7 @@ pub fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     c.reply_off = false;
     c.reply_skip = false;
     c.reply_skip_next = false;
+    crate::security::reset_auth(server, c);
     ctx.out.resp = 2;
     ctx.out.simple("RESET");
 }

@@ -98,11 +98,11 @@ impl Tree {
         (x >> 32) as u32
     }
 
-    fn alloc(&mut self, score: f64, member: Bytes) -> u32 {
+    fn alloc(&mut self, score: f64, member: Bytes, prio: u32) -> u32 {
         let node = Node {
             score,
             member,
-            prio: self.prio(),
+            prio,
             left: NIL,
             right: NIL,
             size: 1,
@@ -180,25 +180,79 @@ impl Tree {
     }
 
     /// Inserts (score, member); the pair must not be present.
+    ///
+    /// One descent rather than split + merge of the whole tree: walk down
+    /// while the nodes outrank the new one (counting it into their
+    /// subtree sizes), then split only the subtree found there and hang
+    /// its halves under the new node. The expected size of that subtree is
+    /// O(1), so an insert touches about one root-to-leaf path.
     pub fn insert(&mut self, score: f64, member: Bytes) {
-        let (l, r) = {
-            let m = member.clone();
-            self.split(self.root, &move |s, x| cmp(s, x, score, &m).is_lt())
-        };
-        let n = self.alloc(score, member);
-        let l = self.merge(l, n);
-        self.root = self.merge(l, r);
+        let prio = self.prio();
+        let (mut parent, mut went_left, mut t) = (NIL, false, self.root);
+        while t != NIL && self.n(t).prio > prio {
+            let node = &mut self.nodes[t as usize];
+            node.size += 1;
+            parent = t;
+            went_left = cmp(node.score, &node.member, score, &member).is_gt();
+            t = if went_left { node.left } else { node.right };
+        }
+        let (l, r) = self.split(t, &|s, x| cmp(s, x, score, &member).is_lt());
+        let n = self.alloc(score, member, prio);
+        self.nodes[n as usize].left = l;
+        self.nodes[n as usize].right = r;
+        self.fix(n);
+        self.link(parent, went_left, n);
     }
 
-    /// Removes (score, member); true if it was there.
+    /// Makes `child` the left or right child of `parent` (the root if NIL).
+    fn link(&mut self, parent: u32, left: bool, child: u32) {
+        if parent == NIL {
+            self.root = child;
+        } else if left {
+            self.nodes[parent as usize].left = child;
+        } else {
+            self.nodes[parent as usize].right = child;
+        }
+    }
+
+    /// Removes (score, member); true if it was there. Like `insert`, one
+    /// descent: find the node (a first walk, so that sizes change only if
+    /// it is there), then walk again uncounting it from the sizes on the
+    /// way, and replace it by the merge of its two children.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let (l, r) = self.split(self.root, &|s, x| cmp(s, x, score, member).is_lt());
-        let (m, r) = self.split(r, &|s, x| cmp(s, x, score, member).is_le());
-        let found = m != NIL;
-        self.release(m);
-        let root = self.merge(l, r);
-        self.root = root;
-        found
+        let mut t = self.root;
+        while t != NIL {
+            let node = self.n(t);
+            match cmp(node.score, &node.member, score, member) {
+                Ordering::Equal => break,
+                Ordering::Less => t = node.right,
+                Ordering::Greater => t = node.left,
+            }
+        }
+        if t == NIL {
+            return false;
+        }
+        let (mut parent, mut went_left, mut t) = (NIL, false, self.root);
+        loop {
+            let node = &mut self.nodes[t as usize];
+            let o = cmp(node.score, &node.member, score, member);
+            if o == Ordering::Equal {
+                break;
+            }
+            node.size -= 1;
+            parent = t;
+            went_left = o == Ordering::Greater;
+            t = if went_left { node.left } else { node.right };
+        }
+        let (l, r) = (self.n(t).left, self.n(t).right);
+        let m = self.merge(l, r);
+        self.link(parent, went_left, m);
+        let node = &mut self.nodes[t as usize];
+        node.member = Bytes::new();
+        node.left = NIL;
+        node.right = NIL;
+        self.free.push(t);
+        true
     }
 
     /// Frees a detached subtree, returning its elements in order.

@@ -364,48 +364,10 @@ fn exactly_once(s: &Server) {
     assert_eq!(all.len(), PER * CONSUMERS, "an element was popped twice");
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn replies_errors_and_multi() {
-                let Some(s) = server() else { return };
-                errors_and_immediate(&s);
-            }
-
-            #[test]
-            fn woken_by_other_clients() {
-                let Some(s) = server() else { return };
-                wakeups(&s);
-                chains_and_disconnects(&s);
-            }
-
-            #[test]
-            fn timeouts_are_on_time() {
-                let Some(s) = server() else { return };
-                timeouts(&s);
-            }
-
-            #[test]
-            fn served_in_arrival_order() {
-                let Some(s) = server() else { return };
-                arrival_order(&s);
-            }
-
-            #[test]
-            fn concurrent_pops_are_exactly_once() {
-                let Some(s) = server() else { return };
-                exactly_once(&s);
-            }
-        }
-    };
+per_backend! {
+    replies_errors_and_multi => [errors_and_immediate],
+    woken_by_other_clients => [wakeups, chains_and_disconnects],
+    timeouts_are_on_time => [timeouts],
+    served_in_arrival_order => [arrival_order],
+    concurrent_pops_are_exactly_once => [exactly_once],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");

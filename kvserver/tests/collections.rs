@@ -688,38 +688,8 @@ fn cross_shard_atomicity(s: &Server) {
     assert_eq!(a + b, 100);
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn collection_semantics() {
-                let Some(s) = server() else { return };
-                lists(&s);
-                hashes(&s);
-                sets(&s);
-                keyspace(&s);
-            }
-
-            #[test]
-            fn scan_guarantee_under_concurrent_writes() {
-                let Some(s) = server() else { return };
-                scan_under_writes(&s);
-            }
-
-            #[test]
-            fn smove_and_sunionstore_are_atomic_across_shards() {
-                let Some(s) = server() else { return };
-                cross_shard_atomicity(&s);
-            }
-        }
-    };
+per_backend! {
+    collection_semantics => [lists, hashes, sets, keyspace],
+    scan_guarantee_under_concurrent_writes => [scan_under_writes],
+    smove_and_sunionstore_are_atomic_across_shards => [cross_shard_atomicity],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");

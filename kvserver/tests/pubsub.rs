@@ -400,41 +400,9 @@ fn monitor_reply_reset(s: &Server) {
     assert_eq!(d.q(&["GET", "in2"]), "$-1\r\n");
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn pubsub_replies_and_modes() {
-                let Some(s) = server() else { return };
-                replies(&s);
-            }
-
-            #[test]
-            fn resp3_pushes_interleave_with_replies() {
-                let Some(s) = server() else { return };
-                resp3(&s);
-            }
-
-            #[test]
-            fn fifty_subscribers_get_every_message_in_order() {
-                let Some(s) = server() else { return };
-                fan_out(&s);
-            }
-
-            #[test]
-            fn monitor_client_reply_and_reset() {
-                let Some(s) = server() else { return };
-                monitor_reply_reset(&s);
-            }
-        }
-    };
+per_backend! {
+    pubsub_replies_and_modes => [replies],
+    resp3_pushes_interleave_with_replies => [resp3],
+    fifty_subscribers_get_every_message_in_order => [fan_out],
+    monitor_client_reply_and_reset => [monitor_reply_reset],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");

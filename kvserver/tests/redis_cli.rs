@@ -32,3 +32,59 @@ fn redis_cli_ping_set_get() {
     assert_eq!(cli(s.port, &["-3", "get", "nosuch"]), "");
     assert!(cli(s.port, &["info", "keyspace"]).contains("db0:keys=2,expires=0"));
 }
+
+/// Issue 5's acceptance run: redis-benchmark's whole default test list
+/// (PING_INLINE ... MSET, LRANGE_600 included) at -P 1 and -P 16 completes
+/// with a requests/s figure for every test (an error reply makes
+/// redis-benchmark print the error instead), plus XADD as a custom command
+/// (7.0's redis-benchmark has no XADD test; 7.2's runs this one), on each
+/// backend.
+#[test]
+fn redis_benchmark_default_run() {
+    assert!(
+        on_path("redis-benchmark"),
+        "redis-benchmark is not on PATH: install the Debian package redis-tools (CI does)"
+    );
+    for backend in ["threads", "uring"] {
+        let Some(s) = Server::kvserver_if_available(backend) else {
+            continue;
+        };
+        for pipeline in ["1", "16"] {
+            let out = Command::new("redis-benchmark")
+                .args(["-p", &s.port.to_string(), "-n", "2000", "-c", "20"])
+                .args(["-r", "1000", "-P", pipeline, "--csv"])
+                .output()
+                .expect("running redis-benchmark");
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{backend} -P {pipeline}: {text}");
+            let rows: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.is_empty() && !l.starts_with("\"test\""))
+                .collect();
+            for row in &rows {
+                let rps = row.split('"').nth(3).unwrap_or("");
+                assert!(
+                    rps.parse::<f64>().is_ok_and(|r| r > 0.0),
+                    "{backend} -P {pipeline}: unexpected line {row:?} in:\n{text}"
+                );
+            }
+            assert!(
+                rows.len() >= 20,
+                "{backend} -P {pipeline}: only {} tests ran:\n{text}",
+                rows.len()
+            );
+        }
+        let out = Command::new("redis-benchmark")
+            .args(["-p", &s.port.to_string(), "-n", "2000", "-c", "20", "-q"])
+            .args(["XADD", "benchstream", "*", "myfield", "xxx"])
+            .output()
+            .expect("running redis-benchmark");
+        assert!(out.status.success(), "{backend} XADD: {out:?}");
+        assert_eq!(
+            cli(s.port, &["xlen", "benchstream"]),
+            "2000",
+            "{backend}: every XADD landed"
+        );
+    }
+}

@@ -295,37 +295,10 @@ fn client_library(s: &Server) {
     assert_eq!(e.detail(), Some("value is not an integer or out of range"));
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn all_semantics() {
-                let Some(s) = server() else { return };
-                strings(&s);
-                keys_and_ttl(&s);
-                pipelining_and_binary(&s);
-                inline_and_resp3(&s);
-                protocol_errors(&s);
-                client_library(&s);
-            }
-
-            #[test]
-            fn atomicity_under_concurrent_clients() {
-                let Some(s) = server() else { return };
-                concurrent_atomicity(&s);
-            }
-        }
-    };
+per_backend! {
+    all_semantics => [strings, keys_and_ttl, pipelining_and_binary, inline_and_resp3, protocol_errors, client_library],
+    atomicity_under_concurrent_clients => [concurrent_atomicity],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");
 
 #[test]
 fn huge_inline_request_is_refused() {

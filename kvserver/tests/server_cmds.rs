@@ -556,6 +556,12 @@ fn shutdown_ends_the_process() {
 /// Directives on the command line, as redis-server takes them.
 #[test]
 fn redis_style_options() {
+    // appendonly yes: the AOF directory goes to a directory of our own.
+    let dir = std::env::temp_dir()
+        .join(format!("kv-opts-{}", std::process::id()))
+        .display()
+        .to_string();
+    std::fs::create_dir_all(&dir).unwrap();
     let s = Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
         [
             "--port",
@@ -572,7 +578,7 @@ fn redis_style_options() {
             "--maxmemory",
             "1gb",
             "--dir",
-            "/tmp",
+            &dir,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -593,7 +599,7 @@ fn redis_style_options() {
     );
     assert_eq!(
         c.q(&["CONFIG", "GET", "dir"]),
-        "*2\r\n$3\r\ndir\r\n$4\r\n/tmp\r\n"
+        format!("*2\r\n$3\r\ndir\r\n${}\r\n{dir}\r\n", dir.len())
     );
     let out = Command::new(env!("CARGO_BIN_EXE_kvserver"))
         .args(["--bind", "1.2.3.4", "5.6.7.8"])
@@ -601,6 +607,9 @@ fn redis_style_options() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("only one bind address"));
+    drop(c);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn cli(port: u16, args: &[&str], stdin: Option<&str>) -> (String, String) {

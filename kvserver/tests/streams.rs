@@ -269,50 +269,13 @@ fn concurrent_xadd(s: &Server) {
     c.q(&["FLUSHDB"]);
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn exact_replies_like_redis_7() {
-                let Some(s) = server() else { return };
-                exact_replies(&s);
-            }
-
-            #[test]
-            fn auto_generated_ids() {
-                let Some(s) = server() else { return };
-                auto_ids(&s);
-            }
-
-            #[test]
-            fn big_streams_and_trimming() {
-                let Some(s) = server() else { return };
-                big_streams(&s);
-            }
-
-            #[test]
-            fn xread_with_block() {
-                let Some(s) = server() else { return };
-                xread_block(&s);
-            }
-
-            #[test]
-            fn xadd_from_concurrent_clients() {
-                let Some(s) = server() else { return };
-                concurrent_xadd(&s);
-            }
-        }
-    };
+per_backend! {
+    exact_replies_like_redis_7 => [exact_replies],
+    auto_generated_ids => [auto_ids],
+    big_streams_and_trimming => [big_streams],
+    xread_with_block => [xread_block],
+    xadd_from_concurrent_clients => [concurrent_xadd],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");
 
 // Recorded from redis-server 7.0.15 (see the module comment).
 #[rustfmt::skip]

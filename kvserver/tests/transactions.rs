@@ -271,37 +271,8 @@ fn atomicity(s: &Server) {
     assert_eq!(c.q(&["GET", "cas"]), "$3\r\n150\r\n");
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn multi_exec_discard_and_errors() {
-                let Some(s) = server() else { return };
-                basics(&s);
-                execabort(&s);
-            }
-
-            #[test]
-            fn watch_aborts_on_changes_and_expiry() {
-                let Some(s) = server() else { return };
-                watch(&s);
-                watch_expiry(&s);
-            }
-
-            #[test]
-            fn exec_is_atomic_across_shards() {
-                let Some(s) = server() else { return };
-                atomicity(&s);
-            }
-        }
-    };
+per_backend! {
+    multi_exec_discard_and_errors => [basics, execabort],
+    watch_aborts_on_changes_and_expiry => [watch, watch_expiry],
+    exec_is_atomic_across_shards => [atomicity],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");

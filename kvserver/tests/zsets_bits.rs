@@ -262,38 +262,11 @@ fn cross_shard_atomicity(s: &Server) {
     }
 }
 
-macro_rules! backend_tests {
-    ($module:ident, $backend:literal) => {
-        mod $module {
-            use super::*;
-
-            fn server() -> Option<Server> {
-                Server::kvserver_if_available($backend)
-            }
-
-            #[test]
-            fn exact_replies_like_redis_7() {
-                let Some(s) = server() else { return };
-                exact_replies(&s);
-            }
-
-            #[test]
-            fn big_sorted_sets() {
-                let Some(s) = server() else { return };
-                big_sets(&s);
-            }
-
-            #[test]
-            fn zunionstore_and_bitop_are_atomic_across_shards() {
-                let Some(s) = server() else { return };
-                cross_shard_atomicity(&s);
-            }
-        }
-    };
+per_backend! {
+    exact_replies_like_redis_7 => [exact_replies],
+    big_sorted_sets => [big_sets],
+    zunionstore_and_bitop_are_atomic_across_shards => [cross_shard_atomicity],
 }
-
-backend_tests!(threads, "threads");
-backend_tests!(uring, "uring");
 
 // Recorded from redis-server 7.0.15 (see the module comment).
 const ZSET: &[(&[&[u8]], &[u8])] = &[

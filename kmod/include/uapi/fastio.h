@@ -43,9 +43,10 @@
 #define FASTIO_MAX_IDLE_US	10000000	/* 10 s of spinning at most */
 #define FASTIO_MAX_IO_LEN	(1U << 30)	/* bytes per op; larger: -EINVAL */
 #define FASTIO_MAX_IOVECS	1024		/* SENDV iovcnt (UIO_MAXIOV) */
-#define FASTIO_MAX_INFLIGHT	65536		/* module: ops parked, queued or timing per
-						 * ring pair; beyond it the ring's
-						 * SQ is not consumed (backpressure) */
+#define FASTIO_MAX_INFLIGHT	65536		/* ops parked, queued or timing per
+						 * ring pair (module and threads
+						 * backend); beyond it the ring's SQ
+						 * is not consumed (backpressure) */
 
 /* ---------------------------------------------------------------------- */
 /* Opcodes. An unknown opcode completes with -EINVAL.                      */

@@ -207,3 +207,28 @@ impl Raw {
         String::from_utf8_lossy(&self.cmd(&a)).into_owned()
     }
 }
+
+/// One `#[test]` per name and backend: `per_backend! { name => [f, g] }`
+/// makes `threads::name` and `uring::name`, each starting its own kvserver
+/// on that backend and running `f(&server)` then `g(&server)` (a uring test
+/// returns early, saying so, where io_uring is unavailable).
+#[macro_export]
+macro_rules! per_backend {
+    ($($test:ident => [$($f:ident),+ $(,)?]),+ $(,)?) => {
+        $crate::per_backend!(@mod threads, "threads", $($test => [$($f),+]),+);
+        $crate::per_backend!(@mod uring, "uring", $($test => [$($f),+]),+);
+    };
+    (@mod $module:ident, $backend:literal, $($test:ident => [$($f:ident),+]),+) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    let Some(s) = $crate::common::Server::kvserver_if_available($backend) else {
+                        return;
+                    };
+                    $(super::$f(&s);)+
+                }
+            )+
+        }
+    };
+}

@@ -28,7 +28,7 @@ use crate::sys::{futex_wake, EventFd};
 use memmap2::MmapMut;
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -76,6 +76,11 @@ pub struct RingShared {
     cq_side: Mutex<CqSide>,
     completed: AtomicU64,
     overflowed: AtomicU64,
+    /// Ops taken from the SQ and not yet posted (parked, offloaded, timing
+    /// or about to complete). The poller stops consuming the SQ at
+    /// `FASTIO_MAX_INFLIGHT`, as the module does, so a process cannot pin
+    /// unbounded memory in the backend: its SQ fills instead.
+    inflight: AtomicU32,
     poller: Arc<PollerHandle>,
 }
 
@@ -112,6 +117,7 @@ impl RingShared {
             }),
             completed: AtomicU64::new(0),
             overflowed: AtomicU64::new(0),
+            inflight: AtomicU32::new(0),
             poller,
         })
     }
@@ -135,7 +141,23 @@ impl RingShared {
             }
         }
         self.completed.fetch_add(1, Ordering::Relaxed);
+        // At the limit the poller may sleep with submissions waiting (it
+        // does not count a ring it may not take from as pending); a
+        // completion from a blocking worker must wake it to go on.
+        if self.inflight.fetch_sub(1, Ordering::SeqCst) == abi::FASTIO_MAX_INFLIGHT {
+            self.wake();
+        }
         self.wake_waiter();
+    }
+
+    /// Counts an op taken from the SQ; every one is posted exactly once.
+    pub(crate) fn taken(&self) {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether the poller may take another op from the SQ.
+    pub(crate) fn may_take(&self) -> bool {
+        self.inflight.load(Ordering::SeqCst) < abi::FASTIO_MAX_INFLIGHT
     }
 
     /// Moves backlogged completions into the CQ as space allows.

@@ -143,11 +143,16 @@ impl Poller {
                 continue;
             }
             // At most one ring's worth per pass, so one busy ring cannot
-            // starve the others.
+            // starve the others; none past FASTIO_MAX_INFLIGHT (the SQ
+            // fills: backpressure, as in the module).
             for _ in 0..ring.shared.sq.entries() {
+                if !self.rings[i].shared.may_take() {
+                    break;
+                }
                 let Some(sqe) = self.rings[i].sq.pop() else {
                     break;
                 };
+                self.rings[i].shared.taken();
                 self.handle(i, sqe);
                 work += 1;
             }
@@ -273,7 +278,12 @@ impl Poller {
         fence(Ordering::SeqCst);
         // A full CQ backlog is not a reason to stay awake: the app wakes us
         // after reaping when it sees FASTIO_CQ_OVERFLOW.
-        let pending = self.rings.iter().any(|r| !r.shared.sq.is_empty());
+        // Nor is a ring at FASTIO_MAX_INFLIGHT: its ops complete through
+        // our epoll/timers, or a blocking worker wakes us (`post`).
+        let pending = self
+            .rings
+            .iter()
+            .any(|r| !r.shared.sq.is_empty() && r.shared.may_take());
         if !pending && !self.shared.stop.load(Ordering::SeqCst) {
             bump(&self.me.counters.sleeps);
             let timeout_ms = match self.timers.peek() {
