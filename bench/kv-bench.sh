@@ -10,7 +10,9 @@
 #
 # Knobs (environment): N (requests per test, 100000), KEYS (1000000),
 # TESTS, PIPELINES ("1 16"), SERVERS ("redis threads uring kernel"),
-# OUT (bench/out), PORT (6399), CONFIG (fastio.conf).
+# OUT (bench/out), PORT (6399), CONFIG (fastio.conf). A SERVERS entry
+# `label=backend@binary` runs another kvserver build under its own label
+# (before/after in one run: SERVERS="redis before=uring@/tmp/kvserver-old uring").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 start_server() {
   case $1 in
     redis) redis-server --port "$PORT" --save "" --appendonly no --loglevel warning >"$OUT/server.log" 2>&1 & ;;
+    *=*@*) spec=${1#*=}; "${spec#*@}" --port "$PORT" --config "$CONFIG" --backend "${spec%%@*}" >"$OUT/server.log" 2>&1 & ;;
     *) target/release/kvserver --port "$PORT" --config "$CONFIG" --backend "$1" >"$OUT/server.log" 2>&1 & ;;
   esac
   pid=$!
@@ -61,6 +64,7 @@ for s in $SERVERS; do
   esac
   start_server "$s"
   [ "$s" = redis ] || head -1 "$OUT/server.log" >&2
+  label=${s%%=*}
   for p in $PIPELINES; do
     for t in $TESTS; do
       c0=$(cpu_ticks "$pid")
@@ -70,8 +74,8 @@ for s in $SERVERS; do
       errors=0
       case $rps in ''|*[!0-9.]*) rps=0; errors=1 ;; esac
       cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TICK" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / t * 1e6 / n }')
-      echo "$s,$t,$p,$rps,$cpu,$errors" >>"$CSV"
-      printf 'bench-kv: %-8s %-10s -P %-2s %10.0f req/s  %6s us CPU/req%s\n' "$s" "$t" "$p" "$rps" "$cpu" \
+      echo "$label,$t,$p,$rps,$cpu,$errors" >>"$CSV"
+      printf 'bench-kv: %-8s %-10s -P %-2s %10.0f req/s  %6s us CPU/req%s\n' "$label" "$t" "$p" "$rps" "$cpu" \
         "$([ "$errors" = 1 ] && echo "  (failed: $line)")" >&2
     done
   done
@@ -85,8 +89,8 @@ for s in $SERVERS; do
   keys=$(timeout 60 redis-cli -p "$PORT" dbsize)
   r1=$(rss_kib "$pid")
   per=$(awk -v a="$r0" -v b="$r1" -v k="$keys" 'BEGIN { printf "%.1f", (b - a) * 1024 / k }')
-  echo "$s,$keys,$per" >>"$MEM"
-  echo "bench-kv: $s: $keys keys, $per bytes of RSS per key" >&2
+  echo "$label,$keys,$per" >>"$MEM"
+  echo "bench-kv: $label: $keys keys, $per bytes of RSS per key" >&2
   stop_server
 done
 

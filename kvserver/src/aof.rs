@@ -110,9 +110,9 @@ fn mode_of(v: &str) -> u8 {
 
 /// `db.rs`: `key` of database `db` was deleted because it expired.
 #[inline]
-pub fn note_expired(db: usize, key: &Bytes) {
+pub fn note_expired(db: usize, key: &[u8]) {
     if ON.load(Ordering::Relaxed) {
-        EXPIRED.with(|e| e.borrow_mut().push((db, key.clone())));
+        EXPIRED.with(|e| e.borrow_mut().push((db, Bytes::copy_from_slice(key))));
     }
 }
 
@@ -636,7 +636,8 @@ impl Aof {
             for shard in locked.shards() {
                 for (i, db) in shard.dbs.iter().enumerate() {
                     for (k, e) in db.entries(now) {
-                        snap[i].push((k.clone(), e.value.clone(), e.expire_at()));
+                        let at = db.expire_at(k);
+                        snap[i].push((Bytes::copy_from_slice(k), e.value.clone(), at));
                     }
                 }
             }
@@ -968,20 +969,25 @@ fn xtrim_state(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<Bytes>> {
 /// A string key as it is now: `SET k v [PXAT ms]`, or `DEL k` if gone.
 fn string_state(ctx: &mut Ctx, key: &[u8]) -> Vec<Vec<Bytes>> {
     let (db, now) = (ctx.client.db, ctx.now);
-    match ctx.ks.db(db, key).peek(key, now) {
-        None => vec![vec![b("DEL"), own(key)]],
-        Some(e) => match (&e.value, e.expire_at()) {
-            (Value::String(s), None) => vec![vec![b("SET"), own(key), s.clone()]],
-            (Value::String(s), Some(at)) => vec![vec![
-                b("SET"),
-                own(key),
-                s.clone(),
-                b("PXAT"),
-                Bytes::from(at.to_string()),
-            ]],
-            (_, Some(at)) => vec![vec![b("PEXPIREAT"), own(key), Bytes::from(at.to_string())]],
-            (_, None) => vec![vec![b("PERSIST"), own(key)]],
-        },
+    let d = ctx.ks.db(db, key);
+    let Some(e) = d.peek(key, now) else {
+        return vec![vec![b("DEL"), own(key)]];
+    };
+    let value = match &e.value {
+        Value::String(s) => Some(Bytes::copy_from_slice(s)),
+        _ => None,
+    };
+    match (value, d.expire_at(key)) {
+        (Some(s), None) => vec![vec![b("SET"), own(key), s]],
+        (Some(s), Some(at)) => vec![vec![
+            b("SET"),
+            own(key),
+            s,
+            b("PXAT"),
+            Bytes::from(at.to_string()),
+        ]],
+        (None, Some(at)) => vec![vec![b("PEXPIREAT"), own(key), Bytes::from(at.to_string())]],
+        (None, None) => vec![vec![b("PERSIST"), own(key)]],
     }
 }
 
@@ -989,7 +995,9 @@ fn string_state(ctx: &mut Ctx, key: &[u8]) -> Vec<Vec<Bytes>> {
 /// with `persist`: GETEX), or `DEL k` if gone.
 fn ttl_state(ctx: &mut Ctx, key: &[u8], persist: bool) -> Vec<Vec<Bytes>> {
     let (db, now) = (ctx.client.db, ctx.now);
-    match ctx.ks.db(db, key).peek(key, now).map(|e| e.expire_at()) {
+    let d = ctx.ks.db(db, key);
+    let state = d.peek(key, now).is_some().then(|| d.expire_at(key));
+    match state {
         None => vec![vec![b("DEL"), own(key)]],
         Some(Some(at)) => vec![vec![b("PEXPIREAT"), own(key), Bytes::from(at.to_string())]],
         Some(None) if persist => vec![vec![b("PERSIST"), own(key)]],

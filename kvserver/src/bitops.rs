@@ -11,10 +11,9 @@
 //! is computed and stored atomically across shards.
 
 use crate::command::Ctx;
-use crate::db::Value;
+use crate::db::{Str, Value};
 use crate::reply::err;
 use crate::util::parse_i64;
-use bytes::{Bytes, BytesMut};
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
@@ -30,7 +29,7 @@ fn bit_offset(a: &[u8]) -> Option<u64> {
 }
 
 /// The string at `key`: Ok(None) if missing; Err once WRONGTYPE is replied.
-fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
     let now = ctx.now;
     match ctx.db(key).get(key, now).map(|e| &e.value) {
         None => Ok(None),
@@ -59,11 +58,7 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(_) => return ctx.out.error(err::WRONGTYPE),
     };
     let exists = old.is_some();
-    let mut buf = match old.map(Bytes::try_into_mut) {
-        None => BytesMut::new(),
-        Some(Ok(m)) => m,
-        Some(Err(shared)) => BytesMut::from(shared.as_ref()),
-    };
+    let mut buf = old.map(Str::into_vec).unwrap_or_default();
     let byte = (off >> 3) as usize;
     if buf.len() <= byte {
         buf.resize(byte + 1, 0);
@@ -75,7 +70,7 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
     } else {
         buf[byte] &= !mask;
     }
-    let v = Value::String(buf.freeze());
+    let v = Value::String(Str::from(buf));
     if exists {
         db.set_keep_ttl(key, v);
     } else {
@@ -292,6 +287,6 @@ pub fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
     }
-    ctx.db(dst).set(dst, Value::String(Bytes::from(res)), None);
+    ctx.db(dst).set(dst, Value::String(Str::from(res)), None);
     ctx.out.int(maxlen as i64);
 }

@@ -157,7 +157,9 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
         ctx.client.blocked = Some(Blocked { deadline: None });
         return;
     }
-    let cmd = retry.first().and_then(|name| command::lookup(name));
+    let cmd = retry
+        .first()
+        .and_then(|name| command::lookup_internal(name));
     let (Some(cmd), false) = (cmd, ctx.client.deny_blocking) else {
         return ctx.out.null_array();
     };

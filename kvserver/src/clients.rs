@@ -31,6 +31,8 @@ pub struct ClientInfo {
     /// (`[::1]:port` is printed `::1:port`, as Redis does).
     pub addr: String,
     pub laddr: String,
+    /// The peer's address (protected mode), None if unknown.
+    pub peer_ip: Option<std::net::IpAddr>,
     pub fd: i32,
     /// The owning I/O thread and the connection's slab key there: where
     /// CLIENT KILL posts its `Msg::Kill`.
@@ -90,6 +92,7 @@ impl ClientInfo {
             thread,
             conn,
             addr: fmt_addr(peer),
+            peer_ip: peer.map(|p| p.ip()),
             laddr: fmt_addr(local),
             fd,
             created_ms: now_ms,

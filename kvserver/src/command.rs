@@ -13,8 +13,8 @@ use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use crate::{
-    aof, bitops, blocking, keys, monitor, multi, pubsub, rdb, server_cmds, t_hash, t_list, t_set,
-    t_stream, t_string, t_zset,
+    aof, bitops, blocking, keys, monitor, multi, pubsub, rdb, security, server_cmds, t_hash,
+    t_list, t_set, t_stream, t_string, t_zset,
 };
 use hashbrown::HashMap;
 use std::sync::atomic::Ordering;
@@ -412,6 +412,8 @@ pub static COMMANDS: &[Command] = &[
     cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
     cmd!("quit", -1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::quit),
     cmd!("hello", -1, FAST, 0, 0, 0, server_cmds::hello),
+    // AUTH is ADMIN here only to keep it (and its password) out of MONITOR.
+    cmd!("auth", -2, FAST | ADMIN, 0, 0, 0, security::auth),
     cmd!("select", 2, FAST, 0, 0, 0, server_cmds::select),
     cmd!("client", -2, 0, 0, 0, 0, server_cmds::client),
     cmd!("command", -1, 0, 0, 0, 0, server_cmds::command),
@@ -474,23 +476,93 @@ fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
     }
 }
 
-/// Name → command, built once.
-fn table() -> &'static HashMap<&'static [u8], &'static Command> {
-    static TABLE: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
-    TABLE.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+/// `rename-command` directives (name, new name; "" = removed), set once
+/// at start before any lookup ([`set_renames`]).
+static RENAMES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+
+/// Installs the configuration's `rename-command` directives. Call before
+/// the first [`lookup`] (the table is built once); false if too late.
+pub fn set_renames(renames: Vec<(String, String)>) -> bool {
+    RENAMES.set(renames).is_ok() && TABLE.get().is_none()
 }
 
-/// Looks a command up by name, case-insensitively.
+/// The command names after applying `renames` in order (for checking a
+/// further `rename-command` as Redis does).
+pub fn names_after(renames: &[(String, String)]) -> Vec<String> {
+    build(renames).into_keys().collect()
+}
+
+fn build(renames: &[(String, String)]) -> HashMap<String, &'static Command> {
+    let mut t: HashMap<String, &'static Command> =
+        COMMANDS.iter().map(|c| (c.name.to_string(), c)).collect();
+    for (from, to) in renames {
+        if let Some(c) = t.remove(from) {
+            if !to.is_empty() {
+                t.insert(to.clone(), c);
+            }
+        }
+    }
+    t
+}
+
+static TABLE: OnceLock<HashMap<Box<[u8]>, &'static Command>> = OnceLock::new();
+
+/// Name (as clients call it: renamed by `rename-command`) → command, built
+/// once.
+fn table() -> &'static HashMap<Box<[u8]>, &'static Command> {
+    TABLE.get_or_init(|| {
+        let renames = RENAMES.get().map_or(&[][..], |r| r.as_slice());
+        build(renames)
+            .into_iter()
+            .map(|(n, c)| (n.into_bytes().into_boxed_slice(), c))
+            .collect()
+    })
+}
+
+/// Looks a command up by the name clients use (`rename-command` applied),
+/// case-insensitively. The last command found on this thread is tried
+/// first (a pipeline repeats its command) — only without renames, since
+/// the cache compares the command's own name.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    // No command name is longer than 32 bytes: lowercase on the stack.
+    thread_local! {
+        static LAST: std::cell::Cell<Option<&'static Command>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let cacheable = RENAMES.get().map_or(true, |r| r.is_empty());
+    if cacheable {
+        if let Some(c) = LAST.with(|l| l.get()) {
+            if name.eq_ignore_ascii_case(c.name.as_bytes()) {
+                return Some(c);
+            }
+        }
+    }
+    let found = lookup_table(name);
+    if cacheable && found.is_some() {
+        LAST.with(|l| l.set(found));
+    }
+    found
+}
+
+fn lookup_table(name: &[u8]) -> Option<&'static Command> {
+    // Longer names exist only through rename-command.
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
-        return None;
+        return table().get(&*name.to_ascii_lowercase()).copied();
     }
     let lower = &mut buf[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
     table().get(&*lower).copied()
+}
+
+/// As [`lookup`], falling back to the original names: for commands the
+/// server builds itself (a blocked client's retry), which must work
+/// whatever `rename-command` did.
+pub fn lookup_internal(name: &[u8]) -> Option<&'static Command> {
+    lookup(name).or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        COMMANDS.iter().find(|c| c.name.as_bytes() == lower)
+    })
 }
 
 /// `ERR wrong number of arguments for 'get' command`.
@@ -545,11 +617,31 @@ pub fn execute(
         client.multi_error |= client.multi.is_some();
         server
             .stats
-            .cmd(cmd.index())
+            .local(cmd.index())
             .rejected
             .fetch_add(1, Ordering::Relaxed);
         server.stats.error(b"ERR");
         return arity_error(out, cmd.name);
+    }
+    // One bool for an authenticated client (security.rs).
+    if !client.authenticated && crate::security::reject(server, client, cmd, out) {
+        return;
+    }
+    if server.config.maxmemory.load(Ordering::Relaxed) != 0 {
+        let size = argv.iter().map(|a| a.len()).sum();
+        if crate::evict::before_command(server, client, cmd, rng, size) {
+            if cmd.name == "exec" {
+                out.error(&format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    crate::evict::OOM
+                ));
+                client.multi = None;
+                client.multi_error = false;
+                return multi::unwatch_all(server, client);
+            }
+            client.multi_error |= client.multi.is_some();
+            return out.error(crate::evict::OOM);
+        }
     }
     if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
         return out.error(&format!(
@@ -579,11 +671,7 @@ pub fn execute(
     let ks = if cmd.flags & ALL_SHARDS != 0 {
         server.ks.lock_all()
     } else {
-        let mut ids = Vec::new();
-        shards_of(server, cmd, argv, &mut ids);
-        ids.sort_unstable();
-        ids.dedup();
-        server.ks.lock(&ids)
+        lock_keys(server, cmd, argv)
     };
     let mut ctx = Ctx {
         server,
@@ -602,6 +690,39 @@ pub fn execute(
         let ready = std::mem::take(&mut client.ready_keys);
         blocking::serve(server, rng, ready);
     }
+}
+
+/// Locks the shards of `cmd`'s keys (no allocation for up to 16 keys).
+fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a> {
+    let mut small = [0usize; 16];
+    let mut n = 0;
+    let mut big = Vec::new();
+    for i in cmd.key_indices(argv.len()) {
+        let s = server.ks.shard_of(argv[i]);
+        if n < small.len() {
+            small[n] = s;
+            n += 1;
+        } else {
+            if big.is_empty() {
+                big.extend_from_slice(&small);
+            }
+            big.push(s);
+        }
+    }
+    let ids = if big.is_empty() {
+        &mut small[..n]
+    } else {
+        &mut big[..]
+    };
+    ids.sort_unstable();
+    let mut m = 0;
+    for j in 0..ids.len() {
+        if m == 0 || ids[j] != ids[m - 1] {
+            ids[m] = ids[j];
+            m += 1;
+        }
+    }
+    server.ks.lock(&ids[..m])
 }
 
 /// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
@@ -623,7 +744,6 @@ pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<u
 /// cost: one clock reading and a few relaxed atomics per command).
 pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let server = ctx.server;
-    server.total_commands.fetch_add(1, Ordering::Relaxed);
     let reply_at = ctx.out.buf.len();
     (cmd.handler)(ctx, argv);
     // A command that blocked changed nothing (yet).
@@ -650,7 +770,7 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
     let idx = cmd.index();
-    let st = server.stats.cmd(idx);
+    let st = server.stats.local(idx);
     st.calls.fetch_add(1, Ordering::Relaxed);
     st.usec.fetch_add(usec, Ordering::Relaxed);
     if ctx.out.buf.get(reply_at) == Some(&b'-') {
@@ -667,7 +787,9 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     c.info.multi.store(multi, Ordering::Relaxed);
     let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
     // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
-    if slower >= 0 && usec >= slower as u64 && cmd.name != "exec" {
+    // Nor AUTH and HELLO, whose arguments hold a password (Redis redacts
+    // them).
+    if slower >= 0 && usec >= slower as u64 && !matches!(cmd.name, "exec" | "auth" | "hello") {
         server.stats.slowlog_push(
             argv,
             usec,

@@ -35,8 +35,11 @@ enum Kind {
     Bind,
     Dir,
     DbFilename,
-    /// requirepass: only empty, as AUTH is not implemented.
+    /// requirepass: any one value ("" = no password).
     Password,
+    /// client-output-buffer-limit: `class hard soft seconds` groups, merged
+    /// into the current value (see [`merge_output_limits`]).
+    OutputLimit,
 }
 
 /// Whether CONFIG SET may change a parameter.
@@ -44,8 +47,8 @@ enum Kind {
 enum Set {
     Yes,
     /// Redis: "can't set immutable config" (here also for some Redis can
-    /// change at run time but we cannot: port, bind, proto-max-bulk-len and
-    /// the encoding thresholds, which are constants in our code).
+    /// change at run time but we cannot: port, bind and the encoding
+    /// thresholds, which are constants in our code).
     Immutable,
     /// Redis 7's `enable-protected-configs no` default: "can't set
     /// protected config".
@@ -146,7 +149,7 @@ pub static PARAMS: &[Param] = &[
         "proto-max-bulk-len",
         Mem(1 << 20, i64::MAX),
         "536870912",
-        Immutable,
+        Yes,
     ),
     p(
         "client-query-buffer-limit",
@@ -156,9 +159,9 @@ pub static PARAMS: &[Param] = &[
     ),
     p(
         "client-output-buffer-limit",
-        Str,
+        OutputLimit,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        Immutable,
+        Yes,
     ),
     p("busy-reply-threshold", Int(0, i64::MAX), "5000", Yes),
     p("lua-time-limit", Int(0, i64::MAX), "5000", Yes),
@@ -203,6 +206,84 @@ fn alias(name: &str) -> Option<&'static str> {
 
 pub fn param(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Directives of the file (and `--name` options) that are not parameters:
+/// CONFIG GET does not show them, CONFIG SET cannot change them.
+const FILE_ONLY: &[&str] = &["rename-command"];
+
+/// Whether `name` is a directive kvserver accepts (a parameter or a
+/// file-only directive such as `rename-command`).
+pub fn is_directive(name: &str) -> bool {
+    param(name).is_some() || FILE_ONLY.iter().any(|d| d.eq_ignore_ascii_case(name))
+}
+
+/// The client classes of client-output-buffer-limit, in Redis's order
+/// (`replica` is accepted for `slave`).
+pub const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses client-output-buffer-limit groups (`class hard soft seconds`,
+/// several in one value or over several arguments) into `current` (the
+/// value as CONFIG GET shows it) and returns the new value. Errors are
+/// Redis's.
+pub fn merge_output_limits(current: &str, args: &[&str]) -> Result<String, String> {
+    let mut limits = parse_output_limits(current).unwrap_or_else(|| {
+        parse_output_limits(param_default("client-output-buffer-limit")).unwrap_or_default()
+    });
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for g in words.chunks(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let bad = || "Error in hard, soft or soft-seconds setting in buffer limit configuration.";
+        let hard = parse_memory(g[1]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let soft = parse_memory(g[2]).filter(|v| *v >= 0).ok_or_else(bad)?;
+        let secs = g[3]
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(bad)?;
+        limits[class] = [hard as u64, soft as u64, secs as u64];
+    }
+    Ok(format_output_limits(&limits))
+}
+
+/// `[hard, soft, soft seconds]` per class of [`OUTPUT_CLASSES`].
+pub fn parse_output_limits(v: &str) -> Option<[[u64; 3]; 3]> {
+    let w: Vec<&str> = v.split_whitespace().collect();
+    if w.len() != 12 {
+        return None;
+    }
+    let mut out = [[0u64; 3]; 3];
+    for (i, g) in w.chunks(4).enumerate() {
+        if g[0] != OUTPUT_CLASSES[i] {
+            return None;
+        }
+        for j in 0..3 {
+            out[i][j] = g[j + 1].parse().ok()?;
+        }
+    }
+    Some(out)
+}
+
+fn format_output_limits(l: &[[u64; 3]; 3]) -> String {
+    let mut parts = Vec::new();
+    for (i, c) in OUTPUT_CLASSES.iter().enumerate() {
+        parts.push(format!("{c} {} {} {}", l[i][0], l[i][1], l[i][2]));
+    }
+    parts.join(" ")
+}
+
+fn param_default(name: &str) -> &'static str {
+    param(name).map_or("", |p| p.default)
 }
 
 /// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb;
@@ -343,12 +424,8 @@ impl Param {
                     Ok(v.to_string())
                 }
             }
-            Password => match one()? {
-                "" => Ok(String::new()),
-                _ => Err(
-                    "requirepass: AUTH is not implemented yet, so no password can be set".into(),
-                ),
-            },
+            Password => Ok(one()?.to_string()),
+            OutputLimit => merge_output_limits(param_default(self.name), args),
         }
     }
 }
@@ -364,6 +441,9 @@ pub struct ServerConfig {
     pub config_file: Option<PathBuf>,
     /// Every parameter's value as CONFIG GET shows it.
     pub values: BTreeMap<&'static str, String>,
+    /// `rename-command NAME NEWNAME` directives, in order (NEWNAME "" =
+    /// the command is gone); applied to the command table at start.
+    pub renames: Vec<(String, String)>,
 }
 
 impl Default for ServerConfig {
@@ -385,6 +465,7 @@ impl Default for ServerConfig {
             databases: 16,
             config_file: None,
             values,
+            renames: Vec::new(),
         }
     }
 }
@@ -393,10 +474,16 @@ impl ServerConfig {
     /// Applies one directive. The error says what is wrong with it.
     pub fn set(&mut self, name: &str, args: &[&str]) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
+        if lname == "rename-command" {
+            return self.rename_command(args);
+        }
         let Some(p) = param(&lname) else {
             return Err(format!("unknown directive '{lname}'"));
         };
-        let v = p.validate(args)?;
+        let v = match p.kind {
+            OutputLimit => merge_output_limits(&self.values[p.name], args)?,
+            _ => p.validate(args)?,
+        };
         match p.name {
             "port" => self.port = v.parse().map_err(|_| "invalid port")?,
             "bind" => self.bind = v.parse().map_err(|_| "invalid bind address")?,
@@ -417,6 +504,24 @@ impl ServerConfig {
             self.values.insert(a, v.clone());
         }
         self.values.insert(p.name, v);
+        Ok(())
+    }
+
+    /// `rename-command NAME NEWNAME` (Redis's errors). Renames apply in
+    /// order, to the names as renamed so far.
+    fn rename_command(&mut self, args: &[&str]) -> Result<(), String> {
+        let [from, to] = args else {
+            return Err("wrong number of arguments".into());
+        };
+        let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+        let names = crate::command::names_after(&self.renames);
+        if !names.contains(&from) {
+            return Err("No such command in rename-command".into());
+        }
+        if !to.is_empty() && names.contains(&to) {
+            return Err("Target command name already exists".into());
+        }
+        self.renames.push((from, to));
         Ok(())
     }
 
@@ -462,7 +567,23 @@ pub struct Runtime {
     pub hz: AtomicU64,
     pub maxmemory: AtomicU64,
     pub lazy_user_flush: AtomicBool,
+    /// requirepass is not empty: a new client must AUTH first.
+    pub requirepass_set: AtomicBool,
+    pub protected_mode: AtomicBool,
+    pub maxclients: AtomicU64,
+    /// Idle seconds before a client is closed (0 = never).
+    pub timeout: AtomicU64,
+    pub query_buffer_limit: AtomicU64,
+    /// Index in [`EVICTION`] of maxmemory-policy.
+    pub maxmemory_policy: AtomicU64,
+    pub maxmemory_samples: AtomicU64,
+    /// client-output-buffer-limit: `[hard, soft, seconds]` per class of
+    /// [`OUTPUT_CLASSES`] (0 = no limit).
+    pub output_limits: [[AtomicU64; 3]; 3],
 }
+
+/// maxmemory-policy values, in [`Runtime::maxmemory_policy`]'s numbering.
+pub const POLICIES: &[&str] = EVICTION;
 
 impl Runtime {
     pub fn new(cfg: &ServerConfig) -> Runtime {
@@ -473,6 +594,14 @@ impl Runtime {
             hz: AtomicU64::new(0),
             maxmemory: AtomicU64::new(0),
             lazy_user_flush: AtomicBool::new(false),
+            requirepass_set: AtomicBool::new(false),
+            protected_mode: AtomicBool::new(false),
+            maxclients: AtomicU64::new(0),
+            timeout: AtomicU64::new(0),
+            query_buffer_limit: AtomicU64::new(0),
+            maxmemory_policy: AtomicU64::new(0),
+            maxmemory_samples: AtomicU64::new(5),
+            output_limits: Default::default(),
         };
         for (k, v) in cfg.values.iter() {
             r.apply_hot(k, v);
@@ -490,6 +619,33 @@ impl Runtime {
             "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
             "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
             "appendfsync" => crate::aof::set_fsync_mode(v),
+            "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
+            "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
+            "maxclients" => self.maxclients.store(int() as u64, Ordering::Relaxed),
+            "timeout" => self.timeout.store(int() as u64, Ordering::Relaxed),
+            "client-query-buffer-limit" => self
+                .query_buffer_limit
+                .store(int() as u64, Ordering::Relaxed),
+            "proto-max-bulk-len" => crate::protocol::set_max_bulk_len(int()),
+            "maxmemory-policy" => {
+                let i = EVICTION
+                    .iter()
+                    .position(|p| *p == v)
+                    .unwrap_or(EVICTION.len() - 1);
+                self.maxmemory_policy.store(i as u64, Ordering::Relaxed)
+            }
+            "maxmemory-samples" => self
+                .maxmemory_samples
+                .store(int() as u64, Ordering::Relaxed),
+            "client-output-buffer-limit" => {
+                if let Some(l) = parse_output_limits(v) {
+                    for (class, vals) in l.iter().enumerate() {
+                        for (j, x) in vals.iter().enumerate() {
+                            self.output_limits[class][j].store(*x, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -538,7 +694,11 @@ impl Runtime {
                 Set::Yes => {}
             }
             let value = String::from_utf8_lossy(value);
-            let v = p.validate(&[value.as_ref()]).map_err(|e| fail(&e))?;
+            let v = match p.kind {
+                OutputLimit => merge_output_limits(&self.get(p.name), &[value.as_ref()]),
+                _ => p.validate(&[value.as_ref()]),
+            }
+            .map_err(|e| fail(&e))?;
             checked.push((p, v));
         }
         let mut vals = self.values.write().unwrap_or_else(|e| e.into_inner());
@@ -654,6 +814,53 @@ mod tests {
             .apply_text("bind 1.2.3.4 5.6.7.8\n", "k.conf")
             .unwrap_err();
         assert_eq!(e, "k.conf:1: only one bind address is supported (got 2)");
+    }
+
+    #[test]
+    fn sample_config_file_parses_and_lists_every_directive() {
+        let text = include_str!("../kvserver.conf");
+        let mut c = ServerConfig::default();
+        c.apply_text(text, "kvserver.conf").unwrap();
+        for p in PARAMS {
+            assert!(
+                text.lines().any(|l| {
+                    let l = l.trim_start_matches("# ");
+                    l.split_whitespace().next() == Some(p.name)
+                }),
+                "{} is missing from kvserver.conf",
+                p.name
+            );
+        }
+        assert!(text.contains("rename-command"));
+        let limits = parse_output_limits(&c.values["client-output-buffer-limit"]).unwrap();
+        assert_eq!(limits[2], [32 << 20, 8 << 20, 60]);
+    }
+
+    #[test]
+    fn output_limits_merge_and_rename_errors() {
+        let v = merge_output_limits(
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            &["pubsub 1mb 512kb 10", "replica", "1gb", "0", "0"],
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            "normal 0 0 0 slave 1073741824 0 0 pubsub 1048576 524288 10"
+        );
+        let mut c = ServerConfig::default();
+        assert_eq!(
+            c.set("rename-command", &["nosuch", "x"]).unwrap_err(),
+            "No such command in rename-command"
+        );
+        c.set("rename-command", &["config", "cfg"]).unwrap();
+        assert_eq!(
+            c.set("rename-command", &["get", "cfg"]).unwrap_err(),
+            "Target command name already exists"
+        );
+        c.set("rename-command", &["cfg", ""]).unwrap();
+        assert!(!crate::command::names_after(&c.renames).contains(&"cfg".to_string()));
+        c.set("requirepass", &["pw"]).unwrap();
+        assert!(Runtime::new(&c).requirepass_set.load(Ordering::Relaxed));
     }
 
     #[test]

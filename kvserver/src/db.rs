@@ -5,7 +5,10 @@
 //! Keyspace
 //!   shards[0..S]  (S a power of two, shard = hash(key) & (S-1))
 //!     Mutex<Shard>
-//!       dbs[0..16]: Db { map: key -> Entry { value, expire_at }, expiring: [key] }
+//!       dbs[0..16]: Db { store: Store, watched }
+//!         Store { table: HashTable<u32 slot>,
+//!                 slots: pages of Entry { key, value, lru, ttl },
+//!                 expires: slot -> deadline }
 //! ```
 //!
 //! A command locks exactly the shards its keys hash to, in ascending shard
@@ -14,15 +17,21 @@
 //! each other in a cycle (no deadlock), and a command that holds all its
 //! shards sees and changes its keys atomically, whatever shards they are on.
 //!
-//! Expiry: `expire_at` (ms since the epoch, 0 = none) is checked on every
-//! access (lazy expiry) and an active cycle samples keys with a deadline
-//! ([`Keyspace::active_expire`]), as Redis does. `expiring` lists exactly the
-//! keys with a deadline, so sampling is O(1) per key.
+//! Memory per key is what this layout is for: an [`Entry`] is 56 bytes
+//! with the key and a short string value inline ([`Str`]), entries sit in
+//! pages (no allocation per key), and the table holds 4-byte slot numbers,
+//! so a power-of-two table's slack costs little (see kvserver/README.md).
+//!
+//! Expiry: a key's deadline (ms since the epoch) lives in `expires`, only
+//! for keys that have one; it is checked on every access (lazy expiry) and
+//! an active cycle samples `expires` at random ([`Keyspace::active_expire`]),
+//! as Redis does.
 
 use crate::util::Rng;
 use bytes::Bytes;
 use hashbrown::HashMap;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
 /// The hasher of the collections inside values (hashbrown's fast default).
@@ -152,7 +161,7 @@ impl SetObj {
 // Boxing a VecDeque (4 words) keeps Value at a string plus its tag.
 #[allow(clippy::box_collection)]
 pub enum Value {
-    String(Bytes),
+    String(Str),
     List(Box<VecDeque<Bytes>>),
     Hash(Box<HashObj>),
     Set(Box<SetObj>),
@@ -167,7 +176,7 @@ pub struct WrongType;
 impl Value {
     /// The string, if this is one (None for the other types: the caller
     /// replies WRONGTYPE).
-    pub fn as_str(&self) -> Option<&Bytes> {
+    pub fn as_str(&self) -> Option<&Str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
@@ -246,35 +255,282 @@ impl Value {
     }
 }
 
+/// A short byte string stored inline, or a boxed one: the keys of the
+/// keyspace and the values of string keys. Up to [`Str::INLINE`] bytes
+/// (`key:123456`, a 16-byte value, any integer) take no allocation of
+/// their own; longer ones one exact-size box. Dereferences to `[u8]`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Str {
+    Inline { len: u8, buf: [u8; Str::INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Str {
+    /// The longest string kept inline (the enum stays 24 bytes, the same
+    /// as `Box<[u8]>` plus its tag, and `Value` with it).
+    pub const INLINE: usize = 22;
+
+    pub fn new(v: &[u8]) -> Str {
+        if v.len() <= Str::INLINE {
+            let mut buf = [0; Str::INLINE];
+            buf[..v.len()].copy_from_slice(v);
+            Str::Inline {
+                len: v.len() as u8,
+                buf,
+            }
+        } else {
+            Str::Heap(v.into())
+        }
+    }
+
+    /// The bytes as a vector (to grow or edit them), reusing the box.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Str::Inline { len, buf } => buf[..len as usize].to_vec(),
+            Str::Heap(b) => b.into_vec(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Str {
+    fn from(v: Vec<u8>) -> Str {
+        if v.len() <= Str::INLINE {
+            Str::new(&v)
+        } else {
+            Str::Heap(v.into_boxed_slice())
+        }
+    }
+}
+
+impl From<&[u8]> for Str {
+    fn from(v: &[u8]) -> Str {
+        Str::new(v)
+    }
+}
+
+impl Default for Str {
+    fn default() -> Str {
+        Str::Inline {
+            len: 0,
+            buf: [0; Str::INLINE],
+        }
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Str::Inline { len, buf } => &buf[..*len as usize],
+            Str::Heap(b) => b,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Str {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Str::Inline { len, buf } => &mut buf[..*len as usize],
+            Str::Heap(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Str {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Bytes::copy_from_slice(self))
+    }
+}
+
+/// One key of the keyspace: its name, value and bookkeeping, 56 bytes
+/// (the key and a short string value inline, see [`Str`]). Entries live in
+/// their database's slot pages ([`Slots`]), the hash table holds only
+/// their 4-byte slot numbers, and deadlines live in a side table, as
+/// Redis's `expires` dict: a key without a TTL pays nothing for it.
 #[derive(Debug)]
 pub struct Entry {
+    key: Str,
     pub value: Value,
-    /// Deadline in ms since the epoch; 0 = no expiry.
-    expire_at: u64,
-    /// Index in `Db::expiring` when `expire_at != 0`.
-    exp_idx: u32,
-    /// Last access, in seconds since the epoch (OBJECT IDLETIME). Fits in
-    /// what would otherwise be padding.
+    /// Last access, in seconds since the epoch (OBJECT IDLETIME).
     lru: u32,
+    /// Whether `Db::expires` has a deadline for this slot.
+    ttl: bool,
 }
 
 impl Entry {
-    pub fn expire_at(&self) -> Option<u64> {
-        (self.expire_at != 0).then_some(self.expire_at)
-    }
-
     /// Seconds since the last access (OBJECT IDLETIME).
     pub fn idle_secs(&self, now: u64) -> u64 {
         (now / 1000).saturating_sub(self.lru as u64)
     }
 }
 
+/// Entries by slot number, in pages of [`PAGE`] (so growth never moves
+/// or copies the entries, and memory is touched only as it is used);
+/// freed slots are reused first.
+#[derive(Debug, Default)]
+struct Slots {
+    pages: Vec<Vec<Option<Entry>>>,
+    free: Vec<u32>,
+}
+
+const PAGE: usize = 1024;
+
+impl Slots {
+    fn alloc(&mut self, e: Entry) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.pages[i as usize / PAGE][i as usize % PAGE] = Some(e);
+            return i;
+        }
+        if self.pages.last().map_or(true, |p| p.len() == PAGE) {
+            // The first page grows as needed (small databases stay small),
+            // the next ones are allocated whole.
+            let cap = if self.pages.is_empty() { 0 } else { PAGE };
+            self.pages.push(Vec::with_capacity(cap));
+        }
+        let p = self.pages.len() - 1;
+        let page = &mut self.pages[p];
+        page.push(Some(e));
+        (p * PAGE + page.len() - 1) as u32
+    }
+
+    fn release(&mut self, i: u32) -> Option<Entry> {
+        let e = self
+            .pages
+            .get_mut(i as usize / PAGE)?
+            .get_mut(i as usize % PAGE)?
+            .take();
+        if e.is_some() {
+            self.free.push(i);
+        }
+        e
+    }
+
+    fn get(&self, i: u32) -> Option<&Entry> {
+        self.pages
+            .get(i as usize / PAGE)?
+            .get(i as usize % PAGE)?
+            .as_ref()
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Entry> {
+        self.pages
+            .get_mut(i as usize / PAGE)?
+            .get_mut(i as usize % PAGE)?
+            .as_mut()
+    }
+
+    /// Slot numbers ever handed out (live or free).
+    fn capacity(&self) -> usize {
+        self.pages.iter().map(|p| p.len()).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &Entry)> {
+        self.pages.iter().enumerate().flat_map(|(p, page)| {
+            page.iter()
+                .enumerate()
+                .filter_map(move |(j, e)| e.as_ref().map(|e| ((p * PAGE + j) as u32, e)))
+        })
+    }
+
+    fn key_is(&self, i: u32, key: &[u8]) -> bool {
+        self.get(i).is_some_and(|e| *e.key == *key)
+    }
+
+    fn hash_of(&self, i: u32) -> u64 {
+        table_hash(self.get(i).map_or(&[][..], |e| &e.key))
+    }
+}
+
+/// The hash of `key` in its shard's table: [`key_hash`] with its halves
+/// swapped, because the shard is the low bits of `key_hash` (the same in
+/// every key of a table) and hashbrown takes its bucket from the low bits
+/// and its 7-bit tag from the top ones.
+fn table_hash(key: &[u8]) -> u64 {
+    key_hash(key).rotate_right(32)
+}
+
+/// The keys of one database's part of a shard: the hash table of slot
+/// numbers, the entries, and the deadlines.
+#[derive(Debug, Default)]
+pub struct Store {
+    table: hashbrown::HashTable<u32>,
+    slots: Slots,
+    /// Deadline (ms since the epoch) by slot, for the keys that have one;
+    /// indexed, so the active cycle samples it at random in O(1).
+    expires: indexmap::IndexMap<u32, u64, Hasher>,
+}
+
+impl Store {
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        self.table
+            .find(table_hash(key), |&i| self.slots.key_is(i, key))
+            .copied()
+    }
+
+    fn deadline(&self, i: u32) -> Option<u64> {
+        self.expires.get(&i).copied()
+    }
+
+    fn expired(&self, i: u32, e: &Entry, now: u64) -> bool {
+        e.ttl && self.deadline(i).is_some_and(|at| now > at)
+    }
+
+    /// Removes slot `i` (whose key is `key`) from the table, the deadlines
+    /// and the slots.
+    fn remove_slot(&mut self, i: u32, key_hash: u64) -> Option<Entry> {
+        if let Ok(o) = self.table.find_entry(key_hash, |&j| j == i) {
+            o.remove();
+        }
+        let e = self.slots.release(i)?;
+        if e.ttl {
+            self.expires.swap_remove(&i);
+        }
+        if self.table.is_empty() {
+            // Give the pages back once the database part is empty.
+            self.slots = Slots::default();
+        }
+        Some(e)
+    }
+}
+
+/// The LRU clock (seconds since the epoch) that [`Db::set`] stamps new
+/// values with: kept by the accesses that know the time (every lookup and
+/// the active expiry cycle), so storing costs no clock reading.
+static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
+
+fn note_clock(now: u64) -> u32 {
+    let s = (now / 1000) as u32;
+    if LRU_CLOCK.load(Relaxed) != s {
+        LRU_CLOCK.store(s, Relaxed);
+    }
+    s
+}
+
+fn lru_clock() -> u32 {
+    match LRU_CLOCK.load(Relaxed) {
+        0 => note_clock(crate::util::now_ms()),
+        s => s,
+    }
+}
+
 /// One database's part of one shard.
 #[derive(Debug, Default)]
 pub struct Db {
-    map: HashMap<Bytes, Entry>,
-    /// The keys that have a deadline (for sampling in the active cycle).
-    expiring: Vec<Bytes>,
+    store: Store,
     /// This database's number (the AOF's DEL of an expired key says
     /// where it was); stays put when SWAPDB swaps contents.
     index: usize,
@@ -290,11 +546,6 @@ pub struct Db {
 struct WatchSlot {
     refs: u32,
     version: u64,
-}
-
-/// Redis: a key is logically gone once the clock is past its deadline.
-fn expired(e: &Entry, now: u64) -> bool {
-    e.expire_at != 0 && now > e.expire_at
 }
 
 impl Db {
@@ -345,38 +596,50 @@ impl Db {
     /// (a WATCH is on a key of a database number), and marks every watched
     /// key of both as modified.
     pub fn swap_contents(a: &mut Db, b: &mut Db) {
-        std::mem::swap(&mut a.map, &mut b.map);
-        std::mem::swap(&mut a.expiring, &mut b.expiring);
+        std::mem::swap(&mut a.store, &mut b.store);
         a.touch_all_watched();
         b.touch_all_watched();
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.store.len()
     }
 
     pub fn expires_len(&self) -> usize {
-        self.expiring.len()
+        self.store.expires.len()
+    }
+
+    /// The slot of the live `key`, deleting it first if it has expired.
+    fn live(&mut self, key: &[u8], now: u64) -> Option<u32> {
+        let i = self.store.find(key)?;
+        let e = self.store.slots.get(i)?;
+        if self.store.expired(i, e, now) {
+            self.expire_key(key);
+            return None;
+        }
+        Some(i)
     }
 
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        if self.map.get(key).is_some_and(|e| expired(e, now)) {
-            self.expire_key(key);
-            return None;
-        }
-        let e = self.map.get_mut(key)?;
-        e.lru = (now / 1000) as u32;
+        let i = self.live(key, now)?;
+        let lru = note_clock(now);
+        let e = self.store.slots.get_mut(i)?;
+        e.lru = lru;
         Some(e)
     }
 
     /// [`Db::get`] without counting as an access (OBJECT, SCAN's TYPE).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        if self.map.get(key).is_some_and(|e| expired(e, now)) {
-            self.expire_key(key);
-            return None;
-        }
-        self.map.get(key)
+        let i = self.live(key, now)?;
+        self.store.slots.get(i)
+    }
+
+    /// The deadline of `key` (None: no key or no deadline). No expiry
+    /// check: call after [`Db::get`].
+    pub fn expire_at(&self, key: &[u8]) -> Option<u64> {
+        let i = self.store.find(key)?;
+        self.store.deadline(i)
     }
 
     /// The value at `key` as one type (`pick`: `Value::as_hash`...):
@@ -402,174 +665,203 @@ impl Db {
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
-        self.get(key, now).is_some()
+        self.live(key, now).is_some()
     }
 
     /// Sets `key` to `value` with `expire_at` (None: no expiry), replacing
     /// any old value and deadline.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
-        let lru = (crate::util::now_ms() / 1000) as u32;
+        let i = self.put(key, value, true);
+        self.set_expire_slot(i, expire_at);
+    }
+
+    /// Stores `value` at `key`, new or not (`stamp`: as an access); the
+    /// slot. The deadline is left as it was.
+    fn put(&mut self, key: &[u8], value: Value, stamp: bool) -> u32 {
         self.touch(key);
-        if let Some(e) = self.map.get_mut(key) {
-            e.value = value;
-            e.lru = lru;
-            self.set_expire_of_existing(key, expire_at);
-            return;
+        let lru = lru_clock();
+        let Store { table, slots, .. } = &mut self.store;
+        match table.entry(
+            table_hash(key),
+            |&i| slots.key_is(i, key),
+            |&i| slots.hash_of(i),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                let i = *o.get();
+                if let Some(e) = slots.get_mut(i) {
+                    e.value = value;
+                    if stamp {
+                        e.lru = lru;
+                    }
+                }
+                i
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = slots.alloc(Entry {
+                    key: Str::new(key),
+                    value,
+                    lru,
+                    ttl: false,
+                });
+                v.insert(i);
+                i
+            }
         }
-        let key = Bytes::copy_from_slice(key);
-        let mut e = Entry {
-            value,
-            expire_at: 0,
-            exp_idx: 0,
-            lru,
-        };
-        if let Some(at) = expire_at {
-            e.expire_at = at;
-            e.exp_idx = self.expiring.len() as u32;
-            self.expiring.push(key.clone());
-        }
-        self.map.insert(key, e);
     }
 
     /// Replaces the value of an existing key, keeping its deadline (or sets
     /// a new key without one).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
-        match self.map.get_mut(key) {
-            Some(e) => e.value = value,
-            None => self.set(key, value, None),
-        }
+        self.put(key, value, false);
     }
 
     /// Sets or clears the deadline of an existing key. Returns false if the
     /// key does not exist.
     pub fn set_expire(&mut self, key: &[u8], expire_at: Option<u64>) -> bool {
-        if !self.map.contains_key(key) {
+        let Some(i) = self.store.find(key) else {
             return false;
-        }
-        self.set_expire_of_existing(key, expire_at);
+        };
+        self.set_expire_slot(i, expire_at);
         true
     }
 
-    fn set_expire_of_existing(&mut self, key: &[u8], expire_at: Option<u64>) {
-        let Some(e) = self.map.get_mut(key) else {
+    fn set_expire_slot(&mut self, i: u32, expire_at: Option<u64>) {
+        let s = &mut self.store;
+        let Some(e) = s.slots.get_mut(i) else {
             return;
         };
-        match (e.expire_at != 0, expire_at) {
-            (true, Some(at)) => e.expire_at = at,
-            (false, Some(at)) => {
-                e.expire_at = at;
-                e.exp_idx = self.expiring.len() as u32;
-                let k = self
-                    .map
-                    .get_key_value(key)
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_else(|| Bytes::copy_from_slice(key));
-                self.expiring.push(k);
+        match expire_at {
+            Some(at) => {
+                e.ttl = true;
+                s.expires.insert(i, at);
             }
-            (true, None) => {
-                let idx = e.exp_idx;
-                e.expire_at = 0;
-                self.untrack(idx);
+            None if e.ttl => {
+                e.ttl = false;
+                s.expires.swap_remove(&i);
             }
-            (false, None) => {}
-        }
-    }
-
-    /// Removes `idx` from `expiring`, fixing the index of the key moved in.
-    fn untrack(&mut self, idx: u32) {
-        let idx = idx as usize;
-        if idx >= self.expiring.len() {
-            return;
-        }
-        self.expiring.swap_remove(idx);
-        if let Some(moved) = self.expiring.get(idx) {
-            if let Some(e) = self.map.get_mut(moved.as_ref()) {
-                e.exp_idx = idx as u32;
-            }
+            None => {}
         }
     }
 
     /// Deletes `key` because it expired (the AOF logs a DEL for it).
     fn expire_key(&mut self, key: &[u8]) {
-        if let Some((k, _)) = self.map.get_key_value(key) {
-            crate::aof::note_expired(self.index, k);
-        }
+        crate::aof::note_expired(self.index, key);
         self.remove(key);
     }
 
     /// Deletes `key` (expired or not); returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = self.map.remove(key)?;
+        let h = table_hash(key);
+        let s = &mut self.store;
+        let i = *s.table.find(h, |&i| s.slots.key_is(i, key))?;
+        let e = s.remove_slot(i, h)?;
         self.touch(key);
-        if e.expire_at != 0 {
-            self.untrack(e.exp_idx);
-        }
         Some(e)
     }
 
-    /// Takes `key` out with its key bytes (for RENAME).
+    /// Takes `key` out with its deadline (for RENAME, MOVE).
     pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, Option<u64>)> {
-        self.get(key, now)?;
+        let i = self.live(key, now)?;
+        let at = self.store.deadline(i);
         let e = self.remove(key)?;
-        let at = e.expire_at();
         Some((e.value, at))
     }
 
-    /// FLUSHDB: deletes everything; watched keys that existed count as
-    /// modified (as Redis's `touchAllWatchedKeysInDb`).
-    pub fn clear(&mut self) {
+    /// Marks the watched keys that exist as modified (FLUSHDB, as Redis's
+    /// `touchAllWatchedKeysInDb`).
+    fn touch_existing_watched(&mut self) {
         for (k, w) in self.watched.iter_mut() {
-            if self.map.contains_key(k) {
+            if self.store.find(k).is_some() {
                 w.version += 1;
             }
         }
-        self.map.clear();
-        self.expiring.clear();
     }
 
-    /// FLUSH* ASYNC: as [`Db::clear`], but hands the old tables back so
-    /// the caller can free them off the lock.
-    pub fn take_all(&mut self) -> (HashMap<Bytes, Entry>, Vec<Bytes>) {
-        for (k, w) in self.watched.iter_mut() {
-            if self.map.contains_key(k) {
-                w.version += 1;
-            }
-        }
-        (
-            std::mem::take(&mut self.map),
-            std::mem::take(&mut self.expiring),
-        )
+    /// FLUSHDB: deletes everything; watched keys that existed count as
+    /// modified.
+    pub fn clear(&mut self) {
+        self.touch_existing_watched();
+        self.store = Store::default();
+    }
+
+    /// FLUSH* ASYNC: as [`Db::clear`], but hands the old keys back so the
+    /// caller can free them off the lock.
+    pub fn take_all(&mut self) -> Store {
+        self.touch_existing_watched();
+        std::mem::take(&mut self.store)
     }
 
     /// Live keys (expired ones are skipped, not deleted: the caller may hold
     /// only a shared view).
-    pub fn keys(&self, now: u64) -> impl Iterator<Item = &Bytes> {
-        self.map
-            .iter()
-            .filter(move |(_, e)| !expired(e, now))
-            .map(|(k, _)| k)
+    pub fn keys(&self, now: u64) -> impl Iterator<Item = &[u8]> {
+        self.entries(now).map(|(k, _)| k)
     }
 
     /// Live keys with their entries (SCAN's TYPE filter).
-    pub fn entries(&self, now: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
-        self.map.iter().filter(move |(_, e)| !expired(e, now))
+    pub fn entries(&self, now: u64) -> impl Iterator<Item = (&[u8], &Entry)> {
+        let s = &self.store;
+        s.slots
+            .iter()
+            .filter(move |(i, e)| !s.expired(*i, e, now))
+            .map(|(_, e)| (&*e.key, e))
     }
 
-    /// A random live key, or None. O(n) walk to a random position: hashbrown
-    /// has no random access (acceptable for RANDOMKEY; SCAN will need a
-    /// cursor-friendly table).
+    /// A random live key, or None: a random slot (retried while it is a
+    /// free one), O(1) unless most slots are free.
     pub fn random_key(&mut self, rng: &mut Rng, now: u64) -> Option<Bytes> {
         for _ in 0..100 {
-            if self.map.is_empty() {
+            if self.store.is_empty() {
                 return None;
             }
-            let n = rng.below(self.map.len());
-            let k = self.map.keys().nth(n)?.clone();
+            let cap = self.store.slots.capacity();
+            let i = rng.below(cap) as u32;
+            let Some(e) = self.store.slots.get(i) else {
+                continue;
+            };
+            let k = Bytes::copy_from_slice(&e.key);
             if self.get(&k, now).is_some() {
                 return Some(k);
             }
         }
-        None
+        // Sparse slots (after many deletes): walk to a random live key.
+        let n = rng.below(self.len().max(1));
+        let k = self.keys(now).nth(n).map(Bytes::copy_from_slice)?;
+        Some(k)
+    }
+
+    /// Up to `n` keys to choose an eviction victim from (`evict.rs`), with
+    /// their deadlines: keys with a deadline at random (`volatile`), or
+    /// random slots. O(n) either way.
+    pub fn eviction_sample(
+        &self,
+        rng: &mut Rng,
+        n: usize,
+        volatile: bool,
+    ) -> Vec<(Bytes, &Entry, Option<u64>)> {
+        let s = &self.store;
+        let mut out = Vec::with_capacity(n);
+        if s.is_empty() {
+            return out;
+        }
+        let mut tries = 0;
+        while out.len() < n && tries < 4 * n {
+            tries += 1;
+            let i = if volatile {
+                if s.expires.is_empty() {
+                    break;
+                }
+                match s.expires.get_index(rng.below(s.expires.len())) {
+                    Some((&i, _)) => i,
+                    None => break,
+                }
+            } else {
+                rng.below(s.slots.capacity()) as u32
+            };
+            if let Some(e) = s.slots.get(i) {
+                out.push((Bytes::copy_from_slice(&e.key), e, s.deadline(i)));
+            }
+        }
+        out
     }
 
     /// One round of the active expiry cycle: checks up to `samples` random
@@ -578,15 +870,24 @@ impl Db {
     /// than a quarter of the sample had expired.
     pub fn expire_sample(&mut self, rng: &mut Rng, samples: usize, now: u64) -> (usize, usize) {
         let mut deleted = 0;
-        let n = samples.min(self.expiring.len());
+        let n = samples.min(self.store.expires.len());
         for _ in 0..n {
-            if self.expiring.is_empty() {
+            let len = self.store.expires.len();
+            if len == 0 {
                 break;
             }
-            let i = rng.below(self.expiring.len());
-            let k = self.expiring[i].clone();
-            if self.map.get(k.as_ref()).is_some_and(|e| expired(e, now)) {
-                self.expire_key(&k);
+            let Some((&i, &at)) = self.store.expires.get_index(rng.below(len)) else {
+                break;
+            };
+            if now > at {
+                let Some(key) = self.store.slots.get(i).map(|e| e.key.clone()) else {
+                    // Cannot happen (a deadline always has its slot).
+                    self.store.expires.swap_remove(&i);
+                    continue;
+                };
+                crate::aof::note_expired(self.index, &key);
+                self.store.remove_slot(i, table_hash(&key));
+                self.touch(&key);
                 deleted += 1;
             }
         }
@@ -608,13 +909,25 @@ pub struct Keyspace {
     pub databases: usize,
 }
 
-/// Which shard a key lives in: FNV-1a with a final avalanche, so shard
-/// choice does not correlate with the per-shard hash tables' own hashing.
+/// Which shard a key lives in (its low bits), and the key's table hash
+/// ([`table_hash`]) and SCAN position. Word at a time: each 8-byte word
+/// is mixed in with a multiply, then murmur3's fmix64 avalanches, so the
+/// shard bits do not correlate with the table's.
 pub fn key_hash(key: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (key.len() as u64).wrapping_mul(K);
+    let mut words = key.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(K);
+        h ^= h >> 31;
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(K);
     }
     // murmur3's fmix64.
     h ^= h >> 33;
@@ -666,10 +979,12 @@ impl Keyspace {
     /// without duplicates (the lock order is what prevents deadlocks).
     pub fn lock(&self, ids: &[usize]) -> Locked<'_> {
         debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        Locked {
-            ks: self,
-            guards: ids.iter().map(|&i| (i, lock(&self.shards[i]))).collect(),
-        }
+        let guards = match ids {
+            // The common case, one key: no allocation.
+            &[i] => Guards::One([(i, lock(&self.shards[i]))]),
+            _ => Guards::Many(ids.iter().map(|&i| (i, lock(&self.shards[i]))).collect()),
+        };
+        Locked { ks: self, guards }
     }
 
     /// Locks every shard (commands over the whole keyspace: KEYS, DBSIZE,
@@ -677,12 +992,13 @@ impl Keyspace {
     pub fn lock_all(&self) -> Locked<'_> {
         Locked {
             ks: self,
-            guards: self
-                .shards
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (i, lock(m)))
-                .collect(),
+            guards: Guards::Many(
+                self.shards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (i, lock(m)))
+                    .collect(),
+            ),
         }
     }
 
@@ -707,6 +1023,7 @@ impl Keyspace {
             }
             let mut shard = lock(m);
             let now = crate::util::now_ms();
+            note_clock(now);
             for db in shard.dbs.iter_mut() {
                 loop {
                     let (checked, gone) = db.expire_sample(rng, SAMPLES, now);
@@ -729,7 +1046,31 @@ impl Keyspace {
 /// The shards one command holds, in ascending order; unlocked on drop.
 pub struct Locked<'a> {
     ks: &'a Keyspace,
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    guards: Guards<'a>,
+}
+
+type Guard<'a> = (usize, MutexGuard<'a, Shard>);
+
+/// One shard (most commands: no allocation), or several in order.
+enum Guards<'a> {
+    One([Guard<'a>; 1]),
+    Many(Vec<Guard<'a>>),
+}
+
+impl<'a> Guards<'a> {
+    fn slice(&self) -> &[Guard<'a>] {
+        match self {
+            Guards::One(g) => g,
+            Guards::Many(v) => v,
+        }
+    }
+
+    fn slice_mut(&mut self) -> &mut [Guard<'a>] {
+        match self {
+            Guards::One(g) => g,
+            Guards::Many(v) => v,
+        }
+    }
 }
 
 impl Locked<'_> {
@@ -738,19 +1079,35 @@ impl Locked<'_> {
     /// # Panics
     /// If that shard is not locked: the command table declared the wrong key
     /// positions (a bug in this program, never a client's doing; the tests
-    /// exercise every command's keys).
+    /// exercise every command's keys). With one shard locked, the check is
+    /// a debug assertion (the tests run with them): a single-key command
+    /// does not hash its key a second time.
     pub fn db(&mut self, db: usize, key: &[u8]) -> &mut Db {
-        let s = self.ks.shard_of(key);
-        let i = self
-            .guards
-            .binary_search_by_key(&s, |(id, _)| *id)
-            .unwrap_or_else(|_| panic!("shard {s} of a key is not locked: command table bug"));
-        &mut self.guards[i].1.dbs[db]
+        let i = match &self.guards {
+            Guards::One([(id, _)]) => {
+                debug_assert_eq!(
+                    self.ks.shard_of(key),
+                    *id,
+                    "shard of a key is not locked: command table bug"
+                );
+                0
+            }
+            Guards::Many(guards) => {
+                let s = self.ks.shard_of(key);
+                guards
+                    .binary_search_by_key(&s, |(id, _)| *id)
+                    .unwrap_or_else(|_| {
+                        panic!("shard {s} of a key is not locked: command table bug")
+                    })
+            }
+        };
+        &mut self.guards.slice_mut()[i].1.dbs[db]
     }
 
     /// Every locked shard's database `db`.
     pub fn dbs(&mut self, db: usize) -> Vec<&mut Db> {
         self.guards
+            .slice_mut()
             .iter_mut()
             .map(|(_, g)| &mut g.dbs[db])
             .collect()
@@ -758,21 +1115,28 @@ impl Locked<'_> {
 
     /// Whether shard `id` is among the locked ones.
     pub fn holds(&self, id: usize) -> bool {
-        self.guards.binary_search_by_key(&id, |(i, _)| *i).is_ok()
+        self.guards
+            .slice()
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .is_ok()
     }
 
     /// Database `db` of locked shard `id` (see [`Locked::holds`]).
     pub fn shard_db(&mut self, id: usize, db: usize) -> &mut Db {
-        let i = self
-            .guards
+        let guards = self.guards.slice_mut();
+        let i = guards
             .binary_search_by_key(&id, |(i, _)| *i)
             .expect("shard locked");
-        &mut self.guards[i].1.dbs[db]
+        &mut guards[i].1.dbs[db]
     }
 
     /// Every locked shard.
     pub fn shards(&mut self) -> Vec<&mut Shard> {
-        self.guards.iter_mut().map(|(_, g)| &mut **g).collect()
+        self.guards
+            .slice_mut()
+            .iter_mut()
+            .map(|(_, g)| &mut **g)
+            .collect()
     }
 }
 
@@ -781,7 +1145,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::String(Bytes::copy_from_slice(v.as_bytes()))
+        Value::String(Str::new(v.as_bytes()))
     }
 
     #[test]
@@ -794,14 +1158,72 @@ mod tests {
         db.remove(b"k0");
         db.set_expire(b"k5", None);
         assert_eq!(db.expires_len(), 7);
-        for (i, k) in db.expiring.iter().enumerate() {
-            assert_eq!(db.map[k].exp_idx as usize, i);
+        for (&i, _) in db.store.expires.iter() {
+            assert!(db.store.slots.get(i).unwrap().ttl);
         }
+        let ttls = db.store.slots.iter().filter(|(_, e)| e.ttl).count();
+        assert_eq!(ttls, 7);
+        assert_eq!(db.expire_at(b"k4"), Some(1004));
+        assert_eq!(db.expire_at(b"k3"), None);
         // Everything with a deadline is gone at t = 2000.
         let mut rng = Rng::new(1);
         while db.expire_sample(&mut rng, 20, 2000).0 > 0 {}
         assert_eq!(db.len(), 2);
         assert_eq!(db.expires_len(), 0);
+    }
+
+    #[test]
+    fn slots_are_reused_and_pages_freed() {
+        let mut db = Db::default();
+        for i in 0..3000 {
+            db.set(format!("key:{i}").as_bytes(), s("v"), None);
+        }
+        assert_eq!(db.store.slots.capacity(), 3000);
+        for i in 0..1000 {
+            assert!(db.remove(format!("key:{i}").as_bytes()).is_some());
+        }
+        for i in 0..1000 {
+            db.set(format!("new:{i}").as_bytes(), s("w"), None);
+        }
+        assert_eq!(db.store.slots.capacity(), 3000, "freed slots reused");
+        assert_eq!(db.len(), 3000);
+        for i in 1000..3000 {
+            let k = format!("key:{i}");
+            assert_eq!(
+                &**db.get(k.as_bytes(), 0).unwrap().value.as_str().unwrap(),
+                b"v"
+            );
+        }
+        let long = "x".repeat(100);
+        db.set(long.as_bytes(), s(&long), Some(5));
+        assert_eq!(
+            db.get(long.as_bytes(), 5)
+                .unwrap()
+                .value
+                .as_str()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert!(db.get(long.as_bytes(), 6).is_none());
+        let keys: Vec<Vec<u8>> = db.keys(0).map(|k| k.to_vec()).collect();
+        for k in keys {
+            db.remove(&k);
+        }
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.store.slots.capacity(), 0, "pages given back");
+    }
+
+    #[test]
+    fn str_inline_and_heap() {
+        for n in [0, 1, Str::INLINE, Str::INLINE + 1, 1000] {
+            let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let a = Str::new(&v);
+            assert_eq!(&*a, &v[..]);
+            assert_eq!(matches!(a, Str::Inline { .. }), n <= Str::INLINE);
+            assert_eq!(Str::from(v.clone()), a);
+            assert_eq!(a.into_vec(), v);
+        }
     }
 
     #[test]
@@ -849,13 +1271,14 @@ mod tests {
     #[test]
     fn values_and_entries_stay_small() {
         // A tripwire for memory per key (the keyspace holds one Entry per
-        // key). Collections are boxed, so a Value is a Bytes (32) plus the
-        // enum tag: Bytes has a single niche (its vtable pointer's null),
-        // too few for four variants. The LRU clock fills what would be
-        // padding. (Folding the collections into one boxed variant would
-        // bring Value back to 32 and Entry to 48.)
-        assert_eq!(std::mem::size_of::<Value>(), 40);
+        // key, plus 4 bytes of table per bucket). Collections are boxed and
+        // a string is a Str (22 bytes inline or a box), whose tag has room
+        // for Value's: 24 bytes. Entry: key and value (24 each), the LRU
+        // clock and the TTL flag.
+        assert_eq!(std::mem::size_of::<Str>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
         assert_eq!(std::mem::size_of::<Entry>(), 56);
+        assert_eq!(std::mem::size_of::<Option<Entry>>(), 56);
     }
 
     #[test]

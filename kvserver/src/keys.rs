@@ -125,10 +125,10 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], cmd: &str, seconds: bool, absol
     let key = argv[1];
     let now = ctx.now;
     let db = ctx.db(key);
-    let Some(e) = db.get(key, now) else {
+    if !db.contains(key, now) {
         return ctx.out.int(0);
-    };
-    let current = e.expire_at().map(|t| t as i64);
+    }
+    let current = db.expire_at(key).map(|t| t as i64);
     let refused = (nx && current.is_some())
         || (xx && current.is_none())
         // No TTL counts as an infinite one: never "greater" than it.
@@ -165,12 +165,13 @@ pub fn pexpireat(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// time, in ms or rounded seconds.
 fn ttl_generic(ctx: &mut Ctx, argv: &[&[u8]], ms: bool, absolute: bool) {
     let now = ctx.now;
-    let at = match ctx.db(argv[1]).get(argv[1], now) {
-        None => return ctx.out.int(-2),
-        Some(e) => match e.expire_at() {
-            None => return ctx.out.int(-1),
-            Some(at) => at as i64,
-        },
+    let db = ctx.db(argv[1]);
+    if !db.contains(argv[1], now) {
+        return ctx.out.int(-2);
+    }
+    let at = match db.expire_at(argv[1]) {
+        None => return ctx.out.int(-1),
+        Some(at) => at as i64,
     };
     let t = if absolute {
         at
@@ -200,9 +201,7 @@ pub fn pexpiretime(ctx: &mut Ctx, argv: &[&[u8]]) {
 pub fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
     let now = ctx.now;
     let db = ctx.db(argv[1]);
-    let had = db
-        .get(argv[1], now)
-        .is_some_and(|e| e.expire_at().is_some());
+    let had = db.contains(argv[1], now) && db.expire_at(argv[1]).is_some();
     if had {
         db.set_expire(argv[1], None);
     }
@@ -218,7 +217,11 @@ pub fn keys(ctx: &mut Ctx, argv: &[&[u8]]) {
         .ks
         .dbs(db)
         .into_iter()
-        .flat_map(|d| d.keys(now).cloned().collect::<Vec<_>>())
+        .flat_map(|d| {
+            d.keys(now)
+                .map(bytes::Bytes::copy_from_slice)
+                .collect::<Vec<_>>()
+        })
         .filter(|k| all || glob_match(pat, k, false))
         .collect();
     ctx.out.array(found.len());
@@ -289,7 +292,7 @@ fn flush(server: &crate::server::Server, dbs: Vec<&mut crate::db::Db>, lazy: boo
         return;
     }
     let garbage: Vec<_> = dbs.into_iter().map(|d| d.take_all()).collect();
-    let n: usize = garbage.iter().map(|(m, _)| m.len()).sum();
+    let n: usize = garbage.iter().map(|m| m.len()).sum();
     server
         .lazyfreed_objects
         .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -431,7 +434,7 @@ pub fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
             own = ks.lock(&[shard]);
             own.dbs(dbi).pop().expect("one shard locked")
         };
-        let mut cand: Vec<(u64, &bytes::Bytes, &'static str)> = db
+        let mut cand: Vec<(u64, &[u8], &'static str)> = db
             .entries(now)
             .map(|(k, e)| {
                 (
@@ -456,7 +459,7 @@ pub fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
                 && o.type_
                     .map_or(true, |ty| ty.eq_ignore_ascii_case(t.as_bytes()));
             if keep {
-                found.push(k.clone());
+                found.push(bytes::Bytes::copy_from_slice(k));
             }
         }
         if taken < cand.len() {
@@ -642,11 +645,11 @@ pub fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
             .out
             .error("ERR source and destination objects are the same");
     }
-    let Some((value, expire)) = ctx
-        .ks
-        .db(src_db, src)
+    let from = ctx.ks.db(src_db, src);
+    let Some((value, expire)) = from
         .get(src, now)
-        .map(|e| (e.value.clone(), e.expire_at()))
+        .map(|e| e.value.clone())
+        .map(|v| (v, from.expire_at(src)))
     else {
         return ctx.out.int(0);
     };

@@ -24,9 +24,9 @@
 //!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
 //!   blocked client it served), with a wake through the rings;
 //!   [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`] use it.
-//! - [`protocol`]: RESP multibulk requests (decoded by the `redis-protocol`
-//!   crate after a header scan that enforces Redis's limits) and inline
-//!   commands.
+//! - [`protocol`]: RESP multibulk requests (decoded in one scan of the
+//!   headers that enforces Redis's limits, arguments as ranges of the
+//!   input) and inline commands.
 //! - [`command`]: the command table (name, arity, flags, key positions,
 //!   handler) and dispatch: lock the shards of the keys, run the handler.
 //! - [`t_string`], [`t_list`], [`t_hash`], [`t_set`], [`keys`],
@@ -78,6 +78,9 @@ mod command;
 mod command_docs;
 mod config;
 mod db;
+mod evict;
+#[cfg(test)]
+mod hostile_tests;
 mod keys;
 mod mailbox;
 mod monitor;
@@ -87,6 +90,7 @@ mod protocol;
 mod pubsub;
 mod rdb;
 mod reply;
+mod security;
 mod server;
 mod server_cmds;
 mod sorted_set;
@@ -138,7 +142,7 @@ fn split_directives(argv: Vec<String>) -> (Vec<String>, Vec<(String, Vec<String>
     while let Some(a) = it.next() {
         let name = a.strip_prefix("--").map(str::to_ascii_lowercase);
         match name {
-            Some(n) if config::param(&n).is_some() => {
+            Some(n) if config::is_directive(&n) => {
                 let mut vals = Vec::new();
                 while let Some(v) = it.next_if(|v| !v.starts_with("--")) {
                     vals.push(v);
@@ -165,6 +169,7 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
+    command::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()

@@ -45,7 +45,7 @@ use crate::protocol::{self, Parsed};
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{aof, blocking, command, monitor, multi, pubsub};
+use crate::{aof, blocking, command, monitor, multi, pubsub, security};
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::{buffer, net, signals};
@@ -54,6 +54,7 @@ use slab::Slab;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,9 +73,9 @@ const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Stop parsing (and receiving) once this much output is unsent.
 pub const OUT_HIGH: usize = 64 * 1024;
-/// A client receiving pub/sub messages or MONITOR lines with this much
-/// unsent output is disconnected (Redis's pubsub hard limit, 32 MiB).
-const PUSH_LIMIT: usize = 32 * 1024 * 1024;
+/// How often the idle `timeout` is checked (Redis's clientsCron visits
+/// each client about once a second).
+const IDLE_CHECK_PERIOD: Duration = Duration::from_secs(1);
 /// An input buffer grown beyond this (a big value went through) is replaced
 /// by a fresh small one once empty, so idle connections stay small.
 const IN_SHRINK: usize = 1024 * 1024;
@@ -104,6 +105,36 @@ struct Conn {
     /// Its replies wait for an AOF fsync (`appendfsync always`); it is in
     /// the thread's `held` list.
     held: bool,
+    /// Since when the output has been over its class's soft limit
+    /// (client-output-buffer-limit).
+    soft_since: Option<Instant>,
+}
+
+/// Whether `conn` is past its class's client-output-buffer-limit: at or
+/// over the hard limit, or over the soft limit for longer than its
+/// seconds. Classes as Redis's: subscribed clients are `pubsub`, MONITOR
+/// clients `slave` (replica), the others `normal` (no limit by default).
+fn over_output_limit(server: &Server, conn: &mut Conn) -> bool {
+    let class = if conn.client.subscribed() {
+        2
+    } else {
+        usize::from(conn.client.monitor)
+    };
+    let l = &server.config.output_limits[class];
+    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    let used = (conn.out.buf.len() + conn.sending) as u64;
+    if hard != 0 && used >= hard {
+        return true;
+    }
+    if soft != 0 && used >= soft {
+        let since = *conn.soft_since.get_or_insert_with(Instant::now);
+        return since.elapsed().as_secs() > l[2].load(Relaxed);
+    }
+    conn.soft_since = None;
+    false
 }
 
 fn token(key: usize, gen: u32) -> u64 {
@@ -183,6 +214,7 @@ impl Worker {
         let mut ok = true;
         let mut done = Vec::with_capacity(256);
         let mut last_expire = Instant::now();
+        let mut last_idle_check = Instant::now();
         while !signals::stop_requested() {
             let timeout = self.wait_timeout();
             if let Err(e) = self.p.wait(1, Some(timeout)) {
@@ -218,6 +250,10 @@ impl Worker {
                 if self.id == 0 {
                     self.server.cron();
                 }
+            }
+            if last_idle_check.elapsed() >= IDLE_CHECK_PERIOD {
+                last_idle_check = Instant::now();
+                self.close_idle();
             }
         }
         self.shutdown(&mut done);
@@ -312,6 +348,12 @@ impl Worker {
                 match (c.res, c.take_filled()) {
                     (n, Some(buf)) if n > 0 => {
                         conn.input = buf;
+                        // client-query-buffer-limit: Redis closes such a
+                        // client without a reply.
+                        let limit = self.server.config.query_buffer_limit.load(Relaxed);
+                        if conn.input.len() as u64 > limit {
+                            return self.close(key);
+                        }
                         self.process(key);
                     }
                     // 0: the peer closed; < 0: reset or another error.
@@ -380,7 +422,13 @@ impl Worker {
                     break;
                 }
                 let data = &conn.input[pos..];
-                let parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                let mut parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                if !conn.client.authenticated && security::auth_required(&self.server, &conn.client)
+                {
+                    if let Err(e) = protocol::check_unauthenticated(data) {
+                        parsed = Parsed::Error(e);
+                    }
+                }
                 if conn.client.blocked.is_some() {
                     // Its next requests wait; while none is complete, keep
                     // a recv in flight to notice a disconnect.
@@ -394,14 +442,24 @@ impl Worker {
                     }
                     Parsed::Empty { consumed } => pos += consumed,
                     Parsed::Multibulk { consumed } => {
-                        let argv: Vec<&[u8]> =
-                            self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                        // The argument slices, on the stack unless many.
+                        let mut small: [&[u8]; 32] = [&[]; 32];
+                        let big: Vec<&[u8]>;
+                        let argv: &[&[u8]] = if self.ranges.len() <= small.len() {
+                            for (a, r) in small.iter_mut().zip(&self.ranges) {
+                                *a = &data[r.clone()];
+                            }
+                            &small[..self.ranges.len()]
+                        } else {
+                            big = self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                            &big
+                        };
                         execute(
                             &self.server,
                             &mut conn.client,
                             &mut conn.out,
                             &mut self.rng,
-                            &argv,
+                            argv,
                         );
                         pos += consumed;
                     }
@@ -434,6 +492,9 @@ impl Worker {
             conn.input.advance(pos);
             if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
                 conn.input = buffer::conn_buffer();
+            }
+            if over_output_limit(&self.server, conn) {
+                return self.close(key);
             }
         }
         let (fd, tok) = (conn.fd, token(key, conn.gen));
@@ -537,9 +598,9 @@ impl Worker {
                 }
             }
         }
-        if conn.out.buf.len() + conn.sending > PUSH_LIMIT {
+        if over_output_limit(&self.server, conn) {
             // It does not read what it is sent (Redis: client-output-buffer
-            // -limit pubsub 32mb).
+            // -limit pubsub 32mb 8mb 60).
             return self.close(conn_key);
         }
         self.process(conn_key);
@@ -607,6 +668,32 @@ impl Worker {
         }
     }
 
+    /// Closes the clients idle for more than `timeout` seconds (not
+    /// blocked, subscribed or MONITOR clients, as Redis).
+    fn close_idle(&mut self) {
+        let timeout = self.server.config.timeout.load(Relaxed);
+        if timeout == 0 {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let cl = &c.client;
+                !c.closing
+                    && cl.blocked.is_none()
+                    && !cl.subscribed()
+                    && !cl.monitor
+                    && now.saturating_sub(cl.info.last_ms.load(Relaxed)) > timeout * 1000
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in idle {
+            self.close(key);
+        }
+    }
+
     fn on_accept(&mut self, res: i32, more: bool) {
         if res >= 0 {
             let fd = res;
@@ -615,20 +702,43 @@ impl Worker {
             let gen = self.next_gen;
             self.next_gen = (self.next_gen + 1) & GEN_MASK;
             let key = self.conns.vacant_key();
-            let client = self.server.new_client(fd, self.id, key);
+            let mut client = self.server.new_client(fd, self.id, key);
+            // maxclients (this one counted), then protected mode: answer
+            // Redis's error and close.
+            let srv = &*self.server;
+            let refuse: Option<&[u8]> = if srv.connected_clients.load(Relaxed) as u64
+                > srv.config.maxclients.load(Relaxed)
+            {
+                srv.rejected_connections.fetch_add(1, Relaxed);
+                Some(b"-ERR max number of clients reached\r\n")
+            } else if security::refuse_at_accept(srv, client.info.peer_ip) {
+                Some(security::DENIED.as_bytes())
+            } else {
+                None
+            };
+            let mut out = Reply::new(buffer::conn_buffer());
+            if let Some(msg) = refuse {
+                out.buf.extend_from_slice(msg);
+                client.close_after_reply = true;
+            }
             self.conns.insert(Conn {
                 fd,
                 gen,
-                recv_busy: true,
+                recv_busy: refuse.is_none(),
                 send_busy: false,
                 sending: 0,
                 closing: false,
                 input: BytesMut::new(),
-                out: Reply::new(buffer::conn_buffer()),
+                out,
                 client,
                 held: false,
+                soft_since: None,
             });
-            self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
+            if refuse.is_some() {
+                self.process(key);
+            } else {
+                self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
+            }
             self.accepting = more;
             return;
         }

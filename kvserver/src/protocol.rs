@@ -10,21 +10,31 @@
 //! Anything else is an inline command, one text line split like a shell
 //! line (what telnet and `redis-cli` in some modes send): `SET k "a b"\r\n`.
 //!
-//! Multibulk frames are decoded by the `redis-protocol` crate
-//! (`resp2::decode::decode_range`, which yields byte ranges into our input
-//! buffer: no copy of the arguments). Before it runs, [`scan_multibulk`]
-//! walks the headers to enforce Redis's limits with Redis's exact errors:
-//! the crate would otherwise wait for the 512 MiB a hostile `$999999999`
-//! announces, and would recurse into nested arrays, which a request never
-//! has. The scan skips bulk payloads by length, so it costs a few header
-//! bytes per argument.
+//! Multibulk frames are decoded by [`scan_multibulk`] in one pass over the
+//! headers: it enforces Redis's limits with Redis's exact errors (a hostile
+//! `$999999999` is refused, not waited for; nested arrays are refused),
+//! skips each payload by its length, checks the CRLF after it, and records
+//! each argument as a byte range of our input buffer (no copy, no
+//! allocation beyond the caller's reused range vector).
 
 use crate::util::parse_i64;
-use redis_protocol::resp2::{decode::decode_range, types::RangeFrame};
 use std::ops::Range;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Largest bulk argument (Redis's proto-max-bulk-len default).
 pub const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
+/// proto-max-bulk-len as configured (CONFIG SET can change it).
+static MAX_BULK: AtomicI64 = AtomicI64::new(MAX_BULK_LEN);
+/// Limits for a client that has not authenticated yet (Redis's: a request
+/// announcing more arguments or a longer argument is a protocol error, so
+/// a stranger cannot make the server buffer much).
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+pub const UNAUTH_MAX_BULK: i64 = 16384;
+
+/// Sets proto-max-bulk-len.
+pub fn set_max_bulk_len(n: i64) {
+    MAX_BULK.store(n.max(1), Ordering::Relaxed);
+}
 /// Most arguments in one request.
 pub const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
 /// Longest inline line, or multibulk header line (PROTO_INLINE_MAX_SIZE).
@@ -58,28 +68,11 @@ pub fn parse(buf: &[u8], ranges: &mut Vec<Range<usize>>, owned: &mut Vec<Vec<u8>
 }
 
 fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>) -> Parsed {
-    let (len, count) = match scan_multibulk(buf) {
-        Ok(Some(x)) => x,
-        Ok(None) => return Parsed::Incomplete,
-        Err(e) => return Parsed::Error(e),
-    };
-    if count <= 0 {
-        return Parsed::Empty { consumed: len };
-    }
-    match decode_range(&buf[..len]) {
-        Ok(Some((RangeFrame::Array(items), n))) if n == len => {
-            for f in items {
-                match f {
-                    RangeFrame::BulkString((s, e)) => ranges.push(s..e),
-                    _ => return Parsed::Error("Protocol error: expected '$'".into()),
-                }
-            }
-            Parsed::Multibulk { consumed: len }
-        }
-        // The scan found a complete, well-formed frame of `len` bytes; the
-        // only thing it does not check (like Redis) is the CRLF after each
-        // payload, which the decoder insists on.
-        _ => Parsed::Error("Protocol error: invalid bulk format".into()),
+    match scan_multibulk(buf, Some(ranges)) {
+        Ok(Some((len, count))) if count <= 0 => Parsed::Empty { consumed: len },
+        Ok(Some((len, _))) => Parsed::Multibulk { consumed: len },
+        Ok(None) => Parsed::Incomplete,
+        Err(e) => Parsed::Error(e),
     }
 }
 
@@ -98,7 +91,39 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
 /// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
 /// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
 /// limits; `Err`: the protocol error Redis would send.
-pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
+///
+/// With `ranges`, the arguments' byte ranges are recorded there.
+pub fn scan_multibulk(
+    buf: &[u8],
+    ranges: Option<&mut Vec<Range<usize>>>,
+) -> Result<Option<(usize, i64)>, String> {
+    scan_headers(
+        buf,
+        ranges,
+        MAX_MULTIBULK_LEN,
+        MAX_BULK.load(Ordering::Relaxed),
+        false,
+    )
+}
+
+/// Checks the request at the front of `buf` against the limits for a
+/// client that has not authenticated (Redis's `unauthenticated multibulk
+/// length` / `unauthenticated bulk length` errors). `Err`: the protocol
+/// error to answer before closing; `Ok`: parse it as usual.
+pub fn check_unauthenticated(buf: &[u8]) -> Result<(), String> {
+    if buf.first() != Some(&b'*') {
+        return Ok(());
+    }
+    scan_headers(buf, None, UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true).map(|_| ())
+}
+
+fn scan_headers(
+    buf: &[u8],
+    mut ranges: Option<&mut Vec<Range<usize>>>,
+    max_count: i64,
+    max_bulk: i64,
+    unauth: bool,
+) -> Result<Option<(usize, i64)>, String> {
     let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
         return Ok(None);
     };
@@ -106,6 +131,9 @@ pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
         Some(n) if n <= MAX_MULTIBULK_LEN => n,
         _ => return Err("Protocol error: invalid multibulk length".into()),
     };
+    if count > max_count && unauth {
+        return Err("Protocol error: unauthenticated multibulk length".into());
+    }
     let mut pos = cr + 2;
     for _ in 0..count.max(0) {
         let Some(&c) = buf.get(pos) else {
@@ -121,12 +149,22 @@ pub fn scan_multibulk(buf: &[u8]) -> Result<Option<(usize, i64)>, String> {
             return Ok(None);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n as usize,
+            Some(n) if (0..=MAX_BULK.load(Ordering::Relaxed)).contains(&n) => n,
             _ => return Err("Protocol error: invalid bulk length".into()),
         };
-        pos = cr + 2 + n + 2;
+        if n > max_bulk && unauth {
+            return Err("Protocol error: unauthenticated bulk length".into());
+        }
+        let n = n as usize;
+        let start = cr + 2;
+        pos = start + n + 2;
         if pos > buf.len() {
             return Ok(None);
+        }
+        if let Some(r) = ranges.as_deref_mut() {
+            // Like Redis, the two bytes after a payload are not looked at
+            // (`$4\r\nPINGxx` is PING).
+            r.push(start..start + n);
         }
     }
     Ok(Some((pos, count)))

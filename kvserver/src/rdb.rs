@@ -266,7 +266,8 @@ pub fn clone_keyspace(locked: &mut Locked, databases: usize, now: u64) -> Snapsh
     for shard in locked.shards() {
         for (i, db) in shard.dbs.iter().enumerate() {
             for (k, e) in db.entries(now) {
-                snap[i].push((k.clone(), e.value.clone(), e.expire_at()));
+                let at = db.expire_at(k);
+                snap[i].push((Bytes::copy_from_slice(k), e.value.clone(), at));
             }
         }
     }
@@ -313,8 +314,9 @@ fn save_locked(srv: &Server, locked: &mut Locked) -> Result<usize, String> {
                 }
                 w.select(i, keys, exp);
                 for s in shards.iter_mut() {
-                    for (k, e) in s.dbs[i].entries(now) {
-                        w.key(k, &e.value, e.expire_at())?;
+                    let db = &s.dbs[i];
+                    for (k, e) in db.entries(now) {
+                        w.key(k, &e.value, db.expire_at(k))?;
                         n += 1;
                     }
                 }

@@ -31,7 +31,6 @@ pub struct Server {
     next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
-    pub total_commands: AtomicU64,
     /// CONFIG GET/SET's view of the configuration.
     pub config: Runtime,
     pub stats: Stats,
@@ -51,6 +50,12 @@ pub struct Server {
     pub blocking: Blocking,
     pub pubsub: PubSub,
     pub monitors: Monitors,
+    /// maxmemory's view of the memory in use (`evict.rs`): sampled from
+    /// the allocator on the cron, adjusted between samples.
+    pub used_memory: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    /// Connections refused at accept (maxclients).
+    pub rejected_connections: AtomicU64,
 }
 
 impl Server {
@@ -77,7 +82,7 @@ impl Server {
             start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
-            startup_rss: crate::server_cmds::rss_bytes(),
+            startup_rss: crate::evict::used_memory_now(),
             ks: Keyspace::new(shards, cfg.databases),
             cfg,
             backend,
@@ -86,11 +91,13 @@ impl Server {
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
-            total_commands: AtomicU64::new(0),
             mail,
             blocking: Blocking::default(),
             pubsub: PubSub::default(),
             monitors: Monitors::default(),
+            used_memory: AtomicU64::new(0),
+            evicted_keys: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
         }
     }
 
@@ -103,6 +110,7 @@ impl Server {
         let info = Arc::new(ClientInfo::new(id, fd, crate::util::now_ms(), thread, conn));
         self.clients.add(info.clone());
         let mut client = Client::new(id, info);
+        client.authenticated = !self.config.requirepass_set.load(Ordering::Relaxed);
         client.thread = thread;
         client.conn = conn;
         client.addr = client.info.addr.clone();
@@ -112,10 +120,9 @@ impl Server {
     /// Periodic work of I/O thread 0's 100 ms tick (Redis's serverCron):
     /// the ops/sec sample.
     pub fn cron(&self) {
-        self.stats.sample_ops(
-            crate::util::now_ms(),
-            self.total_commands.load(Ordering::Relaxed),
-        );
+        self.stats
+            .sample_ops(crate::util::now_ms(), self.stats.total_calls());
+        crate::evict::sample_memory(self);
         crate::rdb::cron(self);
     }
 
@@ -175,6 +182,10 @@ pub struct Client {
     /// Inside EXEC with the AOF on: the transaction's records (database,
     /// RESP command), appended as MULTI ... EXEC at its end.
     pub aof_multi: Option<Vec<(usize, Vec<u8>)>>,
+    /// AUTH passed, or no password was required when it connected (or at
+    /// its last RESET). Commands other than AUTH HELLO QUIT RESET need it
+    /// while `requirepass` is set (`security.rs`).
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -205,6 +216,7 @@ impl Client {
             reply_skip_next: false,
             aof_need: 0,
             aof_multi: None,
+            authenticated: true,
         }
     }
 

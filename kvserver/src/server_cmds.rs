@@ -79,13 +79,12 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
-            // No password is configured: the default user needs none, and
-            // any password is accepted for it, as in Redis.
-            if argv[j + 1] != b"default" {
-                return ctx
-                    .out
-                    .error("WRONGPASS invalid username-password pair or user is disabled.");
+            // Authenticates at once, as Redis (a later syntax error does
+            // not undo it).
+            if !crate::security::credentials_ok(ctx.server, argv[j + 1], argv[j + 2]) {
+                return ctx.out.error(crate::security::WRONGPASS);
             }
+            ctx.client.authenticated = true;
             j += 3;
         } else if argv[j].eq_ignore_ascii_case(b"setname") && more >= 1 {
             name = Some(argv[j + 1]);
@@ -96,6 +95,9 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
             m.push(b'\'');
             return ctx.out.error_bytes(&m);
         }
+    }
+    if crate::security::auth_required(ctx.server, ctx.client) {
+        return ctx.out.error(crate::security::HELLO_NOAUTH);
     }
     if let Some(n) = name {
         if !valid_client_name(n) {
@@ -656,10 +658,9 @@ fn human(n: u64) -> String {
     }
 }
 
-/// The process's resident set size in bytes (/proc/self/statm): what
-/// INFO's `used_memory` reports, as we have no allocator count (the system
-/// allocator keeps none; a counting global allocator would cost an atomic
-/// per allocation).
+/// The process's resident set size in bytes (/proc/self/statm): INFO's
+/// `used_memory_rss`, and `used_memory` where the C library has no count of
+/// bytes in use (see `evict.rs`).
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -783,7 +784,8 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 );
             }
             "memory" => {
-                let used = rss_bytes();
+                let used = crate::evict::used_memory_now();
+                let rss = rss_bytes();
                 let peak = peak_memory(used);
                 let maxmem = srv.config.maxmemory.load(Ordering::Relaxed);
                 let total = total_system_memory();
@@ -791,8 +793,8 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 fields!(s,
                     "used_memory" => used,
                     "used_memory_human" => human(used),
-                    "used_memory_rss" => used,
-                    "used_memory_rss_human" => human(used),
+                    "used_memory_rss" => rss,
+                    "used_memory_rss_human" => human(rss),
                     "used_memory_peak" => peak,
                     "used_memory_peak_human" => human(peak),
                     "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
@@ -847,20 +849,20 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 s.push_str("# Stats\r\n");
                 fields!(s,
                     "total_connections_received" => srv.total_connections.load(Ordering::Relaxed),
-                    "total_commands_processed" => srv.total_commands.load(Ordering::Relaxed),
+                    "total_commands_processed" => srv.stats.total_calls(),
                     "instantaneous_ops_per_sec" => srv.stats.ops_per_sec(),
                     "total_net_input_bytes" => 0,
                     "total_net_output_bytes" => 0,
                     "instantaneous_input_kbps" => "0.00",
                     "instantaneous_output_kbps" => "0.00",
-                    "rejected_connections" => 0,
+                    "rejected_connections" => srv.rejected_connections.load(Ordering::Relaxed),
                     "sync_full" => 0,
                     "sync_partial_ok" => 0,
                     "sync_partial_err" => 0,
                     "expired_keys" => 0,
                     "expired_stale_perc" => "0.00",
                     "expired_time_cap_reached_count" => 0,
-                    "evicted_keys" => 0,
+                    "evicted_keys" => srv.evicted_keys.load(Ordering::Relaxed),
                     "evicted_clients" => 0,
                     "keyspace_hits" => 0,
                     "keyspace_misses" => 0,
@@ -1000,7 +1002,7 @@ pub fn config(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         b"resetstat" => {
-            srv.stats.reset(&srv.total_commands);
+            srv.stats.reset();
             ctx.out.ok();
         }
         b"rewrite" => match &srv.cfg.config_file {
@@ -1139,7 +1141,7 @@ fn sampled<'a, T: 'a>(
 /// - set: intset 16 + 8 per member; hashtable 96 + per member (sds + 24);
 /// - zset: listpack 24 + per member (member + 10); skiplist 96 + per
 ///   member (sds + 24 dict entry + 48 skiplist node).
-fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usize {
+pub fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usize {
     let mut n = 24 + 16 + sds(key.len()) + if has_ttl { 24 } else { 0 };
     n += match v {
         Value::String(s) => {
@@ -1226,16 +1228,18 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             let now = ctx.now;
             let key = argv[2];
-            match ctx.db(key).peek(key, now) {
+            let db = ctx.db(key);
+            let ttl = db.expire_at(key).is_some();
+            match db.peek(key, now) {
                 Some(e) => {
-                    let n = memory_usage(key, &e.value, e.expire_at().is_some(), samples);
+                    let n = memory_usage(key, &e.value, ttl, samples);
                     ctx.out.int(n as i64);
                 }
                 None => ctx.out.null(),
             }
         }
         b"stats" => {
-            let used = rss_bytes();
+            let used = crate::evict::used_memory_now();
             let peak = peak_memory(used);
             let srv = ctx.server;
             ctx.out.map(5);
@@ -1432,6 +1436,7 @@ pub fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     c.reply_off = false;
     c.reply_skip = false;
     c.reply_skip_next = false;
+    crate::security::reset_auth(server, c);
     ctx.out.resp = 2;
     ctx.out.simple("RESET");
 }

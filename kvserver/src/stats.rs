@@ -4,18 +4,31 @@
 //!
 //! Cost per command (see `command::run`): one extra clock reading (the end
 //! time; the start is the reading `execute` already made for the command's
-//! `now`), and three relaxed `fetch_add`s on that command's own 64-byte
-//! aligned counter block (so two commands never share a cache line; two
-//! threads running the *same* command do contend on its line — the price of
-//! exact counts without a per-thread merge, tens of ns on a busy GET). An
-//! error reply adds a short mutex on the error table; a slow-logged command
-//! a mutex on the slow log.
+//! `now`), and two relaxed `fetch_add`s on that command's own 64-byte
+//! aligned counter block *of this thread* (each thread has its own set of
+//! blocks, [`SLOTS`] sets in all, so two I/O threads running the same
+//! command do not bounce a cache line; readers sum the sets). The total
+//! number of commands is the sum of the calls. An error reply adds a short
+//! mutex on the error table; a slow-logged command a mutex on the slow log.
 
 use crate::command::COMMANDS;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+/// Sets of per-command counters (threads beyond this share sets: still
+/// exact, only contended).
+pub const SLOTS: usize = 8;
+
+/// This thread's set of counters.
+fn slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+    }
+    SLOT.with(|s| *s)
+}
 
 /// One command's counters, alone on its cache line.
 #[derive(Debug, Default)]
@@ -64,12 +77,43 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counters of the command at `idx` in `COMMANDS`.
-    pub fn cmd(&self, idx: usize) -> &CmdStat {
-        let all = self
-            .cmds
-            .get_or_init(|| COMMANDS.iter().map(|_| CmdStat::default()).collect());
-        &all[idx]
+    fn all(&self) -> &[CmdStat] {
+        self.cmds.get_or_init(|| {
+            (0..SLOTS * COMMANDS.len())
+                .map(|_| CmdStat::default())
+                .collect()
+        })
+    }
+
+    /// This thread's counters of the command at `idx` in `COMMANDS` (to
+    /// count a call).
+    pub fn local(&self, idx: usize) -> &CmdStat {
+        &self.all()[slot() * COMMANDS.len() + idx]
+    }
+
+    /// The counters of the command at `idx`, summed over the threads.
+    pub fn cmd(&self, idx: usize) -> CmdStat {
+        let sum = CmdStat::default();
+        for s in self.all().iter().skip(idx).step_by(COMMANDS.len()) {
+            for (to, from) in [
+                (&sum.calls, &s.calls),
+                (&sum.usec, &s.usec),
+                (&sum.rejected, &s.rejected),
+                (&sum.failed, &s.failed),
+            ] {
+                to.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        sum
+    }
+
+    /// Commands run since the start (or CONFIG RESETSTAT): every call of
+    /// every command.
+    pub fn total_calls(&self) -> u64 {
+        self.all()
+            .iter()
+            .map(|s| s.calls.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// A command's reply was an error starting with `msg` (its code is the
@@ -95,7 +139,7 @@ impl Stats {
     }
 
     /// CONFIG RESETSTAT.
-    pub fn reset(&self, total_commands: &AtomicU64) {
+    pub fn reset(&self) {
         if let Some(all) = self.cmds.get() {
             all.iter().for_each(CmdStat::reset);
         }
@@ -104,7 +148,6 @@ impl Stats {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.total_errors.store(0, Ordering::Relaxed);
-        total_commands.store(0, Ordering::Relaxed);
         self.ops_samples
             .lock()
             .unwrap_or_else(|e| e.into_inner())

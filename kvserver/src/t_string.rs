@@ -6,10 +6,9 @@
 //! all-or-nothing across shards.
 
 use crate::command::{arity_error, Ctx};
-use crate::db::Value;
+use crate::db::{Str, Value};
 use crate::reply::err;
 use crate::util::{fmt_human, parse_f64, parse_i64};
-use bytes::Bytes;
 
 /// proto-max-bulk-len: the largest string a command may build.
 const MAX_STRING: i64 = 512 * 1024 * 1024;
@@ -20,12 +19,12 @@ fn eq(a: &[u8], b: &str) -> bool {
 }
 
 fn string(v: &[u8]) -> Value {
-    Value::String(Bytes::copy_from_slice(v))
+    Value::String(Str::new(v))
 }
 
 /// The string at `key`: `Ok(None)` if there is none; `Err(())` once the
 /// WRONGTYPE error has been replied.
-pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
     let now = ctx.now;
     match ctx.db(key).get(key, now).map(|e| e.value.as_str().cloned()) {
         None => Ok(None),
@@ -37,13 +36,18 @@ pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
     }
 }
 
-/// GET key
+/// GET key: the value goes from the entry to the reply (no copy).
 pub fn get(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if let Ok(v) = lookup_string(ctx, argv[1]) {
-        match v {
-            Some(s) => ctx.out.bulk(&s),
-            None => ctx.out.null(),
-        }
+    let (key, now) = (argv[1], ctx.now);
+    match ctx
+        .ks
+        .db(ctx.client.db, key)
+        .get(key, now)
+        .map(|e| &e.value)
+    {
+        None => ctx.out.null(),
+        Some(Value::String(s)) => ctx.out.bulk(s),
+        Some(_) => ctx.out.error(err::WRONGTYPE),
     }
 }
 
@@ -163,8 +167,9 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
         None
     };
     let now = ctx.now;
-    let exists = ctx.db(key).contains(key, now);
-    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Bytes>>| match old {
+    // Plain SET (the common case) needs no lookup before storing.
+    let exists = (o.nx || o.xx) && ctx.db(key).contains(key, now);
+    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Str>>| match old {
         Some(Some(v)) => ctx.out.bulk(v),
         Some(None) => ctx.out.null(),
         None => {}
@@ -342,7 +347,7 @@ pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
     v.extend_from_slice(argv[2]);
     let n = v.len();
     ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
     ctx.out.int(n as i64);
 }
 
@@ -414,28 +419,32 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     v[off..off + val.len()].copy_from_slice(val);
     let n = v.len();
     ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Bytes::from(v)));
+        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
     ctx.out.int(n as i64);
 }
 
 /// INCR/DECR/INCRBY/DECRBY: integer arithmetic on the string, keeping the TTL.
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
-    let Ok(old) = lookup_string(ctx, key) else {
-        return;
-    };
-    let cur = match old {
-        None => 0,
-        Some(s) => match parse_i64(&s) {
-            Some(n) => n,
+    let now = ctx.now;
+    let db = ctx.ks.db(ctx.client.db, key);
+    // One lookup: the number is rewritten in place (keeping the TTL).
+    let (slot, cur) = match db.get(key, now).map(|e| &mut e.value) {
+        None => (None, 0),
+        Some(Value::String(s)) => match parse_i64(s) {
+            Some(n) => (Some(s), n),
             None => return ctx.out.error(err::NOT_INTEGER),
         },
+        Some(_) => return ctx.out.error(err::WRONGTYPE),
     };
     let Some(new) = cur.checked_add(by) else {
         return ctx.out.error(err::OVERFLOW);
     };
     let mut b = [0u8; 20];
     let text = crate::reply::fmt_i64(&mut b, new);
-    ctx.db(key).set_keep_ttl(key, string(text));
+    match slot {
+        Some(s) => *s = Str::new(text),
+        None => db.set(key, string(text), None),
+    }
     ctx.out.int(new);
 }
 

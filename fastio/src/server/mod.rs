@@ -4,8 +4,10 @@
 //!   and the accept errors worth retrying;
 //! - [`buffer`]: the per-connection buffer cycle (recv into a `BytesMut`,
 //!   freeze it for `send_all`, thaw the returned `Bytes`) without allocating;
-//! - [`signals`]: a stop flag set by SIGINT/SIGTERM.
+//! - [`signals`]: a stop flag set by SIGINT/SIGTERM;
+//! - [`mem`]: the allocator's count of bytes in use (kvserver's maxmemory).
 
 pub mod buffer;
+pub mod mem;
 pub mod net;
 pub mod signals;

@@ -8,7 +8,7 @@
 //! error with the offset where it was found, never a panic.
 
 use super::{crc64, lzf};
-use crate::db::{HashObj, SetObj, Value};
+use crate::db::{HashObj, SetObj, Str, Value};
 use crate::sorted_set::ZSetObj;
 use crate::stream::{Stream, StreamId};
 use bytes::Bytes;
@@ -431,7 +431,7 @@ fn zset_from_pairs(r: &Reader, items: Vec<Bytes>) -> Res<Value> {
 /// Redis skips when loading too.
 pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
     let v = match t {
-        T_STRING => return Ok(Some(Value::String(r.string()?))),
+        T_STRING => return Ok(Some(Value::String(Str::from(&r.string()?[..])))),
         T_LIST => {
             let n = r.count(1)?;
             let mut l = VecDeque::with_capacity(n);
@@ -1006,8 +1006,8 @@ mod tests {
             "007",
             &"ab".repeat(40),
         ] {
-            match round(&Value::String(b(s))) {
-                Value::String(x) => assert_eq!(x, b(s)),
+            match round(&Value::String(Str::from(s.as_bytes()))) {
+                Value::String(x) => assert_eq!(&x[..], s.as_bytes()),
                 _ => panic!(),
             }
         }
@@ -1088,7 +1088,7 @@ mod tests {
 
     #[test]
     fn bad_payloads_are_refused() {
-        let mut p = dump(&Value::String(b("hello")));
+        let mut p = dump(&Value::String(Str::from(&b"hello"[..])));
         assert!(undump(&p[..5]).is_err());
         let n = p.len();
         p[n - 1] ^= 1;

@@ -30,17 +30,38 @@ pub fn uring_available() -> bool {
     ok
 }
 
-/// A running server process; killed on drop.
+/// A running server process; killed on drop (and its `--dir`, if it got
+/// a scratch one from [`scratch_dir`], removed).
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
+}
+
+/// A fresh empty directory for one server's files (dump.rdb, the AOF):
+/// a server started in the crate folder would load what another test's
+/// SAVE left there.
+pub fn scratch_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "kvserver-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("creating a scratch dir");
+    d
 }
 
 impl Server {
@@ -66,7 +87,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {program}: {e}"));
-        let mut s = Server { child, port };
+        let mut s = Server {
+            child,
+            port,
+            dir: None,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             match TcpStream::connect(("127.0.0.1", port)) {
@@ -88,9 +113,12 @@ impl Server {
         }
     }
 
-    /// kvserver on a free port with `backend` and 2 I/O threads.
+    /// kvserver on a free port with `backend`, 2 I/O threads and a scratch
+    /// `--dir` of its own.
     pub fn kvserver(backend: &str) -> Server {
-        Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
+        let dir = scratch_dir();
+        let d = dir.to_string_lossy().to_string();
+        let mut s = Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
             [
                 "--port",
                 &port.to_string(),
@@ -98,11 +126,15 @@ impl Server {
                 "2",
                 "--backend",
                 backend,
+                "--dir",
+                &d,
             ]
             .iter()
             .map(|s| s.to_string())
             .collect()
-        })
+        });
+        s.dir = Some(dir);
+        s
     }
 
     /// kvserver on `backend`, or None (said on stderr) when that backend

@@ -1,0 +1,536 @@
+//! Security and limits (issue 6 items 4 and 5): requirepass and AUTH in
+//! every form, protected mode, rename-command, maxclients, protocol and
+//! query buffer limits, client output buffer limits, idle timeout and
+//! maxmemory with its eviction policies. Expected replies are redis-server
+//! 7.0.15's, recorded byte for byte. Each test runs on the threads and
+//! uring backends.
+
+mod common;
+
+use common::{Raw, Server};
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+const BACKENDS: [&str; 2] = ["threads", "uring"];
+const NOAUTH: &str = "-NOAUTH Authentication required.\r\n";
+const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+
+/// kvserver on `backend` with extra options (`--name value...`), or None
+/// when the backend is unavailable here.
+fn start(backend: &str, extra: &[&str]) -> Option<Server> {
+    if backend == "uring" && !common::uring_available() {
+        return None;
+    }
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    Some(Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
+        let mut v: Vec<String> = [
+            "--port",
+            &port.to_string(),
+            "--io-threads",
+            "2",
+            "--backend",
+            backend,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().cloned());
+        v
+    }))
+}
+
+/// Everything until EOF (or a reset, or `limit`): what a closed client got.
+fn read_to_close(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+#[test]
+fn requirepass_and_auth() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &["--requirepass", "secret"]) else {
+            continue;
+        };
+        let mut c = srv.raw();
+        assert_eq!(c.q(&["PING"]), NOAUTH);
+        assert_eq!(c.q(&["GET", "k"]), NOAUTH);
+        assert_eq!(
+            c.q(&["AUTH"]),
+            "-ERR wrong number of arguments for 'auth' command\r\n"
+        );
+        assert_eq!(c.q(&["AUTH", "a", "b", "c"]), "-ERR syntax error\r\n");
+        assert_eq!(c.q(&["AUTH", "wrong"]), WRONGPASS);
+        assert_eq!(c.q(&["AUTH", "default", "wrong"]), WRONGPASS);
+        assert_eq!(c.q(&["AUTH", "nobody", "secret"]), WRONGPASS);
+        let hello_noauth = "-NOAUTH HELLO must be called with the client already \
+            authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to \
+            authenticate the client and select the RESP protocol version at the same time\r\n";
+        assert_eq!(c.q(&["HELLO"]), hello_noauth);
+        assert_eq!(c.q(&["HELLO", "3"]), hello_noauth);
+        assert_eq!(c.q(&["HELLO", "3", "AUTH", "default", "wrong"]), WRONGPASS);
+        assert_eq!(c.q(&["HELLO", "2", "AUTH", "x", "secret"]), WRONGPASS);
+        // Unknown commands and arity errors come first, as in Redis.
+        assert_eq!(
+            c.q(&["NOSUCH", "x"]),
+            "-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n"
+        );
+        assert_eq!(c.q(&["MULTI"]), NOAUTH);
+        assert_eq!(
+            c.q(&["EXEC"]),
+            "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(c.q(&["SUBSCRIBE", "x"]), NOAUTH);
+        assert_eq!(c.q(&["RESET"]), "+RESET\r\n");
+        // Inline commands too.
+        c.send_raw(b"GET k\r\n");
+        assert_eq!(c.read_reply().unwrap(), NOAUTH.as_bytes());
+        c.send_raw(b"AUTH secret\r\n");
+        assert_eq!(c.read_reply().unwrap(), b"+OK\r\n");
+        assert_eq!(c.q(&["SET", "k", "v"]), "+OK\r\n");
+        // A wrong AUTH does not log out; RESET does.
+        assert_eq!(c.q(&["AUTH", "wrong"]), WRONGPASS);
+        assert_eq!(c.q(&["GET", "k"]), "$1\r\nv\r\n");
+        assert_eq!(c.q(&["RESET"]), "+RESET\r\n");
+        assert_eq!(c.q(&["GET", "k"]), NOAUTH);
+        assert_eq!(c.q(&["AUTH", "default", "secret"]), "+OK\r\n");
+        assert_eq!(c.q(&["GET", "k"]), "$1\r\nv\r\n");
+        c.q(&["QUIT"]);
+
+        // HELLO AUTH authenticates and switches protocol in one go.
+        let mut h = srv.raw();
+        h.resp3 = true;
+        let r = h.q(&["HELLO", "3", "AUTH", "default", "secret", "SETNAME", "me"]);
+        assert!(r.starts_with("%7\r\n$6\r\nserver\r\n"), "{r}");
+        assert_eq!(h.q(&["GET", "nosuch"]), "_\r\n");
+        assert_eq!(h.q(&["CLIENT", "GETNAME"]), "$2\r\nme\r\n");
+
+        // Until authenticated, Redis's small request limits apply.
+        let mut u = srv.raw();
+        u.send_raw(b"*11\r\n");
+        let (got, closed) = read_to_close(&mut u.s, Duration::from_secs(5));
+        assert_eq!(
+            got,
+            b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+        );
+        assert!(closed);
+        let mut u = srv.raw();
+        u.send_raw(b"*2\r\n$3\r\nGET\r\n$20000\r\n");
+        let (got, closed) = read_to_close(&mut u.s, Duration::from_secs(5));
+        assert_eq!(got, b"-ERR Protocol error: unauthenticated bulk length\r\n");
+        assert!(closed);
+
+        // CONFIG SET requirepass: a new password does not log anyone out;
+        // no password lets everyone in, and AUTH <password> then errs.
+        assert_eq!(h.q(&["CONFIG", "SET", "requirepass", "p2"]), "+OK\r\n");
+        assert_eq!(h.q(&["PING"]), "+PONG\r\n");
+        let mut n = srv.raw();
+        assert_eq!(n.q(&["AUTH", "secret"]), WRONGPASS);
+        assert_eq!(n.q(&["AUTH", "p2"]), "+OK\r\n");
+        assert_eq!(h.q(&["CONFIG", "SET", "requirepass", ""]), "+OK\r\n");
+        let mut f = srv.raw();
+        assert_eq!(f.q(&["GET", "k"]), "$1\r\nv\r\n");
+        assert_eq!(
+            f.q(&["AUTH", "x"]),
+            "-ERR AUTH <password> called without any password configured for the default \
+             user. Are you sure your configuration is correct?\r\n"
+        );
+        assert_eq!(f.q(&["AUTH", "default", "anything"]), "+OK\r\n");
+        assert_eq!(f.q(&["AUTH", "nobody", "x"]), WRONGPASS);
+        // The password stays out of the slow log.
+        assert_eq!(
+            f.q(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+            "+OK\r\n"
+        );
+        f.q(&["AUTH", "default", "hunter2"]);
+        let log = f.q(&["SLOWLOG", "GET", "100"]);
+        assert!(!log.contains("hunter2"), "{log}");
+    }
+}
+
+#[test]
+fn requirepass_from_the_config_file_and_rename_command() {
+    let dir = std::env::temp_dir().join(format!("kv-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("kv.conf");
+    std::fs::write(
+        &conf,
+        "requirepass \"s e c\"\nrename-command FLUSHALL \"\"\nrename-command CONFIG myconfig\n\
+         rename-command DEBUG \"\"\nrename-command shutdown stop-it\n",
+    )
+    .unwrap();
+    for backend in BACKENDS {
+        let conf = conf.display().to_string();
+        if backend == "uring" && !common::uring_available() {
+            continue;
+        }
+        let srv = Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
+            vec![
+                conf.clone(),
+                "--port".into(),
+                port.to_string(),
+                "--backend".into(),
+                backend.into(),
+            ]
+        });
+        let mut c = srv.raw();
+        assert_eq!(c.q(&["PING"]), NOAUTH);
+        assert_eq!(c.q(&["AUTH", "s e c"]), "+OK\r\n");
+        assert_eq!(
+            c.q(&["FLUSHALL"]),
+            "-ERR unknown command 'FLUSHALL', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "GET", "port"]),
+            "-ERR unknown command 'CONFIG', with args beginning with: 'GET' 'port' \r\n"
+        );
+        assert!(c
+            .q(&["DEBUG", "SLEEP", "0"])
+            .starts_with("-ERR unknown command 'DEBUG'"));
+        assert_eq!(
+            c.q(&["myconfig", "get", "requirepass"]),
+            "*2\r\n$11\r\nrequirepass\r\n$5\r\ns e c\r\n"
+        );
+        // COMMAND INFO knows commands by their new names.
+        let info = c.q(&["COMMAND", "INFO", "config", "myconfig"]);
+        assert!(
+            info.starts_with("*2\r\n*-1\r\n*10\r\n$6\r\nconfig\r\n"),
+            "{info}"
+        );
+        // Renamed commands run under their new name.
+        c.send_raw(&common::encode(&[b"stop-it", b"NOSAVE"]));
+        let (got, closed) = read_to_close(&mut c.s, Duration::from_secs(10));
+        assert!(got.is_empty() && closed);
+    }
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "rename-command NOSUCH x\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvserver"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.conf:1: No such command in rename-command"),
+        "{err}"
+    );
+    std::fs::write(&bad, "rename-command get set\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvserver"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Target command name already exists"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// This machine's non-loopback IPv4 addresses (from /proc/net/fib_trie).
+fn local_non_loopback() -> Option<IpAddr> {
+    let t = std::fs::read_to_string("/proc/net/fib_trie").ok()?;
+    let lines: Vec<&str> = t.lines().collect();
+    for w in lines.windows(2) {
+        if w[1].trim() == "/32 host LOCAL" {
+            let ip: IpAddr = w[0].trim().trim_start_matches("|-- ").parse().ok()?;
+            if !ip.is_loopback() {
+                return Some(ip);
+            }
+        }
+    }
+    None
+}
+
+fn remote(ip: IpAddr, port: u16) -> Raw {
+    let mut r = Raw::connect(port);
+    r.s = TcpStream::connect((ip, port)).unwrap();
+    r.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    r
+}
+
+#[test]
+fn protected_mode() {
+    let Some(ip) = local_non_loopback() else {
+        eprintln!("no non-loopback address here: protected mode is covered by unit tests");
+        return;
+    };
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &["--bind", "0.0.0.0"]) else {
+            continue;
+        };
+        let mut s = TcpStream::connect((ip, srv.port)).unwrap();
+        s.write_all(b"PING\r\n").unwrap();
+        let (got, closed) = read_to_close(&mut s, Duration::from_secs(5));
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."), "{got}");
+        assert!(got.ends_with(
+            "in order for the server to start accepting connections from the outside.\r\n"
+        ));
+        assert!(closed);
+        // Loopback is served; a password or protected-mode no lets the
+        // remote client in.
+        let mut c = srv.raw();
+        assert_eq!(c.q(&["PING"]), "+PONG\r\n");
+        assert_eq!(c.q(&["CONFIG", "SET", "protected-mode", "no"]), "+OK\r\n");
+        let mut r = remote(ip, srv.port);
+        assert_eq!(r.q(&["PING"]), "+PONG\r\n");
+        assert_eq!(c.q(&["CONFIG", "SET", "protected-mode", "yes"]), "+OK\r\n");
+        assert_eq!(c.q(&["CONFIG", "SET", "requirepass", "pw"]), "+OK\r\n");
+        let mut r = remote(ip, srv.port);
+        assert_eq!(r.q(&["PING"]), NOAUTH);
+        assert_eq!(r.q(&["AUTH", "pw"]), "+OK\r\n");
+    }
+}
+
+#[test]
+fn maxclients_bulk_and_query_buffer_limits() {
+    for backend in BACKENDS {
+        let Some(srv) = start(
+            backend,
+            &["--maxclients", "3", "--client-query-buffer-limit", "1mb"],
+        ) else {
+            continue;
+        };
+        // Let the harness's readiness probe connection be noticed gone.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut keep = srv.raw();
+        assert_eq!(keep.q(&["SET", "k", "v"]), "+OK\r\n");
+        let mut _b = srv.raw();
+        assert_eq!(_b.q(&["PING"]), "+PONG\r\n");
+        let mut _c = srv.raw();
+        assert_eq!(_c.q(&["PING"]), "+PONG\r\n");
+        let mut d = srv.raw();
+        let (got, closed) = read_to_close(&mut d.s, Duration::from_secs(5));
+        assert_eq!(got, b"-ERR max number of clients reached\r\n");
+        assert!(closed);
+        drop((_b, _c));
+        std::thread::sleep(Duration::from_millis(200));
+        // A bulk length past proto-max-bulk-len (or negative).
+        for req in [&b"*1\r\n$2000000000\r\n"[..], b"*1\r\n$-5\r\n"] {
+            let mut h = srv.raw();
+            h.send_raw(req);
+            let (got, closed) = read_to_close(&mut h.s, Duration::from_secs(5));
+            assert_eq!(got, b"-ERR Protocol error: invalid bulk length\r\n");
+            assert!(closed);
+        }
+        // proto-max-bulk-len can be lowered at run time.
+        assert_eq!(
+            keep.q(&["CONFIG", "SET", "proto-max-bulk-len", "1mb"]),
+            "+OK\r\n"
+        );
+        let mut h = srv.raw();
+        h.send_raw(b"*1\r\n$1048577\r\n");
+        let (got, _) = read_to_close(&mut h.s, Duration::from_secs(5));
+        assert_eq!(got, b"-ERR Protocol error: invalid bulk length\r\n");
+        assert_eq!(
+            keep.q(&["CONFIG", "SET", "proto-max-bulk-len", "512mb"]),
+            "+OK\r\n"
+        );
+        // A query buffer past client-query-buffer-limit: closed, no reply.
+        let mut h = srv.raw();
+        let mut big = b"*2\r\n$3\r\nGET\r\n$3000000\r\n".to_vec();
+        big.extend(std::iter::repeat(b'x').take(1_500_000));
+        let _ = h.s.write_all(&big);
+        let (got, closed) = read_to_close(&mut h.s, Duration::from_secs(10));
+        assert!(
+            got.is_empty() && closed,
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        // The server is unharmed.
+        assert_eq!(keep.q(&["GET", "k"]), "$1\r\nv\r\n");
+        let info = keep.q(&["INFO", "stats"]);
+        assert!(info.contains("rejected_connections:1\r\n"), "{info}");
+    }
+}
+
+#[test]
+fn output_buffer_limits_and_idle_timeout() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &["--timeout", "1"]) else {
+            continue;
+        };
+        let mut c = srv.raw();
+        assert_eq!(
+            c.q(&["CONFIG", "GET", "client-output-buffer-limit"]),
+            "*2\r\n$26\r\nclient-output-buffer-limit\r\n$67\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\r\n"
+        );
+        assert_eq!(
+            c.q(&[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "normal 1mb 0 0 pubsub 2mb 1mb 0"
+            ]),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "GET", "client-output-buffer-limit"]),
+            "*2\r\n$26\r\nclient-output-buffer-limit\r\n$71\r\nnormal 1048576 0 0 slave 268435456 67108864 60 pubsub 2097152 1048576 0\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Wrong number of arguments in buffer limit configuration.\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "client-output-buffer-limit", "nobody 1mb 0 0"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid client class specified in buffer limit configuration.\r\n"
+        );
+        // A reply bigger than the normal hard limit closes the client.
+        let big = "x".repeat(600_000);
+        assert_eq!(c.q(&["SET", "big", &big]), "+OK\r\n");
+        c.send_raw(&common::encode(&[b"MGET", b"big", b"big"]));
+        let (got, closed) = read_to_close(&mut c.s, Duration::from_secs(5));
+        assert!(closed && got.len() < 1_200_000);
+        // A subscriber that does not read is dropped past 2 MB of pushes
+        // while the publisher is served.
+        let mut sub = srv.raw();
+        sub.s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(sub.q(&["SUBSCRIBE", "ch"]).starts_with("*3\r\n"));
+        let mut p = srv.raw();
+        let msg = "m".repeat(100_000);
+        let mut gone = false;
+        for _ in 0..500 {
+            if p.q(&["PUBLISH", "ch", &msg]) == ":0\r\n" {
+                gone = true;
+                break;
+            }
+        }
+        assert!(gone, "the subscriber was never disconnected");
+        // Idle timeout 1 s: an idle client is closed within a few seconds;
+        // a subscriber is not.
+        let mut idle = srv.raw();
+        assert_eq!(idle.q(&["PING"]), "+PONG\r\n");
+        let mut sub2 = srv.raw();
+        assert!(sub2.q(&["SUBSCRIBE", "ch2"]).starts_with("*3\r\n"));
+        let t = Instant::now();
+        let (got, closed) = read_to_close(&mut idle.s, Duration::from_secs(6));
+        assert!(got.is_empty() && closed, "idle client not closed");
+        assert!(
+            t.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t.elapsed()
+        );
+        let mut p = srv.raw();
+        assert_eq!(p.q(&["PUBLISH", "ch2", "hi"]), ":1\r\n");
+    }
+}
+
+fn fill(c: &mut Raw, prefix: &str, n: usize, size: usize, ex: bool) {
+    let v = vec![b'v'; size];
+    let mut pipe = Vec::new();
+    for i in 0..n {
+        let k = format!("{prefix}{i}");
+        if ex {
+            pipe.extend(common::encode(&[b"SET", k.as_bytes(), &v, b"EX", b"1000"]));
+        } else {
+            pipe.extend(common::encode(&[b"SET", k.as_bytes(), &v]));
+        }
+    }
+    c.send_raw(&pipe);
+    for _ in 0..n {
+        c.read_reply().unwrap();
+    }
+}
+
+fn info_field(c: &mut Raw, name: &str) -> u64 {
+    let info = c.q(&["INFO", "all"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+}
+
+#[test]
+fn maxmemory_and_eviction() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &[]) else {
+            continue;
+        };
+        let mut c = srv.raw();
+        fill(&mut c, "k", 10_000, 1000, false);
+        let used = info_field(&mut c, "used_memory");
+        assert!(used > 10_000_000, "{used}");
+        // noeviction: denyoom commands refused, others served.
+        let max = (used - 5_000_000).to_string();
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", &max]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(c.q(&["SET", "a", "b"]), OOM);
+        assert_eq!(c.q(&["LPUSH", "l", "x"]), OOM);
+        assert_eq!(c.q(&["GET", "a"]), "$-1\r\n");
+        assert_eq!(c.q(&["DEL", "k1"]), ":1\r\n");
+        assert_eq!(c.q(&["MULTI"]), "+OK\r\n");
+        assert_eq!(c.q(&["GET", "k2"]), OOM);
+        assert_eq!(
+            c.q(&["EXEC"]),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        // allkeys-random evicts until the estimate is under maxmemory.
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
+            "+OK\r\n"
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert_eq!(c.q(&["SET", "a", "b"]), "+OK\r\n");
+            std::thread::sleep(Duration::from_millis(150));
+            if info_field(&mut c, "used_memory") <= used - 4_000_000 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "eviction did not free memory");
+        }
+        let evicted = info_field(&mut c, "evicted_keys");
+        assert!(evicted >= 1000, "{evicted}");
+        // volatile-ttl: only keys with a deadline go; with none left,
+        // denyoom commands are refused again.
+        assert_eq!(c.q(&["FLUSHALL"]), "+OK\r\n");
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+        fill(&mut c, "p", 6_000, 1000, false);
+        fill(&mut c, "e", 6_000, 1000, true);
+        let used = {
+            std::thread::sleep(Duration::from_millis(200));
+            info_field(&mut c, "used_memory")
+        };
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "volatile-ttl"]),
+            "+OK\r\n"
+        );
+        let max = (used - 3_000_000).to_string();
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", &max]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = c.q(&["SET", "x", "y"]);
+            if r == OOM {
+                break;
+            }
+            assert_eq!(r, "+OK\r\n");
+            // Take more memory than eviction can give back.
+            fill(&mut c, "q", 300, 1000, false);
+            let _ = c.q(&["DEL", "x"]);
+            assert!(Instant::now() < deadline, "never refused");
+        }
+        assert_eq!(c.q(&["EXISTS", "p0", "p5999"]), ":2\r\n");
+        let dbsize: usize = c.q(&["DBSIZE"])[1..].trim().parse().unwrap();
+        assert!(dbsize >= 6_000, "{dbsize}");
+        // allkeys-lru evicts as well.
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+            "+OK\r\n"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(c.q(&["SET", "x", "y"]), "+OK\r\n");
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+    }
+}
