@@ -174,7 +174,7 @@ pub static PARAMS: &[Param] = &[
     p(
         "hash-max-listpack-entries",
         Int(0, i64::MAX),
-        "128",
+        "512",
         Immutable,
     ),
     p("hash-max-listpack-value", Int(0, i64::MAX), "64", Immutable),

@@ -37,11 +37,11 @@ use std::sync::{Mutex, MutexGuard};
 /// The hasher of the collections inside values (hashbrown's fast default).
 pub type Hasher = hashbrown::DefaultHashBuilder;
 
-/// Redis 7.0's encoding thresholds (redis.conf defaults). They only decide
+/// Redis 7.0's encoding thresholds (its built-in defaults). They only decide
 /// what OBJECT ENCODING reports (and whether HSCAN/SSCAN answer in one
 /// call, as Redis does for its compact encodings): the data structure here
 /// is the same either way.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// Strings up to this length are `embstr` (one allocation with the object).
@@ -233,7 +233,7 @@ impl Value {
     /// What OBJECT ENCODING reports, by Redis 7.0's rules: strings are
     /// `int` (an integer string2ll accepts), `embstr` (up to 44 bytes) or
     /// `raw`; lists are always `quicklist` in 7.0; hashes `listpack` until
-    /// 128 fields or a 64-byte field/value; sets `intset` while all members
+    /// 512 fields (redis-server 7.0's built-in default; its sample redis.conf says 128) or a 64-byte field/value; sets `intset` while all members
     /// are integers and at most 512.
     pub fn encoding(&self) -> &'static str {
         match self {

@@ -238,7 +238,7 @@ fn hashes(s: &Server) {
         c.q(&["HRANDFIELD", "r", "-9223372036854775808"]),
         "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
     );
-    // Encodings follow Redis's listpack thresholds: 128 fields, 64 bytes.
+    // Encodings follow Redis's listpack thresholds: 512 fields, 64 bytes.
     assert_eq!(c.q(&["TYPE", "r"]), "+hash\r\n");
     assert_eq!(c.q(&["OBJECT", "ENCODING", "r"]), "$8\r\nlistpack\r\n");
     c.q(&["HSET", "r", "long", &"v".repeat(65)]);
