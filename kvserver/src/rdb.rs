@@ -493,6 +493,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
     let now = crate::util::now_ms();
     let mut db = 0usize;
     let mut expire: Option<u64> = None;
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
     let (mut keys, mut expired) = (0u64, 0u64);
     loop {
         let at = r.p;
@@ -500,12 +501,9 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
         match op {
             OP_EXPIRETIME_MS => expire = Some(r.u64_le()?),
             OP_EXPIRETIME => expire = Some(r.u32_le()? as u64 * 1000),
-            OP_FREQ => {
-                r.u8()?;
-            }
-            OP_IDLE => {
-                r.len()?;
-            }
+            // A key's access data, applied as Redis's objectSetLRUOrLFU.
+            OP_FREQ => freq = Some(r.u8()?),
+            OP_IDLE => idle = Some(r.len()?),
             OP_AUX => {
                 r.string()?;
                 r.string()?;
@@ -552,6 +550,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                 let key_at = r.p;
                 let v = codec::read_value(&mut r, t)?;
                 let exp = expire.take();
+                let (key_idle, key_freq) = (idle.take(), freq.take());
                 let Some(v) = v else {
                     continue; // an empty collection: Redis skips it too
                 };
@@ -569,6 +568,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                     ));
                 }
                 d.set(&key, v, exp);
+                d.set_idle_or_freq(&key, key_idle, key_freq, now);
                 keys += 1;
             }
         }
@@ -633,7 +633,7 @@ pub fn dump(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
 pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (mut replace, mut absttl) = (false, false);
-    let (mut idle, mut freq) = (false, false);
+    let (mut idle, mut freq) = (None, None);
     let mut i = 4;
     while i < argv.len() {
         let a = argv[i].to_ascii_lowercase();
@@ -641,18 +641,17 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         match a.as_slice() {
             b"replace" => replace = true,
             b"absttl" => absttl = true,
-            b"idletime" if more && !freq => {
+            b"idletime" if more && freq.is_none() => {
                 match crate::util::parse_i64(argv[i + 1]) {
                     None => return ctx.out.error(err::NOT_INTEGER),
                     Some(v) if v < 0 => {
                         return ctx.out.error("ERR Invalid IDLETIME value, must be >= 0")
                     }
-                    Some(_) => {}
+                    Some(v) => idle = Some(v as u64),
                 }
-                idle = true;
                 i += 1;
             }
-            b"freq" if more && !idle => {
+            b"freq" if more && idle.is_none() => {
                 match crate::util::parse_i64(argv[i + 1]) {
                     None => return ctx.out.error(err::NOT_INTEGER),
                     Some(v) if !(0..=255).contains(&v) => {
@@ -660,9 +659,8 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
                             .out
                             .error("ERR Invalid FREQ value, must be >= 0 and <= 255")
                     }
-                    Some(_) => {}
+                    Some(v) => freq = Some(v as u8),
                 }
-                freq = true;
                 i += 1;
             }
             _ => return ctx.out.error(err::SYNTAX),
@@ -704,6 +702,7 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.ok();
     }
     db.set(key, v, at);
+    db.set_idle_or_freq(key, idle, freq, now);
     ctx.out.ok();
 }
 
