@@ -17,11 +17,12 @@ pub mod lzf;
 use crate::command::{flags, Ctx, COMMANDS};
 use crate::db::{Locked, Value};
 use crate::reply::err;
+use crate::ring_file::RingFile;
 use crate::server::Server;
 use bytes::Bytes;
 use codec::{put_len, put_string, put_value, Reader};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -162,16 +163,17 @@ fn file_path(srv: &Server) -> (PathBuf, String) {
 
 /// An RDB file being written: every byte goes through the CRC.
 struct FileWriter {
-    w: BufWriter<File>,
+    /// Through the background ring: writes and the fsync run on FastIO's
+    /// blocking workers.
+    w: RingFile,
     crc: u64,
     buf: Vec<u8>,
 }
 
 impl FileWriter {
     fn create(path: &Path) -> std::io::Result<FileWriter> {
-        let f = File::create(path)?;
         let mut fw = FileWriter {
-            w: BufWriter::with_capacity(1 << 20, f),
+            w: RingFile::create(path)?,
             crc: 0,
             buf: Vec::with_capacity(1 << 16),
         };
@@ -230,8 +232,7 @@ impl FileWriter {
         self.flush_buf()?;
         let crc = self.crc;
         self.w.write_all(&crc.to_le_bytes())?;
-        let f = self.w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()
+        self.w.finish()
     }
 }
 
