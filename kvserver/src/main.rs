@@ -183,7 +183,8 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         Fastio::new(&fcfg, threads as u32 + 1).map_err(|e| format!("starting FastIO: {e}"))?;
     let mut rings = fastio.take_rings();
     if let Some(bg) = rings.pop() {
-        ring_file::install(fastio::Proactor::new(bg));
+        ring_file::install(fastio::Proactor::new(bg))
+            .map_err(|e| format!("spawning the background I/O thread: {e}"))?;
     }
     let describe = fastio.describe();
     eprintln!("{describe}");

@@ -2,11 +2,12 @@
 //! base) through a FastIO ring of their own, so that their writes and
 //! fsyncs run on FastIO's blocking workers like the AOF's appends.
 //!
-//! The server makes one extra ring pair at start for them
-//! ([`install`]); a job takes it (a mutex: one file is written at a time,
-//! which the jobs need anyway since each holds every byte it writes in its
-//! own buffer) for each chunk: [`RingFile`] buffers 1 MiB, submits one
-//! `write_all_at`, and waits for its completion before reusing the buffer.
+//! The server makes one extra ring pair at start for them ([`install`]),
+//! owned by one thread, `kv-bg-io`, for its whole life (a ring has one
+//! submitter: io_uring's SINGLE_ISSUER rings refuse any other thread). A
+//! job sends it one op at a time and waits for the result: [`RingFile`]
+//! buffers 1 MiB, has it written with one `write_all_at`, and reuses the
+//! buffer once that completed.
 //! Opening, renaming and the directory fsync stay plain system calls: the
 //! ring has no opcode for them (they are metadata, once per file).
 
@@ -15,17 +16,55 @@ use fastio::proactor::Completion;
 use fastio::Proactor;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, Mutex, OnceLock};
 
-/// The background jobs' ring, set once by `main` (absent in unit tests:
-/// file writes then fail with an error, they never fall back to plain
-/// writes).
-static RING: OnceLock<Mutex<Proactor>> = OnceLock::new();
+/// An op for the ring's thread: what to start, and where the result goes.
+enum Job {
+    Write { fd: RawFd, data: Bytes, off: u64 },
+    Fsync { fd: RawFd },
+}
 
-pub fn install(p: Proactor) {
-    let _ = RING.set(Mutex::new(p));
+type Request = (Job, mpsc::Sender<io::Result<usize>>);
+
+/// The way to the background ring's thread, set once by `main` (absent in
+/// unit tests: file writes then fail with an error, they never fall back
+/// to plain writes).
+static RING: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
+
+/// Starts the thread that owns `p` and runs the jobs' ops on it.
+pub fn install(mut p: Proactor) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Request>();
+    std::thread::Builder::new()
+        .name("kv-bg-io".into())
+        .spawn(move || {
+            let mut done: Vec<Completion> = Vec::with_capacity(1);
+            for (job, reply) in rx {
+                match job {
+                    Job::Write { fd, data, off } => p.write_all_at(fd, data, off, 0),
+                    Job::Fsync { fd } => p.fsync(fd, false, 0),
+                }
+                let _ = reply.send(wait_one(&mut p, &mut done));
+            }
+        })?;
+    let _ = RING.set(Mutex::new(tx));
+    Ok(())
+}
+
+/// Waits for the one op in flight.
+fn wait_one(p: &mut Proactor, done: &mut Vec<Completion>) -> io::Result<usize> {
+    loop {
+        match p.wait(1, None) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        p.reap(done);
+        if let Some(c) = done.pop() {
+            return c.result();
+        }
+    }
 }
 
 const CHUNK: usize = 1 << 20;
@@ -50,7 +89,7 @@ impl RingFile {
     pub fn finish(mut self) -> io::Result<()> {
         self.write_out()?;
         let fd = self.file.as_raw_fd();
-        run(|p| p.fsync(fd, false, 0)).map(drop)
+        run(Job::Fsync { fd }).map(drop)
     }
 
     fn write_out(&mut self) -> io::Result<()> {
@@ -59,7 +98,7 @@ impl RingFile {
         }
         let data = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         let (fd, off, len) = (self.file.as_raw_fd(), self.off, data.len());
-        let n = run(|p| p.write_all_at(fd, data, off, 0))?;
+        let n = run(Job::Write { fd, data, off })?;
         if n != len {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -87,24 +126,16 @@ impl Write for RingFile {
     }
 }
 
-/// Starts one op on the background ring and waits for its completion (the
-/// ring is held throughout, so the completion is this op's).
-fn run(start: impl FnOnce(&mut Proactor)) -> io::Result<usize> {
-    let ring = RING
+/// Has the ring's thread run `job`, and waits for its result.
+fn run(job: Job) -> io::Result<usize> {
+    let gone = || io::Error::new(io::ErrorKind::Unsupported, "no background FastIO ring");
+    let tx = RING
         .get()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "no background FastIO ring"))?;
-    let mut p = ring.lock().unwrap_or_else(|e| e.into_inner());
-    start(&mut p);
-    let mut done: Vec<Completion> = Vec::with_capacity(1);
-    loop {
-        match p.wait(1, None) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        p.reap(&mut done);
-        if let Some(c) = done.pop() {
-            return c.result();
-        }
-    }
+        .ok_or_else(gone)?
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let (reply, result) = mpsc::channel();
+    tx.send((job, reply)).map_err(|_| gone())?;
+    result.recv().map_err(|_| gone())?
 }
