@@ -715,6 +715,7 @@ mod tests {
     fn header_and_empty_file_shape() {
         let dir = std::env::temp_dir().join(format!("kv-rdb-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        crate::ring_file::install_for_tests();
         let n = write_file(&dir, "t.tmp", "e.rdb", |_| Ok(0)).unwrap();
         assert_eq!(n, 0);
         let d = std::fs::read(dir.join("e.rdb")).unwrap();

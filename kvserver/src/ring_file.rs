@@ -139,3 +139,19 @@ fn run(job: Job) -> io::Result<usize> {
     tx.send((job, reply)).map_err(|_| gone())?;
     result.recv().map_err(|_| gone())?
 }
+
+/// For unit tests that write files: a threads-backend ring (the Ring keeps
+/// its context alive), installed once per test process.
+#[cfg(test)]
+pub fn install_for_tests() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cfg = fastio::config::Config {
+            backend: fastio::config::BackendChoice::Threads,
+            ..Default::default()
+        };
+        let mut f = fastio::Fastio::new(&cfg, 1).expect("a threads-backend ring");
+        let ring = f.take_rings().pop().expect("one ring");
+        install(Proactor::new(ring)).expect("the background I/O thread");
+    });
+}
