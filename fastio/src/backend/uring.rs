@@ -223,7 +223,10 @@ impl UringRing {
     fn is_drained(&self, fd: i32) -> bool {
         let i = fd as usize;
         (0..DRAINED_MAX_FD).contains(&fd)
-            && self.drained.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+            && self
+                .drained
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     fn translate(sqe: &Sqe, poll_first: bool, extra: &mut Extra) -> squeue::Entry {
@@ -240,11 +243,7 @@ impl UringRing {
             .build(),
             op::RECV => opcode::Recv::new(fd, sqe.addr as usize as *mut u8, sqe.len)
                 .flags(sqe.op_flags as i32)
-                .ioprio(if poll_first {
-                    RECVSEND_POLL_FIRST
-                } else {
-                    0
-                })
+                .ioprio(if poll_first { RECVSEND_POLL_FIRST } else { 0 })
                 .build(),
             op::SEND => opcode::Send::new(fd, sqe.addr as usize as *const u8, sqe.len)
                 .flags(sqe.op_flags as i32 | nosig)
