@@ -58,7 +58,7 @@ use fastio::Proactor;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -680,8 +680,9 @@ fn write_snapshot(
     path: &Path,
     snap: &[Vec<(Bytes, Value, Option<u64>)>],
 ) -> std::io::Result<usize> {
-    let f = File::create(path)?;
-    let mut w = BufWriter::with_capacity(1 << 20, f);
+    // Through the background ring: the write and the fsync run on FastIO's
+    // blocking workers.
+    let mut w = crate::ring_file::RingFile::create(path)?;
     let mut buf = Vec::new();
     let mut keys = 0;
     for (db, entries) in snap.iter().enumerate() {
@@ -704,8 +705,7 @@ fn write_snapshot(
         }
     }
     w.write_all(&buf)?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
+    w.finish()?;
     Ok(keys)
 }
 

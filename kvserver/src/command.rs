@@ -185,7 +185,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("del", -2, WRITE, 1, -1, 1, keys::del),
     cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, keys::del),
     cmd!("exists", -2, READONLY | FAST, 1, -1, 1, keys::exists),
-    cmd!("touch", -2, READONLY | FAST, 1, -1, 1, keys::exists),
+    cmd!("touch", -2, READONLY | FAST, 1, -1, 1, keys::touch),
     cmd!("type", 2, READONLY | FAST, 1, 1, 1, keys::type_),
     cmd!("rename", 3, WRITE, 1, 2, 1, keys::rename),
     cmd!("renamenx", 3, WRITE | FAST, 1, 2, 1, keys::renamenx),

@@ -131,6 +131,8 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory", Mem(0, i64::MAX), "0", Yes),
     p("maxmemory-policy", Enum(EVICTION), "noeviction", Yes),
     p("maxmemory-samples", Int(1, I32), "5", Yes),
+    p("lfu-log-factor", Int(0, I32), "10", Yes),
+    p("lfu-decay-time", Int(0, I32), "1", Yes),
     p("maxclients", Int(1, U32), "10000", Yes),
     p("timeout", Int(0, I32), "0", Yes),
     p("tcp-keepalive", Int(0, I32), "300", Yes),
@@ -649,8 +651,11 @@ impl Runtime {
                     .iter()
                     .position(|p| *p == v)
                     .unwrap_or(EVICTION.len() - 1);
-                self.maxmemory_policy.store(i as u64, Ordering::Relaxed)
+                self.maxmemory_policy.store(i as u64, Ordering::Relaxed);
+                crate::evict::lfu::set_policy(v);
             }
+            "lfu-log-factor" => crate::evict::lfu::set_log_factor(int().max(0) as u64),
+            "lfu-decay-time" => crate::evict::lfu::set_decay_time(int().max(0) as u64),
             "maxmemory-samples" => self
                 .maxmemory_samples
                 .store(int() as u64, Ordering::Relaxed),

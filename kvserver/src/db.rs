@@ -357,17 +357,63 @@ impl std::fmt::Debug for Str {
 pub struct Entry {
     key: Str,
     pub value: Value,
-    /// Last access, in seconds since the epoch (OBJECT IDLETIME).
+    /// Redis's `robj.lru`, 24 bits read by the eviction policy of the
+    /// moment: under an LRU (or no) policy the last access, in seconds
+    /// since the epoch mod 2^24 (Redis's LRU clock, OBJECT IDLETIME);
+    /// under an LFU policy the last decrement time (16 bits of minutes)
+    /// and an 8-bit logarithmic access counter (see [`crate::evict::lfu`]).
+    /// A policy switch just reinterprets it, as in Redis.
     lru: u32,
     /// Whether `Db::expires` has a deadline for this slot.
     ttl: bool,
 }
 
 impl Entry {
-    /// Seconds since the last access (OBJECT IDLETIME).
+    /// Seconds since the last access (OBJECT IDLETIME), on the wrapping
+    /// 24-bit clock (Redis's `estimateObjectIdleTime`).
     pub fn idle_secs(&self, now: u64) -> u64 {
-        (now / 1000).saturating_sub(self.lru as u64)
+        let clock = lru_of_secs(now / 1000) as u64;
+        let lru = (self.lru & LRU_CLOCK_MAX) as u64;
+        if clock >= lru {
+            clock - lru
+        } else {
+            clock + (LRU_CLOCK_MAX as u64 - lru)
+        }
     }
+
+    /// The access counter after decay (OBJECT FREQ, LFU eviction): the
+    /// field read as LFU data whatever the policy.
+    pub fn lfu_freq(&self, now: u64) -> u8 {
+        crate::evict::lfu::decr_and_return(self.lru, crate::evict::lfu::minutes(now))
+    }
+
+    /// Sets the access data as RESTORE's IDLETIME / FREQ and the RDB's
+    /// IDLE / FREQ opcodes do (Redis's `objectSetLRUOrLFU`): under an LFU
+    /// policy `freq` if given, otherwise `idle` (seconds) if given.
+    pub fn set_idle_or_freq(&mut self, idle: Option<u64>, freq: Option<u8>, now: u64) {
+        if crate::evict::lfu::enabled() {
+            if let Some(f) = freq {
+                self.lru = crate::evict::lfu::fresh(now, f);
+            }
+        } else if let Some(idle) = idle {
+            let clock = lru_of_secs(now / 1000) as u64;
+            self.lru = if idle <= clock {
+                (clock - idle) as u32
+            } else {
+                // Underflow: half-way round the clock, so the idle time
+                // stays high for a while (Redis's choice).
+                ((clock + LRU_CLOCK_MAX as u64 / 2) % LRU_CLOCK_MAX as u64) as u32
+            };
+        }
+    }
+}
+
+/// The LRU clock's range (Redis's LRU_CLOCK_MAX, 24 bits).
+const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// The LRU clock value of a time in seconds.
+fn lru_of_secs(s: u64) -> u32 {
+    (s & LRU_CLOCK_MAX as u64) as u32
 }
 
 /// Entries by slot number, in pages of [`PAGE`] (so growth never moves
@@ -507,11 +553,12 @@ impl Store {
     }
 }
 
-/// The LRU clock (seconds since the epoch) that [`Db::set`] stamps new
-/// values with: kept by the accesses that know the time (every lookup and
-/// the active expiry cycle), so storing costs no clock reading.
+/// The time (seconds since the epoch) that [`Db::set`] stamps new values
+/// with: kept by the accesses that know the time (every lookup and the
+/// active expiry cycle), so storing costs no clock reading.
 static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
 
+/// Notes the time `now` (ms) as the clock; returns it in seconds.
 fn note_clock(now: u64) -> u32 {
     let s = (now / 1000) as u32;
     if LRU_CLOCK.load(Relaxed) != s {
@@ -520,10 +567,21 @@ fn note_clock(now: u64) -> u32 {
     s
 }
 
-fn lru_clock() -> u32 {
+/// The clock, in seconds since the epoch.
+fn clock_secs() -> u32 {
     match LRU_CLOCK.load(Relaxed) {
         0 => note_clock(crate::util::now_ms()),
         s => s,
+    }
+}
+
+/// An access to an entry whose field is `lru`, at `secs`: the new field
+/// (Redis's `lookupKey`: `updateLFU` or the LRU clock).
+fn accessed(lru: u32, secs: u32) -> u32 {
+    if crate::evict::lfu::enabled() {
+        crate::evict::lfu::update(lru, secs as u64 * 1000)
+    } else {
+        lru_of_secs(secs as u64)
     }
 }
 
@@ -623,9 +681,9 @@ impl Db {
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let i = self.live(key, now)?;
-        let lru = note_clock(now);
+        let secs = note_clock(now);
         let e = self.store.slots.get_mut(i)?;
-        e.lru = lru;
+        e.lru = accessed(e.lru, secs);
         Some(e)
     }
 
@@ -676,10 +734,13 @@ impl Db {
     }
 
     /// Stores `value` at `key`, new or not (`stamp`: as an access); the
-    /// slot. The deadline is left as it was.
+    /// slot. The deadline is left as it was. A new key starts with the
+    /// clock (LRU) or the initial counter (LFU, Redis's `createObject`);
+    /// an overwrite under LFU keeps the counter (Redis's `dbOverwrite`)
+    /// after counting the write's lookup.
     fn put(&mut self, key: &[u8], value: Value, stamp: bool) -> u32 {
         self.touch(key);
-        let lru = lru_clock();
+        let secs = clock_secs();
         let Store { table, slots, .. } = &mut self.store;
         match table.entry(
             table_hash(key),
@@ -691,12 +752,17 @@ impl Db {
                 if let Some(e) = slots.get_mut(i) {
                     e.value = value;
                     if stamp {
-                        e.lru = lru;
+                        e.lru = accessed(e.lru, secs);
                     }
                 }
                 i
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
+                let lru = if crate::evict::lfu::enabled() {
+                    crate::evict::lfu::fresh(secs as u64 * 1000, crate::evict::lfu::INIT_VAL)
+                } else {
+                    lru_of_secs(secs as u64)
+                };
                 let i = slots.alloc(Entry {
                     key: Str::new(key),
                     value,
@@ -713,6 +779,17 @@ impl Db {
     /// a new key without one).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
         self.put(key, value, false);
+    }
+
+    /// RESTORE's IDLETIME / FREQ for an existing key (see
+    /// [`Entry::set_idle_or_freq`]); not an access.
+    pub fn set_idle_or_freq(&mut self, key: &[u8], idle: Option<u64>, freq: Option<u8>, now: u64) {
+        let Some(i) = self.store.find(key) else {
+            return;
+        };
+        if let Some(e) = self.store.slots.get_mut(i) {
+            e.set_idle_or_freq(idle, freq, now);
+        }
     }
 
     /// Sets or clears the deadline of an existing key. Returns false if the

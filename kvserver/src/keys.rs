@@ -33,12 +33,23 @@ pub fn exists(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.int(n as i64);
 }
 
-/// TYPE key
+/// TOUCH key [key ...]: EXISTS that counts as an access of each key
+/// (OBJECT IDLETIME / FREQ), as Redis's lookupKeyRead.
+pub fn touch(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let now = ctx.now;
+    let n = argv[1..]
+        .iter()
+        .filter(|&&k| ctx.db(k).get(k, now).is_some())
+        .count();
+    ctx.out.int(n as i64);
+}
+
+/// TYPE key (not an access: Redis looks up with LOOKUP_NOTOUCH).
 pub fn type_(ctx: &mut Ctx, argv: &[&[u8]]) {
     let now = ctx.now;
     let t = ctx
         .db(argv[1])
-        .get(argv[1], now)
+        .peek(argv[1], now)
         .map_or("none", |e| e.value.type_name());
     ctx.out.simple(t);
 }
@@ -757,10 +768,14 @@ pub fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
             let enc = e.value.encoding();
             ctx.out.bulk(enc.as_bytes())
         }
+        b"idletime" if crate::evict::lfu::enabled() => ctx.out.error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ),
         b"idletime" => {
             let idle = e.idle_secs(now);
             ctx.out.int(idle as i64)
         }
+        b"freq" if crate::evict::lfu::enabled() => ctx.out.int(e.lfu_freq(now) as i64),
         b"refcount" => {
             // Redis shares the objects of the integers 0..9999 (refcount
             // INT_MAX); every other value has one reference.

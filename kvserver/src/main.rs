@@ -91,6 +91,7 @@ mod protocol;
 mod pubsub;
 mod rdb;
 mod reply;
+mod ring_file;
 mod security;
 mod server;
 mod server_cmds;
@@ -177,8 +178,15 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         .map_err(|e| format!("FastIO configuration: {e}"))?;
     signals::install().map_err(|e| format!("installing signal handlers: {e}"))?;
     let threads = cfg.io_threads;
+    // One ring pair per I/O thread, plus one for the background jobs' file
+    // writes (ring_file.rs).
     let mut fastio =
-        Fastio::new(&fcfg, threads as u32).map_err(|e| format!("starting FastIO: {e}"))?;
+        Fastio::new(&fcfg, threads as u32 + 1).map_err(|e| format!("starting FastIO: {e}"))?;
+    let mut rings = fastio.take_rings();
+    if let Some(bg) = rings.pop() {
+        ring_file::install(fastio::Proactor::new(bg))
+            .map_err(|e| format!("spawning the background I/O thread: {e}"))?;
+    }
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
@@ -199,11 +207,7 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         fcfg.max_ker_worker
     );
     let mut handles = Vec::with_capacity(threads);
-    let rings = fastio
-        .take_rings()
-        .into_iter()
-        .zip(listeners)
-        .zip(wake_ends);
+    let rings = rings.into_iter().zip(listeners).zip(wake_ends);
     for (i, ((ring, listener), wake)) in rings.enumerate() {
         let server = server.clone();
         // The worker closes the listener and its wake socket through its

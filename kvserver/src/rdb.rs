@@ -17,11 +17,12 @@ pub mod lzf;
 use crate::command::{flags, Ctx, COMMANDS};
 use crate::db::{Locked, Value};
 use crate::reply::err;
+use crate::ring_file::RingFile;
 use crate::server::Server;
 use bytes::Bytes;
 use codec::{put_len, put_string, put_value, Reader};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -162,16 +163,17 @@ fn file_path(srv: &Server) -> (PathBuf, String) {
 
 /// An RDB file being written: every byte goes through the CRC.
 struct FileWriter {
-    w: BufWriter<File>,
+    /// Through the background ring: writes and the fsync run on FastIO's
+    /// blocking workers.
+    w: RingFile,
     crc: u64,
     buf: Vec<u8>,
 }
 
 impl FileWriter {
     fn create(path: &Path) -> std::io::Result<FileWriter> {
-        let f = File::create(path)?;
         let mut fw = FileWriter {
-            w: BufWriter::with_capacity(1 << 20, f),
+            w: RingFile::create(path)?,
             crc: 0,
             buf: Vec::with_capacity(1 << 16),
         };
@@ -230,8 +232,7 @@ impl FileWriter {
         self.flush_buf()?;
         let crc = self.crc;
         self.w.write_all(&crc.to_le_bytes())?;
-        let f = self.w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()
+        self.w.finish()
     }
 }
 
@@ -493,6 +494,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
     let now = crate::util::now_ms();
     let mut db = 0usize;
     let mut expire: Option<u64> = None;
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
     let (mut keys, mut expired) = (0u64, 0u64);
     loop {
         let at = r.p;
@@ -500,12 +502,9 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
         match op {
             OP_EXPIRETIME_MS => expire = Some(r.u64_le()?),
             OP_EXPIRETIME => expire = Some(r.u32_le()? as u64 * 1000),
-            OP_FREQ => {
-                r.u8()?;
-            }
-            OP_IDLE => {
-                r.len()?;
-            }
+            // A key's access data, applied as Redis's objectSetLRUOrLFU.
+            OP_FREQ => freq = Some(r.u8()?),
+            OP_IDLE => idle = Some(r.len()?),
             OP_AUX => {
                 r.string()?;
                 r.string()?;
@@ -552,6 +551,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                 let key_at = r.p;
                 let v = codec::read_value(&mut r, t)?;
                 let exp = expire.take();
+                let (key_idle, key_freq) = (idle.take(), freq.take());
                 let Some(v) = v else {
                     continue; // an empty collection: Redis skips it too
                 };
@@ -569,6 +569,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                     ));
                 }
                 d.set(&key, v, exp);
+                d.set_idle_or_freq(&key, key_idle, key_freq, now);
                 keys += 1;
             }
         }
@@ -633,7 +634,7 @@ pub fn dump(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
 pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (mut replace, mut absttl) = (false, false);
-    let (mut idle, mut freq) = (false, false);
+    let (mut idle, mut freq) = (None, None);
     let mut i = 4;
     while i < argv.len() {
         let a = argv[i].to_ascii_lowercase();
@@ -641,18 +642,17 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         match a.as_slice() {
             b"replace" => replace = true,
             b"absttl" => absttl = true,
-            b"idletime" if more && !freq => {
+            b"idletime" if more && freq.is_none() => {
                 match crate::util::parse_i64(argv[i + 1]) {
                     None => return ctx.out.error(err::NOT_INTEGER),
                     Some(v) if v < 0 => {
                         return ctx.out.error("ERR Invalid IDLETIME value, must be >= 0")
                     }
-                    Some(_) => {}
+                    Some(v) => idle = Some(v as u64),
                 }
-                idle = true;
                 i += 1;
             }
-            b"freq" if more && !idle => {
+            b"freq" if more && idle.is_none() => {
                 match crate::util::parse_i64(argv[i + 1]) {
                     None => return ctx.out.error(err::NOT_INTEGER),
                     Some(v) if !(0..=255).contains(&v) => {
@@ -660,9 +660,8 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
                             .out
                             .error("ERR Invalid FREQ value, must be >= 0 and <= 255")
                     }
-                    Some(_) => {}
+                    Some(v) => freq = Some(v as u8),
                 }
-                freq = true;
                 i += 1;
             }
             _ => return ctx.out.error(err::SYNTAX),
@@ -704,6 +703,7 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.ok();
     }
     db.set(key, v, at);
+    db.set_idle_or_freq(key, idle, freq, now);
     ctx.out.ok();
 }
 
@@ -715,6 +715,7 @@ mod tests {
     fn header_and_empty_file_shape() {
         let dir = std::env::temp_dir().join(format!("kv-rdb-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        crate::ring_file::install_for_tests();
         let n = write_file(&dir, "t.tmp", "e.rdb", |_| Ok(0)).unwrap();
         assert_eq!(n, 0);
         let d = std::fs::read(dir.join("e.rdb")).unwrap();

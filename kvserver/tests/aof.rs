@@ -160,94 +160,10 @@ fn wait_rewrite(c: &mut Raw) {
     }
 }
 
-/// Every key of databases 0..4 with its type, contents (order-free where
-/// the type is unordered) and absolute deadline.
+/// Every key of databases 0..4 (common::dataset, without encodings: an
+/// AOF replay may build another encoding than the original history did).
 fn dump(port: u16) -> BTreeMap<String, String> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    let mut con = client.get_connection().unwrap();
-    let mut out = BTreeMap::new();
-    for db in 0..4 {
-        let _: () = redis::cmd("SELECT").arg(db).query(&mut con).unwrap();
-        let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
-        for k in keys {
-            let q = |c: &str, con: &mut redis::Connection| -> Vec<Vec<u8>> {
-                redis::cmd(c).arg(&k).query(con).unwrap()
-            };
-            let t: String = redis::cmd("TYPE").arg(&k).query(&mut con).unwrap();
-            let v = match t.as_str() {
-                "string" => {
-                    let v: Vec<u8> = redis::cmd("GET").arg(&k).query(&mut con).unwrap();
-                    format!("{:?}", String::from_utf8_lossy(&v))
-                }
-                "list" => {
-                    let v: Vec<Vec<u8>> = redis::cmd("LRANGE")
-                        .arg(&k)
-                        .arg(0)
-                        .arg(-1)
-                        .query(&mut con)
-                        .unwrap();
-                    format!("{v:?}")
-                }
-                "hash" => {
-                    let v = q("HGETALL", &mut con);
-                    let mut pairs: Vec<_> = v.chunks(2).map(|c| c.to_vec()).collect();
-                    pairs.sort();
-                    format!("{pairs:?}")
-                }
-                "set" => {
-                    let mut v = q("SMEMBERS", &mut con);
-                    v.sort();
-                    format!("{v:?}")
-                }
-                "zset" => {
-                    let v: Vec<Vec<u8>> = redis::cmd("ZRANGE")
-                        .arg(&k)
-                        .arg(0)
-                        .arg(-1)
-                        .arg("WITHSCORES")
-                        .query(&mut con)
-                        .unwrap();
-                    format!("{v:?}")
-                }
-                "stream" => {
-                    let v: redis::Value = redis::cmd("XRANGE")
-                        .arg(&k)
-                        .arg("-")
-                        .arg("+")
-                        .query(&mut con)
-                        .unwrap();
-                    let info: Vec<redis::Value> = redis::cmd("XINFO")
-                        .arg("STREAM")
-                        .arg(&k)
-                        .query(&mut con)
-                        .unwrap();
-                    let mut meta = Vec::new();
-                    for pair in info.chunks(2) {
-                        if let redis::Value::BulkString(name) = &pair[0] {
-                            let name = String::from_utf8_lossy(name).to_string();
-                            if matches!(
-                                name.as_str(),
-                                "length"
-                                    | "last-generated-id"
-                                    | "max-deleted-entry-id"
-                                    | "entries-added"
-                            ) {
-                                meta.push(format!("{name}={:?}", pair[1]));
-                            }
-                        }
-                    }
-                    format!("{v:?} {meta:?}")
-                }
-                other => panic!("unexpected type {other}"),
-            };
-            let at: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(&mut con).unwrap();
-            out.insert(
-                format!("{db}:{}", String::from_utf8_lossy(&k)),
-                format!("{t} {v} expireat={at}"),
-            );
-        }
-    }
-    out
+    common::dataset(port, false)
 }
 
 /// Writes of every type, with the commands whose propagation differs from

@@ -534,3 +534,238 @@ fn maxmemory_and_eviction() {
         assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
     }
 }
+
+const NO_LFU: &str = "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n";
+const LFU_NO_IDLE: &str = "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n";
+
+fn int_reply(r: &str) -> i64 {
+    r.strip_prefix(':')
+        .and_then(|v| v.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("not an integer: {r:?}"))
+}
+
+/// OBJECT FREQ / IDLETIME under every policy, lfu-log-factor and
+/// lfu-decay-time, the counter through reads, writes, TOUCH and RESTORE
+/// FREQ, and policy switches at runtime. Replies as redis-server 7.0's
+/// (the counter's values are deterministic: a new key starts at 5, its
+/// first access always counts, and with lfu-log-factor 0 every one does).
+#[test]
+fn object_freq_and_lfu_counter() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &[]) else {
+            continue;
+        };
+        let mut c = srv.raw();
+        for policy in [
+            "noeviction",
+            "allkeys-lru",
+            "volatile-lru",
+            "allkeys-random",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lfu",
+            "volatile-lfu",
+        ] {
+            assert_eq!(
+                c.q(&["CONFIG", "SET", "maxmemory-policy", policy]),
+                "+OK\r\n"
+            );
+            let _ = c.q(&["DEL", "fk"]);
+            assert_eq!(c.q(&["SET", "fk", "hello"]), "+OK\r\n");
+            if policy.ends_with("lfu") {
+                assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":5\r\n", "{policy}");
+                assert_eq!(c.q(&["GET", "fk"]), "$5\r\nhello\r\n");
+                assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":6\r\n", "{policy}");
+                assert_eq!(c.q(&["OBJECT", "IDLETIME", "fk"]), LFU_NO_IDLE);
+            } else {
+                assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), NO_LFU, "{policy}");
+                assert_eq!(c.q(&["GET", "fk"]), "$5\r\nhello\r\n");
+                assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), NO_LFU, "{policy}");
+                let idle = c.q(&["OBJECT", "IDLETIME", "fk"]);
+                assert!(idle == ":0\r\n" || idle == ":1\r\n", "{policy} {idle:?}");
+            }
+            // A missing key answers null before the policy check.
+            assert_eq!(c.q(&["OBJECT", "FREQ", "nokey"]), "$-1\r\n");
+            assert_eq!(c.q(&["OBJECT", "IDLETIME", "nokey"]), "$-1\r\n");
+        }
+        assert_eq!(
+            c.q(&["CONFIG", "GET", "lfu-log-factor"]),
+            "*2\r\n$14\r\nlfu-log-factor\r\n$2\r\n10\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "GET", "lfu-decay-time"]),
+            "*2\r\n$14\r\nlfu-decay-time\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "lfu-log-factor", "-1"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'lfu-log-factor') - argument must be between 0 and 2147483647 inclusive\r\n"
+        );
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "lfu-decay-time", "2147483648"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'lfu-decay-time') - argument must be between 0 and 2147483647 inclusive\r\n"
+        );
+        // Factor 0: every access counts. Reads, overwrites (the write's
+        // lookup counts, the counter is kept), TOUCH; not TYPE, EXISTS or
+        // OBJECT.
+        assert_eq!(
+            c.q(&[
+                "CONFIG",
+                "SET",
+                "maxmemory-policy",
+                "allkeys-lfu",
+                "lfu-log-factor",
+                "0"
+            ]),
+            "+OK\r\n"
+        );
+        let _ = c.q(&["DEL", "fk"]);
+        assert_eq!(c.q(&["SET", "fk", "hello"]), "+OK\r\n");
+        let mut pipe = Vec::new();
+        for _ in 0..20 {
+            pipe.extend(common::encode(&[b"GET", b"fk"]));
+        }
+        c.send_raw(&pipe);
+        for _ in 0..20 {
+            c.read_reply().unwrap();
+        }
+        assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":25\r\n");
+        assert_eq!(c.q(&["SET", "fk", "other"]), "+OK\r\n");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":26\r\n");
+        assert_eq!(c.q(&["APPEND", "fk", "x"]), ":6\r\n");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":27\r\n");
+        assert_eq!(c.q(&["TOUCH", "fk", "nokey"]), ":1\r\n");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":28\r\n");
+        assert_eq!(c.q(&["TYPE", "fk"]), "+string\r\n");
+        assert_eq!(c.q(&["EXISTS", "fk"]), ":1\r\n");
+        assert_eq!(c.q(&["OBJECT", "ENCODING", "fk"]), "$6\r\nembstr\r\n");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "fk"]), ":28\r\n");
+        // RESTORE FREQ applies under LFU, IDLETIME under LRU (only).
+        let dump = c.cmd(&[b"DUMP", b"fk"]);
+        let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+        let restore = |c: &mut Raw, key: &[u8], opt: &[u8], n: &[u8]| {
+            assert_eq!(c.cmd(&[b"RESTORE", key, b"0", payload, opt, n]), b"+OK\r\n");
+        };
+        restore(&mut c, b"rk", b"FREQ", b"100");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "rk"]), ":100\r\n");
+        restore(&mut c, b"rk2", b"IDLETIME", b"100");
+        assert_eq!(c.q(&["OBJECT", "FREQ", "rk2"]), ":5\r\n");
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+            "+OK\r\n"
+        );
+        restore(&mut c, b"rk3", b"IDLETIME", b"1000");
+        let idle = int_reply(&c.q(&["OBJECT", "IDLETIME", "rk3"]));
+        assert!((1000..=1001).contains(&idle), "{idle}");
+        restore(&mut c, b"rk4", b"FREQ", b"7");
+        assert!(int_reply(&c.q(&["OBJECT", "IDLETIME", "rk4"])) <= 1);
+        // Switching at runtime reinterprets the field (values take time
+        // to adjust, as in Redis) and never fails.
+        assert_eq!(c.q(&["SET", "sw", "hello"]), "+OK\r\n");
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"]),
+            "+OK\r\n"
+        );
+        for _ in 0..2 {
+            let f = int_reply(&c.q(&["OBJECT", "FREQ", "sw"]));
+            assert!((0..=255).contains(&f), "{f}");
+            assert_eq!(c.q(&["GET", "sw"]), "$5\r\nhello\r\n");
+        }
+        assert_eq!(
+            c.q(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
+            "+OK\r\n"
+        );
+        assert!(int_reply(&c.q(&["OBJECT", "IDLETIME", "sw"])) >= 0);
+        assert_eq!(c.q(&["GET", "sw"]), "$5\r\nhello\r\n");
+        assert!(int_reply(&c.q(&["OBJECT", "IDLETIME", "sw"])) <= 1);
+        assert_eq!(
+            c.q(&[
+                "CONFIG",
+                "SET",
+                "maxmemory-policy",
+                "noeviction",
+                "lfu-log-factor",
+                "10"
+            ]),
+            "+OK\r\n"
+        );
+    }
+}
+
+/// allkeys-lfu keeps the keys that are read and evicts the ones never
+/// read, though these are the most recently written (so LRU would do the
+/// opposite): every read key's counter is above a never-read key's (a new
+/// key starts at 5 and its first access always counts), so a read key goes
+/// only when all of a sample are read keys. lfu-decay-time 10 keeps a
+/// minute boundary during the test from decaying the read keys' counters
+/// (decay itself: the unit tests in evict.rs).
+#[test]
+fn allkeys_lfu_evicts_the_never_read_keys() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &[]) else {
+            continue;
+        };
+        let mut c = srv.raw();
+        assert_eq!(
+            c.q(&[
+                "CONFIG",
+                "SET",
+                "maxmemory-policy",
+                "allkeys-lfu",
+                "lfu-decay-time",
+                "10"
+            ]),
+            "+OK\r\n"
+        );
+        let (cold, hot) = (8_000, 2_000);
+        fill(&mut c, "hot", hot, 1000, false);
+        let mut pipe = Vec::new();
+        for round in 0..3 {
+            for i in 0..hot {
+                let k = format!("hot{}", (i * 7 + round) % hot);
+                pipe.extend(common::encode(&[b"GET", k.as_bytes()]));
+            }
+        }
+        c.send_raw(&pipe);
+        for _ in 0..3 * hot {
+            c.read_reply().unwrap();
+        }
+        fill(&mut c, "cold", cold, 1000, false);
+        std::thread::sleep(Duration::from_millis(300));
+        let used = info_field(&mut c, "used_memory");
+        let max = (used - 4_000_000).to_string();
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", &max]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert_eq!(c.q(&["SET", "a", "b"]), "+OK\r\n");
+            std::thread::sleep(Duration::from_millis(150));
+            if info_field(&mut c, "used_memory") <= used - 3_000_000 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "eviction did not free memory");
+        }
+        assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+        let count = |c: &mut Raw, prefix: &str, n: usize| -> usize {
+            let mut args = vec!["EXISTS".to_string()];
+            args.extend((0..n).map(|i| format!("{prefix}{i}")));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            int_reply(&c.q(&args)) as usize
+        };
+        let (cold_left, hot_left) = (count(&mut c, "cold", cold), count(&mut c, "hot", hot));
+        let evicted = info_field(&mut c, "evicted_keys") as usize;
+        eprintln!(
+            "{backend}: evicted {evicted}, read keys left {hot_left}, never-read {cold_left}"
+        );
+        assert!(evicted >= 2_000, "{evicted}");
+        // With 5 samples a read key goes only when all 5 are read keys:
+        // (1/3)^5 < 1% even once 4,000 never-read keys are gone.
+        assert!(
+            hot_left >= hot * 97 / 100,
+            "{backend}: read keys left {hot_left}/{hot}, never-read {cold_left}/{cold}"
+        );
+        assert!(
+            cold_left + evicted * 9 / 10 <= cold + 1,
+            "{backend}: never-read keys left {cold_left}, evicted {evicted}"
+        );
+    }
+}

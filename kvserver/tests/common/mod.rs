@@ -264,3 +264,110 @@ macro_rules! per_backend {
         }
     };
 }
+
+/// Every key of databases 0..4 as a client sees it, to compare two servers
+/// (kvserver and redis-server, or before and after a restart): type,
+/// contents (order-free where the type is unordered; streams with their
+/// metadata) and absolute deadline; `detailed` adds OBJECT ENCODING and a
+/// stream's recorded first entry ID.
+pub fn dataset(port: u16, detailed: bool) -> std::collections::BTreeMap<String, String> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for db in 0..4 {
+        let _: () = redis::cmd("SELECT").arg(db).query(&mut con).unwrap();
+        let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+        for k in keys {
+            let q = |c: &str, con: &mut redis::Connection| -> Vec<Vec<u8>> {
+                redis::cmd(c).arg(&k).query(con).unwrap()
+            };
+            let t: String = redis::cmd("TYPE").arg(&k).query(&mut con).unwrap();
+            let enc: String = if detailed {
+                redis::cmd("OBJECT")
+                    .arg("ENCODING")
+                    .arg(&k)
+                    .query(&mut con)
+                    .unwrap()
+            } else {
+                String::new()
+            };
+            let v = match t.as_str() {
+                "string" => {
+                    let v: Vec<u8> = redis::cmd("GET").arg(&k).query(&mut con).unwrap();
+                    format!("{:?}", String::from_utf8_lossy(&v))
+                }
+                "list" => {
+                    let v: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .query(&mut con)
+                        .unwrap();
+                    format!("{v:?}")
+                }
+                "hash" => {
+                    let v = q("HGETALL", &mut con);
+                    let mut pairs: Vec<_> = v.chunks(2).map(|c| c.to_vec()).collect();
+                    pairs.sort();
+                    format!("{pairs:?}")
+                }
+                "set" => {
+                    let mut v = q("SMEMBERS", &mut con);
+                    v.sort();
+                    format!("{v:?}")
+                }
+                "zset" => {
+                    let v: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query(&mut con)
+                        .unwrap();
+                    format!("{v:?}")
+                }
+                "stream" => {
+                    let v: redis::Value = redis::cmd("XRANGE")
+                        .arg(&k)
+                        .arg("-")
+                        .arg("+")
+                        .query(&mut con)
+                        .unwrap();
+                    let info: Vec<redis::Value> = redis::cmd("XINFO")
+                        .arg("STREAM")
+                        .arg(&k)
+                        .query(&mut con)
+                        .unwrap();
+                    let mut meta = Vec::new();
+                    for pair in info.chunks(2) {
+                        if let redis::Value::BulkString(name) = &pair[0] {
+                            let name = String::from_utf8_lossy(name).to_string();
+                            if matches!(
+                                name.as_str(),
+                                "length"
+                                    | "last-generated-id"
+                                    | "max-deleted-entry-id"
+                                    | "entries-added"
+                            ) || (detailed && name == "recorded-first-entry-id")
+                            {
+                                meta.push(format!("{name}={:?}", pair[1]));
+                            }
+                        }
+                    }
+                    format!("{v:?} {meta:?}")
+                }
+                other => panic!("unexpected type {other}"),
+            };
+            let at: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(&mut con).unwrap();
+            out.insert(
+                format!("{db}:{}", String::from_utf8_lossy(&k)),
+                if detailed {
+                    format!("{t} {enc} {v} expireat={at}")
+                } else {
+                    format!("{t} {v} expireat={at}")
+                },
+            );
+        }
+    }
+    out
+}
