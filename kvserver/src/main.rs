@@ -12,7 +12,8 @@
 //!
 //! Follow one request from the socket to the hash table and back:
 //!
-//! - [`networking`]: N I/O threads (`io-threads`, default one per CPU), each
+//! - [`networking`]: N I/O threads (`io-threads`, default one per CPU
+//!   but one, at least one: see [`config::default_io_threads`]), each
 //!   with its own FastIO ring pair ([`fastio::Proactor`]) and its own
 //!   SO_REUSEPORT listener, so the kernel spreads connections over them.
 //!   Accept, recv, send and close are ring entries executed by FastIO's

@@ -74,6 +74,9 @@ enum Extra {
 
 struct Slot {
     user_data: u64,
+    /// The socket of a RECV (its completion says whether data is left),
+    /// else -1.
+    recv_fd: i32,
     _extra: Extra,
 }
 
@@ -88,7 +91,40 @@ pub struct UringRing {
     /// completions drained from the CQ in batches.
     ready: VecDeque<Cqe>,
     sqpoll: bool,
+    /// Created with IORING_SETUP_R_DISABLED (see `create_all`): enabled by
+    /// the first io_uring_enter, whose thread becomes the single issuer.
+    disabled: bool,
+    /// Sockets whose last RECV left nothing behind (no
+    /// IORING_CQE_F_SOCK_NONEMPTY): their next RECV is likely to find the
+    /// socket empty, so it waits for data first (IORING_RECVSEND_POLL_FIRST)
+    /// instead of trying and failing once. A bit per fd; a hint only.
+    drained: Vec<u64>,
     counters: Arc<RingCounters>,
+}
+
+/// IORING_RECVSEND_POLL_FIRST (linux/io_uring.h; the crate does not export
+/// it): a RECV arms its poll before trying.
+const RECVSEND_POLL_FIRST: u16 = 1;
+
+/// fds above this get no POLL_FIRST hint (keeps the bitset small).
+const DRAINED_MAX_FD: i32 = 1 << 20;
+
+fn set_drained(bits: &mut Vec<u64>, fd: i32, drained: bool) {
+    if !(0..DRAINED_MAX_FD).contains(&fd) {
+        return;
+    }
+    let (i, bit) = (fd as usize / 64, 1u64 << (fd as usize % 64));
+    if i >= bits.len() {
+        if !drained {
+            return;
+        }
+        bits.resize(i + 1, 0);
+    }
+    if drained {
+        bits[i] |= bit;
+    } else {
+        bits[i] &= !bit;
+    }
 }
 
 impl UringRing {
@@ -114,7 +150,7 @@ impl UringRing {
                     b.setup_attach_wq(rings[(i % k) as usize].ring.as_raw_fd());
                 }
             }
-            let ring = b.build(params.sq_entries)?;
+            let (ring, disabled) = Self::build(&b, cfg.uring_sqpoll, params.sq_entries)?;
             // Bounded io-wq workers (regular files) per ring; 0 keeps the
             // unbounded (socket) limit as it is.
             let mut limits = [params.max_wq_worker, 0];
@@ -130,13 +166,70 @@ impl UringRing {
                 slots: Slab::with_capacity(params.sq_entries as usize),
                 ready: VecDeque::new(),
                 sqpoll: cfg.uring_sqpoll,
+                disabled,
+                drained: Vec::new(),
                 counters: rc,
             });
         }
         Ok(rings)
     }
 
-    fn translate(sqe: &Sqe, extra: &mut Extra) -> squeue::Entry {
+    /// Builds the ring with the cheapest completion delivery the kernel
+    /// offers, falling back step by step on older kernels:
+    /// - DEFER_TASKRUN (6.1+, with SINGLE_ISSUER): completions are
+    ///   produced only when the owner enters the kernel to wait for them,
+    ///   in one batch, instead of interrupting the thread (task work with a
+    ///   signal-like notification) as each socket becomes ready. A FastIO
+    ///   ring is driven by one thread at a time; it is created disabled and
+    ///   enabled by its first io_uring_enter, so rings may be created on one
+    ///   thread and handed to another.
+    /// - COOP_TASKRUN + TASKRUN_FLAG (5.19+): the same without deferral:
+    ///   no interrupt, the work runs at the next kernel entry, and the SQ
+    ///   flag says when some is pending.
+    ///
+    /// Not with SQPOLL, where the kernel thread is the issuer.
+    fn build(b: &io_uring::Builder, sqpoll: bool, entries: u32) -> io::Result<(IoUring, bool)> {
+        if sqpoll {
+            return Ok((b.build(entries)?, false));
+        }
+        let mut defer = b.clone();
+        defer
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_coop_taskrun()
+            .setup_taskrun_flag()
+            .setup_r_disabled();
+        if let Ok(r) = defer.build(entries) {
+            return Ok((r, true));
+        }
+        let mut coop = b.clone();
+        coop.setup_coop_taskrun().setup_taskrun_flag();
+        if let Ok(r) = coop.build(entries) {
+            return Ok((r, false));
+        }
+        Ok((b.build(entries)?, false))
+    }
+
+    /// Enables a ring created disabled; the calling thread becomes its
+    /// single issuer.
+    fn enable(&mut self) -> io::Result<()> {
+        if self.disabled {
+            self.ring.submitter().register_enable_rings()?;
+            self.disabled = false;
+        }
+        Ok(())
+    }
+
+    fn is_drained(&self, fd: i32) -> bool {
+        let i = fd as usize;
+        (0..DRAINED_MAX_FD).contains(&fd)
+            && self
+                .drained
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn translate(sqe: &Sqe, poll_first: bool, extra: &mut Extra) -> squeue::Entry {
         let fd = types::Fd(sqe.fd);
         let nosig = libc::MSG_NOSIGNAL;
         let e = match sqe.opcode {
@@ -150,6 +243,7 @@ impl UringRing {
             .build(),
             op::RECV => opcode::Recv::new(fd, sqe.addr as usize as *mut u8, sqe.len)
                 .flags(sqe.op_flags as i32)
+                .ioprio(if poll_first { RECVSEND_POLL_FIRST } else { 0 })
                 .build(),
             op::SEND => opcode::Send::new(fd, sqe.addr as usize as *const u8, sqe.len)
                 .flags(sqe.op_flags as i32 | nosig)
@@ -215,9 +309,11 @@ impl UringRing {
             return Ok(());
         }
         let mut extra = Extra::None;
-        let entry = Self::translate(sqe, &mut extra);
+        let is_recv = sqe.opcode == op::RECV;
+        let entry = Self::translate(sqe, is_recv && self.is_drained(sqe.fd), &mut extra);
         let key = self.slots.insert(Slot {
             user_data: sqe.user_data,
+            recv_fd: if is_recv { sqe.fd } else { -1 },
             _extra: extra,
         });
         let entry = entry.user_data(key as u64);
@@ -251,7 +347,16 @@ impl UringRing {
     }
 
     pub(crate) fn submit(&mut self) -> io::Result<usize> {
-        let n = self.ring.submission().len();
+        let n = {
+            let sq = self.ring.submission();
+            // Nothing to submit, no deferred work or overflow to flush: no
+            // system call.
+            if sq.is_empty() && !sq.taskrun() && !sq.cq_overflow() {
+                return Ok(0);
+            }
+            sq.len()
+        };
+        self.enable()?;
         match self.ring.submit() {
             Ok(_) => Ok(n),
             Err(e)
@@ -277,6 +382,10 @@ impl UringRing {
             let key = c.user_data() as usize;
             // Only our own slot keys are ever submitted, so the slot exists.
             if let Some(slot) = self.slots.try_remove(key) {
+                if slot.recv_fd >= 0 {
+                    let drained = c.result() > 0 && !io_uring::cqueue::sock_nonempty(c.flags());
+                    set_drained(&mut self.drained, slot.recv_fd, drained);
+                }
                 self.ready.push_back(Cqe {
                     user_data: slot.user_data,
                     res: c.result(),
@@ -289,6 +398,12 @@ impl UringRing {
     pub(crate) fn pop(&mut self) -> Option<Cqe> {
         if self.ready.is_empty() {
             self.reap();
+            // Completions the kernel holds back until we enter it (deferred
+            // or cooperative task work): fetch them, submitting what is
+            // queued on the way.
+            if self.ready.is_empty() && self.ring.submission().taskrun() && self.submit().is_ok() {
+                self.reap();
+            }
         }
         let c = self.ready.pop_front();
         if c.is_some() {
@@ -306,6 +421,7 @@ impl UringRing {
                 return Ok(have);
             }
             let want = min - have;
+            self.enable()?;
             let r = match timeout {
                 None => self.ring.submit_and_wait(want),
                 Some(t) => {
