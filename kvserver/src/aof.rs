@@ -855,7 +855,7 @@ fn translate(name: &str, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) -> Opti
                 .db(db, argv[1])
                 .peek(argv[1], now)
                 .and_then(|e| match &e.value {
-                    Value::Hash(h) => h.map.get(argv[2]).cloned(),
+                    Value::Hash(h) => h.map.get(argv[2]).map(|v| own(v)),
                     _ => None,
                 })?;
             Some(Tr::Recs(vec![vec![

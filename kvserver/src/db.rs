@@ -49,10 +49,11 @@ pub const EMBSTR_MAX: usize = 44;
 
 /// A hash: an insertion-ordered map (so a small hash lists its fields in
 /// the order Redis's listpack would, until a delete; and random fields and
-/// HSCAN positions are O(1) by index).
+/// HSCAN positions are O(1) by index). Fields and values are [`Str`]s, so
+/// a short one (up to 22 bytes) takes no allocation of its own.
 #[derive(Debug, Clone, Default)]
 pub struct HashObj {
-    pub map: indexmap::IndexMap<Bytes, Bytes, Hasher>,
+    pub map: indexmap::IndexMap<Str, Str, Hasher>,
     /// Redis converted it to a hashtable (too many or too long fields).
     /// Sticky: Redis never converts back.
     pub big: bool,
@@ -60,18 +61,32 @@ pub struct HashObj {
 
 impl HashObj {
     /// Sets `field`; true if it is new.
-    pub fn insert(&mut self, field: &[u8], value: Bytes) -> bool {
+    pub fn insert(&mut self, field: &[u8], value: Str) -> bool {
         if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
             self.big = true;
         }
-        let new = match self.map.get_mut(field) {
-            Some(v) => {
-                *v = value;
-                false
+        let new = if field.len() <= Str::INLINE {
+            // A short field is a Str without an allocation: one lookup.
+            match self.map.entry(Str::new(field)) {
+                indexmap::map::Entry::Occupied(mut o) => {
+                    o.insert(value);
+                    false
+                }
+                indexmap::map::Entry::Vacant(v) => {
+                    v.insert(value);
+                    true
+                }
             }
-            None => {
-                self.map.insert(Bytes::copy_from_slice(field), value);
-                true
+        } else {
+            match self.map.get_mut(field) {
+                Some(v) => {
+                    *v = value;
+                    false
+                }
+                None => {
+                    self.map.insert(Str::new(field), value);
+                    true
+                }
             }
         };
         if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
@@ -100,9 +115,10 @@ impl HashObj {
 }
 
 /// A set, insertion-ordered for O(1) random members and index cursors.
+/// Members are [`Str`]s (a short one takes no allocation of its own).
 #[derive(Debug, Clone, Default)]
 pub struct SetObj {
-    pub set: indexmap::IndexSet<Bytes, Hasher>,
+    pub set: indexmap::IndexSet<Str, Hasher>,
     /// Not an intset any more (a non-integer member, or too many): sticky,
     /// as in Redis 7.0 (which has no listpack sets yet).
     pub big: bool,
@@ -111,29 +127,21 @@ pub struct SetObj {
 impl SetObj {
     /// Adds `m`; true if it is new.
     pub fn insert(&mut self, m: &[u8]) -> bool {
-        if self.set.contains(m) {
+        // A short member is a Str without an allocation: one lookup; a
+        // long one is only copied when new.
+        if m.len() > Str::INLINE && self.set.contains(m) {
             return false;
         }
-        if !self.big && crate::util::parse_i64(m).is_none() {
-            self.big = true;
-        }
-        self.set.insert(Bytes::copy_from_slice(m));
-        if self.set.len() > SET_MAX_INTSET_ENTRIES {
-            self.big = true;
-        }
-        true
+        self.insert_str(Str::new(m))
     }
 
-    /// Adds an owned member (no copy).
-    pub fn insert_bytes(&mut self, m: Bytes) -> bool {
-        if self.set.contains(&m) {
+    /// Adds an owned member (no copy); true if it is new.
+    pub fn insert_str(&mut self, m: Str) -> bool {
+        let big = !self.big && crate::util::parse_i64(&m).is_none();
+        if !self.set.insert(m) {
             return false;
         }
-        if !self.big && crate::util::parse_i64(&m).is_none() {
-            self.big = true;
-        }
-        self.set.insert(m);
-        if self.set.len() > SET_MAX_INTSET_ENTRIES {
+        if big || self.set.len() > SET_MAX_INTSET_ENTRIES {
             self.big = true;
         }
         true
@@ -155,14 +163,15 @@ impl SetObj {
 
 /// A value: one variant per Redis type, each type's commands in its own
 /// `t_*.rs` file. Collections are boxed so a `Value` is a string plus its
-/// tag (40 bytes), not the size of the largest collection header (the
-/// keyspace holds one per key).
+/// tag (24 bytes), not the size of the largest collection header (the
+/// keyspace holds one per key). List elements are [`Str`]s (a short one
+/// inline in the deque's slot, no allocation of its own).
 #[derive(Debug, Clone)]
 // Boxing a VecDeque (4 words) keeps Value at a string plus its tag.
 #[allow(clippy::box_collection)]
 pub enum Value {
     String(Str),
-    List(Box<VecDeque<Bytes>>),
+    List(Box<VecDeque<Str>>),
     Hash(Box<HashObj>),
     Set(Box<SetObj>),
     ZSet(Box<crate::sorted_set::ZSetObj>),
@@ -183,7 +192,7 @@ impl Value {
         }
     }
 
-    pub fn as_list(&mut self) -> Option<&mut VecDeque<Bytes>> {
+    pub fn as_list(&mut self) -> Option<&mut VecDeque<Str>> {
         match self {
             Value::List(l) => Some(l),
             _ => None,
@@ -256,10 +265,12 @@ impl Value {
 }
 
 /// A short byte string stored inline, or a boxed one: the keys of the
-/// keyspace and the values of string keys. Up to [`Str::INLINE`] bytes
-/// (`key:123456`, a 16-byte value, any integer) take no allocation of
-/// their own; longer ones one exact-size box. Dereferences to `[u8]`.
-#[derive(Clone, PartialEq, Eq)]
+/// keyspace, the values of string keys, list elements and hash fields and
+/// values. Up to [`Str::INLINE`] bytes (`key:123456`, a 16-byte value, any
+/// integer) take no allocation of their own; longer ones one exact-size
+/// box. Dereferences to `[u8]`, and compares and hashes as its bytes (so
+/// a map keyed by `Str` is looked up by `&[u8]`).
+#[derive(Clone)]
 pub enum Str {
     Inline { len: u8, buf: [u8; Str::INLINE] },
     Heap(Box<[u8]>),
@@ -333,6 +344,45 @@ impl std::ops::DerefMut for Str {
             Str::Inline { len, buf } => &mut buf[..*len as usize],
             Str::Heap(b) => b,
         }
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Str {}
+
+impl PartialEq<[u8]> for Str {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&[u8]> for Str {
+    fn eq(&self, other: &&[u8]) -> bool {
+        **self == **other
+    }
+}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // As `[u8]` hashes, so `Borrow<[u8]>` lookups find it.
+        (**self).hash(h)
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Str {
+    fn borrow(&self) -> &[u8] {
+        self
+    }
+}
+
+impl From<&Bytes> for Str {
+    fn from(v: &Bytes) -> Str {
+        Str::new(v)
     }
 }
 
@@ -1304,6 +1354,25 @@ mod tests {
     }
 
     #[test]
+    fn str_keys_are_found_by_bytes() {
+        // Hash and Eq agree with [u8]'s, inline or boxed.
+        let mut h = HashObj::default();
+        let long = vec![b'f'; Str::INLINE + 5];
+        assert!(h.insert(b"short", Str::new(b"1")));
+        assert!(h.insert(&long, Str::new(b"2")));
+        assert!(!h.insert(b"short", Str::new(b"3")), "updates in place");
+        assert!(!h.insert(&long, Str::new(b"4")));
+        assert_eq!(h.map.get(&b"short"[..]).map(|v| &v[..]), Some(&b"3"[..]));
+        assert_eq!(h.map.get(&long[..]).map(|v| &v[..]), Some(&b"4"[..]));
+        assert_eq!(h.map.len(), 2);
+        let mut set = SetObj::default();
+        assert!(set.insert(b"m") && set.insert(&long));
+        assert!(!set.insert(b"m") && !set.insert(&long));
+        assert!(set.set.contains(&b"m"[..]) && set.set.contains(&long[..]));
+        assert_eq!(Str::new(b"abc"), &b"abc"[..]);
+    }
+
+    #[test]
     fn lazy_expiry_on_access() {
         let mut db = Db::default();
         db.set(b"a", s("1"), Some(100));
@@ -1329,13 +1398,13 @@ mod tests {
 
         let mut h = HashObj::default();
         for i in 0..HASH_MAX_LISTPACK_ENTRIES {
-            h.insert(i.to_string().as_bytes(), Bytes::from_static(b"v"));
+            h.insert(i.to_string().as_bytes(), Str::new(b"v"));
         }
         assert_eq!(h.encoding(), "listpack");
-        h.insert(b"one-more", Bytes::from_static(b"v"));
+        h.insert(b"one-more", Str::new(b"v"));
         assert_eq!(h.encoding(), "hashtable");
         let mut h2 = HashObj::default();
-        h2.insert(b"f", Bytes::from(vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]));
+        h2.insert(b"f", Str::from(vec![b'x'; HASH_MAX_LISTPACK_VALUE + 1]));
         assert_eq!(h2.encoding(), "hashtable");
 
         assert_eq!(s("12345").encoding(), "int");
@@ -1362,7 +1431,7 @@ mod tests {
     fn small_hashes_keep_insertion_order_on_delete() {
         let mut h = HashObj::default();
         for f in ["a", "b", "c", "d"] {
-            h.insert(f.as_bytes(), Bytes::from_static(b"v"));
+            h.insert(f.as_bytes(), Str::new(b"v"));
         }
         h.remove(b"b");
         let order: Vec<&[u8]> = h.map.keys().map(|k| k.as_ref()).collect();
@@ -1383,7 +1452,7 @@ mod tests {
             )
             .unwrap()
             .unwrap();
-        l.push_back(Bytes::from_static(b"x"));
+        l.push_back(Str::new(b"x"));
         assert!(db.typed(b"k", 0, None, Value::as_hash).is_err());
         assert_eq!(db.get(b"k", 0).unwrap().value.type_name(), "list");
     }

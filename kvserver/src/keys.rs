@@ -529,15 +529,15 @@ fn collection_scan(ctx: &mut Ctx, argv: &[&[u8]], hash: bool) {
             for i in (lo..hi).rev() {
                 let (f, v) = h.map.get_index(i).expect("in range");
                 if keep(f) {
-                    items.push(f.clone());
-                    items.push(v.clone());
+                    items.push(bytes::Bytes::copy_from_slice(f));
+                    items.push(bytes::Bytes::copy_from_slice(v));
                 }
             }
         }
         Some(Value::Set(s)) => {
             for i in (lo..hi).rev() {
                 if keep(&s.set[i]) {
-                    items.push(s.set[i].clone());
+                    items.push(bytes::Bytes::copy_from_slice(&s.set[i]));
                 }
             }
         }

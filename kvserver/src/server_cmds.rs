@@ -5,7 +5,7 @@
 
 use crate::command::{arity_error, Ctx, COMMANDS};
 use crate::command_docs;
-use crate::db::Value;
+use crate::db::{Str, Value};
 use crate::reply::err;
 use crate::server::REDIS_VERSION;
 use crate::stream::StreamId;
@@ -1154,7 +1154,7 @@ pub fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usi
         Value::List(l) => 40 + sampled(l.iter(), l.len(), samples, |e| e.len() + 11),
         Value::Hash(h) => {
             let big = h.encoding() == "hashtable";
-            let per = |(f, v): (&Bytes, &Bytes)| {
+            let per = |(f, v): (&Str, &Str)| {
                 if big {
                     sds(f.len()) + sds(v.len()) + 24
                 } else {

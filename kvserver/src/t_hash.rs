@@ -7,10 +7,9 @@
 //! index in O(1). A hash never stays empty: the last HDEL deletes the key.
 
 use crate::command::{arity_error, Ctx};
-use crate::db::{Db, HashObj, Value, WrongType};
+use crate::db::{Db, HashObj, Str, Value, WrongType};
 use crate::reply::err;
 use crate::util::{fmt_human, parse_f64, parse_i64};
-use bytes::Bytes;
 
 fn new_hash() -> Value {
     Value::Hash(Box::default())
@@ -53,7 +52,7 @@ fn hset_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str) {
     };
     let mut added = 0;
     for pair in argv[2..].chunks(2) {
-        added += h.insert(pair[0], Bytes::copy_from_slice(pair[1])) as i64;
+        added += h.insert(pair[0], Str::new(pair[1])) as i64;
     }
     if name == "hset" {
         ctx.out.int(added)
@@ -82,7 +81,7 @@ pub fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     if h.map.contains_key(argv[2]) {
         return ctx.out.int(0);
     }
-    h.insert(argv[2], Bytes::copy_from_slice(argv[3]));
+    h.insert(argv[2], Str::new(argv[3]));
     ctx.out.int(1);
 }
 
@@ -203,7 +202,7 @@ pub fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(new) = old.checked_add(incr) else {
         return ctx.out.error(err::OVERFLOW);
     };
-    h.insert(argv[2], Bytes::from(new.to_string()));
+    h.insert(argv[2], Str::new(new.to_string().as_bytes()));
     ctx.out.int(new);
 }
 
@@ -234,11 +233,11 @@ pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     if !new.is_finite() {
         return ctx.out.error("ERR increment would produce NaN or Infinity");
     }
-    let text = Bytes::from(fmt_human(new));
+    let text = fmt_human(new);
     if let Ok(h) = lookup_create(db, key, now) {
-        h.insert(argv[2], text.clone());
+        h.insert(argv[2], Str::new(text.as_bytes()));
     }
-    ctx.out.bulk(&text);
+    ctx.out.bulk(text.as_bytes());
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]: one random field; or `count`

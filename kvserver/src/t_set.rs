@@ -12,10 +12,9 @@
 //! both sets of an SMOVE, or a half-written STORE destination.
 
 use crate::command::Ctx;
-use crate::db::{Db, SetObj, Value, WrongType};
+use crate::db::{Db, SetObj, Str, Value, WrongType};
 use crate::reply::{err, Reply};
 use crate::util::{distinct_indices, parse_i64};
-use bytes::Bytes;
 
 fn new_set() -> Value {
     Value::Set(Box::default())
@@ -136,7 +135,7 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         Ok(Some(s)) => s,
     };
-    let popped: Vec<Bytes> = match count {
+    let popped: Vec<Str> = match count {
         None => {
             let i = ctx.rng.below(s.set.len());
             vec![s.set.swap_remove_index(i).expect("in range")]
@@ -235,8 +234,8 @@ enum Op {
 /// The members of `op` over `keys`. Every key's type is checked first, as
 /// Redis 7.0 does (a wrong type is an error even where a missing key makes
 /// an intersection empty). Err after WRONGTYPE.
-/// Members are `Bytes` clones (reference counts), not copies.
-fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Bytes>, ()> {
+/// Members are `Str` clones (a copy without allocation for a short one).
+fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Str>, ()> {
     let (now, dbi) = (ctx.now, ctx.client.db);
     let mut sizes = Vec::with_capacity(keys.len());
     for &k in keys {
@@ -252,7 +251,7 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Bytes>, ()> {
     if op == Op::Inter && sizes.contains(&None) {
         return Ok(Vec::new());
     }
-    let members = |ctx: &mut Ctx, k: &[u8]| -> Vec<Bytes> {
+    let members = |ctx: &mut Ctx, k: &[u8]| -> Vec<Str> {
         match lookup(ctx.ks.db(dbi, k), k, now) {
             Ok(Some(s)) => s.set.iter().cloned().collect(),
             _ => Vec::new(),
@@ -278,14 +277,14 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Bytes>, ()> {
             acc
         }
         Op::Union => {
-            let mut acc = indexmap::IndexSet::<Bytes, crate::db::Hasher>::default();
+            let mut acc = indexmap::IndexSet::<Str, crate::db::Hasher>::default();
             for &k in keys {
                 acc.extend(members(ctx, k));
             }
             acc.into_iter().collect()
         }
         Op::Diff => {
-            let mut acc: indexmap::IndexSet<Bytes, crate::db::Hasher> =
+            let mut acc: indexmap::IndexSet<Str, crate::db::Hasher> =
                 members(ctx, keys[0]).into_iter().collect();
             for &k in &keys[1..] {
                 if acc.is_empty() {
@@ -319,7 +318,7 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
     if n > 0 {
         let mut s = SetObj::default();
         r.into_iter().for_each(|m| {
-            s.insert_bytes(m);
+            s.insert_str(m);
         });
         db.set(dst, Value::Set(Box::new(s)), None);
     }

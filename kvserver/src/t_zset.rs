@@ -880,7 +880,11 @@ fn zsetop(
         let map = match ctx.ks.db(dbi, k).get(k, now).map(|e| &e.value) {
             None => Default::default(),
             Some(Value::ZSet(z)) => z.dict.clone(),
-            Some(Value::Set(s)) => s.set.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Some(Value::Set(s)) => s
+                .set
+                .iter()
+                .map(|m| (Bytes::copy_from_slice(m), 1.0))
+                .collect(),
             Some(_) => return ctx.out.error(err::WRONGTYPE),
         };
         srcs.push(Src { map, weight: 1.0 });

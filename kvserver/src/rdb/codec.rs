@@ -389,7 +389,7 @@ fn intset(r: &Reader, blob: &[u8]) -> Res<Vec<Bytes>> {
 fn set_from(r: &Reader, items: impl IntoIterator<Item = Bytes>) -> Res<Value> {
     let mut s = SetObj::default();
     for m in items {
-        if !s.insert_bytes(m) {
+        if !s.insert_str(Str::from(&m)) {
             return r.bad("duplicate set member");
         }
     }
@@ -403,7 +403,7 @@ fn hash_from_pairs(r: &Reader, items: Vec<Bytes>) -> Res<Value> {
     let mut h = HashObj::default();
     let mut it = items.into_iter();
     while let (Some(f), Some(v)) = (it.next(), it.next()) {
-        if !h.insert(&f, v) {
+        if !h.insert(&f, Str::from(&v)) {
             return r.bad("duplicate hash field");
         }
     }
@@ -436,7 +436,7 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
             let n = r.count(1)?;
             let mut l = VecDeque::with_capacity(n);
             for _ in 0..n {
-                l.push_back(r.string()?);
+                l.push_back(Str::from(&r.string()?));
             }
             Value::List(Box::new(l))
         }
@@ -485,7 +485,7 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
         }
         T_LIST_ZIPLIST => {
             let blob = r.string()?;
-            Value::List(Box::new(ziplist(r, &blob)?.into()))
+            Value::List(Box::new(ziplist(r, &blob)?.iter().map(Str::from).collect()))
         }
         T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
             let blob = r.string()?;
@@ -513,9 +513,11 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
                 let blob = r.string()?;
                 match container {
                     // PLAIN: one element.
-                    1 => l.push_back(blob),
-                    2 if t == T_LIST_QUICKLIST => l.extend(ziplist(r, &blob)?),
-                    2 => l.extend(listpack(r, &blob)?),
+                    1 => l.push_back(Str::from(&blob)),
+                    2 if t == T_LIST_QUICKLIST => {
+                        l.extend(ziplist(r, &blob)?.iter().map(Str::from))
+                    }
+                    2 => l.extend(listpack(r, &blob)?.iter().map(Str::from)),
                     _ => return r.bad("unknown quicklist container"),
                 }
             }
@@ -984,10 +986,6 @@ pub fn undump(p: &[u8]) -> Result<Option<Value>, PayloadError> {
 mod tests {
     use super::*;
 
-    fn b(s: &str) -> Bytes {
-        Bytes::copy_from_slice(s.as_bytes())
-    }
-
     fn round(v: &Value) -> Value {
         undump(&dump(v)).unwrap().unwrap()
     }
@@ -1011,9 +1009,9 @@ mod tests {
                 _ => panic!(),
             }
         }
-        let l: VecDeque<Bytes> = ["a", "1", "", &"x".repeat(100)]
+        let l: VecDeque<Str> = ["a", "1", "", &"x".repeat(100)]
             .iter()
-            .map(|s| b(s))
+            .map(|s| Str::new(s.as_bytes()))
             .collect();
         match round(&Value::List(Box::new(l.clone()))) {
             Value::List(x) => assert_eq!(*x, l),
