@@ -761,15 +761,24 @@ impl Db {
         new: Option<fn() -> Value>,
         pick: fn(&mut Value) -> Option<&mut T>,
     ) -> Result<Option<&mut T>, WrongType> {
-        if let Some(new) = new {
-            if !self.contains(key, now) {
-                self.set(key, new(), None);
+        // One table lookup when the key is there (the common case of
+        // LPUSH/HSET/SADD onto an existing collection); as `set` then
+        // `get` when it is created.
+        let i = match self.live(key, now) {
+            Some(i) => i,
+            None => {
+                let Some(new) = new else { return Ok(None) };
+                let i = self.put(key, new(), true);
+                self.set_expire_slot(i, None);
+                i
             }
-        }
-        match self.get(key, now) {
-            None => Ok(None),
-            Some(e) => pick(&mut e.value).map(Some).ok_or(WrongType),
-        }
+        };
+        let secs = note_clock(now);
+        let Some(e) = self.store.slots.get_mut(i) else {
+            return Ok(None);
+        };
+        e.lru = accessed(e.lru, secs);
+        pick(&mut e.value).map(Some).ok_or(WrongType)
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
