@@ -3,7 +3,7 @@
 //! HSCAN/SSCAN cursors), DBSIZE, RANDOMKEY, FLUSHDB/FLUSHALL, SWAPDB, OBJECT.
 
 use crate::command::Ctx;
-use crate::db::Value;
+use crate::db::{Str, Value};
 use crate::reply::err;
 use crate::util::{glob_match, parse_i64};
 
@@ -586,9 +586,9 @@ pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(Value::ZSet(z)) = ctx.ks.db(dbi, key).get(key, now).map(|e| &e.value) {
-        let mut push = |m: &bytes::Bytes, s: f64| {
+        let mut push = |m: &Str, s: f64| {
             if keep(m) {
-                items.push(m.clone());
+                items.push(bytes::Bytes::copy_from_slice(m));
                 items.push(bytes::Bytes::from(z.scan_text(s)));
             }
         };

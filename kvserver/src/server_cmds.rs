@@ -1172,7 +1172,7 @@ pub fn memory_usage(key: &[u8], v: &Value, has_ttl: bool, samples: usize) -> usi
         }
         Value::ZSet(z) => {
             let big = z.encoding() == "skiplist";
-            let per = |(m, _): (&Bytes, &f64)| {
+            let per = |(m, _): (&Str, &f64)| {
                 if big {
                     sds(m.len()) + 24 + 48
                 } else {

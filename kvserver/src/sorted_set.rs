@@ -18,8 +18,7 @@
 //! never NaN (every command rejects a NaN before it gets here); `-0.0` and
 //! `0.0` compare equal, as in C.
 
-use crate::db::Hasher;
-use bytes::Bytes;
+use crate::db::{Hasher, Str};
 use std::cmp::Ordering;
 
 /// Redis 7.0's listpack thresholds for sorted sets (redis.conf defaults):
@@ -32,7 +31,7 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 struct Node {
     score: f64,
-    member: Bytes,
+    member: Str,
     prio: u32,
     left: u32,
     right: u32,
@@ -98,7 +97,7 @@ impl Tree {
         (x >> 32) as u32
     }
 
-    fn alloc(&mut self, score: f64, member: Bytes, prio: u32) -> u32 {
+    fn alloc(&mut self, score: f64, member: Str, prio: u32) -> u32 {
         let node = Node {
             score,
             member,
@@ -186,7 +185,7 @@ impl Tree {
     /// subtree sizes), then split only the subtree found there and hang
     /// its halves under the new node. The expected size of that subtree is
     /// O(1), so an insert touches about one root-to-leaf path.
-    pub fn insert(&mut self, score: f64, member: Bytes) {
+    pub fn insert(&mut self, score: f64, member: Str) {
         let prio = self.prio();
         let (mut parent, mut went_left, mut t) = (NIL, false, self.root);
         while t != NIL && self.n(t).prio > prio {
@@ -248,7 +247,7 @@ impl Tree {
         let m = self.merge(l, r);
         self.link(parent, went_left, m);
         let node = &mut self.nodes[t as usize];
-        node.member = Bytes::new();
+        node.member = Str::default();
         node.left = NIL;
         node.right = NIL;
         self.free.push(t);
@@ -256,7 +255,7 @@ impl Tree {
     }
 
     /// Frees a detached subtree, returning its elements in order.
-    fn release(&mut self, t: u32) -> Vec<(f64, Bytes)> {
+    fn release(&mut self, t: u32) -> Vec<(f64, Str)> {
         let mut out = Vec::with_capacity(self.size(t));
         self.walk(t, 0, 0, usize::MAX, &mut |s, m| out.push((s, m.clone())));
         let mut stack = vec![t];
@@ -267,7 +266,7 @@ impl Tree {
             let n = &mut self.nodes[t as usize];
             stack.push(n.left);
             stack.push(n.right);
-            n.member = Bytes::new();
+            n.member = Str::default();
             self.free.push(t);
         }
         out
@@ -295,7 +294,7 @@ impl Tree {
 
     /// The element at rank `k` (< len).
     #[cfg(test)]
-    pub fn get(&self, mut k: usize) -> (f64, &Bytes) {
+    pub fn get(&self, mut k: usize) -> (f64, &Str) {
         let mut t = self.root;
         loop {
             let n = self.n(t);
@@ -313,7 +312,7 @@ impl Tree {
 
     /// In-order walk of ranks [lo, hi) of subtree `t` whose first rank is
     /// `off`; visits only subtrees that overlap: O(log n + hi - lo).
-    fn walk(&self, t: u32, off: usize, lo: usize, hi: usize, f: &mut dyn FnMut(f64, &Bytes)) {
+    fn walk(&self, t: u32, off: usize, lo: usize, hi: usize, f: &mut dyn FnMut(f64, &Str)) {
         if t == NIL || off >= hi || off + self.size(t) <= lo {
             return;
         }
@@ -328,12 +327,12 @@ impl Tree {
     }
 
     /// Visits ranks [lo, hi) in ascending order.
-    pub fn for_range(&self, lo: usize, hi: usize, mut f: impl FnMut(f64, &Bytes)) {
+    pub fn for_range(&self, lo: usize, hi: usize, mut f: impl FnMut(f64, &Str)) {
         self.walk(self.root, 0, lo, hi, &mut f);
     }
 
     /// Removes ranks [lo, hi) and returns them in order: O(log n + m).
-    pub fn remove_range(&mut self, lo: usize, hi: usize) -> Vec<(f64, Bytes)> {
+    pub fn remove_range(&mut self, lo: usize, hi: usize) -> Vec<(f64, Str)> {
         if lo >= hi {
             return Vec::new();
         }
@@ -366,7 +365,7 @@ pub enum LexBound {
 /// A sorted set: the member → score map and the (score, member) tree.
 #[derive(Debug, Clone, Default)]
 pub struct ZSetObj {
-    pub dict: indexmap::IndexMap<Bytes, f64, Hasher>,
+    pub dict: indexmap::IndexMap<Str, f64, Hasher>,
     tree: Tree,
     /// Redis would hold it as a skiplist (past 128 entries or a 64-byte
     /// member). Sticky, as in Redis, except that STORE results start over.
@@ -387,25 +386,25 @@ impl ZSetObj {
     }
 
     /// Sets `m`'s score (adding it if new); true if it was new.
-    pub fn insert(&mut self, m: &[u8], score: f64) -> bool {
-        let new = !self.dict.contains_key(m);
-        if new
-            && (m.len() > ZSET_MAX_LISTPACK_VALUE || self.dict.len() >= ZSET_MAX_LISTPACK_ENTRIES)
-        {
-            self.big = true;
-        }
-        let score = self.stored(score);
-        if let Some(old) = self.dict.get_mut(m) {
+    pub fn insert(&mut self, m: &[u8], raw: f64) -> bool {
+        // An update leaves the encoding as it is, so `stored` may look first.
+        let score = self.stored(raw);
+        if let Some((_, member, old)) = self.dict.get_full_mut(m) {
             if *old != score || old.is_sign_negative() != score.is_sign_negative() {
                 let o = *old;
                 *old = score;
-                let member = self.dict.get_key_value(m).expect("present").0.clone();
+                let member = member.clone();
                 self.tree.remove(o, m);
                 self.tree.insert(score, member);
             }
             return false;
         }
-        let member = Bytes::copy_from_slice(m);
+        if m.len() > ZSET_MAX_LISTPACK_VALUE || self.dict.len() >= ZSET_MAX_LISTPACK_ENTRIES {
+            self.big = true;
+        }
+        let score = self.stored(raw);
+        // A member of up to `Str::INLINE` bytes is copied, not allocated.
+        let member = Str::new(m);
         self.dict.insert(member.clone(), score);
         self.tree.insert(score, member);
         true
@@ -452,19 +451,19 @@ impl ZSetObj {
 
     /// The element at rank `k` (< len).
     #[cfg(test)]
-    pub fn at(&self, k: usize) -> (f64, &Bytes) {
+    pub fn at(&self, k: usize) -> (f64, &Str) {
         self.tree.get(k)
     }
 
     /// Ranks [lo, hi) in ascending order.
-    pub fn range(&self, lo: usize, hi: usize) -> Vec<(f64, Bytes)> {
+    pub fn range(&self, lo: usize, hi: usize) -> Vec<(f64, Str)> {
         let mut v = Vec::with_capacity(hi.saturating_sub(lo));
         self.tree.for_range(lo, hi, |s, m| v.push((s, m.clone())));
         v
     }
 
     /// Removes ranks [lo, hi) and returns them in ascending order.
-    pub fn remove_range(&mut self, lo: usize, hi: usize) -> Vec<(f64, Bytes)> {
+    pub fn remove_range(&mut self, lo: usize, hi: usize) -> Vec<(f64, Str)> {
         let out = self.tree.remove_range(lo, hi);
         for (_, m) in &out {
             self.dict.swap_remove(m);
@@ -513,8 +512,8 @@ impl ZSetObj {
     /// A fresh set from computed (member, score) pairs (STORE results:
     /// the encoding is decided afresh, as Redis converts a result back to
     /// a listpack when it is small).
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, f64)>) -> ZSetObj {
-        let pairs: Vec<(Bytes, f64)> = pairs.into_iter().collect();
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Str, f64)>) -> ZSetObj {
+        let pairs: Vec<(Str, f64)> = pairs.into_iter().collect();
         let mut z = ZSetObj {
             big: pairs.len() > ZSET_MAX_LISTPACK_ENTRIES
                 || pairs.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE),

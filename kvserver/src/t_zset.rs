@@ -21,12 +21,11 @@
 //! them in ascending order, see [`crate::db`]).
 
 use crate::command::Ctx;
-use crate::db::{Db, Value, WrongType};
+use crate::db::{Db, Str, Value, WrongType};
 use crate::reply::{err, Reply};
 use crate::sorted_set::{LexBound, ScoreRange, ZSetObj};
 use crate::t_set::{COUNT_RANGE, MUST_BE_POSITIVE};
 use crate::util::{distinct_indices, parse_i64, parse_range_score, parse_score};
-use bytes::Bytes;
 
 const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
 const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
@@ -58,7 +57,7 @@ fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
 
 /// Elements, with their scores if asked: flat in RESP2, `[member, score]`
 /// pairs in RESP3.
-fn reply_elems(out: &mut Reply, items: &[(f64, Bytes)], withscores: bool) {
+fn reply_elems(out: &mut Reply, items: &[(f64, Str)], withscores: bool) {
     if !withscores {
         out.array(items.len());
         items.iter().for_each(|(_, m)| out.bulk(m));
@@ -365,7 +364,7 @@ fn limited(
     rev: bool,
     offset: i64,
     limit: i64,
-) -> Vec<(f64, Bytes)> {
+) -> Vec<(f64, Str)> {
     if offset < 0 || lo >= hi {
         return Vec::new();
     }
@@ -492,7 +491,7 @@ fn zrange_generic(
 
 /// Replaces `dst` with the pairs (deleting it if there are none) and
 /// replies their number.
-fn store_result(ctx: &mut Ctx, dst: &[u8], pairs: impl IntoIterator<Item = (Bytes, f64)>) {
+fn store_result(ctx: &mut Ctx, dst: &[u8], pairs: impl IntoIterator<Item = (Str, f64)>) {
     let z = ZSetObj::from_pairs(pairs);
     let n = z.len();
     let db = ctx.ks.db(ctx.client.db, dst);
@@ -844,9 +843,9 @@ fn aggregate(target: &mut f64, val: f64, agg: Aggregate) {
 }
 
 /// One input of the algebra: a sorted set, or a plain set (every score 1),
-/// as a member → score map (cloned `Bytes`, not copies), and its weight.
+/// as a member → score map (cloned `Str`s), and its weight.
 struct Src {
-    map: indexmap::IndexMap<Bytes, f64, crate::db::Hasher>,
+    map: indexmap::IndexMap<Str, f64, crate::db::Hasher>,
     weight: f64,
 }
 
@@ -880,11 +879,7 @@ fn zsetop(
         let map = match ctx.ks.db(dbi, k).get(k, now).map(|e| &e.value) {
             None => Default::default(),
             Some(Value::ZSet(z)) => z.dict.clone(),
-            Some(Value::Set(s)) => s
-                .set
-                .iter()
-                .map(|m| (Bytes::copy_from_slice(m), 1.0))
-                .collect(),
+            Some(Value::Set(s)) => s.set.iter().map(|m| (Str::new(m), 1.0)).collect(),
             Some(_) => return ctx.out.error(err::WRONGTYPE),
         };
         srcs.push(Src { map, weight: 1.0 });
@@ -929,7 +924,7 @@ fn zsetop(
     if op != SetOp::Diff {
         srcs.sort_by_key(|s| s.map.len());
     }
-    let mut result: indexmap::IndexMap<Bytes, f64, crate::db::Hasher> = Default::default();
+    let mut result: indexmap::IndexMap<Str, f64, crate::db::Hasher> = Default::default();
     match op {
         SetOp::Union => {
             for s in &srcs {
@@ -1093,7 +1088,7 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         Some(n) => distinct_indices(ctx.rng, len, n as usize),
     };
-    let items: Vec<(f64, Bytes)> = picks
+    let items: Vec<(f64, Str)> = picks
         .into_iter()
         .map(|i| {
             let (m, s) = z.dict.get_index(i).expect("in range");
