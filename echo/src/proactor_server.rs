@@ -22,8 +22,9 @@
 use crate::buffer;
 use crate::net;
 use crate::signals;
-use crate::stats::{self, AcceptErrorLog, ThreadStats};
+use crate::stats::{self, ThreadStats};
 use fastio::proactor::{Buffer, Completion, OpKind};
+use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
 use fastio::{Config, Fastio, FastioArgs, Proactor, Ring};
 use slab::Slab;
 use std::net::SocketAddr;
@@ -32,14 +33,6 @@ use std::time::{Duration, Instant};
 
 const NAME: &str = "proactor_echo_server";
 
-/// Token of the listener's accept (and of its close at shutdown).
-const LISTENER: u64 = u64::MAX;
-/// Token of the timer that re-arms a stopped accept.
-const REARM: u64 = u64::MAX - 1;
-
-/// How long to wait before accepting again after EMFILE and the like. Short,
-/// because connections wait in the listener's backlog meanwhile.
-const REARM_DELAY: Duration = Duration::from_millis(50);
 /// Longest sleep in `wait`, so a stop request is noticed this quickly.
 const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 /// How long closing at shutdown may take before the thread gives up on it.
@@ -159,14 +152,10 @@ struct Conn {
 struct Worker {
     id: usize,
     p: Proactor,
-    listener: RawFd,
+    /// The listener (tokens LISTENER and REARM are its).
+    acceptor: Acceptor,
     /// Keyed by the token of the connection's operations.
     conns: Slab<Conn>,
-    /// The listener's accept_multi is armed.
-    accepting: bool,
-    /// A REARM timer is in flight.
-    rearm_pending: bool,
-    accept_log: AcceptErrorLog,
     stats: ThreadStats,
 }
 
@@ -175,11 +164,8 @@ impl Worker {
         Worker {
             id,
             p: Proactor::new(ring),
-            listener,
+            acceptor: Acceptor::new(listener, format!("{NAME}: thread {id}")),
             conns: Slab::with_capacity(1024),
-            accepting: false,
-            rearm_pending: false,
-            accept_log: AcceptErrorLog::default(),
             stats: ThreadStats::default(),
         }
     }
@@ -187,7 +173,7 @@ impl Worker {
     /// Serves until a stop is requested; returns the statistics and whether
     /// the thread ran without a fatal error.
     fn run(mut self) -> (ThreadStats, bool) {
-        self.arm_accept();
+        self.acceptor.arm(&mut self.p);
         let mut ok = true;
         let mut out = Vec::with_capacity(256);
         while !signals::stop_requested() {
@@ -214,21 +200,10 @@ impl Worker {
         (self.stats, ok)
     }
 
-    fn arm_accept(&mut self) {
-        self.p.accept_multi(self.listener, LISTENER);
-        self.accepting = true;
-    }
-
     fn handle(&mut self, mut c: Completion) {
         match c.token {
             LISTENER => return self.on_accept(c.res, c.more),
-            REARM => {
-                self.rearm_pending = false;
-                if !self.accepting {
-                    self.arm_accept();
-                }
-                return;
-            }
+            REARM => return self.acceptor.on_rearm(&mut self.p),
             _ => {}
         }
         let key = c.token as usize;
@@ -266,9 +241,8 @@ impl Worker {
                 self.stats.closed += 1;
                 // A descriptor was freed: if accepts stopped on EMFILE, this
                 // is the moment they can succeed again.
-                if !self.accepting && !signals::stop_requested() {
-                    self.arm_accept();
-                }
+                self.acceptor
+                    .on_conn_closed(&mut self.p, signals::stop_requested());
             }
             _ => {}
         }
@@ -283,34 +257,22 @@ impl Worker {
     }
 
     fn on_accept(&mut self, res: i32, more: bool) {
-        if res >= 0 {
-            let fd = res;
-            // Best effort: a connection without it still works.
-            let _ = net::set_nodelay(fd);
-            let key = self.conns.insert(Conn {
-                fd,
-                state: State::Receiving,
-            });
-            self.stats.connections += 1;
-            self.p.recv(fd, buffer::conn_buffer(), key as u64);
-            // Not re-armed only when the listener is being closed.
-            self.accepting = more;
-            return;
-        }
-        if more {
-            return;
-        }
-        // The accept stopped (EMFILE, ENFILE, ENOBUFS...). Connections wait
-        // in the backlog; accept again after a short delay, or sooner when a
-        // connection closes and frees a descriptor.
-        self.accepting = false;
-        let errno = -res;
-        self.accept_log
-            .report(NAME, self.id, errno, REARM_DELAY, &mut self.stats);
-        if !self.rearm_pending {
-            self.rearm_pending = true;
-            self.p.timeout(REARM_DELAY, REARM);
-        }
+        let fd = match self.acceptor.on_accept(&mut self.p, res, more) {
+            Accepted::Conn(fd) => fd,
+            Accepted::Failed(_) => {
+                self.stats.accept_errors += 1;
+                return;
+            }
+            Accepted::Nothing => return,
+        };
+        // Best effort: a connection without it still works.
+        let _ = net::set_nodelay(fd);
+        let key = self.conns.insert(Conn {
+            fd,
+            state: State::Receiving,
+        });
+        self.stats.connections += 1;
+        self.p.recv(fd, buffer::conn_buffer(), key as u64);
     }
 
     /// Closes the listener and the connections through the ring, and waits
@@ -323,7 +285,7 @@ impl Worker {
     /// Receives are safe to close under: a parked one is cancelled first.
     fn shutdown(&mut self, out: &mut Vec<Completion>) {
         let mut expected = 1;
-        self.p.close(self.listener, LISTENER);
+        self.acceptor.close(&mut self.p);
         for (key, conn) in self.conns.iter_mut() {
             match conn.state {
                 State::Receiving => {

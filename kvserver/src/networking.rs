@@ -48,6 +48,7 @@ use crate::util::Rng;
 use crate::{aof, blocking, command, monitor, multi, pubsub, security};
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
+use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
 use fastio::server::{buffer, net, signals};
 use fastio::{Proactor, Ring};
 use slab::Slab;
@@ -58,15 +59,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Token of the listener's accept (and of its close at shutdown).
-const LISTENER: u64 = u64::MAX;
-/// Token of the timer that re-arms a stopped accept.
-const REARM: u64 = u64::MAX - 1;
+// Tokens u64::MAX (LISTENER) and u64::MAX - 1 (REARM) are the acceptor's
+// (fastio::server::accept).
 /// Token of the RECV on this thread's wake socket (and of its close).
 const WAKE: u64 = u64::MAX - 2;
 /// Token of the one-byte SENDs that wake other threads.
 const WAKE_OTHER: u64 = u64::MAX - 3;
-const REARM_DELAY: Duration = Duration::from_millis(50);
 /// Longest sleep in `wait`: bounds how late a stop request or the expiry
 /// cycle is noticed.
 const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
@@ -147,15 +145,13 @@ pub struct Worker {
     threads: usize,
     server: Arc<Server>,
     p: Proactor,
-    listener: RawFd,
+    /// The listener (tokens LISTENER and REARM are its).
+    acceptor: Acceptor,
     /// This thread's end of its wake socket (a RECV is kept on it).
     wake_rx: RawFd,
     wake_buf: Option<BytesMut>,
     conns: Slab<Conn>,
     next_gen: u32,
-    accepting: bool,
-    rearm_pending: bool,
-    logged: Vec<i32>,
     rng: Rng,
     /// Blocked clients' deadlines: (ms, client id, slab key).
     timers: BTreeSet<(u64, u64, usize)>,
@@ -185,14 +181,11 @@ impl Worker {
             threads,
             server,
             p: Proactor::new(ring),
-            listener,
+            acceptor: Acceptor::new(listener, format!("kvserver: I/O thread {id}")),
             wake_rx,
             wake_buf: Some(BytesMut::with_capacity(64)),
             conns: Slab::with_capacity(1024),
             next_gen: 0,
-            accepting: false,
-            rearm_pending: false,
-            logged: Vec::new(),
             rng: Rng::new(
                 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1),
             ),
@@ -209,7 +202,7 @@ impl Worker {
     /// Serves until a stop is requested; false if the ring failed.
     pub fn run(mut self) -> bool {
         mailbox::set_current_thread(self.id);
-        self.arm_accept();
+        self.acceptor.arm(&mut self.p);
         self.arm_wake();
         let mut ok = true;
         let mut done = Vec::with_capacity(256);
@@ -271,11 +264,6 @@ impl Worker {
         }
     }
 
-    fn arm_accept(&mut self) {
-        self.p.accept_multi(self.listener, LISTENER);
-        self.accepting = true;
-    }
-
     fn arm_wake(&mut self) {
         let mut buf = self.wake_buf.take().unwrap_or_default();
         buf.clear();
@@ -296,13 +284,7 @@ impl Worker {
     fn handle(&mut self, mut c: Completion) {
         match c.token {
             LISTENER => return self.on_accept(c.res, c.more),
-            REARM => {
-                self.rearm_pending = false;
-                if !self.accepting {
-                    self.arm_accept();
-                }
-                return;
-            }
+            REARM => return self.acceptor.on_rearm(&mut self.p),
             WAKE => {
                 if c.kind == OpKind::Recv {
                     self.wake_buf = c.take_filled();
@@ -380,9 +362,9 @@ impl Worker {
             OpKind::Close => {
                 let mut conn = self.conns.remove(key);
                 self.client_gone(key, &mut conn.client);
-                if !self.accepting && !signals::stop_requested() {
-                    self.arm_accept();
-                }
+                // A descriptor was freed: a paused accept may succeed now.
+                self.acceptor
+                    .on_conn_closed(&mut self.p, signals::stop_requested());
             }
             _ => {}
         }
@@ -695,8 +677,7 @@ impl Worker {
     }
 
     fn on_accept(&mut self, res: i32, more: bool) {
-        if res >= 0 {
-            let fd = res;
+        if let Accepted::Conn(fd) = self.acceptor.on_accept(&mut self.p, res, more) {
             // Replies are small and latency matters: no Nagle. Best effort.
             let _ = net::set_nodelay(fd);
             let gen = self.next_gen;
@@ -739,28 +720,6 @@ impl Worker {
             } else {
                 self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
             }
-            self.accepting = more;
-            return;
-        }
-        if more {
-            return;
-        }
-        // The accept stopped (EMFILE, ENFILE, ...): connections wait in the
-        // backlog; retry after a delay or when a connection closes.
-        self.accepting = false;
-        let errno = -res;
-        if !self.logged.contains(&errno) {
-            self.logged.push(errno);
-            eprintln!(
-                "kvserver: I/O thread {}: accept failed: {}; pausing accepts, retrying in \
-                 {REARM_DELAY:?} or when a connection closes (logged once per error)",
-                self.id,
-                std::io::Error::from_raw_os_error(errno)
-            );
-        }
-        if !self.rearm_pending {
-            self.rearm_pending = true;
-            self.p.timeout(REARM_DELAY, REARM);
         }
     }
 
@@ -771,7 +730,7 @@ impl Worker {
     /// a reused fd number).
     fn shutdown(&mut self, done: &mut Vec<Completion>) {
         let mut expected = 2;
-        self.p.close(self.listener, LISTENER);
+        self.acceptor.close(&mut self.p);
         self.p.close(self.wake_rx, WAKE);
         for (key, conn) in self.conns.iter_mut() {
             if conn.closing {
