@@ -28,9 +28,11 @@ mod tests {
         let Some(before) = super::heap_in_use() else {
             return;
         };
-        let v = vec![1u8; 8 << 20];
+        // Other tests of this process allocate and free concurrently, so
+        // compare with a wide margin: 64 MiB in, at least 32 MiB counted.
+        let v = vec![1u8; 64 << 20];
         let during = super::heap_in_use().unwrap_or(0);
-        assert!(during >= before + (8 << 20) - 4096, "{before} {during}");
+        assert!(during >= before + (32 << 20), "{before} {during}");
         drop(v);
     }
 }
