@@ -11,42 +11,15 @@
 
 mod common;
 
-use common::{on_path, Raw, Server};
+use common::{on_path, term, wait_exit, Raw, Server, TempDir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const KV: &str = env!("CARGO_BIN_EXE_kvserver");
-
-/// A fresh directory under the system temp dir (removed on drop).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p = std::env::temp_dir().join(format!("kv-aof-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn s(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn kv_args(port: u16, dir: &str, backend: &str, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = [
@@ -105,28 +78,8 @@ fn redis_server(dir: &TempDir) -> Server {
     })
 }
 
-/// SIGTERM, and wait for the exit; true if it exited successfully.
-fn term(s: &mut Server) -> bool {
-    let pid = s.child.id() as libc::pid_t;
-    assert_eq!(unsafe_kill(pid, libc::SIGTERM), 0);
-    wait_exit(s)
-}
-
-fn unsafe_kill(pid: libc::pid_t, sig: i32) -> i32 {
-    // The test crate may use unsafe (the rule is for kvserver itself).
-    unsafe { libc::kill(pid, sig) }
-}
-
-fn wait_exit(s: &mut Server) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = s.child.try_wait().unwrap() {
-            return st.success();
-        }
-        assert!(Instant::now() < deadline, "the server did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+/// Exit timeout of the servers here.
+const EXIT: Duration = Duration::from_secs(20);
 
 fn incr_file(dir: &TempDir) -> PathBuf {
     let d = dir.path().join("appendonlydir");
@@ -233,7 +186,7 @@ fn populate(c: &mut Raw, tag: &str) {
 
 #[test]
 fn restart_loads_every_type_with_absolute_ttls() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("aof-restart");
     let s = kvserver(&dir, &["--appendfsync", "always"]);
     let mut c = s.raw();
     populate(&mut c, "");
@@ -271,7 +224,7 @@ fn restart_loads_every_type_with_absolute_ttls() {
 
 #[test]
 fn multi_exec_is_atomic_in_the_file_and_a_cut_transaction_is_dropped() {
-    let dir = TempDir::new("multi");
+    let dir = TempDir::new("aof-multi");
     let s = kvserver(&dir, &["--appendfsync", "always"]);
     let mut c = s.raw();
     assert_eq!(c.q(&["SET", "a", "0"]), "+OK\r\n");
@@ -310,7 +263,7 @@ fn multi_exec_is_atomic_in_the_file_and_a_cut_transaction_is_dropped() {
 
 #[test]
 fn truncated_tail_is_repaired_or_refused() {
-    let dir = TempDir::new("trunc");
+    let dir = TempDir::new("aof-trunc");
     let s = kvserver(&dir, &["--appendfsync", "always"]);
     let mut c = s.raw();
     for i in 0..20 {
@@ -349,7 +302,7 @@ fn truncated_tail_is_repaired_or_refused() {
     assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
     assert_eq!(c.q(&["SET", "after", "1"]), "+OK\r\n");
     let mut s = s;
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let s = kvserver(&dir, &[]);
     let mut c = s.raw();
     assert_eq!(c.q(&["DBSIZE"]), ":21\r\n");
@@ -372,7 +325,7 @@ fn truncated_tail_is_repaired_or_refused() {
 
 #[test]
 fn bgrewriteaof_keeps_the_data_and_shrinks_the_files() {
-    let dir = TempDir::new("rewrite");
+    let dir = TempDir::new("aof-rewrite");
     let s = kvserver(&dir, &[]);
     let mut c = s.raw();
     populate(&mut c, "");
@@ -419,7 +372,7 @@ fn bgrewriteaof_keeps_the_data_and_shrinks_the_files() {
     let want = dump(s.port);
     assert_eq!(want["0:during"], format!("string \"{during}\" expireat=-1"));
     let mut s = s;
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let after = aof_bytes(&dir);
     assert!(after * 4 < before, "rewrite: {before} -> {after} bytes");
     let m =
@@ -450,7 +403,7 @@ fn bgrewriteaof_keeps_the_data_and_shrinks_the_files() {
 
 #[test]
 fn redis_server_aof_loads_here() {
-    let dir = TempDir::new("from-redis");
+    let dir = TempDir::new("aof-from-redis");
     let mut r = redis_server(&dir);
     let mut c = r.raw();
     populate(&mut c, "");
@@ -463,11 +416,11 @@ fn redis_server_aof_loads_here() {
     populate(&mut c, "second:");
     let want = dump(r.port);
     drop(c);
-    assert!(term(&mut r));
+    assert!(term(&mut r, EXIT));
     let s = kvserver(&dir, &[]);
     assert_eq!(dump(s.port), want);
     // The fresh Redis directory (empty RDB base + incr) loads too.
-    let dir2 = TempDir::new("from-redis-rdb");
+    let dir2 = TempDir::new("aof-from-redis-rdb");
     let d2 = dir2.s();
     let mut r = Server::spawn("redis-server", |port| {
         [
@@ -490,7 +443,7 @@ fn redis_server_aof_loads_here() {
     populate(&mut c, "");
     let want = dump(r.port);
     drop(c);
-    assert!(term(&mut r));
+    assert!(term(&mut r, EXIT));
     assert!(
         std::fs::read_to_string(dir2.path().join("appendonlydir/appendonly.aof.manifest"))
             .unwrap()
@@ -502,7 +455,7 @@ fn redis_server_aof_loads_here() {
 
 #[test]
 fn kvserver_aof_loads_in_redis_server() {
-    let dir = TempDir::new("to-redis");
+    let dir = TempDir::new("aof-to-redis");
     let mut s = kvserver(&dir, &["--appendfsync", "always"]);
     let mut c = s.raw();
     populate(&mut c, "");
@@ -514,7 +467,7 @@ fn kvserver_aof_loads_in_redis_server() {
     populate(&mut c, "second:");
     let want = dump(s.port);
     drop(c);
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let r = redis_server(&dir);
     assert_eq!(dump(r.port), want);
 }
@@ -624,7 +577,7 @@ fn always_loses_no_acknowledged_write_when_killed() {
         backends.push("uring");
     }
     for backend in backends {
-        let dir = TempDir::new(&format!("crash-{backend}"));
+        let dir = TempDir::new(&format!("aof-crash-{backend}"));
         let (mut lost, mut acked) = (0, 0);
         for round in 0..rounds() {
             seed = seed
@@ -649,7 +602,7 @@ fn always_loses_no_acknowledged_write_when_killed() {
 /// `everysec`: what a crash loses is at most about the last second.
 #[test]
 fn everysec_loses_at_most_about_a_second() {
-    let dir = TempDir::new("everysec");
+    let dir = TempDir::new("aof-everysec");
     for round in 0..3 {
         let (lost, acked, ages) =
             crash_round(&dir, "threads", "everysec", round, 300 + 200 * round as u64);
@@ -666,7 +619,7 @@ fn everysec_loses_at_most_about_a_second() {
 
 #[test]
 fn sigterm_and_shutdown_flush_before_exit() {
-    let dir = TempDir::new("shutdown");
+    let dir = TempDir::new("aof-shutdown");
     let mut s = kvserver(&dir, &["--appendfsync", "no"]);
     let mut c = s.raw();
     let mut pipe = Vec::new();
@@ -678,18 +631,18 @@ fn sigterm_and_shutdown_flush_before_exit() {
         c.read_reply().unwrap();
     }
     drop(c);
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let mut s = kvserver(&dir, &["--appendfsync", "no"]);
     let mut c = s.raw();
     assert_eq!(c.q(&["DBSIZE"]), ":2000\r\n");
     assert_eq!(c.q(&["SET", "last", "1"]), "+OK\r\n");
     c.send_raw(&common::encode(&[b"SHUTDOWN"]));
-    assert!(wait_exit(&mut s));
+    assert!(wait_exit(&mut s, EXIT));
     let s = kvserver(&dir, &[]);
     let mut c = s.raw();
     assert_eq!(c.q(&["DBSIZE"]), ":2001\r\n");
     // BGREWRITEAOF without appendonly is refused.
-    let dir2 = TempDir::new("noaof");
+    let dir2 = TempDir::new("aof-noaof");
     let d2 = dir2.s();
     let s = Server::spawn(KV, |port| {
         [

@@ -9,41 +9,14 @@
 
 mod common;
 
-use common::{on_path, Raw, Server};
+use common::{on_path, term, wait_exit, Raw, Server, TempDir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const KV: &str = env!("CARGO_BIN_EXE_kvserver");
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p = std::env::temp_dir().join(format!("kv-rdb-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn s(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn kvserver(dir: &TempDir, extra: &[&str]) -> Server {
     let d = dir.s();
@@ -92,26 +65,8 @@ fn redis_server(dir: &TempDir) -> Server {
     })
 }
 
-fn kill(pid: u32, sig: i32) -> i32 {
-    // The test crate may use unsafe (the rule is for kvserver itself).
-    unsafe { libc::kill(pid as libc::pid_t, sig) }
-}
-
-fn wait_exit(s: &mut Server) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(st) = s.child.try_wait().unwrap() {
-            return st.success();
-        }
-        assert!(Instant::now() < deadline, "the server did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn term(s: &mut Server) -> bool {
-    assert_eq!(kill(s.child.id(), libc::SIGTERM), 0);
-    wait_exit(s)
-}
+/// Exit timeout of the servers here.
+const EXIT: Duration = Duration::from_secs(30);
 
 fn wait_bgsave(c: &mut Raw) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -282,10 +237,10 @@ fn redis_rdb(dir: &TempDir) -> BTreeMap<String, String> {
 
 #[test]
 fn redis_server_rdb_loads_here() {
-    let rdir = TempDir::new("from-redis");
+    let rdir = TempDir::new("rdb-from-redis");
     let want = redis_rdb(&rdir);
     assert!(want.len() > 20);
-    let kdir = TempDir::new("from-redis-kv");
+    let kdir = TempDir::new("rdb-from-redis-kv");
     std::fs::copy(rdir.path().join("dump.rdb"), kdir.path().join("dump.rdb")).unwrap();
     let s = kvserver(&kdir, &[]);
     let got = dump(s.port);
@@ -299,7 +254,7 @@ fn redis_server_rdb_loads_here() {
 
 #[test]
 fn kvserver_rdb_loads_in_redis_server() {
-    let kdir = TempDir::new("to-redis");
+    let kdir = TempDir::new("rdb-to-redis");
     let s = kvserver(&kdir, &[]);
     let mut c = s.raw();
     populate(&mut c);
@@ -322,7 +277,7 @@ fn kvserver_rdb_loads_in_redis_server() {
 
 #[test]
 fn restart_loads_and_bgsave_too() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("rdb-restart");
     let s = kvserver(&dir, &[]);
     let mut c = s.raw();
     populate(&mut c);
@@ -345,7 +300,7 @@ fn restart_loads_and_bgsave_too() {
 
 #[test]
 fn bgsave_is_a_point_in_time_while_clients_write() {
-    let dir = TempDir::new("consistent");
+    let dir = TempDir::new("rdb-consistent");
     let s = kvserver(&dir, &[]);
     let stop = Arc::new(AtomicBool::new(false));
     let port = s.port;
@@ -398,7 +353,7 @@ fn bgsave_is_a_point_in_time_while_clients_write() {
 
 #[test]
 fn save_points_sigterm_and_shutdown_save() {
-    let dir = TempDir::new("points");
+    let dir = TempDir::new("rdb-points");
     let mut s = kvserver(&dir, &["--save", "1", "1"]);
     let mut c = s.raw();
     ok(c.q(&["SET", "k1", "v1"]));
@@ -418,27 +373,27 @@ fn save_points_sigterm_and_shutdown_save() {
     // SIGTERM with save points: saves.
     ok(c.q(&["SET", "k2", "v2"]));
     drop(c);
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let mut s = kvserver(&dir, &[]);
     let mut c = s.raw();
     assert_eq!(c.q(&["GET", "k2"]), "$2\r\nv2\r\n");
     // No save points: SHUTDOWN NOSAVE and SIGTERM do not save...
     ok(c.q(&["SET", "k3", "v3"]));
     c.send_raw(&common::encode(&[b"SHUTDOWN", b"NOSAVE"]));
-    assert!(wait_exit(&mut s));
+    assert!(wait_exit(&mut s, EXIT));
     let mut s = kvserver(&dir, &[]);
     let mut c = s.raw();
     assert_eq!(c.q(&["EXISTS", "k3"]), ":0\r\n");
     ok(c.q(&["SET", "k4", "v4"]));
     drop(c);
-    assert!(term(&mut s));
+    assert!(term(&mut s, EXIT));
     let mut s = kvserver(&dir, &[]);
     let mut c = s.raw();
     assert_eq!(c.q(&["EXISTS", "k4"]), ":0\r\n");
     // ...SHUTDOWN SAVE does.
     ok(c.q(&["SET", "k5", "v5"]));
     c.send_raw(&common::encode(&[b"SHUTDOWN", b"SAVE"]));
-    assert!(wait_exit(&mut s));
+    assert!(wait_exit(&mut s, EXIT));
     let s = kvserver(&dir, &[]);
     assert_eq!(s.raw().q(&["GET", "k5"]), "$2\r\nv5\r\n");
 }
@@ -446,8 +401,8 @@ fn save_points_sigterm_and_shutdown_save() {
 /// RESTORE of every key DUMPed by the other server: same contents.
 #[test]
 fn dump_restore_round_trips_with_redis_server() {
-    let rdir = TempDir::new("dr-redis");
-    let kdir = TempDir::new("dr-kv");
+    let rdir = TempDir::new("rdb-dr-redis");
+    let kdir = TempDir::new("rdb-dr-kv");
     let r = redis_server(&rdir);
     let k = kvserver(&kdir, &[]);
     let (mut rc, mut kc) = (r.raw(), k.raw());
@@ -597,7 +552,7 @@ fn failing_start(dir: &TempDir) -> String {
 
 #[test]
 fn corrupt_files_stop_start_up_with_file_and_offset() {
-    let dir = TempDir::new("corrupt");
+    let dir = TempDir::new("rdb-corrupt");
     let s = kvserver(&dir, &[]);
     let mut c = s.raw();
     populate(&mut c);

@@ -371,3 +371,52 @@ pub fn dataset(port: u16, detailed: bool) -> std::collections::BTreeMap<String, 
     }
     out
 }
+
+/// A fresh directory under the system temp dir for a test's server files
+/// (`kv-<tag>-<pid>-<nanos>`), removed on drop.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("kv-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    pub fn s(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits (up to `within`) for the server to exit; true if it exited
+/// successfully.
+pub fn wait_exit(s: &mut Server, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            return st.success();
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM, then [`wait_exit`].
+pub fn term(s: &mut Server, within: Duration) -> bool {
+    // The test crates may use unsafe (the rule is for kvserver itself).
+    let r = unsafe { libc::kill(s.child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(r, 0);
+    wait_exit(s, within)
+}
