@@ -94,33 +94,32 @@ fn sub_of(c: &Client) -> Sub {
 
 /// SUBSCRIBE channel [channel ...]
 pub fn subscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let mut reg = ctx.server.pubsub.write();
-    let c = &mut *ctx.client;
-    for &ch in &argv[1..] {
-        let ch = Bytes::copy_from_slice(ch);
-        if c.channels.insert(ch.clone()) {
-            reg.channels
-                .entry(ch.clone())
-                .or_default()
-                .insert(c.id, sub_of(c));
-        }
-        confirm(ctx.out, b"subscribe", Some(&ch), count(c));
-    }
+    subscribe_generic(ctx, argv, false);
 }
 
 /// PSUBSCRIBE pattern [pattern ...]
 pub fn psubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    subscribe_generic(ctx, argv, true);
+}
+
+/// SUBSCRIBE (channels) or PSUBSCRIBE (`pattern`): registers each name
+/// not yet subscribed, and confirms every name with the new count.
+fn subscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], pattern: bool) {
+    let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
     let mut reg = ctx.server.pubsub.write();
     let c = &mut *ctx.client;
-    for &p in &argv[1..] {
-        let p = Bytes::copy_from_slice(p);
-        if c.patterns.insert(p.clone()) {
-            reg.patterns
-                .entry(p.clone())
-                .or_default()
-                .insert(c.id, sub_of(c));
+    for &name in &argv[1..] {
+        let name = Bytes::copy_from_slice(name);
+        let (id, sub) = (c.id, sub_of(c));
+        let (mine, all) = if pattern {
+            (&mut c.patterns, &mut reg.patterns)
+        } else {
+            (&mut c.channels, &mut reg.channels)
+        };
+        if mine.insert(name.clone()) {
+            all.entry(name.clone()).or_default().insert(id, sub);
         }
-        confirm(ctx.out, b"psubscribe", Some(&p), count(c));
+        confirm(ctx.out, kind, Some(&name), count(c));
     }
 }
 
