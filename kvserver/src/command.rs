@@ -602,6 +602,7 @@ pub fn execute(
     client: &mut Client,
     out: &mut Reply,
     rng: &mut Rng,
+    clock: &mut crate::util::BatchClock,
     argv: &[&[u8]],
 ) {
     let Some(&name) = argv.first() else {
@@ -667,7 +668,7 @@ pub fn execute(
             return out.simple("QUEUED");
         }
     }
-    let start_us = crate::util::now_us();
+    let start_us = clock.start_us();
     let ks = if cmd.flags & ALL_SHARDS != 0 {
         server.ks.lock_all()
     } else {
@@ -683,6 +684,8 @@ pub fn execute(
         rng,
     };
     run(cmd, &mut ctx, argv);
+    // `run` leaves its closing clock reading in start_us.
+    clock.ended_at(ctx.start_us);
     drop(ctx);
     // Serve the clients blocked on what this wrote, with its locks released
     // (blocking.rs: shard locks are never taken under the registry's).

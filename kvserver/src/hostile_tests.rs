@@ -282,7 +282,14 @@ impl Harness {
     fn run(&mut self, c: &mut Client, resp: u8, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = Reply::new(bytes::BytesMut::new());
         out.resp = resp;
-        command::execute(&self.server, c, &mut out, &mut self.rng, argv);
+        command::execute(
+            &self.server,
+            c,
+            &mut out,
+            &mut self.rng,
+            &mut Default::default(),
+            argv,
+        );
         out.buf.to_vec()
     }
 

@@ -235,8 +235,10 @@ impl Worker {
                 self.release_held();
             }
             self.send_wakes();
-            if last_expire.elapsed() >= EXPIRE_PERIOD {
-                last_expire = Instant::now();
+            // One clock reading per loop turn for both periodic jobs.
+            let now = Instant::now();
+            if now.duration_since(last_expire) >= EXPIRE_PERIOD {
+                last_expire = now;
                 self.server
                     .ks
                     .active_expire(self.id, self.threads, &mut self.rng, EXPIRE_BUDGET);
@@ -244,8 +246,8 @@ impl Worker {
                     self.server.cron();
                 }
             }
-            if last_idle_check.elapsed() >= IDLE_CHECK_PERIOD {
-                last_idle_check = Instant::now();
+            if now.duration_since(last_idle_check) >= IDLE_CHECK_PERIOD {
+                last_idle_check = now;
                 self.close_idle();
             }
         }
@@ -399,6 +401,7 @@ impl Worker {
         let mut want_recv = false;
         if !conn.recv_busy {
             let mut pos = 0;
+            let mut clock = crate::util::BatchClock::default();
             loop {
                 if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
                     break;
@@ -441,6 +444,7 @@ impl Worker {
                             &mut conn.client,
                             &mut conn.out,
                             &mut self.rng,
+                            &mut clock,
                             argv,
                         );
                         pos += consumed;
@@ -452,6 +456,7 @@ impl Worker {
                             &mut conn.client,
                             &mut conn.out,
                             &mut self.rng,
+                            &mut clock,
                             &argv,
                         );
                         pos += consumed;
@@ -756,9 +761,16 @@ impl Worker {
 /// Runs one request for `conn`, honouring CLIENT REPLY OFF/SKIP: the
 /// command's reply is dropped while either is set, and a SKIP applies to
 /// the command after the one that set it.
-fn execute(server: &Server, c: &mut Client, out: &mut Reply, rng: &mut Rng, argv: &[&[u8]]) {
+fn execute(
+    server: &Server,
+    c: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    clock: &mut crate::util::BatchClock,
+    argv: &[&[u8]],
+) {
     let mark = out.buf.len();
-    command::execute(server, c, out, rng, argv);
+    command::execute(server, c, out, rng, clock, argv);
     if c.reply_off || c.reply_skip {
         out.buf.truncate(mark);
     }

@@ -19,6 +19,32 @@ pub fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// The clock of one batch of pipelined commands (one connection's complete
+/// requests, executed in a row): a command's closing reading (for its
+/// statistics) is the next command's start, so n commands cost n + 1
+/// clock readings instead of 2n. clock_gettime was a quarter of the
+/// server's user time at `redis-benchmark -P 16`. The next command's
+/// `now` is thus older than its true start by the parsing in between
+/// (well under a millisecond); a batch never spans a wait on the ring.
+#[derive(Default)]
+pub struct BatchClock(u64);
+
+impl BatchClock {
+    /// The start of the next command, in µs since the epoch: the previous
+    /// command's end, or a fresh reading for the first of the batch.
+    pub fn start_us(&mut self) -> u64 {
+        if self.0 == 0 {
+            self.0 = now_us();
+        }
+        self.0
+    }
+
+    /// Records a command's end reading, the next command's start.
+    pub fn ended_at(&mut self, us: u64) {
+        self.0 = us;
+    }
+}
+
 /// Drops `garbage` on the lazy-free thread (started on first use; Redis's
 /// lazyfree bio thread): FLUSH* ASYNC frees the old tables there, off the
 /// shard locks and off the I/O thread. If the thread cannot be started the
