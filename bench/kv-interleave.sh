@@ -3,8 +3,11 @@
 # machine: redis-server and kvserver (BACKEND, default uring) run at once,
 # and each test runs on each server in turn, ROUNDS times, so a change in
 # the machine's load hits both alike. Prints CSV:
-#   test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req
-# (CPU: utime+stime of the server from /proc/PID/stat around the test).
+#   test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us
+# (CPU: utime+stime of the server from /proc/PID/stat around the test;
+# user and system time apart), then one summary line per test:
+#   # test -P p: kvserver/redis req/s R.RRx, CPU/req C.CCx
+# (ratios of the sums over the rounds).
 # Knobs: SPECS ("test pipeline requests" triples), ROUNDS (3), BACKEND,
 # BIN (target/release/kvserver; build it first). Used for the "Final
 # verdict" table of docs/BENCHMARKS.md.
@@ -17,26 +20,34 @@ BIN=${BIN:-target/release/kvserver}
 RPORT=${RPORT:-27961}
 KPORT=${KPORT:-27962}
 TICK=$(getconf CLK_TCK)
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 redis-server --port "$RPORT" --save '' --appendonly no >/dev/null 2>&1 &
 rp=$!
 "$BIN" --port "$KPORT" --backend "$BACKEND" >/dev/null 2>&1 &
 kp=$!
-trap 'kill $rp $kp 2>/dev/null; wait 2>/dev/null' EXIT
+trap 'kill $rp $kp 2>/dev/null; wait 2>/dev/null; rm -f "$csv"' EXIT
 sleep 0.6
-echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req"
+echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us"
+csv=$(mktemp)
 IFS='|' read -ra specs <<<"$SPECS"
 for spec in "${specs[@]}"; do
   read -r t p n <<<"$spec"
   for round in $(seq 1 "$ROUNDS"); do
     for srv in "redis $rp $RPORT" "kvserver $kp $KPORT"; do
       read -r name pid port <<<"$srv"
-      c0=$(cpu "$pid")
+      read -r u0 s0 < <(cpu "$pid")
       rps=$(redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" -t "$t" --csv 2>/dev/null |
         tail -1 | cut -d'"' -f4)
-      c1=$(cpu "$pid")
-      us=$(awk -v a="$c0" -v b="$c1" -v n="$n" -v tk="$TICK" 'BEGIN { printf "%.2f", (b - a) / tk * 1e6 / n }')
-      echo "$t,$p,$round,$name,$rps,$us"
+      read -r u1 s1 < <(cpu "$pid")
+      awk -v u0="$u0" -v u1="$u1" -v s0="$s0" -v s1="$s1" -v n="$n" -v tk="$TICK" \
+        -v head="$t,$p,$round,$name,$rps" 'BEGIN {
+          f = 1e6 / tk / n
+          printf "%s,%.2f,%.2f,%.2f\n", head, (u1 - u0 + s1 - s0) * f, (u1 - u0) * f, (s1 - s0) * f
+        }' | tee -a "$csv"
     done
   done
+  awk -F, -v t="$t" -v p="$p" '$1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6 }
+    END { if (rps["redis"] > 0 && cpu["redis"] > 0)
+      printf "# %s -P %s: kvserver/redis req/s %.2fx, CPU/req %.2fx\n", t, p,
+        rps["kvserver"] / rps["redis"], cpu["kvserver"] / cpu["redis"] }' "$csv"
 done
