@@ -80,6 +80,26 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// The key positions of one command line: `Range::step_by` would do, but
+/// it divides to size itself, on every command, twice.
+struct KeyIndices {
+    next: usize,
+    end: usize,
+    step: usize,
+}
+
+impl Iterator for KeyIndices {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        (self.next < self.end).then(|| {
+            let i = self.next;
+            self.next += self.step;
+            i
+        })
+    }
+}
+
 impl Command {
     /// The argument indices that are keys, for `argc` arguments (argc
     /// already passed the arity check).
@@ -92,12 +112,12 @@ impl Command {
         };
         let last = last.min(argc as i64 - 1);
         let step = self.step.max(1) as usize;
-        let range = if first == 0 || last < first as i64 {
-            0..0
+        let (next, end) = if first == 0 || last < first as i64 {
+            (0, 0)
         } else {
-            first..last as usize + 1
+            (first, last as usize + 1)
         };
-        range.step_by(step)
+        KeyIndices { next, end, step }
     }
 
     /// This command's index in [`COMMANDS`] (every `&Command` handed out
