@@ -636,11 +636,7 @@ pub fn execute(
     let argc = argv.len() as i32;
     if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
         client.multi_error |= client.multi.is_some();
-        server
-            .stats
-            .local(cmd.index())
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
+        server.stats.local(cmd.index()).rejected();
         server.stats.error(b"ERR");
         return arity_error(out, cmd.name);
     }
@@ -794,10 +790,9 @@ pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.start_us = end_us;
     let idx = cmd.index();
     let st = server.stats.local(idx);
-    st.calls.fetch_add(1, Ordering::Relaxed);
-    st.usec.fetch_add(usec, Ordering::Relaxed);
+    st.call(usec);
     if ctx.out.buf.get(reply_at) == Some(&b'-') {
-        st.failed.fetch_add(1, Ordering::Relaxed);
+        st.failed();
         server.stats.error(&ctx.out.buf[reply_at + 1..]);
     }
     // Owner-only relaxed stores on this client's own lines (CLIENT LIST).

@@ -2,14 +2,17 @@
 //! counters (INFO errorstats), the slow log (SLOWLOG) and the ops/sec
 //! sampler (INFO stats' `instantaneous_ops_per_sec`).
 //!
-//! Cost per command (see `command::run`): one extra clock reading (the end
-//! time; the start is the reading `execute` already made for the command's
-//! `now`), and two relaxed `fetch_add`s on that command's own 64-byte
-//! aligned counter block *of this thread* (each thread has its own set of
-//! blocks, [`SLOTS`] sets in all, so two I/O threads running the same
-//! command do not bounce a cache line; readers sum the sets). The total
-//! number of commands is the sum of the calls. An error reply adds a short
-//! mutex on the error table; a slow-logged command a mutex on the slow log.
+//! Cost per command (see `command::run`): one clock reading (the end
+//! time, which is also the next pipelined command's start: see
+//! `util::BatchClock`), and two additions to that command's own 64-byte
+//! aligned counter block *of this thread*: each of the first
+//! [`SLOTS`]` - 1` threads to run a command has a set of blocks of its
+//! own, so two I/O threads running the same command do not bounce a cache
+//! line, and its additions are a plain load and store (no locked
+//! read-modify-write; readers sum the sets). Threads beyond those share the
+//! last set with atomic `fetch_add`s. The total number of commands is the
+//! sum of the calls. An error reply adds a short mutex on the error table;
+//! a slow-logged command a mutex on the slow log.
 
 use crate::command::COMMANDS;
 use bytes::Bytes;
@@ -17,17 +20,57 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// Sets of per-command counters (threads beyond this share sets: still
-/// exact, only contended).
-pub const SLOTS: usize = 8;
+/// Sets of per-command counters: one each for the first `SLOTS - 1`
+/// threads that run commands (I/O threads, the AOF loader...), the last one
+/// shared by any others (still exact, only contended).
+pub const SLOTS: usize = 16;
 
-/// This thread's set of counters.
-fn slot() -> usize {
+/// This thread's set of counters, and whether it is the thread's alone.
+fn slot() -> (usize, bool) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+        static SLOT: (usize, bool) = match NEXT.fetch_add(1, Ordering::Relaxed) {
+            n if n < SLOTS - 1 => (n, true),
+            _ => (SLOTS - 1, false),
+        };
     }
     SLOT.with(|s| *s)
+}
+
+/// A command's counters of the calling thread (from [`Stats::local`]).
+pub struct Local<'a> {
+    stat: &'a CmdStat,
+    own: bool,
+}
+
+impl Local<'_> {
+    /// A call that took `usec`.
+    pub fn call(&self, usec: u64) {
+        self.add(&self.stat.calls, 1);
+        self.add(&self.stat.usec, usec);
+    }
+
+    /// A call refused before running (wrong arity).
+    pub fn rejected(&self) {
+        self.add(&self.stat.rejected, 1);
+    }
+
+    /// A call that replied with an error.
+    pub fn failed(&self) {
+        self.add(&self.stat.failed, 1);
+    }
+
+    /// Only this thread writes its own set, so load + store is exact and
+    /// cheaper than a locked add. (A CONFIG RESETSTAT landing between the
+    /// two can be undone for that one counter: a race Redis does not have,
+    /// and a harmless one.)
+    fn add(&self, a: &AtomicU64, n: u64) {
+        if self.own {
+            a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        } else {
+            a.fetch_add(n, Ordering::Relaxed);
+        }
+    }
 }
 
 /// One command's counters, alone on its cache line.
@@ -87,8 +130,12 @@ impl Stats {
 
     /// This thread's counters of the command at `idx` in `COMMANDS` (to
     /// count a call).
-    pub fn local(&self, idx: usize) -> &CmdStat {
-        &self.all()[slot() * COMMANDS.len() + idx]
+    pub fn local(&self, idx: usize) -> Local<'_> {
+        let (set, own) = slot();
+        Local {
+            stat: &self.all()[set * COMMANDS.len() + idx],
+            own,
+        }
     }
 
     /// The counters of the command at `idx`, summed over the threads.
