@@ -27,6 +27,9 @@ rp=$!
 kp=$!
 trap 'kill $rp $kp 2>/dev/null; wait 2>/dev/null; rm -f "$csv"' EXIT
 sleep 0.6
+for pid in $rp $kp; do
+  kill -0 "$pid" 2>/dev/null || { echo "kv-interleave: a server did not start (ports $RPORT/$KPORT busy?)" >&2; exit 1; }
+done
 echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us"
 csv=$(mktemp)
 IFS='|' read -ra specs <<<"$SPECS"

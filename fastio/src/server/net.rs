@@ -123,7 +123,16 @@ pub fn local_addr(fd: OwnedFd) -> io::Result<(OwnedFd, SocketAddr)> {
 
 /// `n` listeners on the same address. With port 0 the first picks a free
 /// port and the others join it. Returns them and the address they share.
+///
+/// A port another process already listens on is refused (EADDRINUSE), as a
+/// plain server's bind would be: SO_REUSEPORT alone would let a second
+/// server of the same user join the first one's group and silently take
+/// a share of its connections. The check binds the address once without
+/// SO_REUSEPORT, which conflicts with any listener there.
 pub fn listeners(addr: SocketAddr, n: usize) -> io::Result<(Vec<OwnedFd>, SocketAddr)> {
+    if addr.port() != 0 {
+        drop(TcpListener::bind(addr)?);
+    }
     let (first, bound) = local_addr(reuseport_listener(&addr)?)?;
     let mut all = vec![first];
     for _ in 1..n {
@@ -240,4 +249,24 @@ pub fn cpu_times() -> (f64, f64, f64, f64) {
     let (s, u) = get(libc::RUSAGE_SELF);
     let (cs, cu) = get(libc::RUSAGE_CHILDREN);
     (s, u, cs, cu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_in_use_is_refused() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let (first, addr) = listeners(any, 2).unwrap();
+        assert_eq!(first.len(), 2);
+        // A second server on the same port must not join the first's
+        // SO_REUSEPORT group.
+        let err = listeners(addr, 2).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+        drop(first);
+        // Once the first is gone the port is free again.
+        let (again, same) = listeners(addr, 2).unwrap();
+        assert_eq!((again.len(), same), (2, addr));
+    }
 }
