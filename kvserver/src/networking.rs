@@ -427,8 +427,10 @@ impl Worker {
                     }
                     Parsed::Empty { consumed } => pos += consumed,
                     Parsed::Multibulk { consumed } => {
-                        // The argument slices, on the stack unless many.
-                        let mut small: [&[u8]; 32] = [&[]; 32];
+                        // The argument slices, on the stack unless many
+                        // (8: most commands; the array is filled afresh
+                        // for every command, so it is kept small).
+                        let mut small: [&[u8]; 8] = [&[]; 8];
                         let big: Vec<&[u8]>;
                         let argv: &[&[u8]] = if self.ranges.len() <= small.len() {
                             for (a, r) in small.iter_mut().zip(&self.ranges) {
