@@ -88,6 +88,15 @@ fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
 /// A non-blocking listener on `addr` with SO_REUSEADDR and SO_REUSEPORT, so
 /// several (one per thread) can share the port.
 pub fn reuseport_listener(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let fd = bound_socket(addr, true)?;
+    // SAFETY: plain syscall on the fd we own.
+    check(unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) })?;
+    Ok(fd)
+}
+
+/// A non-blocking TCP socket bound to `addr` with SO_REUSEADDR (and
+/// SO_REUSEPORT if `reuseport`), not listening yet.
+fn bound_socket(addr: &SocketAddr, reuseport: bool) -> io::Result<OwnedFd> {
     let domain = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
@@ -105,10 +114,10 @@ pub fn reuseport_listener(addr: &SocketAddr) -> io::Result<OwnedFd> {
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let raw = fd.as_raw_fd();
     set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    if reuseport {
+        set_int_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    }
     bind(raw, addr)?;
-    // SAFETY: plain syscall on the fd we own.
-    check(unsafe { libc::listen(raw, BACKLOG) })?;
     Ok(fd)
 }
 
@@ -127,11 +136,13 @@ pub fn local_addr(fd: OwnedFd) -> io::Result<(OwnedFd, SocketAddr)> {
 /// A port another process already listens on is refused (EADDRINUSE), as a
 /// plain server's bind would be: SO_REUSEPORT alone would let a second
 /// server of the same user join the first one's group and silently take
-/// a share of its connections. The check binds the address once without
-/// SO_REUSEPORT, which conflicts with any listener there.
+/// a share of its connections. The check binds a socket to the address
+/// without SO_REUSEPORT (which conflicts with any listener there) and
+/// closes it without listening: a listening probe would accept the
+/// handshakes of clients that connect in that instant and then reset them.
 pub fn listeners(addr: SocketAddr, n: usize) -> io::Result<(Vec<OwnedFd>, SocketAddr)> {
     if addr.port() != 0 {
-        drop(TcpListener::bind(addr)?);
+        drop(bound_socket(&addr, false)?);
     }
     let (first, bound) = local_addr(reuseport_listener(&addr)?)?;
     let mut all = vec![first];
