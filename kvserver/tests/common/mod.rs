@@ -40,6 +40,14 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A server that died on its own (a crash, an abort) shows here even
+        // when the test failed on a reset or refused connection instead.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            eprintln!(
+                "test server on port {} had already exited: {status}",
+                self.port
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(d) = &self.dir {
