@@ -40,13 +40,17 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // A server that died on its own (a crash, an abort) shows here even
-        // when the test failed on a reset or refused connection instead.
+        // A server that crashed (a signal other than the KILL and TERM
+        // tests send) shows here even when the test failed on a reset or
+        // refused connection instead.
         if let Ok(Some(status)) = self.child.try_wait() {
-            eprintln!(
-                "test server on port {} had already exited: {status}",
-                self.port
-            );
+            use std::os::unix::process::ExitStatusExt;
+            if status
+                .signal()
+                .is_some_and(|s| s != libc::SIGKILL && s != libc::SIGTERM)
+            {
+                eprintln!("test server on port {} crashed: {status}", self.port);
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
