@@ -61,6 +61,9 @@ pub mod flags {
     /// Locks shards itself (SCAN: one at a time). Inside EXEC it is run
     /// with every shard held and uses those locks.
     pub const SELF_LOCKING: u32 = 1 << 6;
+    /// May block the client (BLPOP & co., XREAD BLOCK): runs on the
+    /// connection's own thread, which keeps its deadline (`dispatch.rs`).
+    pub const MAY_BLOCK: u32 = 1 << 7;
 }
 
 pub struct Command {
@@ -101,6 +104,17 @@ impl Iterator for KeyIndices {
 }
 
 impl Command {
+    /// Whether `argc` arguments (the name counted) pass the arity check.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = self.arity as i64;
+        if arity > 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
     /// The argument indices that are keys, for `argc` arguments (argc
     /// already passed the arity check).
     pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> {
@@ -333,11 +347,19 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lmove", 5, WRITE, 1, 2, 1, t_list::lmove),
     cmd!("rpoplpush", 3, WRITE, 1, 2, 1, t_list::rpoplpush),
     cmd!("lmpop", -4, WRITE, 2, -1, 1, t_list::lmpop),
-    cmd!("blpop", -3, WRITE, 1, -2, 1, t_list::blpop),
-    cmd!("brpop", -3, WRITE, 1, -2, 1, t_list::brpop),
-    cmd!("blmove", 6, WRITE, 1, 2, 1, t_list::blmove),
-    cmd!("brpoplpush", 4, WRITE, 1, 2, 1, t_list::brpoplpush),
-    cmd!("blmpop", -5, WRITE, 3, -1, 1, t_list::blmpop),
+    cmd!("blpop", -3, WRITE | MAY_BLOCK, 1, -2, 1, t_list::blpop),
+    cmd!("brpop", -3, WRITE | MAY_BLOCK, 1, -2, 1, t_list::brpop),
+    cmd!("blmove", 6, WRITE | MAY_BLOCK, 1, 2, 1, t_list::blmove),
+    cmd!(
+        "brpoplpush",
+        4,
+        WRITE | MAY_BLOCK,
+        1,
+        2,
+        1,
+        t_list::brpoplpush
+    ),
+    cmd!("blmpop", -5, WRITE | MAY_BLOCK, 3, -1, 1, t_list::blmpop),
     // Sorted sets (t_zset.rs). numkeys-style commands lock every argument
     // from the first key on (a superset, as for SINTERCARD).
     cmd!("zadd", -4, WRITE | FAST, 1, 1, 1, t_zset::zadd),
@@ -403,9 +425,25 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zpopmin", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmin),
     cmd!("zpopmax", -2, WRITE | FAST, 1, 1, 1, t_zset::zpopmax),
     cmd!("zmpop", -4, WRITE, 2, -1, 1, t_zset::zmpop),
-    cmd!("bzpopmin", -3, WRITE | FAST, 1, -2, 1, t_zset::bzpopmin),
-    cmd!("bzpopmax", -3, WRITE | FAST, 1, -2, 1, t_zset::bzpopmax),
-    cmd!("bzmpop", -5, WRITE, 3, -1, 1, t_zset::bzmpop),
+    cmd!(
+        "bzpopmin",
+        -3,
+        WRITE | FAST | MAY_BLOCK,
+        1,
+        -2,
+        1,
+        t_zset::bzpopmin
+    ),
+    cmd!(
+        "bzpopmax",
+        -3,
+        WRITE | FAST | MAY_BLOCK,
+        1,
+        -2,
+        1,
+        t_zset::bzpopmax
+    ),
+    cmd!("bzmpop", -5, WRITE | MAY_BLOCK, 3, -1, 1, t_zset::bzmpop),
     cmd!("zunion", -3, READONLY, 2, -1, 1, t_zset::zunion),
     cmd!("zinter", -3, READONLY, 2, -1, 1, t_zset::zinter),
     cmd!("zdiff", -3, READONLY, 2, -1, 1, t_zset::zdiff),
@@ -424,7 +462,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("xrevrange", -4, READONLY, 1, 1, 1, t_stream::xrevrange),
     cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, t_stream::xdel),
     cmd!("xtrim", -4, WRITE, 1, 1, 1, t_stream::xtrim),
-    cmd!("xread", -4, READONLY, 2, -1, 1, t_stream::xread),
+    cmd!("xread", -4, READONLY | MAY_BLOCK, 2, -1, 1, t_stream::xread),
     cmd!("xinfo", -2, READONLY, 2, 2, 1, t_stream::xinfo),
     cmd!("xsetid", -3, WRITE | FAST, 1, 1, 1, t_stream::xsetid),
     // Connection and server (server_cmds.rs).
@@ -633,8 +671,7 @@ pub fn execute(
         server.stats.error(b"ERR");
         return unknown_command(out, argv);
     };
-    let argc = argv.len() as i32;
-    if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+    if !cmd.arity_ok(argv.len()) {
         client.multi_error |= client.multi.is_some();
         server.stats.local(cmd.index()).rejected();
         server.stats.error(b"ERR");

@@ -98,6 +98,14 @@ pub static PARAMS: &[Param] = &[
     p("databases", Int(1, I32), "16", Immutable),
     p("io-threads", Int(1, 256), "", Immutable),
     p("io-threads-do-reads", Bool, "no", Immutable),
+    // kvserver's own: where a command runs (dispatch.rs). `owner`: on the
+    // I/O thread owning its keys' shards; `local`: on its connection's.
+    p(
+        "shard-dispatch",
+        Enum(&["owner", "local"]),
+        "owner",
+        Immutable,
+    ),
     p("daemonize", Bool, "no", Immutable),
     p(
         "supervised",

@@ -3,7 +3,8 @@
 //! A connection belongs to the I/O thread that accepted it: only that thread
 //! touches its buffers and starts its operations. When another thread has
 //! something for it (a pub/sub message, a MONITOR line, the reply of a
-//! blocked command it served, a request to close it) it posts a [`Msg`] to
+//! blocked command it served, the replies to requests it forwarded to
+//! their shards' owner, a request to close it) it posts a [`Msg`] to
 //! the owner's inbox, addressed by slab key *and* client id, so a message
 //! for a client that is gone (its slot reused) is dropped.
 //!
@@ -54,6 +55,17 @@ pub enum Msg {
     /// KILL (server-commands branch): find the client's (thread, conn, id)
     /// and post this to its thread.
     Kill { conn: usize, id: u64 },
+    /// Requests for shards this thread owns, from a connection of another
+    /// thread (`dispatch.rs`): for this thread, not for a connection.
+    Exec(Box<crate::dispatch::Forward>),
+    /// The replies to a connection's forwarded requests, in order; `appendfsync
+    /// always` holds them until the AOF is fsynced up to `aof_need`.
+    Executed {
+        conn: usize,
+        id: u64,
+        reply: Bytes,
+        aof_need: u64,
+    },
 }
 
 #[derive(Debug)]

@@ -79,6 +79,7 @@ mod command;
 mod command_docs;
 mod config;
 mod db;
+mod dispatch;
 mod evict;
 #[cfg(test)]
 mod hostile_tests;

@@ -77,7 +77,7 @@ pub fn feed(ctx: &Ctx, argv: &[&[u8]]) {
         t.as_secs(),
         t.subsec_micros(),
         ctx.client.db,
-        ctx.client.addr
+        ctx.client.info.addr
     )
     .into_bytes();
     for a in argv {

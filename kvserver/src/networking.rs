@@ -45,7 +45,7 @@ use crate::protocol::{self, Parsed};
 use crate::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
-use crate::{aof, blocking, command, monitor, multi, pubsub, security};
+use crate::{aof, blocking, command, dispatch, monitor, multi, pubsub, security};
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
@@ -106,6 +106,9 @@ struct Conn {
     /// Since when the output has been over its class's soft limit
     /// (client-output-buffer-limit).
     soft_since: Option<Instant>,
+    /// Requests of it are out at their shards' owner (`dispatch.rs`): it
+    /// executes nothing else until their replies are back.
+    forwarded: bool,
 }
 
 /// Whether `conn` is past its class's client-output-buffer-limit: at or
@@ -165,6 +168,10 @@ pub struct Worker {
     aof: Option<&'static aof::Aof>,
     /// Connections whose replies wait for an AOF fsync: (slab key, gen).
     held: Vec<(usize, u32)>,
+    /// Reused: requests being batched for another thread, replies to
+    /// requests forwarded here (each batch is split off).
+    fwd_requests: BytesMut,
+    fwd_replies: BytesMut,
 }
 
 impl Worker {
@@ -196,6 +203,8 @@ impl Worker {
             owned: Vec::new(),
             aof: aof::get(),
             held: Vec::new(),
+            fwd_requests: BytesMut::new(),
+            fwd_replies: BytesMut::new(),
         }
     }
 
@@ -402,6 +411,9 @@ impl Worker {
         if !conn.recv_busy {
             let mut pos = 0;
             let mut clock = crate::util::BatchClock::default();
+            // Requests for another thread's shards, gathered while they
+            // come in a row for the same one: (owner, how many).
+            let mut batch: Option<(usize, u32)> = None;
             loop {
                 if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
                     break;
@@ -414,7 +426,7 @@ impl Worker {
                         parsed = Parsed::Error(e);
                     }
                 }
-                if conn.client.blocked.is_some() {
+                if conn.client.blocked.is_some() || conn.forwarded {
                     // Its next requests wait; while none is complete, keep
                     // a recv in flight to notice a disconnect.
                     want_recv = matches!(parsed, Parsed::Incomplete);
@@ -426,13 +438,17 @@ impl Worker {
                         break;
                     }
                     Parsed::Empty { consumed } => pos += consumed,
-                    Parsed::Multibulk { consumed } => {
+                    Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => {
                         // The argument slices, on the stack unless many
                         // (8: most commands; the array is filled afresh
                         // for every command, so it is kept small).
                         let mut small: [&[u8]; 8] = [&[]; 8];
                         let big: Vec<&[u8]>;
-                        let argv: &[&[u8]] = if self.ranges.len() <= small.len() {
+                        let argv: &[&[u8]] = if !self.owned.is_empty() {
+                            // Inline: the parser unquoted the arguments.
+                            big = self.owned.iter().map(|a| a.as_slice()).collect();
+                            &big
+                        } else if self.ranges.len() <= small.len() {
                             for (a, r) in small.iter_mut().zip(&self.ranges) {
                                 *a = &data[r.clone()];
                             }
@@ -441,28 +457,37 @@ impl Worker {
                             big = self.ranges.iter().map(|r| &data[r.clone()]).collect();
                             &big
                         };
-                        execute(
-                            &self.server,
-                            &mut conn.client,
-                            &mut conn.out,
-                            &mut self.rng,
-                            &mut clock,
-                            argv,
-                        );
+                        let owner =
+                            dispatch::owner_elsewhere(&self.server, &conn.client, argv, self.id);
+                        match (owner, batch) {
+                            (None, None) => execute(
+                                &self.server,
+                                &mut conn.client,
+                                &mut conn.out,
+                                &mut self.rng,
+                                &mut clock,
+                                argv,
+                            ),
+                            (Some(t), None) => {
+                                batch = Some((t, 1));
+                                self.fwd_requests.extend_from_slice(&data[..consumed]);
+                            }
+                            (Some(t), Some((o, n)))
+                                if t == o
+                                    && n < dispatch::BATCH_COMMANDS
+                                    && self.fwd_requests.len() + consumed
+                                        <= dispatch::BATCH_BYTES =>
+                            {
+                                batch = Some((o, n + 1));
+                                self.fwd_requests.extend_from_slice(&data[..consumed]);
+                            }
+                            // It runs once the batch's replies are back.
+                            (_, Some(_)) => break,
+                        }
                         pos += consumed;
                     }
-                    Parsed::Inline { consumed } => {
-                        let argv: Vec<&[u8]> = self.owned.iter().map(|a| a.as_slice()).collect();
-                        execute(
-                            &self.server,
-                            &mut conn.client,
-                            &mut conn.out,
-                            &mut self.rng,
-                            &mut clock,
-                            &argv,
-                        );
-                        pos += consumed;
-                    }
+                    // Answered after the forwarded requests before it.
+                    Parsed::Error(_) if batch.is_some() => break,
                     Parsed::Error(msg) => {
                         // Redis answers a protocol error and drops the
                         // client: the rest of the stream cannot be framed.
@@ -477,6 +502,20 @@ impl Worker {
                 {
                     self.timers.insert((d, conn.client.id, key));
                 }
+            }
+            if let Some((owner, _)) = batch {
+                conn.forwarded = true;
+                let f = dispatch::Forward {
+                    from: self.id,
+                    conn: key,
+                    id: conn.client.id,
+                    info: conn.client.info.clone(),
+                    name: conn.client.name.clone(),
+                    db: conn.client.db,
+                    resp: conn.out.resp,
+                    requests: self.fwd_requests.split().freeze(),
+                };
+                self.server.mail.post(owner, Msg::Exec(Box::new(f)));
             }
             conn.input.advance(pos);
             if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
@@ -504,7 +543,11 @@ impl Worker {
             conn.held = true;
             self.held.push((key, conn.gen));
         }
-        if !hold && !conn.send_busy && !conn.out.buf.is_empty() {
+        // While a forward is out, the replies so far wait for its replies
+        // (a pipeline is still answered with one send), unless they are
+        // many.
+        let wait_forward = conn.forwarded && conn.out.buf.len() < OUT_HIGH / 2;
+        if !hold && !wait_forward && !conn.send_busy && !conn.out.buf.is_empty() {
             let out = std::mem::take(&mut conn.out.buf).freeze();
             conn.send_busy = true;
             conn.sending = out.len();
@@ -545,7 +588,21 @@ impl Worker {
             Msg::Bytes { conn, id, .. }
             | Msg::Message { conn, id, .. }
             | Msg::Unblock { conn, id, .. }
+            | Msg::Executed { conn, id, .. }
             | Msg::Kill { conn, id } => (*conn, *id),
+            Msg::Exec(_) => {
+                let Msg::Exec(f) = m else { return };
+                let from = f.from;
+                let replies = dispatch::execute_forwarded(
+                    &self.server,
+                    &mut self.rng,
+                    *f,
+                    &mut self.fwd_replies,
+                    &mut self.ranges,
+                    &mut self.owned,
+                );
+                return self.server.mail.post(from, replies);
+            }
         };
         let Some(conn) = self.conns.get_mut(conn_key) else {
             return;
@@ -571,6 +628,16 @@ impl Worker {
                     conn.client.aof_need = a.need();
                 }
             }
+            Msg::Executed {
+                reply, aof_need, ..
+            } => {
+                // Sent only while replies are on, and the connection ran
+                // nothing since (CLIENT REPLY could not change).
+                conn.forwarded = false;
+                conn.out.buf.extend_from_slice(&reply);
+                conn.client.aof_need = conn.client.aof_need.max(aof_need);
+            }
+            Msg::Exec(_) => return,
             Msg::Bytes { data, .. } => {
                 if reply_on {
                     conn.out.buf.extend_from_slice(&data);
@@ -671,6 +738,7 @@ impl Worker {
             .filter(|(_, c)| {
                 let cl = &c.client;
                 !c.closing
+                    && !c.forwarded
                     && cl.blocked.is_none()
                     && !cl.subscribed()
                     && !cl.monitor
@@ -721,6 +789,7 @@ impl Worker {
                 client,
                 held: false,
                 soft_since: None,
+                forwarded: false,
             });
             if refuse.is_some() {
                 self.process(key);

@@ -54,6 +54,12 @@ pub struct Server {
     /// the allocator on the cron, adjusted between samples.
     pub used_memory: AtomicU64,
     pub evicted_keys: AtomicU64,
+    /// Shard owners (`dispatch.rs`): the I/O threads, or 1 (no
+    /// forwarding) with `shard-dispatch local`.
+    pub owners: usize,
+    /// Commands executed by their shards' owner for another thread's
+    /// connection (INFO stats `forwarded_commands`).
+    pub forwarded_commands: AtomicU64,
     /// Connections refused at accept (maxclients).
     pub rejected_connections: AtomicU64,
 }
@@ -63,6 +69,10 @@ impl Server {
         // Redis sizes nothing by threads; we want at least 4 shards per I/O
         // thread so that two threads rarely want the same lock.
         let shards = (cfg.io_threads * 4).max(16).next_power_of_two();
+        let owners = match cfg.values.get("shard-dispatch").map(String::as_str) {
+            Some("local") => 1,
+            _ => cfg.io_threads,
+        };
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
@@ -97,6 +107,8 @@ impl Server {
             monitors: Monitors::default(),
             used_memory: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
+            owners,
+            forwarded_commands: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
         }
     }
@@ -113,7 +125,6 @@ impl Server {
         client.authenticated = !self.config.requirepass_set.load(Ordering::Relaxed);
         client.thread = thread;
         client.conn = conn;
-        client.addr = client.info.addr.clone();
         client
     }
 
@@ -155,8 +166,6 @@ pub struct Client {
     /// address of its mailbox messages, with `id`).
     pub thread: usize,
     pub conn: usize,
-    /// The peer, `ip:port` (MONITOR lines).
-    pub addr: String,
     /// Blocked in BLPOP & co. (its later requests wait).
     pub blocked: Option<Blocked>,
     /// A temporary client re-running a blocked command for its waiter
@@ -203,7 +212,6 @@ impl Client {
             watched: Vec::new(),
             thread: 0,
             conn: 0,
-            addr: String::new(),
             blocked: None,
             serving: false,
             deny_blocking: false,

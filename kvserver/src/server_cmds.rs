@@ -876,6 +876,9 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "unexpected_error_replies" => 0,
                     "total_error_replies" => srv.stats.total_errors.load(Ordering::Relaxed),
                     "dump_payload_sanitizations" => 0,
+                    // kvserver's own (dispatch.rs): commands their shards'
+                    // owner ran for another I/O thread's connection.
+                    "forwarded_commands" => srv.forwarded_commands.load(Ordering::Relaxed),
                 );
             }
             "replication" => {

@@ -1,0 +1,171 @@
+//! Shard ownership: which I/O thread runs a command.
+//!
+//! Every shard has an owner, I/O thread `shard % io-threads` (the same
+//! split as the active expiry cycle's). A command whose keys all lie in
+//! shards of *one* thread runs on that thread: when the connection lives
+//! on another one, its requests are forwarded to the owner's mailbox as
+//! raw RESP bytes ([`Forward`]), the owner parses and executes them with a
+//! stand-in for the client ([`execute_forwarded`]) and posts the replies
+//! back ([`Msg::Executed`]). So a key's data is touched by one core, and
+//! its shard lock is taken uncontended.
+//!
+//! Commands that span owners (MSET over shards of two threads, RENAME,
+//! SUNIONSTORE...), whole-keyspace commands (KEYS, FLUSHALL, SCAN), EXEC,
+//! blocking commands and everything keyless run on the connection's
+//! thread, locking their shards in ascending order (`db.rs`). Owners lock
+//! their shards too, so such a command is atomic against the owners'
+//! single-shard work with no further protocol: the lock order is the
+//! cross-shard protocol, ownership is affinity on top of it. Correctness
+//! never depends on where a command runs.
+//!
+//! Order per connection is Redis's: while a forward is out, the
+//! connection executes nothing else (`networking.rs` holds its input as it
+//! does for a blocked client), so its commands run, and take effect for
+//! other clients, in the order they were sent. Consecutive requests for the
+//! same owner travel together (up to [`BATCH_BYTES`] / [`BATCH_COMMANDS`]),
+//! which keeps a pipeline of same-owner requests to one round trip.
+//!
+//! A connection in a state the command sees (MULTI queueing, subscribed,
+//! MONITOR, CLIENT REPLY OFF/SKIP, not yet authenticated) runs everything
+//! at home: those states live with the connection.
+
+use crate::clients::ClientInfo;
+use crate::command::{self, flags};
+use crate::mailbox::Msg;
+use crate::protocol::{self, Parsed};
+use crate::reply::Reply;
+use crate::server::{Client, Server};
+use crate::util::{BatchClock, Rng};
+use bytes::{Bytes, BytesMut};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A batch of forwarded requests is sent once it holds this many bytes...
+pub const BATCH_BYTES: usize = 64 * 1024;
+/// ...or this many requests, so a long pipeline's replies start coming back.
+pub const BATCH_COMMANDS: u32 = 256;
+
+/// Requests of one connection, for the owner of their keys' shards.
+#[derive(Debug)]
+pub struct Forward {
+    /// The connection's I/O thread, slab key and client id (where the
+    /// replies go, as any [`Msg`]).
+    pub from: usize,
+    pub conn: usize,
+    pub id: u64,
+    /// The client's CLIENT LIST line: the owner records the commands there.
+    pub info: Arc<ClientInfo>,
+    pub name: Option<Bytes>,
+    pub db: usize,
+    /// RESP version of the replies.
+    pub resp: u8,
+    /// Complete requests, as received (multibulk or inline).
+    pub requests: Bytes,
+}
+
+/// Where the requests on `client`'s connection (living on I/O thread
+/// `here`) run: `Some(owner)` when all of `argv`'s keys are in shards of
+/// another thread, `None` to execute at home.
+pub fn owner_elsewhere(
+    server: &Server,
+    client: &Client,
+    argv: &[&[u8]],
+    here: usize,
+) -> Option<usize> {
+    let owners = server.owners;
+    if owners <= 1 || !plain(client) {
+        return None;
+    }
+    let cmd = command::lookup(argv.first()?)?;
+    if !cmd.arity_ok(argv.len())
+        || cmd.flags
+            & (flags::ALL_SHARDS | flags::SELF_LOCKING | flags::NO_QUEUE | flags::MAY_BLOCK)
+            != 0
+    {
+        return None;
+    }
+    let mut owner = None;
+    for i in cmd.key_indices(argv.len()) {
+        let t = server.ks.shard_of(argv[i]) % owners;
+        match owner {
+            None => owner = Some(t),
+            Some(o) if o != t => return None,
+            Some(_) => {}
+        }
+    }
+    owner.filter(|&t| t != here)
+}
+
+/// Whether nothing about the client's state ties its commands to its own
+/// thread.
+fn plain(c: &Client) -> bool {
+    c.authenticated
+        && c.multi.is_none()
+        && c.blocked.is_none()
+        && !c.monitor
+        && !c.subscribed()
+        && !c.reply_off
+        && !c.reply_skip
+        && !c.reply_skip_next
+}
+
+/// The stand-in the owner runs `f`'s requests with: the client's id,
+/// CLIENT LIST line, name, database and protocol.
+fn stand_in(f: &Forward) -> Client {
+    let mut c = Client::new(f.id, f.info.clone());
+    c.name = f.name.clone();
+    c.db = f.db;
+    c.thread = f.from;
+    c.conn = f.conn;
+    c
+}
+
+/// Runs forwarded requests on their owner, in order; the reply for their
+/// connection. `out` is a reused buffer (the replies are split off it).
+pub fn execute_forwarded(
+    server: &Server,
+    rng: &mut Rng,
+    f: Forward,
+    out: &mut BytesMut,
+    ranges: &mut Vec<Range<usize>>,
+    owned: &mut Vec<Vec<u8>>,
+) -> Msg {
+    let mut client = stand_in(&f);
+    let mut reply = Reply::new(std::mem::take(out));
+    reply.resp = f.resp;
+    let mut clock = BatchClock::default();
+    let mut data = &f.requests[..];
+    let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
+    let mut ran = 0u64;
+    while !data.is_empty() {
+        let consumed = match protocol::parse(data, ranges, owned) {
+            Parsed::Multibulk { consumed } => {
+                argv.clear();
+                argv.extend(ranges.iter().map(|r| &data[r.clone()]));
+                command::execute(server, &mut client, &mut reply, rng, &mut clock, &argv);
+                consumed
+            }
+            Parsed::Inline { consumed } => {
+                let inline: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+                command::execute(server, &mut client, &mut reply, rng, &mut clock, &inline);
+                consumed
+            }
+            Parsed::Empty { consumed } => consumed,
+            // The connection's thread parsed these very bytes as complete
+            // requests: nothing else can be here.
+            Parsed::Incomplete | Parsed::Error(_) => break,
+        };
+        ran += 1;
+        data = &data[consumed..];
+    }
+    server
+        .forwarded_commands
+        .fetch_add(ran, std::sync::atomic::Ordering::Relaxed);
+    *out = reply.buf;
+    Msg::Executed {
+        conn: f.conn,
+        id: f.id,
+        reply: out.split().freeze(),
+        aof_need: client.aof_need,
+    }
+}
