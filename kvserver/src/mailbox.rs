@@ -72,6 +72,9 @@ pub enum Msg {
 struct Inbox {
     msgs: Mutex<Vec<Msg>>,
     wake_pending: AtomicBool,
+    /// The owner sleeps (or is about to) on its ring: a post must wake it.
+    /// While it is up it drains after every batch of completions anyway.
+    sleeping: AtomicBool,
     /// The end the others send the wake byte to.
     wake_tx: OwnedFd,
 }
@@ -103,6 +106,7 @@ impl Mailboxes {
             boxes.push(Inbox {
                 msgs: Mutex::new(Vec::new()),
                 wake_pending: AtomicBool::new(false),
+                sleeping: AtomicBool::new(true),
                 wake_tx: OwnedFd::from(tx),
             });
             rx_ends.push(OwnedFd::from(rx));
@@ -111,13 +115,19 @@ impl Mailboxes {
     }
 
     /// Posts `msg` to `thread`'s inbox; a wake byte for it is owed by the
-    /// calling thread's loop (see [`take_wakes`]) unless one is pending.
+    /// calling thread's loop (see [`take_wakes`]) if it sleeps, unless one
+    /// is pending.
+    ///
+    /// No lost wake: the owner marks itself sleeping *then* looks at its
+    /// inbox under the lock ([`Mailboxes::sleep`]); a poster pushes under
+    /// the lock *then* reads the mark. Whichever takes the lock second sees
+    /// the other's write.
     pub fn post(&self, thread: usize, msg: Msg) {
         let Some(b) = self.boxes.get(thread) else {
             return;
         };
         b.msgs.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
-        if CURRENT.with(|c| c.get()) == thread {
+        if CURRENT.with(|c| c.get()) == thread || !b.sleeping.load(Ordering::SeqCst) {
             return;
         }
         if !b.wake_pending.swap(true, Ordering::SeqCst) {
@@ -126,7 +136,8 @@ impl Mailboxes {
     }
 
     /// Wakes `thread` without a message (the AOF's fsync released replies
-    /// it holds): a wake byte is owed unless one is pending.
+    /// it holds): a wake byte is owed unless one is pending (whether it
+    /// sleeps or not: it looks only at its inbox before sleeping).
     pub fn wake(&self, thread: usize) {
         let Some(b) = self.boxes.get(thread) else {
             return;
@@ -142,6 +153,23 @@ impl Mailboxes {
     /// The fd to send `thread`'s wake byte to.
     pub fn wake_fd(&self, thread: usize) -> Option<RawFd> {
         self.boxes.get(thread).map(|b| b.wake_tx.as_raw_fd())
+    }
+
+    /// `thread` is about to wait on its ring: posts from now on wake it.
+    /// False if mail is already there (drain it instead of sleeping).
+    pub fn sleep(&self, thread: usize) -> bool {
+        let Some(b) = self.boxes.get(thread) else {
+            return true;
+        };
+        b.sleeping.store(true, Ordering::SeqCst);
+        b.msgs.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// `thread` is back from its wait: it drains before it sleeps again.
+    pub fn awake(&self, thread: usize) {
+        if let Some(b) = self.boxes.get(thread) {
+            b.sleeping.store(false, Ordering::SeqCst);
+        }
     }
 
     /// The owner's wake RECV completed: later posts must wake it again.

@@ -218,8 +218,15 @@ impl Worker {
         let mut last_expire = Instant::now();
         let mut last_idle_check = Instant::now();
         while !signals::stop_requested() {
-            let timeout = self.wait_timeout();
-            if let Err(e) = self.p.wait(1, Some(timeout)) {
+            // Mail posted while this thread was up needs no wake byte: it
+            // is drained here instead of sleeping.
+            let waited = if self.server.mail.sleep(self.id) {
+                self.p.wait(1, Some(self.wait_timeout()))
+            } else {
+                self.p.wait(0, None)
+            };
+            self.server.mail.awake(self.id);
+            if let Err(e) = waited {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
