@@ -12,7 +12,9 @@
 #         FastIO workers and k proactor threads on each available backend,
 #         driven by echo-bench (CONNS connections, LEN bytes, byte-verified);
 #   kv:   kvserver with k I/O threads and k FastIO workers on each backend,
-#         driven by KV_PROCS redis-benchmark processes (GET/SET, -P 1, -P 16);
+#         in each KV_DISPATCH mode (shard-dispatch owner: commands run on
+#         their keys' shard owner; local: where they arrived), driven by
+#         KV_PROCS redis-benchmark processes (GET/SET, -P 1, -P 16);
 #         plus redis-server (single-threaded) once, as the reference.
 # Requests/s and server CPU us/request (utime+stime of the server process over
 # the test) go to $OUT/echo.csv and $OUT/kv.csv; the tables are printed.
@@ -25,6 +27,7 @@
 # SECS (3), CONNS (64), LEN (512), KV_CLIENTS (128: connections in all),
 # KV_PROCS (8: redis-benchmark processes sharing them),
 # N1 (300000: requests per -P 1 test), N16 (3000000: per -P 16 test),
+# KV_DISPATCH ("owner local"),
 # PARTS ("echo kv": which experiments).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +44,7 @@ KV_PROCS=${KV_PROCS:-8}
 N1=${N1:-300000}
 PARTS=${PARTS:-echo kv}
 N16=${N16:-3000000}
+KV_DISPATCH=${KV_DISPATCH:-owner local}
 ECHO_PORT=12345
 KV_PORT=6399
 mkdir -p "$OUT"
@@ -163,12 +167,14 @@ case " $PARTS " in *" kv "*) kv_workers=$WORKERS ;; *) kv_workers="" ;; esac
 }
 for k in $kv_workers; do
   for b in "${backends[@]}"; do
-    "${SERVER_CPUS[@]}" "$BIN/kvserver" --port $KV_PORT --backend "$b" --io-threads "$k" \
-      --workers "$k" >"$OUT/server.log" 2>&1 &
-    pid=$!
-    wait_port $KV_PORT || { stop; continue; }
-    kv_tests kvserver "$b" "$k"
-    stop
+    for d in $KV_DISPATCH; do
+      "${SERVER_CPUS[@]}" "$BIN/kvserver" --port $KV_PORT --backend "$b" --io-threads "$k" \
+        --workers "$k" --shard-dispatch "$d" >"$OUT/server.log" 2>&1 &
+      pid=$!
+      wait_port $KV_PORT || { stop; continue; }
+      kv_tests "kvserver-$d" "$b" "$k"
+      stop
+    done
   done
 done
 

@@ -23,11 +23,15 @@
 //!   (pipelines).
 //! - [`mailbox`]: how a thread hands another one something for a
 //!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
-//!   blocked client it served), with a wake through the rings;
-//!   [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`] use it.
+//!   blocked client it served, replies to forwarded requests) or requests
+//!   for shards it owns, with a wake through the rings when it sleeps;
+//!   [`dispatch`], [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`]
+//!   use it.
 //! - [`protocol`]: RESP multibulk requests (decoded in one scan of the
 //!   headers that enforces Redis's limits, arguments as ranges of the
 //!   input) and inline commands.
+//! - [`dispatch`]: which thread runs a request: its keys' shards' owner
+//!   (forwarded there) or the connection's own.
 //! - [`command`]: the command table (name, arity, flags, key positions,
 //!   handler) and dispatch: lock the shards of the keys, run the handler.
 //! - [`t_string`], [`t_list`], [`t_hash`], [`t_set`], [`keys`],
@@ -40,25 +44,29 @@
 //!   deadlines, lazy expiry on access and an active expiry cycle that each
 //!   I/O thread runs on its slice of the shards.
 //!
-//! # Threading model: shared shards under a lock order
+//! # Threading model: shards owned by I/O threads, a lock order across them
 //!
-//! Any I/O thread can execute any command on any key: shards are *not*
-//! owned by threads, and commands pass no messages between threads (only
-//! connections are owned: output for another thread's client goes through
-//! its [`mailbox`]). A command locks
-//! exactly the shards of its keys, in ascending shard order, executes, and
-//! unlocks. Because every thread acquires locks in the same global order,
-//! there is no deadlock; because a command holds all its shards at once,
-//! multi-key commands (MSET, MSETNX, MGET, DEL k1 k2, RENAME, SMOVE, LMOVE,
-//! SUNIONSTORE and the other set-algebra commands, COPY) are atomic across
-//! shards, and MULTI/EXEC is atomic the same way ([`multi`]: EXEC locks
-//! the union of the queued commands' shards) without a two-phase commit
-//! between shard owners. The cost is contention, but only per shard:
-//! two commands wait for each other only when they touch the same shard at
-//! the same moment. Commands over the whole keyspace (KEYS, DBSIZE,
-//! FLUSHALL, SWAPDB, INFO keyspace) lock every shard in order; SCAN is the
-//! exception: it locks one shard at a time and its cursor survives
-//! rehashing (see [`keys::scan`]).
+//! Every shard is owned by one I/O thread (`shard % io-threads`). A
+//! command whose keys all lie in shards of one thread runs on that thread
+//! ([`dispatch`]: forwarded from its connection's thread as raw requests
+//! through the [`mailbox`], replies posted back, the connection executing
+//! nothing else meanwhile so its commands keep their order). Everything
+//! else (commands spanning owners, whole-keyspace commands, EXEC, blocking
+//! and keyless commands) runs on the connection's thread. Wherever a
+//! command runs, it locks exactly the shards of its keys, in ascending
+//! shard order, executes, and unlocks: owners lock too, so this lock order
+//! is the cross-shard protocol. Because every thread acquires locks in the
+//! same global order, there is no deadlock; because a command holds all
+//! its shards at once, multi-key commands (MSET, MSETNX, MGET, DEL k1 k2,
+//! RENAME, SMOVE, LMOVE, SUNIONSTORE and the other set-algebra commands,
+//! COPY) are atomic across shards, and MULTI/EXEC is atomic the same way
+//! ([`multi`]: EXEC locks the union of the queued commands' shards)
+//! without a two-phase commit between shard owners. Commands over the
+//! whole keyspace (KEYS, DBSIZE, FLUSHALL, SWAPDB, INFO keyspace) lock
+//! every shard in order; SCAN is the exception: it locks one shard at a
+//! time and its cursor survives rehashing (see [`keys::scan`]).
+//! `shard-dispatch local` turns forwarding off (every command runs where
+//! it arrived), for comparison.
 //!
 //! - [`aof`]: the append-only file (Redis 7.0's multi-part layout): each
 //!   write command's record is appended while the command holds its shard

@@ -34,7 +34,14 @@
 //! Other threads reach this one's connections through its mailbox
 //! (`mailbox.rs`): a RECV on a socketpair end wakes the loop, which drains
 //! the inbox (pub/sub messages, MONITOR lines, replies of blocked clients
-//! served elsewhere, kills). The loop also keeps its blocked clients'
+//! served elsewhere, kills, replies to forwarded requests, and requests
+//! forwarded here because this thread owns their keys' shards).
+//!
+//! A request whose keys all lie in another thread's shards is forwarded
+//! there (`dispatch.rs`), together with the requests right after it for
+//! the same owner; the connection then executes nothing else, and sends
+//! nothing, until their replies are back, so its commands keep their order
+//! and a pipeline is still answered with one send. The loop also keeps its blocked clients'
 //! deadlines and sleeps at most until the next one.
 //!
 //! Between rounds the thread runs its slice of the active expiry cycle
