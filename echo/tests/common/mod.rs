@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -57,11 +57,22 @@ pub fn uring_available() -> bool {
     ok
 }
 
+/// A free port, found by binding (never listening: a listening probe is
+/// a server on that port for a moment, which another test's client could
+/// reach instead of its own server; see kvserver/tests/common/mod.rs).
 fn free_port() -> u16 {
+    use socket2::{Domain, Socket, Type};
     static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = l.local_addr().expect("local_addr").port();
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a TCP socket");
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        s.bind(&any.into()).expect("bind 127.0.0.1:0");
+        let port = s
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local_addr")
+            .port();
         let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
         if used.get_or_insert_with(HashSet::new).insert(port) {
             return port;

@@ -5,16 +5,36 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A TCP port of 127.0.0.1 that nothing uses now, never the same twice in
+/// this test process.
+///
+/// The port is found by *binding* a socket to port 0 and closing it,
+/// never by listening: a listening probe (`TcpListener::bind`) is a real
+/// server on that port for a moment, and another test thread's probe can
+/// land on the port just handed to a test whose server is still starting.
+/// That test's readiness connect then succeeded against the probe, and its
+/// first query was reset (or its next connect refused) when the probe
+/// closed: the "connection refused/reset right after start" flake of the
+/// threads-backend tests (whose servers start slowest), traced with strace
+/// on 2026-11-30 (the server never saw those connections).
 pub fn free_port() -> u16 {
+    use socket2::{Domain, Socket, Type};
     static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = l.local_addr().expect("local_addr").port();
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a TCP socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        s.bind(&any.into()).expect("bind 127.0.0.1:0");
+        let port = s
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local_addr")
+            .port();
         let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
         if used.get_or_insert_with(HashSet::new).insert(port) {
             return port;
@@ -39,10 +59,9 @@ pub struct Server {
 }
 
 /// Whether the server on the other end of `c` answers a PING (+PONG, or an
-/// error such as NOAUTH where a password is set): ready means serving, not
-/// only accepting. (Checking only that a connect succeeded, then closing
-/// that connection at once, left the next connection refused or reset in
-/// about 1 of 40 runs of the collections tests; see the 2026-11-30 notes.)
+/// error such as NOAUTH where a password is set): ready means *our* server
+/// is serving, not only that something accepted a connection on the port
+/// (see [`free_port`] for what else did, once).
 fn pong(c: &TcpStream) -> bool {
     use std::io::{Read, Write};
     let mut c = c;
