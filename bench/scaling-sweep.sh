@@ -167,9 +167,12 @@ case " $PARTS " in *" kv "*) kv_workers=$WORKERS ;; *) kv_workers="" ;; esac
 }
 for k in $kv_workers; do
   for b in "${backends[@]}"; do
+    # With the server on cores 0-7, I/O thread i gets core i of its own.
+    pin=()
+    [ ${#SERVER_CPUS[@]} -gt 0 ] && pin=(--server_cpulist "0-$((k - 1))")
     for d in $KV_DISPATCH; do
       "${SERVER_CPUS[@]}" "$BIN/kvserver" --port $KV_PORT --backend "$b" --io-threads "$k" \
-        --workers "$k" --shard-dispatch "$d" >"$OUT/server.log" 2>&1 &
+        --workers "$k" --shard-dispatch "$d" "${pin[@]}" >"$OUT/server.log" 2>&1 &
       pid=$!
       wait_port $KV_PORT || { stop; continue; }
       kv_tests "kvserver-$d" "$b" "$k"

@@ -40,6 +40,8 @@ enum Kind {
     /// client-output-buffer-limit: `class hard soft seconds` groups, merged
     /// into the current value (see [`merge_output_limits`]).
     OutputLimit,
+    /// A CPU list (`0-3,8,10-14:2`), see [`parse_cpulist`].
+    CpuList,
 }
 
 /// Whether CONFIG SET may change a parameter.
@@ -106,6 +108,10 @@ pub static PARAMS: &[Param] = &[
         "owner",
         Immutable,
     ),
+    // Redis's name, with its underscore. Redis pins its threads to the
+    // whole list; kvserver pins I/O thread i to the i-th CPU of it, so each
+    // thread (and the shards it owns) has a core of its own.
+    p("server_cpulist", CpuList, "", Immutable),
     p("daemonize", Bool, "no", Immutable),
     p(
         "supervised",
@@ -213,6 +219,36 @@ fn alias(name: &str) -> Option<&'static str> {
         "busy-reply-threshold" => Some("lua-time-limit"),
         _ => None,
     }
+}
+
+/// Redis's CPU list syntax (setcpuaffinity.c): comma-separated CPUs and
+/// ranges, a range optionally with a stride: `0-3,8,10-14:2` = 0 1 2 3 8
+/// 10 12 14. Empty: no CPUs. Redis ignores a list it cannot parse; we
+/// refuse it at start, with what is wrong.
+pub fn parse_cpulist(list: &str) -> Result<Vec<usize>, String> {
+    /// Beyond any machine's CPU count (Linux's NR_CPUS tops at 8192).
+    const MAX_CPU: usize = 8191;
+    let mut cpus = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let bad = || format!("invalid CPU list item '{item}' (want N, N-M or N-M:STEP)");
+        let (range, step) = match item.split_once(':') {
+            Some((r, st)) => (r, st.parse::<usize>().map_err(|_| bad())?),
+            None => (item, 1),
+        };
+        let (a, b) = match range.split_once('-') {
+            Some((a, b)) => (a.parse::<usize>(), b.parse::<usize>()),
+            None => (range.parse::<usize>(), range.parse::<usize>()),
+        };
+        let (a, b) = (a.map_err(|_| bad())?, b.map_err(|_| bad())?);
+        if a > b || step == 0 {
+            return Err(bad());
+        }
+        if b > MAX_CPU {
+            return Err(format!("CPU {b} is out of range (0-{MAX_CPU})"));
+        }
+        cpus.extend((a..=b).step_by(step));
+    }
+    Ok(cpus)
 }
 
 pub fn param(name: &str) -> Option<&'static Param> {
@@ -394,6 +430,11 @@ impl Param {
                 }
             }
             Str => Ok(args.join(" ")),
+            CpuList => {
+                let v = args.join(",");
+                parse_cpulist(&v)?;
+                Ok(v)
+            }
             Save => {
                 // Pairs of "seconds changes", several pairs in one value or
                 // over several arguments; "" disables.
@@ -447,6 +488,9 @@ pub struct ServerConfig {
     pub bind: IpAddr,
     /// I/O threads, each with its own ring pair and listener.
     pub io_threads: usize,
+    /// `server_cpulist`: I/O thread i runs on `server_cpus[i % len]`
+    /// (empty: not pinned).
+    pub server_cpus: Vec<usize>,
     pub databases: usize,
     /// The redis-style file read at start, if any (INFO shows it).
     pub config_file: Option<PathBuf>,
@@ -489,6 +533,7 @@ impl Default for ServerConfig {
             port: 6379,
             bind: IpAddr::from([127, 0, 0, 1]),
             io_threads,
+            server_cpus: Vec::new(),
             databases: 16,
             config_file: None,
             values,
@@ -515,6 +560,7 @@ impl ServerConfig {
             "port" => self.port = v.parse().map_err(|_| "invalid port")?,
             "bind" => self.bind = v.parse().map_err(|_| "invalid bind address")?,
             "io-threads" => self.io_threads = v.parse().map_err(|_| "invalid io-threads")?,
+            "server_cpulist" => self.server_cpus = parse_cpulist(&v)?,
             "databases" => {
                 let n: usize = v.parse().map_err(|_| "invalid databases")?;
                 if n > 1_000_000 {
@@ -844,6 +890,26 @@ mod tests {
             .apply_text("bind 1.2.3.4 5.6.7.8\n", "k.conf")
             .unwrap_err();
         assert_eq!(e, "k.conf:1: only one bind address is supported (got 2)");
+    }
+
+    #[test]
+    fn cpu_lists_parse_as_redis_writes_them() {
+        assert_eq!(parse_cpulist("").unwrap(), Vec::<usize>::new());
+        assert_eq!(parse_cpulist("3").unwrap(), vec![3]);
+        assert_eq!(
+            parse_cpulist("0-3,8,10-14:2").unwrap(),
+            vec![0, 1, 2, 3, 8, 10, 12, 14]
+        );
+        assert_eq!(parse_cpulist(" 1 , 0 ").unwrap(), vec![1, 0]);
+        for bad in ["x", "3-1", "0-4:0", "1-", "-1", "0-3:x", "1:2:3", "9000"] {
+            assert!(parse_cpulist(bad).is_err(), "{bad}");
+        }
+        let mut c = ServerConfig::default();
+        c.set("server_cpulist", &["0-1"]).unwrap();
+        assert_eq!(c.server_cpus, vec![0, 1]);
+        let e = c.set("server_cpulist", &["2-1"]).unwrap_err();
+        assert_eq!(e, "invalid CPU list item '2-1' (want N, N-M or N-M:STEP)");
+        assert_eq!(c.server_cpus, vec![0, 1], "a refused value changes nothing");
     }
 
     #[test]

@@ -223,9 +223,21 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         // ring at shutdown.
         let listener = listener.into_raw_fd();
         let wake = wake.into_raw_fd();
+        let cpu = (!server.cfg.server_cpus.is_empty())
+            .then(|| server.cfg.server_cpus[i % server.cfg.server_cpus.len()]);
         let h = std::thread::Builder::new()
             .name(format!("kv-io-{i}"))
-            .spawn(move || networking::Worker::new(i, threads, server, ring, listener, wake).run())
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+                        eprintln!(
+                            "kvserver: I/O thread {i}: cannot run on CPU {cpu} (server_cpulist); \
+                             running unpinned"
+                        );
+                    }
+                }
+                networking::Worker::new(i, threads, server, ring, listener, wake).run()
+            })
             .map_err(|e| format!("spawning I/O thread {i}: {e}"))?;
         handles.push(h);
     }

@@ -17,23 +17,23 @@ use std::time::Duration;
 const BACKENDS: [&str; 2] = ["threads", "uring"];
 
 fn start(backend: &str, dispatch: &str) -> Option<Server> {
+    start_with(
+        backend,
+        &["--io-threads", "4", "--shard-dispatch", dispatch],
+    )
+}
+
+fn start_with(backend: &str, extra: &[&str]) -> Option<Server> {
     if backend == "uring" && !common::uring_available() {
         return None;
     }
     Some(Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
-        [
-            "--port",
-            &port.to_string(),
-            "--io-threads",
-            "4",
-            "--backend",
-            backend,
-            "--shard-dispatch",
-            dispatch,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        let mut v: Vec<String> = ["--port", &port.to_string(), "--backend", backend]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
     }))
 }
 
@@ -424,4 +424,55 @@ fn local_dispatch_forwards_nothing() {
         }
         assert_eq!(forwarded(&s), 0, "{backend}");
     }
+}
+
+/// `server_cpulist` pins I/O thread i to the i-th CPU of the list (here
+/// CPU 0 for both, which every machine has); a list that does not parse
+/// stops the server at start with what is wrong.
+#[test]
+fn server_cpulist_pins_the_io_threads() {
+    let Some(s) = start_with("threads", &["--io-threads", "2", "--server_cpulist", "0"]) else {
+        return;
+    };
+    let pid = s.child.id();
+    let mut pinned = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.starts_with("kv-io-") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        pinned.push((comm.trim().to_string(), cpus));
+    }
+    pinned.sort();
+    assert_eq!(
+        pinned,
+        vec![
+            ("kv-io-0".into(), "0".into()),
+            ("kv-io-1".into(), "0".into())
+        ]
+    );
+    assert_eq!(
+        s.raw().q(&["CONFIG", "GET", "server_cpulist"]),
+        "*2\r\n$14\r\nserver_cpulist\r\n$1\r\n0\r\n"
+    );
+    drop(s);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvserver"))
+        .args(["--port", "0", "--server_cpulist", "3-1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--server_cpulist: invalid CPU list item '3-1'"),
+        "{err}"
+    );
 }
