@@ -41,8 +41,10 @@
 //! there (`dispatch.rs`), together with the requests right after it for
 //! the same owner; the connection then executes nothing else, and sends
 //! nothing, until their replies are back, so its commands keep their order
-//! and a pipeline is still answered with one send. The loop also keeps its blocked clients'
-//! deadlines and sleeps at most until the next one.
+//! and a pipeline is still answered with one send.
+//!
+//! The loop also keeps its blocked clients' deadlines and sleeps at most
+//! until the next one.
 //!
 //! Between rounds the thread runs its slice of the active expiry cycle
 //! every [`EXPIRE_PERIOD`] (Redis's `hz 10`).
