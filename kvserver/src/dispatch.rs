@@ -169,3 +169,181 @@ pub fn execute_forwarded(
         aof_need: client.aof_need,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    fn server(threads: &str, dispatch: &str) -> (Server, Vec<std::os::fd::OwnedFd>) {
+        let mut cfg = ServerConfig::default();
+        cfg.set("io-threads", &[threads]).unwrap();
+        cfg.set("shard-dispatch", &[dispatch]).unwrap();
+        let (mail, wake) = crate::mailbox::Mailboxes::new(cfg.io_threads).unwrap();
+        (Server::new(cfg, "test".into(), mail), wake)
+    }
+
+    fn client() -> Client {
+        Client::new(7, Arc::new(ClientInfo::detached(7)))
+    }
+
+    /// A key owned by `thread` (of `owners`), the n-th such.
+    fn key_of(s: &Server, thread: usize, n: usize) -> String {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .filter(|k| s.ks.shard_of(k.as_bytes()) % s.owners == thread)
+            .nth(n)
+            .unwrap()
+    }
+
+    fn route(s: &Server, c: &Client, here: usize, argv: &[&str]) -> Option<usize> {
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        owner_elsewhere(s, c, &argv, here)
+    }
+
+    #[test]
+    fn single_owner_commands_go_to_their_owner() {
+        let (s, _w) = server("4", "owner");
+        let c = client();
+        let (a, a2, b) = (key_of(&s, 1, 0), key_of(&s, 1, 1), key_of(&s, 2, 0));
+        assert_eq!(route(&s, &c, 0, &["GET", &a]), Some(1));
+        assert_eq!(route(&s, &c, 1, &["GET", &a]), None, "already home");
+        assert_eq!(route(&s, &c, 0, &["get", &b]), Some(2));
+        assert_eq!(route(&s, &c, 3, &["MSET", &a, "1", &a2, "2"]), Some(1));
+        assert_eq!(route(&s, &c, 0, &["DEL", &a, &a2]), Some(1));
+        // Spanning owners, keyless, whole keyspace, blocking, SCAN, WATCH,
+        // an unknown command or a wrong arity: at home.
+        for argv in [
+            vec!["MSET", &a, "1", &b, "2"],
+            vec!["RENAME", &a, &b],
+            vec!["PING"],
+            vec!["KEYS", "*"],
+            vec!["DBSIZE"],
+            vec!["SCAN", "0"],
+            vec!["BLPOP", &a, "0"],
+            vec!["XREAD", "STREAMS", &a, "0"],
+            vec!["WATCH", &a],
+            vec!["NOSUCH", &a],
+            vec!["GET", &a, "extra"],
+        ] {
+            assert_eq!(route(&s, &c, 0, &argv), None, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn connection_state_keeps_commands_at_home() {
+        let (s, _w) = server("4", "owner");
+        let a = key_of(&s, 1, 0);
+        let mut states: Vec<(&str, Client)> = Vec::new();
+        let mut c = client();
+        c.multi = Some(Vec::new());
+        states.push(("multi", c));
+        let mut c = client();
+        c.authenticated = false;
+        states.push(("unauthenticated", c));
+        let mut c = client();
+        c.monitor = true;
+        states.push(("monitor", c));
+        let mut c = client();
+        c.reply_off = true;
+        states.push(("reply off", c));
+        let mut c = client();
+        c.reply_skip_next = true;
+        states.push(("reply skip", c));
+        let mut c = client();
+        c.channels.insert(Bytes::from_static(b"ch"));
+        states.push(("subscribed", c));
+        for (what, c) in &states {
+            assert_eq!(route(&s, c, 0, &["GET", &a]), None, "{what}");
+        }
+        // One thread, or `shard-dispatch local`: nothing is forwarded.
+        let (one, _w1) = server("1", "owner");
+        assert_eq!(route(&one, &client(), 0, &["GET", "x"]), None);
+        let (local, _w2) = server("4", "local");
+        let a = (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| local.ks.shard_of(k.as_bytes()) % 4 == 1)
+            .unwrap();
+        assert_eq!(route(&local, &client(), 0, &["GET", &a]), None);
+    }
+
+    #[test]
+    fn the_owner_runs_forwarded_requests_in_order_with_the_clients_state() {
+        let (s, _w) = server("2", "owner");
+        let mut requests = Vec::new();
+        for argv in [
+            &[&b"SET"[..], b"a", b"41"][..],
+            &[b"INCR", b"a"],
+            &[b"GET", b"a"],
+            &[b"HSET", b"h", b"f", b"v"],
+            &[b"HGETALL", b"h"],
+            &[b"GET", b"nokey"],
+        ] {
+            requests.extend_from_slice(&encode(argv));
+        }
+        requests.extend_from_slice(b"GET a\r\n");
+        let info = Arc::new(ClientInfo::detached(9));
+        let f = Forward {
+            from: 1,
+            conn: 5,
+            id: 9,
+            info: info.clone(),
+            name: None,
+            db: 3,
+            resp: 3,
+            requests: Bytes::from(requests),
+        };
+        let mut out = BytesMut::new();
+        let mut rng = Rng::new(1);
+        let msg = execute_forwarded(&s, &mut rng, f, &mut out, &mut Vec::new(), &mut Vec::new());
+        let Msg::Executed {
+            conn, id, reply, ..
+        } = msg
+        else {
+            panic!("{msg:?}");
+        };
+        assert_eq!((conn, id), (5, 9));
+        assert_eq!(
+            &reply[..],
+            &b"+OK\r\n:42\r\n$2\r\n42\r\n:1\r\n%1\r\n$1\r\nf\r\n$1\r\nv\r\n_\r\n$2\r\n42\r\n"[..]
+        );
+        assert_eq!(
+            s.forwarded_commands
+                .load(std::sync::atomic::Ordering::Relaxed),
+            7
+        );
+        // The writes went to the client's database, 3.
+        let mut c = client();
+        let get = |c: &mut Client, rng: &mut Rng| {
+            let mut r = Reply::new(BytesMut::new());
+            command::execute(
+                &s,
+                c,
+                &mut r,
+                rng,
+                &mut BatchClock::default(),
+                &[b"GET", b"a"],
+            );
+            r.buf
+        };
+        assert_eq!(&get(&mut c, &mut rng)[..], b"$-1\r\n");
+        c.db = 3;
+        assert_eq!(&get(&mut c, &mut rng)[..], b"$2\r\n42\r\n");
+        // The client's CLIENT LIST line shows the last command.
+        let get_idx = command::lookup(b"get").unwrap().index();
+        assert_eq!(
+            info.last_cmd.load(std::sync::atomic::Ordering::Relaxed),
+            get_idx
+        );
+    }
+
+    fn encode(argv: &[&[u8]]) -> Vec<u8> {
+        let mut v = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            v.extend_from_slice(a);
+            v.extend_from_slice(b"\r\n");
+        }
+        v
+    }
+}
