@@ -6,8 +6,9 @@
 //! on another one, its requests are forwarded to the owner's mailbox as
 //! raw RESP bytes ([`Forward`]), the owner parses and executes them with a
 //! stand-in for the client ([`execute_forwarded`]) and posts the replies
-//! back ([`Msg::Executed`]). So a key's data is touched by one core, and
-//! its shard lock is taken uncontended.
+//! back ([`Msg::Executed`]). So a key's data is touched by one thread (one
+//! core when `server_cpulist` pins the I/O threads), and its shard lock is
+//! taken uncontended.
 //!
 //! Commands that span owners (MSET over shards of two threads, RENAME,
 //! SUNIONSTORE...), whole-keyspace commands (KEYS, FLUSHALL, SCAN), EXEC,
