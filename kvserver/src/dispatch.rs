@@ -235,27 +235,21 @@ mod tests {
     fn connection_state_keeps_commands_at_home() {
         let (s, _w) = server("4", "owner");
         let a = key_of(&s, 1, 0);
-        let mut states: Vec<(&str, Client)> = Vec::new();
-        let mut c = client();
-        c.multi = Some(Vec::new());
-        states.push(("multi", c));
-        let mut c = client();
-        c.authenticated = false;
-        states.push(("unauthenticated", c));
-        let mut c = client();
-        c.monitor = true;
-        states.push(("monitor", c));
-        let mut c = client();
-        c.reply_off = true;
-        states.push(("reply off", c));
-        let mut c = client();
-        c.reply_skip_next = true;
-        states.push(("reply skip", c));
-        let mut c = client();
-        c.channels.insert(Bytes::from_static(b"ch"));
-        states.push(("subscribed", c));
-        for (what, c) in &states {
-            assert_eq!(route(&s, c, 0, &["GET", &a]), None, "{what}");
+        type Enter = fn(&mut Client);
+        let states: [(&str, Enter); 6] = [
+            ("multi", |c| c.multi = Some(Vec::new())),
+            ("unauthenticated", |c| c.authenticated = false),
+            ("monitor", |c| c.monitor = true),
+            ("reply off", |c| c.reply_off = true),
+            ("reply skip", |c| c.reply_skip_next = true),
+            ("subscribed", |c| {
+                c.channels.insert(Bytes::from_static(b"ch"));
+            }),
+        ];
+        for (what, enter) in states {
+            let mut c = client();
+            enter(&mut c);
+            assert_eq!(route(&s, &c, 0, &["GET", &a]), None, "{what}");
         }
         // One thread, or `shard-dispatch local`: nothing is forwarded.
         let (one, _w1) = server("1", "owner");

@@ -130,6 +130,32 @@ fn pipeline(
     (wire, want)
 }
 
+/// `clients` connections at once, each sending `rounds` pipelines of `n`
+/// random commands on its own keys and checking every reply, in order,
+/// against the model.
+fn run_pipelines(backend: &'static str, port: u16, clients: usize, rounds: usize, n: usize) {
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut r = Raw::connect(port);
+                let mut model = HashMap::new();
+                for round in 0..rounds {
+                    let seed = (c * 7919 + round) as u64 + 11;
+                    let (wire, want) = pipeline(&mut model, c, n, seed);
+                    r.send_raw(&wire);
+                    for (i, w) in want.iter().enumerate() {
+                        let got = String::from_utf8(r.read_reply().expect("reply")).unwrap();
+                        assert_eq!(&got, w, "{backend}: client {c} round {round} reply {i}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
 /// Deep pipelines from many connections at once: every reply is the one a
 /// sequential Redis gives, in order, and most commands were forwarded.
 #[test]
@@ -138,27 +164,7 @@ fn pipelines_are_answered_in_order() {
         let Some(s) = start(backend, "owner") else {
             continue;
         };
-        let port = s.port;
-        let clients: Vec<_> = (0..8)
-            .map(|c| {
-                std::thread::spawn(move || {
-                    let mut r = Raw::connect(port);
-                    let mut model = HashMap::new();
-                    for round in 0..4 {
-                        let seed = (c * 7919 + round) as u64 + 11;
-                        let (wire, want) = pipeline(&mut model, c, 400, seed);
-                        r.send_raw(&wire);
-                        for (i, w) in want.iter().enumerate() {
-                            let got = String::from_utf8(r.read_reply().expect("reply")).unwrap();
-                            assert_eq!(&got, w, "{backend}: client {c} round {round} reply {i}");
-                        }
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.join().unwrap();
-        }
+        run_pipelines(backend, s.port, 8, 4, 400);
         let f = forwarded(&s);
         assert!(
             f > 8 * 4 * 400 / 4,
@@ -406,22 +412,7 @@ fn local_dispatch_forwards_nothing() {
         let Some(s) = start(backend, "local") else {
             continue;
         };
-        let port = s.port;
-        let clients: Vec<_> = (0..4)
-            .map(|c| {
-                std::thread::spawn(move || {
-                    let mut r = Raw::connect(port);
-                    let (wire, want) = pipeline(&mut HashMap::new(), c, 300, c as u64 + 3);
-                    r.send_raw(&wire);
-                    for w in want {
-                        assert_eq!(String::from_utf8(r.read_reply().unwrap()).unwrap(), w);
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.join().unwrap();
-        }
+        run_pipelines(backend, s.port, 4, 1, 300);
         assert_eq!(forwarded(&s), 0, "{backend}");
     }
 }

@@ -63,7 +63,6 @@ pub struct Server {
 /// is serving, not only that something accepted a connection on the port
 /// (see [`free_port`] for what else did, once).
 fn pong(c: &TcpStream) -> bool {
-    use std::io::{Read, Write};
     let mut c = c;
     let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
     if c.write_all(b"PING\r\n").is_err() {
