@@ -114,11 +114,12 @@ impl HashObj {
     }
 }
 
-/// A set, insertion-ordered for O(1) random members and index cursors.
-/// Members are [`Str`]s (a short one takes no allocation of its own).
+/// A set: members by position for O(1) random members and index cursors
+/// (see `member_set.rs`). Members are [`Str`]s (a short one takes no
+/// allocation of its own, and lies in the hash table's bucket).
 #[derive(Debug, Clone, Default)]
 pub struct SetObj {
-    pub set: indexmap::IndexSet<Str, Hasher>,
+    pub set: crate::member_set::MemberSet,
     /// Not an intset any more (a non-integer member, or too many): sticky,
     /// as in Redis 7.0 (which has no listpack sets yet).
     pub big: bool,

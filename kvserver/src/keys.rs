@@ -543,13 +543,14 @@ fn collection_scan(ctx: &mut Ctx, argv: &[&[u8]], hash: bool) {
         }
         _ => {}
     }
-    // Compact collections come out in their natural order, as Redis.
+    // Compact collections come out in their natural order, as Redis: a
+    // listpack hash in insertion order, an intset ascending.
     if !big {
         if hash {
             let pairs: Vec<_> = items.chunks(2).rev().flat_map(|c| c.to_vec()).collect();
             items = pairs;
         } else {
-            items.reverse();
+            crate::t_set::intset_order(&mut items);
         }
     }
     scan_reply(ctx, lo as u64, &items);

@@ -93,6 +93,7 @@ mod evict;
 mod hostile_tests;
 mod keys;
 mod mailbox;
+mod member_set;
 mod monitor;
 mod multi;
 mod networking;

@@ -2,9 +2,11 @@
 //! SCARD SPOP SRANDMEMBER SMOVE, and the algebra SINTER SINTERCARD SUNION
 //! SDIFF with their STORE forms. (SSCAN is with the other SCANs in keys.rs.)
 //!
-//! A set is a [`SetObj`], an insertion-ordered set: SPOP and SRANDMEMBER
+//! A set is a [`SetObj`], its members by position: SPOP and SRANDMEMBER
 //! pick by index in O(1). A set never stays empty: removing the last
-//! member deletes the key.
+//! member deletes the key. Whole sets are listed in hash order, except
+//! what Redis 7.0 would hold as an intset (at most 512 integers), which
+//! Redis lists in ascending order and so do we ([`intset_order`]).
 //!
 //! Atomicity across shards: SMOVE and the multi-key commands hold every
 //! involved key's shard for their whole run (the dispatcher locks them in
@@ -15,6 +17,18 @@ use crate::command::Ctx;
 use crate::db::{Db, SetObj, Str, Value, WrongType};
 use crate::reply::{err, Reply};
 use crate::util::{distinct_indices, parse_i64};
+
+/// Sorts `members` ascending if Redis 7.0 would keep them as an intset
+/// (at most 512 members, all integers), whose iteration order is sorted:
+/// SMEMBERS, SSCAN, and the algebra replies of such sets look like Redis's.
+/// Any other set is left in its (hash) order.
+pub fn intset_order<M: AsRef<[u8]>>(members: &mut [M]) {
+    if members.len() <= crate::db::SET_MAX_INTSET_ENTRIES
+        && members.iter().all(|m| parse_i64(m.as_ref()).is_some())
+    {
+        members.sort_by_cached_key(|m| parse_i64(m.as_ref()));
+    }
+}
 
 fn new_set() -> Value {
     Value::Set(Box::default())
@@ -81,8 +95,12 @@ pub fn srem(ctx: &mut Ctx, argv: &[&[u8]]) {
 pub fn smembers(ctx: &mut Ctx, argv: &[&[u8]]) {
     with_set(ctx, argv[1], |s, out, _| {
         let Some(s) = s else { return out.set(0) };
-        out.set(s.set.len());
-        s.set.iter().for_each(|m| out.bulk(m));
+        let mut members: Vec<&Str> = s.set.iter().collect();
+        if !s.big {
+            intset_order(&mut members);
+        }
+        out.set(members.len());
+        members.into_iter().for_each(|m| out.bulk(m));
     });
 }
 
@@ -98,7 +116,7 @@ pub fn smismember(ctx: &mut Ctx, argv: &[&[u8]]) {
     with_set(ctx, argv[1], |s, out, _| {
         out.array(argv.len() - 2);
         for m in &argv[2..] {
-            out.int(s.as_ref().is_some_and(|s| s.set.contains(*m)) as i64);
+            out.int(s.as_ref().is_some_and(|s| s.set.contains(m)) as i64);
         }
     });
 }
@@ -140,7 +158,11 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
             let i = ctx.rng.below(s.set.len());
             vec![s.set.swap_remove_index(i).expect("in range")]
         }
-        Some(n) if n >= s.set.len() as u64 => s.set.drain(..).collect(),
+        Some(n) if n >= s.set.len() as u64 => {
+            let mut all: Vec<Str> = s.set.drain().collect();
+            intset_order(&mut all);
+            all
+        }
         Some(n) => (0..n)
             .map(|_| {
                 let i = ctx.rng.below(s.set.len());
@@ -186,7 +208,15 @@ pub fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
         let picks: Vec<usize> = match count {
             None => return out.bulk(&s.set[rng.below(len)]),
             Some(n) if n < 0 => (0..n.unsigned_abs()).map(|_| rng.below(len)).collect(),
-            Some(n) if n as u64 >= len as u64 => (0..len).collect(),
+            Some(n) if n as u64 >= len as u64 => {
+                // The whole set, listed as SMEMBERS lists it.
+                let mut all: Vec<&Str> = s.set.iter().collect();
+                if !s.big {
+                    intset_order(&mut all);
+                }
+                out.array(all.len());
+                return all.into_iter().for_each(|m| out.bulk(m));
+            }
             Some(n) => distinct_indices(rng, len, n as usize),
         };
         out.array(picks.len());
@@ -300,7 +330,8 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Str>, ()> {
 }
 
 fn algebra(ctx: &mut Ctx, keys: &[&[u8]], op: Op) {
-    if let Ok(r) = compute(ctx, keys, op) {
+    if let Ok(mut r) = compute(ctx, keys, op) {
+        intset_order(&mut r);
         ctx.out.set(r.len());
         r.iter().for_each(|m| ctx.out.bulk(m));
     }

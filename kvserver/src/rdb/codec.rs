@@ -859,7 +859,7 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
         Value::Set(s) => {
             out.push(T_SET);
             put_len(out, s.set.len() as u64);
-            for m in &s.set {
+            for m in s.set.iter() {
                 put_string(out, m);
             }
         }
