@@ -3,15 +3,19 @@
 # machine: redis-server and kvserver (BACKEND, default uring) run at once,
 # and each test runs on each server in turn, ROUNDS times, so a change in
 # the machine's load hits both alike. Prints CSV:
-#   test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us
+#   test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us,client_cpu_us_per_req,client_busy
 # (CPU: utime+stime of the server from /proc/PID/stat around the test;
-# user and system time apart), then one summary line per test:
-#   # test -P p: kvserver/redis req/s R.RRx, CPU/req C.CCx
+# user and system time apart; the client's: redis-benchmark's user+sys
+# per request, and client_busy, its CPU time over its run time: near 1.00
+# means the single-threaded client was the bottleneck), then one summary
+# line per test:
+#   # test -P p: kvserver/redis req/s R.RRx, CPU/req C.CCx, client busy B.BB / B.BB
 # (ratios of the sums over the rounds).
 # Knobs: SPECS ("test pipeline requests" triples), ROUNDS (3), BACKEND,
 # BIN (target/release/kvserver; build it first). Used for the "Final
 # verdict" table of docs/BENCHMARKS.md.
 set -uo pipefail
+TIMEFORMAT='%R %U %S'
 cd "$(dirname "$0")/.."
 SPECS=${SPECS:-"lpush 1 200000|sadd 1 200000|hset 1 200000|zadd 1 200000|set 1 200000|lpush 16 1000000|sadd 16 1000000|hset 16 1000000|zadd 16 300000"}
 ROUNDS=${ROUNDS:-3}
@@ -30,7 +34,7 @@ sleep 0.6
 for pid in $rp $kp; do
   kill -0 "$pid" 2>/dev/null || { echo "kv-interleave: a server did not start (ports $RPORT/$KPORT busy?)" >&2; exit 1; }
 done
-echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us"
+echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us,client_cpu_us_per_req,client_busy"
 csv=$(mktemp)
 IFS='|' read -ra specs <<<"$SPECS"
 for spec in "${specs[@]}"; do
@@ -39,18 +43,23 @@ for spec in "${specs[@]}"; do
     for srv in "redis $rp $RPORT" "kvserver $kp $KPORT"; do
       read -r name pid port <<<"$srv"
       read -r u0 s0 < <(cpu "$pid")
-      rps=$(redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" -t "$t" --csv 2>/dev/null |
-        tail -1 | cut -d'"' -f4)
+      # The client's own CPU (bash's `time` of redis-benchmark): at -P 1
+      # the client, not the server, is what runs out of CPU first.
+      out=$( { time redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" -t "$t" --csv 2>/dev/null; } 2>&1)
+      rps=$(grep "^\"${t^^}" <<<"$out" | tail -1 | cut -d'"' -f4)
+      read -r creal cuser csys < <(tail -1 <<<"$out")
       read -r u1 s1 < <(cpu "$pid")
       awk -v u0="$u0" -v u1="$u1" -v s0="$s0" -v s1="$s1" -v n="$n" -v tk="$TICK" \
+        -v cr="$creal" -v cu="$cuser" -v cs="$csys" \
         -v head="$t,$p,$round,$name,$rps" 'BEGIN {
           f = 1e6 / tk / n
-          printf "%s,%.2f,%.2f,%.2f\n", head, (u1 - u0 + s1 - s0) * f, (u1 - u0) * f, (s1 - s0) * f
+          printf "%s,%.2f,%.2f,%.2f,%.2f,%.2f\n", head, (u1 - u0 + s1 - s0) * f, (u1 - u0) * f, (s1 - s0) * f,
+            (cu + cs) * 1e6 / n, (cr > 0 ? (cu + cs) / cr : 0)
         }' | tee -a "$csv"
     done
   done
-  awk -F, -v t="$t" -v p="$p" '$1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6 }
+  awk -F, -v t="$t" -v p="$p" '$1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6; busy[$4] += $10; k[$4]++ }
     END { if (rps["redis"] > 0 && cpu["redis"] > 0)
-      printf "# %s -P %s: kvserver/redis req/s %.2fx, CPU/req %.2fx\n", t, p,
-        rps["kvserver"] / rps["redis"], cpu["kvserver"] / cpu["redis"] }' "$csv"
+      printf "# %s -P %s: kvserver/redis req/s %.2fx, CPU/req %.2fx, client busy %.2f (redis) / %.2f (kvserver)\n", t, p,
+        rps["kvserver"] / rps["redis"], cpu["kvserver"] / cpu["redis"], busy["redis"] / k["redis"], busy["kvserver"] / k["kvserver"] }' "$csv"
 done
