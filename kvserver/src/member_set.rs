@@ -174,16 +174,6 @@ impl std::ops::Index<usize> for MemberSet {
     }
 }
 
-impl FromIterator<Str> for MemberSet {
-    fn from_iter<I: IntoIterator<Item = Str>>(iter: I) -> MemberSet {
-        let mut s = MemberSet::default();
-        iter.into_iter().for_each(|m| {
-            s.insert(m);
-        });
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
