@@ -30,6 +30,18 @@ pub fn intset_order<M: AsRef<[u8]>>(members: &mut [M]) {
     }
 }
 
+/// Every member of `s` as bulk strings (the caller wrote the header): an
+/// intset ascending, any other set straight from the table.
+fn list_members(s: &SetObj, out: &mut Reply) {
+    if s.big {
+        s.set.iter().for_each(|m| out.bulk(m));
+    } else {
+        let mut members: Vec<&Str> = s.set.iter().collect();
+        intset_order(&mut members);
+        members.into_iter().for_each(|m| out.bulk(m));
+    }
+}
+
 fn new_set() -> Value {
     Value::Set(Box::default())
 }
@@ -95,12 +107,8 @@ pub fn srem(ctx: &mut Ctx, argv: &[&[u8]]) {
 pub fn smembers(ctx: &mut Ctx, argv: &[&[u8]]) {
     with_set(ctx, argv[1], |s, out, _| {
         let Some(s) = s else { return out.set(0) };
-        let mut members: Vec<&Str> = s.set.iter().collect();
-        if !s.big {
-            intset_order(&mut members);
-        }
-        out.set(members.len());
-        members.into_iter().for_each(|m| out.bulk(m));
+        out.set(s.set.len());
+        list_members(s, out);
     });
 }
 
@@ -210,12 +218,8 @@ pub fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
             Some(n) if n < 0 => (0..n.unsigned_abs()).map(|_| rng.below(len)).collect(),
             Some(n) if n as u64 >= len as u64 => {
                 // The whole set, listed as SMEMBERS lists it.
-                let mut all: Vec<&Str> = s.set.iter().collect();
-                if !s.big {
-                    intset_order(&mut all);
-                }
-                out.array(all.len());
-                return all.into_iter().for_each(|m| out.bulk(m));
+                out.array(len);
+                return list_members(s, out);
             }
             Some(n) => distinct_indices(rng, len, n as usize),
         };
