@@ -263,9 +263,10 @@ pub fn hrandfield(ctx: &mut Ctx, argv: &[&[u8]]) {
         _ => return ctx.out.error(err::SYNTAX),
     };
     if count == i64::MIN {
-        return ctx.out.error(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        );
+        return ctx.out.error(crate::t_set::COUNT_RANGE);
+    }
+    if crate::t_set::too_many_repeats(count) {
+        return ctx.out.error(crate::t_set::REPEATS_RANGE);
     }
     with_hash(ctx, argv[1], |h, out, rng| {
         let Some(h) = h else { return out.array(0) };

@@ -73,6 +73,20 @@ pub const COUNT_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 
+/// The most elements a negative count (repeats allowed) of SRANDMEMBER,
+/// HRANDFIELD and ZRANDMEMBER may ask for. Redis has no bound: it builds
+/// the whole reply, and `SRANDMEMBER key -9223372036854775807` gets
+/// redis-server 7.0 killed for memory. A 40-byte request asking for more
+/// than 16,777,216 elements is refused here instead.
+pub const REPEATS_MAX: u64 = 1 << 24;
+pub const REPEATS_RANGE: &str =
+    "ERR value is out of range, a negative count may ask for at most 16777216 elements";
+
+/// Whether `count` is a negative count beyond [`REPEATS_MAX`].
+pub fn too_many_repeats(count: i64) -> bool {
+    count < 0 && count.unsigned_abs() > REPEATS_MAX
+}
+
 /// SADD key member [member ...]: how many were new.
 pub fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (now, dbi, key) = (ctx.now, ctx.client.db, argv[1]);
@@ -202,6 +216,7 @@ pub fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(a) => match parse_i64(a) {
             None => return ctx.out.error(err::NOT_INTEGER),
             Some(i64::MIN) => return ctx.out.error(COUNT_RANGE),
+            Some(n) if too_many_repeats(n) => return ctx.out.error(REPEATS_RANGE),
             Some(n) => Some(n),
         },
     };

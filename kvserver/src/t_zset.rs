@@ -1058,6 +1058,9 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
                     return ctx.out.error("ERR value is out of range");
                 }
             }
+            if crate::t_set::too_many_repeats(n) {
+                return ctx.out.error(crate::t_set::REPEATS_RANGE);
+            }
             Some(n)
         }
     };

@@ -340,6 +340,29 @@ fn sets(s: &Server) {
     assert_eq!(c.q(&["SRANDMEMBER", "p", "0"]), "*0\r\n");
     assert_eq!(members(&c.q(&["SRANDMEMBER", "p", "5"])), ["a", "b", "c"]);
     assert!(c.q(&["SRANDMEMBER", "p", "-6"]).starts_with("*6\r\n"));
+    // A negative count asks for that many elements whatever the set's
+    // size: beyond 16,777,216 it is refused (Redis 7.0 builds the reply
+    // and is killed for memory), for every RANDMEMBER-like command.
+    c.q(&["HSET", "rh", "f", "v"]);
+    c.q(&["ZADD", "rz", "1", "m"]);
+    let refused =
+        "-ERR value is out of range, a negative count may ask for at most 16777216 elements\r\n";
+    for cmd in [
+        &["SRANDMEMBER", "p", "-9223372036854775807"][..],
+        &["SRANDMEMBER", "p", "-16777217"],
+        &["SRANDMEMBER", "nop", "-16777217"],
+        &["HRANDFIELD", "rh", "-9223372036854775807", "WITHVALUES"],
+        &["HRANDFIELD", "rh", "-16777217"],
+        &["ZRANDMEMBER", "rz", "-16777217"],
+    ] {
+        assert_eq!(c.q(cmd), refused, "{cmd:?}");
+    }
+    // Where Redis has its own error first, it stays.
+    assert_eq!(
+        c.q(&["ZRANDMEMBER", "rz", "-9223372036854775807", "WITHSCORES"]),
+        "-ERR value is out of range\r\n"
+    );
+    assert!(c.q(&["SRANDMEMBER", "p", "-3000"]).starts_with("*3000\r\n"));
     assert_eq!(c.q(&["SRANDMEMBER", "nop", "-6"]), "*0\r\n");
     let popped = c.q(&["SPOP", "p"]);
     assert!(popped.starts_with("$1\r\n"), "{popped}");
