@@ -16,6 +16,8 @@
 //! table doubles (IndexSet 42, Redis 7.0 68); 77 at 1,000,000, just after
 //! (IndexSet 51, Redis 66). Hashes stay on IndexMap for that reason: their
 //! 56-byte entries would cost up to 1.7x Redis's memory per field.
+//! A set removed down to under an eighth of its capacity is rebuilt
+//! smaller ([`MemberSet::swap_remove`]; IndexSet never gave memory back).
 //!
 //! Positions keep IndexSet's contract, which `keys::collection_scan` and the
 //! random picks rely on:
@@ -37,6 +39,9 @@
 use crate::db::{Hasher, Str};
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+
+/// Tables this small are never shrunk (not worth a rehash).
+const SHRINK_FLOOR: usize = 64;
 
 #[derive(Debug, Clone)]
 struct Slot {
@@ -149,6 +154,23 @@ impl MemberSet {
             if let Some(moved) = self.table.get_bucket_mut(bucket) {
                 moved.pos = p;
             }
+        }
+        self.maybe_shrink();
+    }
+
+    /// Gives memory back once the set is under an eighth of its capacity
+    /// (Redis shrinks a dict under a tenth full): the table is rebuilt for
+    /// twice the members left, so whole-set walks (SMEMBERS, which go
+    /// over every bucket) stay proportional to the size too. Amortized
+    /// O(1): the next shrink needs most of the rest removed.
+    fn maybe_shrink(&mut self) {
+        let (len, cap) = (self.table.len(), self.table.capacity());
+        if cap > SHRINK_FLOOR && len * 8 < cap {
+            let hasher = &self.hasher;
+            self.table
+                .shrink_to(len * 2, |s| hasher.hash_one(&*s.member as &[u8]));
+            self.order.shrink_to(len * 2);
+            self.rebuild_order();
         }
     }
 
@@ -309,5 +331,35 @@ mod tests {
         assert_eq!(drained, model.into_iter().collect());
         assert!(s.is_empty() && s.get_index(0).is_none());
         assert!(s.insert(Str::new(b"again")) && s[0].as_ref() == b"again");
+    }
+
+    /// A set emptied down to a few members gives its table back, and the
+    /// positions survive the rehash.
+    #[test]
+    fn shrinks_when_mostly_removed() {
+        let mut s = MemberSet::default();
+        let mut model = Vec::new();
+        for i in 0..10_000u32 {
+            let m = format!("member:{i}").into_bytes();
+            s.insert(Str::new(&m));
+            model.push(m);
+        }
+        let big = s.table.num_buckets();
+        while model.len() > 100 {
+            let i = model.len() / 3;
+            assert_eq!(
+                s.swap_remove_index(i).map(|m| m.to_vec()),
+                Some(model.swap_remove(i))
+            );
+            let m = model.pop().expect("members left");
+            assert!(s.swap_remove(&m));
+        }
+        assert!(
+            s.table.num_buckets() * 16 <= big,
+            "{} buckets of {big} left",
+            s.table.num_buckets()
+        );
+        assert!(s.order.capacity() <= 1000);
+        check(&s, &model);
     }
 }
