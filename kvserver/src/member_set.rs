@@ -32,6 +32,13 @@
 //! itself first and then rebuilds `order` from the positions stored in the
 //! buckets (O(n), amortized like the rehash itself).
 //!
+//! This leans on how hashbrown 0.17 behaves, beyond what it documents (its
+//! docs promise a bucket index only until the table is next modified):
+//! buckets move only in a rehash (`reserve`, `shrink_to`, an insert with
+//! no growth left), never on removal, and a clone keeps every bucket. The
+//! tests below (a model-checked random mix, an in-place rehash, a shrink)
+//! are the guard when hashbrown is upgraded.
+//!
 //! Iteration ([`MemberSet::iter`], [`MemberSet::drain`]) goes in bucket
 //! order, which is sequential in memory; position order is only for
 //! [`MemberSet::get_index`].
