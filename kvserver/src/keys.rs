@@ -189,7 +189,13 @@ fn ttl_generic(ctx: &mut Ctx, argv: &[&[u8]], ms: bool, absolute: bool) {
     } else {
         (at - now as i64).max(0)
     };
-    ctx.out.int(if ms { t } else { (t + 500) / 1000 });
+    // Rounded to the nearest second without overflowing at i64::MAX (a
+    // PEXPIREAT far in the future).
+    ctx.out.int(if ms {
+        t
+    } else {
+        ((t as i128 + 500) / 1000) as i64
+    });
 }
 
 pub fn ttl(ctx: &mut Ctx, argv: &[&[u8]]) {

@@ -265,6 +265,13 @@ impl Stream {
             block.extend_from_slice(s);
         }
         self.entries.insert(id, block.into_boxed_slice());
+        // An empty stream whose top ID XSETID lowered can get an ID below
+        // its leftover node (a trimmed node stays, entries gone): that node
+        // cannot hold it (a node spans start..=last), so the empty nodes go
+        // and the stream starts afresh.
+        if self.entries.len() == 1 && self.nodes.keys().next_back().is_some_and(|&k| id < k) {
+            self.nodes.clear();
+        }
         match self.nodes.iter_mut().next_back() {
             Some((_, n)) if n.total < NODE_MAX_ENTRIES => {
                 n.total += 1;
@@ -322,7 +329,7 @@ impl Stream {
                 Trim::MinId(min) => node.last < min,
             };
             if whole {
-                let last = node.last;
+                let last = node.last.max(start);
                 let ids: Vec<StreamId> =
                     self.entries.range(start..=last).map(|(k, _)| *k).collect();
                 for id in &ids {
@@ -335,7 +342,7 @@ impl Stream {
             if approx {
                 break;
             }
-            let last = node.last;
+            let last = node.last.max(start);
             let mut gone = 0u64;
             while let Some((&id, _)) = self.entries.range(start..=last).next() {
                 let stop = match how {

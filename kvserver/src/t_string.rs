@@ -408,7 +408,8 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
         // Nothing to write: the length as it is, and no key is created.
         return ctx.out.int(old.map_or(0, |s| s.len() as i64));
     }
-    if off + val.len() as i64 > MAX_STRING {
+    // off is client input up to i64::MAX: compare without adding.
+    if off > MAX_STRING - val.len() as i64 {
         return ctx.out.error(TOO_BIG);
     }
     let off = off as usize;

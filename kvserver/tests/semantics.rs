@@ -36,6 +36,24 @@ fn strings(s: &Server) {
         c.q(&["SETRANGE", "r", "-1", "ab"]),
         "-ERR offset is out of range\r\n"
     );
+    // Offsets near i64::MAX: refused, not added (the sum overflowed and
+    // the server aborted on a 9.2e18-byte resize).
+    for (off, val) in [
+        ("9223372036854775807", "x"),
+        ("9223372036854775800", "xxxxxxxxxx"),
+    ] {
+        assert_eq!(
+            c.q(&["SETRANGE", "r", off, val]),
+            "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+        );
+    }
+    // EXPIRETIME rounds a deadline at i64::MAX ms without overflowing
+    // (what redis-server 7.0 answers).
+    c.q(&["SET", "far", "v"]);
+    assert_eq!(c.q(&["PEXPIREAT", "far", "9223372036854775807"]), ":1\r\n");
+    assert_eq!(c.q(&["EXPIRETIME", "far"]), ":9223372036854776\r\n");
+    assert_eq!(c.q(&["PEXPIRETIME", "far"]), ":9223372036854775807\r\n");
+    c.q(&["DEL", "far"]);
     assert_eq!(c.q(&["INCR", "i"]), ":1\r\n");
     assert_eq!(c.q(&["INCRBY", "i", "41"]), ":42\r\n");
     assert_eq!(c.q(&["DECRBY", "i", "2"]), ":40\r\n");

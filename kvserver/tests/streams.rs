@@ -457,6 +457,22 @@ const STREAMS: &[Case] = &[
     (&[b"XADD", b"e", b"MAXLEN", b"0", b"3", b"a", b"1"], b"$3\r\n3-0\r\n"),
     (&[b"XINFO", b"STREAM", b"e", b"FULL"], b"*18\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n$16\r\nradix-tree-nodes\r\n:1\r\n$17\r\nlast-generated-id\r\n$3\r\n3-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n1-0\r\n$13\r\nentries-added\r\n:4\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n0-0\r\n$7\r\nentries\r\n*0\r\n$6\r\ngroups\r\n*0\r\n"),
     (&[b"XREAD", b"STREAMS", b"e", b"$"], b"*-1\r\n"),
+    // An emptied stream whose top ID XSETID lowers, then gets entries
+    // below its old (trimmed, still present) node: this crashed kvserver
+    // on the next trim (a node spanning start > last).
+    (&[b"XADD", b"lo", b"1-0", b"f", b"v"], b"$3\r\n1-0\r\n"),
+    (&[b"XADD", b"lo", b"2-0", b"f", b"v"], b"$3\r\n2-0\r\n"),
+    (&[b"XADD", b"lo", b"3-0", b"f", b"v"], b"$3\r\n3-0\r\n"),
+    (&[b"XDEL", b"lo", b"3-0"], b":1\r\n"),
+    (&[b"XTRIM", b"lo", b"MINID", b"3-0"], b":2\r\n"),
+    (&[b"XSETID", b"lo", b"0-1"], b"+OK\r\n"),
+    (&[b"XADD", b"lo", b"0-2", b"f", b"v"], b"$3\r\n0-2\r\n"),
+    (&[b"XTRIM", b"lo", b"MAXLEN", b"0"], b":1\r\n"),
+    (&[b"XADD", b"lo", b"MAXLEN", b"0", b"0-3", b"f", b"v"], b"$3\r\n0-3\r\n"),
+    (&[b"XLEN", b"lo"], b":0\r\n"),
+    (&[b"XADD", b"lo", b"0-4", b"g", b"w"], b"$3\r\n0-4\r\n"),
+    (&[b"XRANGE", b"lo", b"-", b"+"], b"*1\r\n*2\r\n$3\r\n0-4\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"),
+    (&[b"XINFO", b"STREAM", b"lo"], b"*20\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n0-4\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n3-0\r\n$13\r\nentries-added\r\n:6\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n0-4\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n0-4\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n0-4\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"),
 ];
 
 #[rustfmt::skip]
