@@ -125,6 +125,13 @@ pub static PARAMS: &[Param] = &[
     p("tcp-backlog", Int(0, I32), "511", Immutable),
     p("cluster-enabled", Bool, "no", Immutable),
     p("protected-mode", Bool, "yes", Yes),
+    // Redis 7.0's: DEBUG only when allowed (security.rs).
+    p(
+        "enable-debug-command",
+        Enum(&["no", "yes", "local"]),
+        "no",
+        Immutable,
+    ),
     p("save", Save, "", Yes),
     p("appendonly", Bool, "no", Yes),
     p(

@@ -50,15 +50,34 @@ pub const DENIED: &str = "-DENIED Redis is running in protected mode because pro
 /// protected mode on, no password, and a peer that is not loopback (an
 /// unknown peer counts as remote). IPv4-mapped IPv6 loopback is loopback.
 pub fn protected_denied(protected: bool, password_set: bool, peer: Option<IpAddr>) -> bool {
-    if !protected || password_set {
-        return false;
-    }
+    protected && !password_set && !is_local(peer)
+}
+
+/// Whether `peer` is this host: a loopback address, IPv4-mapped IPv6
+/// loopback included. An unknown peer is not.
+pub fn is_local(peer: Option<IpAddr>) -> bool {
     match peer {
-        Some(IpAddr::V4(a)) => !a.is_loopback(),
+        Some(IpAddr::V4(a)) => a.is_loopback(),
         Some(IpAddr::V6(a)) => {
-            !(a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v| v.is_loopback()))
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v| v.is_loopback())
         }
-        None => true,
+        None => false,
+    }
+}
+
+/// Redis 7.0's refusal of DEBUG unless `enable-debug-command` allows it.
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command \
+    option is set to \"local\", you can run it from a local connection, otherwise you need to set \
+    this option in the configuration file, and then restart the server.";
+
+/// Whether `enable-debug-command` (`no`, `yes`, `local`) lets a client at
+/// `peer` run DEBUG. Off by default, as in Redis 7.0: DEBUG SLEEP stops a
+/// whole I/O thread.
+pub fn debug_allowed(setting: &str, peer: Option<IpAddr>) -> bool {
+    match setting {
+        "yes" => true,
+        "local" => is_local(peer),
+        _ => false,
     }
 }
 
@@ -150,6 +169,21 @@ pub fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_command_setting() {
+        let lo: Option<IpAddr> = Some("127.0.0.1".parse().unwrap());
+        let lo6: Option<IpAddr> = Some("::ffff:127.0.0.1".parse().unwrap());
+        let remote: Option<IpAddr> = Some("10.1.2.3".parse().unwrap());
+        assert!(!debug_allowed("no", lo));
+        assert!(debug_allowed("yes", remote));
+        assert!(debug_allowed("local", lo) && debug_allowed("local", lo6));
+        assert!(!debug_allowed("local", remote));
+        assert!(
+            !debug_allowed("local", None),
+            "an unknown peer is not local"
+        );
+    }
 
     #[test]
     fn protected_mode_decision() {

@@ -1327,6 +1327,10 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// DEBUG SLEEP seconds | HELP (the rest of Redis's DEBUG is not here).
 pub fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let setting = ctx.server.config.get("enable-debug-command");
+    if !crate::security::debug_allowed(&setting, ctx.client.info.peer_ip) {
+        return ctx.out.error(crate::security::DEBUG_NOT_ALLOWED);
+    }
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"sleep" if argv.len() == 3 => {

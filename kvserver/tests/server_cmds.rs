@@ -598,6 +598,22 @@ fn redis_style_options() {
         c.q(&["CONFIG", "GET", "maxmemory"]),
         "*2\r\n$9\r\nmaxmemory\r\n$10\r\n1073741824\r\n"
     );
+    // DEBUG is off unless enable-debug-command allows it (Redis 7.0's
+    // default and message; DEBUG SLEEP would stop an I/O thread).
+    assert_eq!(
+        c.q(&["DEBUG", "SLEEP", "5"]),
+        "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+         you can run it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server.\r\n"
+    );
+    assert_eq!(
+        c.q(&["CONFIG", "GET", "enable-debug-command"]),
+        "*2\r\n$20\r\nenable-debug-command\r\n$2\r\nno\r\n"
+    );
+    assert_eq!(
+        c.q(&["CONFIG", "SET", "enable-debug-command", "yes"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n"
+    );
     assert_eq!(
         c.q(&["CONFIG", "GET", "dir"]),
         format!("*2\r\n$3\r\ndir\r\n${}\r\n{dir}\r\n", dir.len())

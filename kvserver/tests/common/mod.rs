@@ -183,6 +183,10 @@ impl Server {
                 backend,
                 "--dir",
                 &d,
+                // DEBUG (SLEEP) from the tests' loopback connections, as
+                // Redis's own test suite allows it.
+                "--enable-debug-command",
+                "local",
             ]
             .iter()
             .map(|s| s.to_string())
