@@ -12,7 +12,8 @@
 
 use crate::command::Ctx;
 use crate::db::{Str, Value};
-use crate::reply::err;
+use crate::reply::{err, Reply};
+use crate::t_string::with_string;
 use crate::util::parse_i64;
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
@@ -84,13 +85,13 @@ pub fn getbit(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(off) = bit_offset(argv[2]) else {
         return ctx.out.error(BAD_OFFSET);
     };
-    let Ok(s) = read_string(ctx, argv[1]) else {
-        return;
-    };
-    let s = s.unwrap_or_default();
-    let byte = (off >> 3) as usize;
-    let bit = s.get(byte).map_or(0, |b| (b >> (7 - (off & 7))) & 1);
-    ctx.out.int(bit as i64);
+    with_string(ctx, argv[1], |s, out| {
+        let byte = (off >> 3) as usize;
+        let bit = s
+            .and_then(|s| s.get(byte))
+            .map_or(0, |b| (b >> (7 - (off & 7))) & 1);
+        out.int(bit as i64);
+    });
 }
 
 /// `start end [BYTE|BIT]` normalized as Redis's BITCOUNT/BITPOS do, in bit
@@ -139,35 +140,37 @@ fn popcount(s: &[u8], lo: u64, hi: u64) -> u64 {
 /// BITCOUNT key [start end [BYTE|BIT]]
 pub fn bitcount(ctx: &mut Ctx, argv: &[&[u8]]) {
     // Redis looks the key up first: a missing key is 0 whatever follows.
-    let Ok(s) = read_string(ctx, argv[1]) else {
-        return;
-    };
-    let Some(s) = s else { return ctx.out.int(0) };
+    with_string(ctx, argv[1], |s, out| bitcount_of(out, s, argv));
+}
+
+/// BITCOUNT's reply for the string `s` (None: no key).
+fn bitcount_of(out: &mut Reply, s: Option<&[u8]>, argv: &[&[u8]]) {
+    let Some(s) = s else { return out.int(0) };
     let (start, end, isbit) = match argv.len() {
         2 => (0, -1, false),
         4 | 5 => {
             let (Some(a), Some(b)) = (parse_i64(argv[2]), parse_i64(argv[3])) else {
-                return ctx.out.error(err::NOT_INTEGER);
+                return out.error(err::NOT_INTEGER);
             };
             let isbit = match argv.get(4) {
                 None => false,
                 Some(o) => match byte_or_bit(o) {
                     Some(b) => b,
-                    None => return ctx.out.error(err::SYNTAX),
+                    None => return out.error(err::SYNTAX),
                 },
             };
             if a < 0 && b < 0 && a > b {
-                return ctx.out.int(0);
+                return out.int(0);
             }
             (a, b, isbit)
         }
-        _ => return ctx.out.error(err::SYNTAX),
+        _ => return out.error(err::SYNTAX),
     };
     let n = match bit_range(start, end, isbit, s.len()) {
         None => 0,
-        Some((lo, hi)) => popcount(&s, lo, hi),
+        Some((lo, hi)) => popcount(s, lo, hi),
     };
-    ctx.out.int(n as i64);
+    out.int(n as i64);
 }
 
 /// BITPOS key bit [start [end [BYTE|BIT]]]: the first bit set to `bit` in
@@ -180,37 +183,39 @@ pub fn bitpos(ctx: &mut Ctx, argv: &[&[u8]]) {
     if bit != 0 && bit != 1 {
         return ctx.out.error("ERR The bit argument must be 1 or 0.");
     }
-    let Ok(s) = read_string(ctx, argv[1]) else {
-        return;
-    };
+    with_string(ctx, argv[1], |s, out| bitpos_of(out, s, bit, argv));
+}
+
+/// BITPOS's reply for the string `s` (None: no key).
+fn bitpos_of(out: &mut Reply, s: Option<&[u8]>, bit: i64, argv: &[&[u8]]) {
     let Some(s) = s else {
-        return ctx.out.int(if bit == 1 { -1 } else { 0 });
+        return out.int(if bit == 1 { -1 } else { 0 });
     };
     let (start, end, isbit, end_given) = match argv.len() {
         3 => (0, -1, false, false),
         4..=6 => {
             let Some(a) = parse_i64(argv[3]) else {
-                return ctx.out.error(err::NOT_INTEGER);
+                return out.error(err::NOT_INTEGER);
             };
             let isbit = match argv.get(5) {
                 None => false,
                 Some(o) => match byte_or_bit(o) {
                     Some(b) => b,
-                    None => return ctx.out.error(err::SYNTAX),
+                    None => return out.error(err::SYNTAX),
                 },
             };
             match argv.get(4) {
                 None => (a, -1, isbit, false),
                 Some(e) => match parse_i64(e) {
                     Some(b) => (a, b, isbit, true),
-                    None => return ctx.out.error(err::NOT_INTEGER),
+                    None => return out.error(err::NOT_INTEGER),
                 },
             }
         }
-        _ => return ctx.out.error(err::SYNTAX),
+        _ => return out.error(err::SYNTAX),
     };
     let Some((lo, hi)) = bit_range(start, end, isbit, s.len()) else {
-        return ctx.out.int(-1);
+        return out.int(-1);
     };
     let want = bit == 1;
     let bit_at = |i: u64| (s[(i >> 3) as usize] >> (7 - (i & 7))) & 1 == 1;
@@ -225,12 +230,12 @@ pub fn bitpos(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         if bit_at(i) == want {
-            return ctx.out.int(i as i64);
+            return out.int(i as i64);
         }
         i += 1;
     }
     let pos = if want || end_given { -1 } else { hi as i64 + 1 };
-    ctx.out.int(pos);
+    out.int(pos);
 }
 
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]: the result's length (the

@@ -7,7 +7,7 @@
 
 use crate::command::{arity_error, Ctx};
 use crate::db::{Str, Value};
-use crate::reply::err;
+use crate::reply::{err, Reply};
 use crate::util::{fmt_human, parse_f64, parse_i64};
 
 /// proto-max-bulk-len: the largest string a command may build.
@@ -33,6 +33,23 @@ pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
             ctx.out.error(err::WRONGTYPE);
             Err(())
         }
+    }
+}
+
+/// Runs `f` on the string at `key` where it lies (None: no key), with the
+/// reply; replies WRONGTYPE for another type. Readers use this, not
+/// [`lookup_string`], so a 512 MB value is not copied to read a byte of it.
+pub fn with_string(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(Option<&[u8]>, &mut Reply)) {
+    let now = ctx.now;
+    match ctx
+        .ks
+        .db(ctx.client.db, key)
+        .get(key, now)
+        .map(|e| &e.value)
+    {
+        None => f(None, ctx.out),
+        Some(Value::String(s)) => f(Some(s), ctx.out),
+        Some(_) => ctx.out.error(err::WRONGTYPE),
     }
 }
 
@@ -294,12 +311,13 @@ pub fn mget(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.array(argv.len() - 1);
     let now = ctx.now;
     for &k in &argv[1..] {
-        let v = ctx
-            .db(k)
+        match ctx
+            .ks
+            .db(ctx.client.db, k)
             .get(k, now)
-            .and_then(|e| e.value.as_str().cloned());
-        match v {
-            Some(s) => ctx.out.bulk(&s),
+            .and_then(|e| e.value.as_str())
+        {
+            Some(s) => ctx.out.bulk(s),
             None => ctx.out.null(),
         }
     }
@@ -333,29 +351,40 @@ pub fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.int(1);
 }
 
-/// APPEND key value: the new length; keeps the TTL.
+/// APPEND key value: the new length; keeps the TTL. The value grows where
+/// it lies (no copy of what is there: a log built by APPENDs costs what is
+/// appended, not the whole string each time).
 pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Ok(old) = lookup_string(ctx, argv[1]) else {
-        return;
+    let (key, add, now) = (argv[1], argv[2], ctx.now);
+    let db = ctx.ks.db(ctx.client.db, key);
+    let n = match db.get(key, now).map(|e| &mut e.value) {
+        Some(Value::String(s)) => {
+            if s.len() as i64 + add.len() as i64 > MAX_STRING {
+                return ctx.out.error(TOO_BIG);
+            }
+            let mut v = std::mem::take(s).into_vec();
+            v.extend_from_slice(add);
+            let n = v.len();
+            *s = Str::from(v);
+            n
+        }
+        Some(_) => return ctx.out.error(err::WRONGTYPE),
+        None => {
+            if add.len() as i64 > MAX_STRING {
+                return ctx.out.error(TOO_BIG);
+            }
+            db.set_keep_ttl(key, string(add));
+            add.len()
+        }
     };
-    let old = old.unwrap_or_default();
-    if old.len() as i64 + argv[2].len() as i64 > MAX_STRING {
-        return ctx.out.error(TOO_BIG);
-    }
-    let mut v = Vec::with_capacity(old.len() + argv[2].len());
-    v.extend_from_slice(&old);
-    v.extend_from_slice(argv[2]);
-    let n = v.len();
-    ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
     ctx.out.int(n as i64);
 }
 
 /// STRLEN key
 pub fn strlen(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if let Ok(v) = lookup_string(ctx, argv[1]) {
-        ctx.out.int(v.map_or(0, |s| s.len() as i64));
-    }
+    with_string(ctx, argv[1], |s, out| {
+        out.int(s.map_or(0, |s| s.len() as i64))
+    });
 }
 
 /// GETRANGE key start end (inclusive, negative from the end).
@@ -363,32 +392,30 @@ pub fn getrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (Some(start), Some(end)) = (parse_i64(argv[2]), parse_i64(argv[3])) else {
         return ctx.out.error(err::NOT_INTEGER);
     };
-    let s = match lookup_string(ctx, argv[1]) {
-        Ok(Some(s)) => s,
-        Ok(None) => return ctx.out.bulk(b""),
-        Err(()) => return,
-    };
-    if start < 0 && end < 0 && start > end {
-        return ctx.out.bulk(b"");
-    }
-    let len = s.len() as i128;
-    let (mut start, mut end) = (start as i128, end as i128);
-    if start < 0 {
-        start += len;
-    }
-    if end < 0 {
-        end += len;
-    }
-    start = start.max(0);
-    end = end.max(0);
-    if end >= len {
-        end = len - 1;
-    }
-    if start > end || len == 0 {
-        ctx.out.bulk(b"");
-    } else {
-        ctx.out.bulk(&s[start as usize..=end as usize]);
-    }
+    with_string(ctx, argv[1], |s, out| {
+        let Some(s) = s else { return out.bulk(b"") };
+        if start < 0 && end < 0 && start > end {
+            return out.bulk(b"");
+        }
+        let len = s.len() as i128;
+        let (mut start, mut end) = (start as i128, end as i128);
+        if start < 0 {
+            start += len;
+        }
+        if end < 0 {
+            end += len;
+        }
+        start = start.max(0);
+        end = end.max(0);
+        if end >= len {
+            end = len - 1;
+        }
+        if start > end || len == 0 {
+            out.bulk(b"");
+        } else {
+            out.bulk(&s[start as usize..=end as usize]);
+        }
+    });
 }
 
 /// SETRANGE key offset value: overwrite at offset, zero-padding; the new
@@ -400,9 +427,13 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     if off < 0 {
         return ctx.out.error("ERR offset is out of range");
     }
-    let val = argv[3];
-    let Ok(old) = lookup_string(ctx, argv[1]) else {
-        return;
+    let (key, val, now) = (argv[1], argv[3], ctx.now);
+    let db = ctx.ks.db(ctx.client.db, key);
+    // The value is edited where it lies (taken out, no copy; put back).
+    let old = match db.get(key, now).map(|e| &mut e.value) {
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return ctx.out.error(err::WRONGTYPE),
+        None => None,
     };
     if val.is_empty() {
         // Nothing to write: the length as it is, and no key is created.
@@ -413,14 +444,27 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(TOO_BIG);
     }
     let off = off as usize;
-    let mut v = old.map(|s| s.to_vec()).unwrap_or_default();
-    if v.len() < off + val.len() {
-        v.resize(off + val.len(), 0);
-    }
-    v[off..off + val.len()].copy_from_slice(val);
-    let n = v.len();
-    ctx.db(argv[1])
-        .set_keep_ttl(argv[1], Value::String(Str::from(v)));
+    let write = |mut v: Vec<u8>| {
+        if v.len() < off + val.len() {
+            v.resize(off + val.len(), 0);
+        }
+        v[off..off + val.len()].copy_from_slice(val);
+        v
+    };
+    let n = match old {
+        Some(s) => {
+            let v = write(std::mem::take(s).into_vec());
+            let n = v.len();
+            *s = Str::from(v);
+            n
+        }
+        None => {
+            let v = write(Vec::new());
+            let n = v.len();
+            db.set_keep_ttl(key, Value::String(Str::from(v)));
+            n
+        }
+    };
     ctx.out.int(n as i64);
 }
 
