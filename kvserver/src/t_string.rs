@@ -22,8 +22,10 @@ fn string(v: &[u8]) -> Value {
     Value::String(Str::new(v))
 }
 
-/// The string at `key`: `Ok(None)` if there is none; `Err(())` once the
-/// WRONGTYPE error has been replied.
+/// A copy of the string at `key`: `Ok(None)` if there is none; `Err(())`
+/// once the WRONGTYPE error has been replied. Only where the old value is
+/// replied after the key may or may not change (SET ... GET, GETEX);
+/// readers borrow ([`with_string`]), GETSET/GETDEL take it out.
 pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
     let now = ctx.now;
     match ctx.db(key).get(key, now).map(|e| e.value.as_str().cloned()) {
@@ -241,9 +243,29 @@ pub fn psetex(ctx: &mut Ctx, argv: &[&[u8]]) {
     setex_generic(ctx, argv, Unit::Millis, "psetex");
 }
 
+/// The string at `key` taken out of its entry (no copy; the caller
+/// overwrites or deletes the key next): Ok(None) if there is none, Err
+/// once WRONGTYPE is replied.
+fn take_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
+    let now = ctx.now;
+    match ctx
+        .ks
+        .db(ctx.client.db, key)
+        .get(key, now)
+        .map(|e| &mut e.value)
+    {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(std::mem::take(s))),
+        Some(_) => {
+            ctx.out.error(err::WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
 /// GETSET key value: SET key value GET.
 pub fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Ok(old) = lookup_string(ctx, argv[1]) else {
+    let Ok(old) = take_string(ctx, argv[1]) else {
         return;
     };
     ctx.db(argv[1]).set(argv[1], string(argv[2]), None);
@@ -255,7 +277,7 @@ pub fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// GETDEL key
 pub fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
-    match lookup_string(ctx, argv[1]) {
+    match take_string(ctx, argv[1]) {
         Ok(Some(v)) => {
             ctx.db(argv[1]).remove(argv[1]);
             ctx.out.bulk(&v);
@@ -519,12 +541,14 @@ pub fn decrby(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// INCRBYFLOAT key increment: the new value as a string (see
 /// [`crate::util::fmt_human`] for how it is printed).
 pub fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Ok(old) = lookup_string(ctx, argv[1]) else {
+    // Parsed where it lies (a huge string is not copied to fail parsing);
+    // None after with_string: WRONGTYPE was replied.
+    let mut found = None;
+    with_string(ctx, argv[1], |s, _| {
+        found = Some(s.map_or(Some(0.0), parse_f64))
+    });
+    let Some(cur) = found else {
         return;
-    };
-    let cur = match old {
-        None => Some(0.0),
-        Some(s) => parse_f64(&s),
     };
     let (Some(cur), Some(by)) = (cur, parse_f64(argv[2])) else {
         return ctx.out.error(err::NOT_FLOAT);
