@@ -106,6 +106,9 @@ struct Conn {
     /// Received, not yet parsed bytes (moved into the recv while one is in
     /// flight).
     input: BytesMut,
+    /// How far the parse of an incomplete request at the front of `input`
+    /// got (so a huge request is not walked again on every receive).
+    resume: protocol::Resume,
     /// Replies not yet sent (what is in flight was moved out of it).
     out: Reply,
     client: Client,
@@ -435,7 +438,12 @@ impl Worker {
                     break;
                 }
                 let data = &conn.input[pos..];
-                let mut parsed = protocol::parse(data, &mut self.ranges, &mut self.owned);
+                let mut parsed = protocol::parse_resuming(
+                    data,
+                    &mut self.ranges,
+                    &mut self.owned,
+                    &mut conn.resume,
+                );
                 if !conn.client.authenticated && security::auth_required(&self.server, &conn.client)
                 {
                     if let Err(e) = protocol::check_unauthenticated(data) {
@@ -801,6 +809,7 @@ impl Worker {
                 sending: 0,
                 closing: false,
                 input: BytesMut::new(),
+                resume: protocol::Resume::default(),
                 out,
                 client,
                 held: false,

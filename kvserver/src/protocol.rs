@@ -10,7 +10,7 @@
 //! Anything else is an inline command, one text line split like a shell
 //! line (what telnet and `redis-cli` in some modes send): `SET k "a b"\r\n`.
 //!
-//! Multibulk frames are decoded by [`scan_multibulk`] in one pass over the
+//! Multibulk frames are decoded by [`scan_headers`] in one pass over the
 //! headers: it enforces Redis's limits with Redis's exact errors (a hostile
 //! `$999999999` is refused, not waited for; nested arrays are refused),
 //! skips each payload by its length, checks the CRLF after it, and records
@@ -58,17 +58,47 @@ pub enum Parsed {
 
 /// Parses the request at the front of `buf`.
 pub fn parse(buf: &[u8], ranges: &mut Vec<Range<usize>>, owned: &mut Vec<Vec<u8>>) -> Parsed {
+    parse_resuming(buf, ranges, owned, &mut Resume::default())
+}
+
+/// Where the walk of an incomplete multibulk request stopped: the next
+/// parse of the same request (with more bytes behind it) starts there
+/// instead of walking every argument header again. A connection keeps
+/// one, so a request of a million arguments arriving in hundreds of
+/// receives is walked once (Redis keeps the same state in its client).
+/// Offsets are from the request's start, which stays at the front of the
+/// connection's input while the request is incomplete.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Bytes of the request walked so far: its first line and its
+    /// complete arguments (0: nothing saved).
+    pos: usize,
+    /// The request's argument count, from its first line.
+    count: i64,
+    /// The complete arguments' ranges.
+    ranges: Vec<Range<usize>>,
+}
+
+/// [`parse`], resuming the walk `resume` saved for this request, and
+/// saving it there again if the request is still incomplete.
+pub fn parse_resuming(
+    buf: &[u8],
+    ranges: &mut Vec<Range<usize>>,
+    owned: &mut Vec<Vec<u8>>,
+    resume: &mut Resume,
+) -> Parsed {
     ranges.clear();
     owned.clear();
     match buf.first() {
         None => Parsed::Incomplete,
-        Some(b'*') => parse_multibulk(buf, ranges),
+        Some(b'*') => parse_multibulk(buf, ranges, resume),
         Some(_) => parse_inline(buf, owned),
     }
 }
 
-fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>) -> Parsed {
-    match scan_multibulk(buf, Some(ranges)) {
+fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>, resume: &mut Resume) -> Parsed {
+    let limits = (MAX_MULTIBULK_LEN, MAX_BULK.load(Ordering::Relaxed), false);
+    match scan_headers(buf, Some(ranges), limits, Some(resume)) {
         Ok(Some((len, count))) if count <= 0 => Parsed::Empty { consumed: len },
         Ok(Some((len, _))) => Parsed::Multibulk { consumed: len },
         Ok(None) => Parsed::Incomplete,
@@ -87,25 +117,6 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
     }
 }
 
-/// Walks the headers of the multibulk request at the front of `buf`
-/// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
-/// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
-/// limits; `Err`: the protocol error Redis would send.
-///
-/// With `ranges`, the arguments' byte ranges are recorded there.
-pub fn scan_multibulk(
-    buf: &[u8],
-    ranges: Option<&mut Vec<Range<usize>>>,
-) -> Result<Option<(usize, i64)>, String> {
-    scan_headers(
-        buf,
-        ranges,
-        MAX_MULTIBULK_LEN,
-        MAX_BULK.load(Ordering::Relaxed),
-        false,
-    )
-}
-
 /// Checks the request at the front of `buf` against the limits for a
 /// client that has not authenticated (Redis's `unauthenticated multibulk
 /// length` / `unauthenticated bulk length` errors). `Err`: the protocol
@@ -114,30 +125,67 @@ pub fn check_unauthenticated(buf: &[u8]) -> Result<(), String> {
     if buf.first() != Some(&b'*') {
         return Ok(());
     }
-    scan_headers(buf, None, UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true).map(|_| ())
+    let limits = (UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true);
+    scan_headers(buf, None, limits, None).map(|_| ())
 }
 
+/// (most arguments, longest argument, the client is unauthenticated).
+type Limits = (i64, i64, bool);
+
+/// Walks the headers of the multibulk request at the front of `buf`
+/// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
+/// bytes with `count` arguments; `Ok(None)`: incomplete so far, and within
+/// `limits`; `Err`: the protocol error Redis would send.
+///
+/// With `ranges`, the arguments' byte ranges are recorded there. With
+/// `resume` (and `ranges`), the walk starts where the last one on this
+/// request stopped, and an incomplete walk is saved there.
 fn scan_headers(
     buf: &[u8],
     mut ranges: Option<&mut Vec<Range<usize>>>,
-    max_count: i64,
-    max_bulk: i64,
-    unauth: bool,
+    (max_count, max_bulk, unauth): Limits,
+    mut resume: Option<&mut Resume>,
 ) -> Result<Option<(usize, i64)>, String> {
-    let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
-        return Ok(None);
+    let saved = resume
+        .as_deref_mut()
+        .filter(|r| r.pos > 0 && r.pos <= buf.len());
+    let (count, mut pos) = match saved {
+        Some(r) => {
+            if let Some(out) = ranges.as_deref_mut() {
+                std::mem::swap(out, &mut r.ranges);
+            }
+            (r.count, r.pos)
+        }
+        None => {
+            let Some(cr) = line_end(buf, 1, "too big mbulk count string")? else {
+                return Ok(None);
+            };
+            let count = match parse_i64(&buf[1..cr]) {
+                Some(n) if n <= MAX_MULTIBULK_LEN => n,
+                _ => return Err("Protocol error: invalid multibulk length".into()),
+            };
+            if count > max_count && unauth {
+                return Err("Protocol error: unauthenticated multibulk length".into());
+            }
+            (count, cr + 2)
+        }
     };
-    let count = match parse_i64(&buf[1..cr]) {
-        Some(n) if n <= MAX_MULTIBULK_LEN => n,
-        _ => return Err("Protocol error: invalid multibulk length".into()),
-    };
-    if count > max_count && unauth {
-        return Err("Protocol error: unauthenticated multibulk length".into());
+    if let Some(r) = resume.as_deref_mut() {
+        *r = Resume::default();
     }
-    let mut pos = cr + 2;
-    for _ in 0..count.max(0) {
+    let done = ranges.as_deref().map_or(0, |r| r.len());
+    // Not all there yet: remember how far the walk got.
+    let mut incomplete = |pos: usize, ranges: Option<&mut Vec<Range<usize>>>| {
+        if let (Some(r), Some(out)) = (resume.as_deref_mut(), ranges) {
+            r.pos = pos;
+            r.count = count;
+            std::mem::swap(&mut r.ranges, out);
+        }
+        Ok(None)
+    };
+    for _ in done..count.max(0) as usize {
         let Some(&c) = buf.get(pos) else {
-            return Ok(None);
+            return incomplete(pos, ranges);
         };
         if c != b'$' {
             return Err(format!(
@@ -146,7 +194,7 @@ fn scan_headers(
             ));
         }
         let Some(cr) = line_end(buf, pos + 1, "too big bulk count string")? else {
-            return Ok(None);
+            return incomplete(pos, ranges);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
             Some(n) if (0..=MAX_BULK.load(Ordering::Relaxed)).contains(&n) => n,
@@ -157,10 +205,10 @@ fn scan_headers(
         }
         let n = n as usize;
         let start = cr + 2;
-        pos = start + n + 2;
-        if pos > buf.len() {
-            return Ok(None);
+        if start + n + 2 > buf.len() {
+            return incomplete(pos, ranges);
         }
+        pos = start + n + 2;
         if let Some(r) = ranges.as_deref_mut() {
             // Like Redis, the two bytes after a payload are not looked at
             // (`$4\r\nPINGxx` is PING).
@@ -305,6 +353,81 @@ mod tests {
         for cut in 1..req.len() {
             assert_eq!(args(&req[..cut]).0, Parsed::Incomplete, "cut {cut}");
         }
+    }
+
+    proptest::proptest! {
+        /// A request fed a prefix at a time, with the walk resumed on each
+        /// (what a connection does as receives come in), parses exactly as
+        /// the whole request does: incomplete until its last byte, then the
+        /// same arguments; and a bad header after the resumed part gives the
+        /// same error as a fresh parse.
+        #[test]
+        fn resumed_parse_is_the_fresh_parse(
+            argv in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 1..60),
+            cuts in proptest::collection::vec(1usize..200, 1..40),
+            corrupt in proptest::bool::ANY,
+        ) {
+            let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in &argv {
+                req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                req.extend_from_slice(a);
+                req.extend_from_slice(b"\r\n");
+            }
+            if corrupt {
+                // The last argument's header becomes `!...`: a protocol error.
+                let last = req.len() - argv[argv.len() - 1].len() - 2;
+                let hdr = req[..last].iter().rposition(|&c| c == b'$').unwrap();
+                req[hdr] = b'!';
+            }
+            let (mut r, mut o) = (Vec::new(), Vec::new());
+            let fresh = parse(&req, &mut r, &mut o);
+            let want: Vec<Range<usize>> = r.clone();
+            let mut resume = Resume::default();
+            let mut end = 0usize;
+            for c in cuts.iter().chain(std::iter::repeat(&usize::MAX)) {
+                end = end.saturating_add(*c).min(req.len());
+                let got = parse_resuming(&req[..end], &mut r, &mut o, &mut resume);
+                if end < req.len() && got == Parsed::Incomplete {
+                    continue;
+                }
+                if end < req.len() {
+                    // Only an error may come before the last byte.
+                    proptest::prop_assert!(corrupt && matches!(got, Parsed::Error(_)), "{got:?}");
+                    proptest::prop_assert_eq!(&got, &fresh);
+                    break;
+                }
+                proptest::prop_assert_eq!(&got, &fresh);
+                if !corrupt {
+                    proptest::prop_assert_eq!(&r, &want);
+                }
+                break;
+            }
+        }
+    }
+
+    /// An incomplete request leaves its walk in the resume state, so the
+    /// next parse starts after the arguments already complete.
+    #[test]
+    fn incomplete_walk_is_saved() {
+        let req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval";
+        let (mut r, mut o, mut resume) = (Vec::new(), Vec::new(), Resume::default());
+        assert_eq!(
+            parse_resuming(req, &mut r, &mut o, &mut resume),
+            Parsed::Incomplete
+        );
+        assert_eq!((resume.count, resume.ranges.len()), (3, 2));
+        assert_eq!(&req[resume.pos..resume.pos + 2], b"$5");
+        let whole = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+        let got = parse_resuming(whole, &mut r, &mut o, &mut resume);
+        assert_eq!(
+            got,
+            Parsed::Multibulk {
+                consumed: whole.len()
+            }
+        );
+        let a: Vec<&[u8]> = r.iter().map(|x| &whole[x.clone()]).collect();
+        assert_eq!(a, [&b"SET"[..], b"k", b"value"]);
+        assert_eq!(resume.pos, 0, "a complete request leaves nothing saved");
     }
 
     #[test]
