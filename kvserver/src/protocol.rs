@@ -13,9 +13,11 @@
 //! Multibulk frames are decoded by [`scan_headers`] in one pass over the
 //! headers: it enforces Redis's limits with Redis's exact errors (a hostile
 //! `$999999999` is refused, not waited for; nested arrays are refused),
-//! skips each payload by its length, checks the CRLF after it, and records
-//! each argument as a byte range of our input buffer (no copy, no
-//! allocation beyond the caller's reused range vector).
+//! skips each payload and the two bytes after it by its length (unchecked,
+//! as Redis), and records each argument as a byte range of our input
+//! buffer (no copy, no allocation beyond the caller's reused range
+//! vector). A request still arriving is not walked from its start on every
+//! receive: the connection keeps a [`Resume`].
 
 use crate::util::parse_i64;
 use std::ops::Range;
