@@ -22,25 +22,10 @@ fn string(v: &[u8]) -> Value {
     Value::String(Str::new(v))
 }
 
-/// A copy of the string at `key`: `Ok(None)` if there is none; `Err(())`
-/// once the WRONGTYPE error has been replied. Only where the old value is
-/// replied after the key may or may not change (SET ... GET, GETEX);
-/// readers borrow ([`with_string`]), GETSET/GETDEL take it out.
-pub fn lookup_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
-    let now = ctx.now;
-    match ctx.db(key).get(key, now).map(|e| e.value.as_str().cloned()) {
-        None => Ok(None),
-        Some(Some(s)) => Ok(Some(s)),
-        Some(None) => {
-            ctx.out.error(err::WRONGTYPE);
-            Err(())
-        }
-    }
-}
-
 /// Runs `f` on the string at `key` where it lies (None: no key), with the
-/// reply; replies WRONGTYPE for another type. Readers use this, not
-/// [`lookup_string`], so a 512 MB value is not copied to read a byte of it.
+/// reply; replies WRONGTYPE for another type. Commands read strings this
+/// way (or take them out of the entry), so a 512 MB value is never copied
+/// to read a byte of it.
 pub fn with_string(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(Option<&[u8]>, &mut Reply)) {
     let now = ctx.now;
     match ctx
@@ -177,40 +162,41 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
         None => None,
     };
     let key = argv[1];
+    let now = ctx.now;
+    // Plain SET (the common case) needs no lookup before storing.
+    let exists = (o.nx || o.xx) && ctx.db(key).contains(key, now);
+    if (o.nx && exists) || (o.xx && !exists) {
+        // Not set: GET replies the value as it stays (WRONGTYPE for
+        // another type, as Redis).
+        if o.get {
+            with_string(ctx, key, |old, out| match old {
+                Some(v) => out.bulk(v),
+                None => out.null(),
+            });
+        } else {
+            ctx.out.null();
+        }
+        return;
+    }
+    // Replaced: the old value is taken out of the entry, not copied.
     let old = if o.get {
-        match lookup_string(ctx, key) {
+        match take_string(ctx, key) {
             Ok(v) => Some(v),
             Err(()) => return,
         }
     } else {
         None
     };
-    let now = ctx.now;
-    // Plain SET (the common case) needs no lookup before storing.
-    let exists = (o.nx || o.xx) && ctx.db(key).contains(key, now);
-    let reply_old = |ctx: &mut Ctx, old: &Option<Option<Str>>| match old {
-        Some(Some(v)) => ctx.out.bulk(v),
-        Some(None) => ctx.out.null(),
-        None => {}
-    };
-    if (o.nx && exists) || (o.xx && !exists) {
-        if o.get {
-            reply_old(ctx, &old);
-        } else {
-            ctx.out.null();
-        }
-        return;
-    }
     let db = ctx.db(key);
     if o.keepttl {
         db.set_keep_ttl(key, string(argv[2]));
     } else {
         db.set(key, string(argv[2]), expire);
     }
-    if o.get {
-        reply_old(ctx, &old);
-    } else {
-        ctx.out.ok();
+    match old {
+        Some(Some(v)) => ctx.out.bulk(&v),
+        Some(None) => ctx.out.null(),
+        None => ctx.out.ok(),
     }
 }
 
@@ -292,13 +278,13 @@ pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(o) = parse_str_opts(&argv[2..], false) else {
         return ctx.out.error(err::SYNTAX);
     };
-    let key = argv[1];
+    let (key, now) = (argv[1], ctx.now);
     // Redis looks the key up before it validates the expire argument.
-    let v = match lookup_string(ctx, key) {
-        Ok(Some(v)) => v,
-        Ok(None) => return ctx.out.null(),
-        Err(()) => return,
-    };
+    match ctx.db(key).get(key, now).map(|e| &e.value) {
+        None => return ctx.out.null(),
+        Some(Value::String(_)) => {}
+        Some(_) => return ctx.out.error(err::WRONGTYPE),
+    }
     let mut absolute = false;
     let expire = match o.expire {
         Some((arg, unit, abs)) => {
@@ -310,8 +296,12 @@ pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         None => None,
     };
-    ctx.out.bulk(&v);
-    let now = ctx.now;
+    // The value is replied where it lies, before its deadline changes.
+    with_string(ctx, key, |v, out| {
+        if let Some(v) = v {
+            out.bulk(v)
+        }
+    });
     let db = ctx.db(key);
     match expire {
         // An absolute deadline already past deletes the key, as Redis does.
