@@ -274,7 +274,7 @@ mod tests {
             &[b"HGETALL", b"h"],
             &[b"GET", b"nokey"],
         ] {
-            requests.extend_from_slice(&encode(argv));
+            crate::aof::encode(&mut requests, argv);
         }
         requests.extend_from_slice(b"GET a\r\n");
         let info = Arc::new(ClientInfo::detached(9));
@@ -330,15 +330,5 @@ mod tests {
             info.last_cmd.load(std::sync::atomic::Ordering::Relaxed),
             get_idx
         );
-    }
-
-    fn encode(argv: &[&[u8]]) -> Vec<u8> {
-        let mut v = format!("*{}\r\n", argv.len()).into_bytes();
-        for a in argv {
-            v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            v.extend_from_slice(a);
-            v.extend_from_slice(b"\r\n");
-        }
-        v
     }
 }

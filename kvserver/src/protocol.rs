@@ -369,12 +369,9 @@ mod tests {
             cuts in proptest::collection::vec(1usize..200, 1..40),
             corrupt in proptest::bool::ANY,
         ) {
-            let mut req = format!("*{}\r\n", argv.len()).into_bytes();
-            for a in &argv {
-                req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-                req.extend_from_slice(a);
-                req.extend_from_slice(b"\r\n");
-            }
+            let mut req = Vec::new();
+            let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            crate::aof::encode(&mut req, &args);
             if corrupt {
                 // The last argument's header becomes `!...`: a protocol error.
                 let last = req.len() - argv[argv.len() - 1].len() - 2;
