@@ -729,7 +729,7 @@ fn value_commands(key: &[u8], v: &Value, buf: &mut Vec<u8>) {
     };
     match v {
         Value::String(s) => encode(buf, &[b"SET", key, s]),
-        Value::List(l) => chunked(buf, b"RPUSH", &mut l.iter().map(|x| vec![x.as_ref()])),
+        Value::List(l) => chunked(buf, b"RPUSH", &mut l.iter().map(|x| vec![x])),
         Value::Hash(h) => chunked(
             buf,
             b"HSET",

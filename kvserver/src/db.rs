@@ -30,7 +30,6 @@
 use crate::util::Rng;
 use bytes::Bytes;
 use hashbrown::HashMap;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
@@ -165,14 +164,11 @@ impl SetObj {
 /// A value: one variant per Redis type, each type's commands in its own
 /// `t_*.rs` file. Collections are boxed so a `Value` is a string plus its
 /// tag (24 bytes), not the size of the largest collection header (the
-/// keyspace holds one per key). List elements are [`Str`]s (a short one
-/// inline in the deque's slot, no allocation of its own).
+/// keyspace holds one per key).
 #[derive(Debug, Clone)]
-// Boxing a VecDeque (4 words) keeps Value at a string plus its tag.
-#[allow(clippy::box_collection)]
 pub enum Value {
     String(Str),
-    List(Box<VecDeque<Str>>),
+    List(Box<crate::packed_list::PackedList>),
     Hash(Box<HashObj>),
     Set(Box<SetObj>),
     ZSet(Box<crate::sorted_set::ZSetObj>),
@@ -193,7 +189,7 @@ impl Value {
         }
     }
 
-    pub fn as_list(&mut self) -> Option<&mut VecDeque<Str>> {
+    pub fn as_list(&mut self) -> Option<&mut crate::packed_list::PackedList> {
         match self {
             Value::List(l) => Some(l),
             _ => None,
@@ -1497,7 +1493,7 @@ mod tests {
             )
             .unwrap()
             .unwrap();
-        l.push_back(Str::new(b"x"));
+        l.push_back(b"x");
         assert!(db.typed(b"k", 0, None, Value::as_hash).is_err());
         assert_eq!(db.get(b"k", 0).unwrap().value.type_name(), "list");
     }

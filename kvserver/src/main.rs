@@ -97,6 +97,7 @@ mod member_set;
 mod monitor;
 mod multi;
 mod networking;
+mod packed_list;
 mod protocol;
 mod pubsub;
 mod rdb;

@@ -2,10 +2,10 @@
 //! LLEN LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH LMPOP,
 //! and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
 //!
-//! A list is a `VecDeque<Str>` (an element up to 22 bytes inline in its
-//! slot, no allocation of its own): O(1) at both ends and O(1) by index
-//! (Redis's quicklist is O(n) by index). A list never stays empty: popping
-//! the last element deletes the key.
+//! A list is a [`PackedList`]: elements packed end to end in chunks of up
+//! to 4 KB, as Redis's quicklist of listpacks: O(1) at both ends, a walk
+//! by chunk counts to an index. A list never stays empty: popping the
+//! last element deletes the key.
 //!
 //! A blocking form with data behaves as its plain form; without, it calls
 //! [`blocking::block`] with itself as the command to re-run when a key is
@@ -15,11 +15,9 @@
 use crate::blocking;
 use crate::command::Ctx;
 use crate::db::{Db, Str, Value, WrongType};
+use crate::packed_list::PackedList as List;
 use crate::reply::{err, Reply};
 use crate::util::parse_i64;
-use std::collections::VecDeque;
-
-type List = VecDeque<Str>;
 
 fn new_list() -> Value {
     Value::List(Box::default())
@@ -66,7 +64,7 @@ fn pop(l: &mut List, end: End) -> Option<Str> {
     }
 }
 
-fn push(l: &mut List, end: End, v: Str) {
+fn push(l: &mut List, end: End, v: &[u8]) {
     match end {
         End::Left => l.push_front(v),
         End::Right => l.push_back(v),
@@ -78,6 +76,12 @@ fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
     if matches!(lookup(db, key, now), Ok(Some(l)) if l.is_empty()) {
         db.remove(key);
     }
+}
+
+/// The elements with their positions, last first.
+fn from_back(l: &List) -> impl Iterator<Item = (usize, &[u8])> {
+    let n = l.len();
+    l.iter().rev().enumerate().map(move |(k, v)| (n - 1 - k, v))
 }
 
 /// A Redis list index (negative from the end) as a position, if in range.
@@ -102,7 +106,7 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End, only_existing: bool) {
         }
     };
     for v in &argv[2..] {
-        push(l, end, Str::new(v));
+        push(l, end, v);
     }
     ctx.out.int(l.len() as i64);
 }
@@ -194,7 +198,7 @@ pub fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) {
             return out.error(err::NOT_INTEGER);
         };
         match index(l.len(), i) {
-            Some(p) => out.bulk(&l[p]),
+            Some(p) => out.bulk(l.get(p).expect("in range")),
             None => out.null(),
         }
     });
@@ -212,7 +216,7 @@ pub fn lset(ctx: &mut Ctx, argv: &[&[u8]]) {
         };
         match index(l.len(), i) {
             Some(p) => {
-                l[p] = Str::new(argv[3]);
+                l.set(p, argv[3]);
                 out.ok()
             }
             None => out.error("ERR index out of range"),
@@ -247,7 +251,7 @@ pub fn lrange(ctx: &mut Ctx, argv: &[&[u8]]) {
             None => out.array(0),
             Some((l, (a, b))) => {
                 out.array(b - a + 1);
-                l.range(a..=b).for_each(|v| out.bulk(v));
+                l.range(a, b).for_each(|v| out.bulk(v));
             }
         }
     });
@@ -265,10 +269,7 @@ pub fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(None) => {}
         Ok(Some(l)) => match range(l.len(), start, stop) {
             None => l.clear(),
-            Some((a, b)) => {
-                l.truncate(b + 1);
-                l.drain(..a);
-            }
+            Some((a, b)) => l.keep_range(a, b),
         },
     }
     drop_if_empty(db, key, now);
@@ -297,26 +298,18 @@ pub fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) {
             // Mark by position from the chosen end, then rebuild once: O(n).
             let n = l.len();
             let mut keep = vec![true; n];
-            let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
-                Box::new((0..n).rev())
+            let matches = |(_, v): &(usize, &[u8])| *v == elem;
+            let chosen: Box<dyn Iterator<Item = (usize, &[u8])>> = if count < 0 {
+                Box::new(from_back(l).filter(matches))
             } else {
-                Box::new(0..n)
+                Box::new(l.iter().enumerate().filter(matches))
             };
-            for i in order {
-                if removed == max {
-                    break;
-                }
-                if l[i] == elem {
-                    keep[i] = false;
-                    removed += 1;
-                }
+            for (i, _) in chosen.take(max.try_into().unwrap_or(usize::MAX)) {
+                keep[i] = false;
+                removed += 1;
             }
             if removed > 0 {
-                let mut i = 0;
-                l.retain(|_| {
-                    i += 1;
-                    keep[i - 1]
-                });
+                l.retain(|i, _| keep[i]);
             }
             removed
         }
@@ -337,10 +330,11 @@ pub fn linsert(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     with_list(ctx, argv[1], |l, out| {
         let Some(l) = l else { return out.int(0) };
-        match l.iter().position(|v| v == argv[3]) {
+        let pivot = l.iter().position(|v| v == argv[3]);
+        match pivot {
             None => out.int(-1),
             Some(p) => {
-                l.insert(p + after as usize, Str::new(argv[4]));
+                l.insert(p + after as usize, argv[4]);
                 out.int(l.len() as i64)
             }
         }
@@ -396,10 +390,12 @@ pub fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) {
         } else {
             (maxlen as usize).min(n)
         };
-        let positions: Box<dyn Iterator<Item = usize>> = if rank > 0 {
-            Box::new(0..limit)
+        // Positions, scanned from the end RANK's sign chooses, at most
+        // MAXLEN of them.
+        let scanned: Box<dyn Iterator<Item = (usize, &[u8])>> = if rank > 0 {
+            Box::new(l.iter().enumerate().take(limit))
         } else {
-            Box::new((n - limit..n).rev())
+            Box::new(from_back(l).take(limit))
         };
         let mut skip = rank.unsigned_abs() - 1;
         let want = match count {
@@ -408,8 +404,8 @@ pub fn lpos(ctx: &mut Ctx, argv: &[&[u8]]) {
             None => 1,
         };
         let mut found = Vec::new();
-        for i in positions {
-            if l[i] != elem {
+        for (i, v) in scanned {
+            if v != elem {
                 continue;
             }
             if skip > 0 {
@@ -454,7 +450,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
     let v = pop(l, from).expect("lists are never empty");
     drop_if_empty(db, src, now);
     if let Ok(d) = lookup_create(ctx.ks.db(dbi, dst), dst, now) {
-        push(d, to, v.clone());
+        push(d, to, &v);
     }
     ctx.out.bulk(&v);
 }

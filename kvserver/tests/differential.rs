@@ -1063,14 +1063,14 @@ fn normalize(cmd: &[String], reply: &[u8]) -> Node {
 /// Commands per backend.
 const COMMANDS: usize = 8000;
 
-#[test]
-fn same_replies_as_redis_server() {
+/// Debian's redis-server on a free port, without persistence.
+fn redis_server() -> Server {
     assert!(
         on_path("redis-server"),
         "redis-server is not on PATH: install the Debian package redis-server (CI does); \
          this differential test cannot run without it"
     );
-    let redis = Server::spawn("redis-server", |port| {
+    Server::spawn("redis-server", |port| {
         [
             "--port",
             &port.to_string(),
@@ -1084,7 +1084,12 @@ fn same_replies_as_redis_server() {
         .iter()
         .map(|s| s.to_string())
         .collect()
-    });
+    })
+}
+
+#[test]
+fn same_replies_as_redis_server() {
+    let redis = redis_server();
     for backend in ["threads", "uring"] {
         if backend == "uring" && !common::uring_available() {
             continue;
@@ -1132,5 +1137,105 @@ fn same_replies_as_redis_server() {
                 String::from_utf8_lossy(&rb)
             );
         }
+    }
+}
+
+/// Lists long enough to span many of kvserver's 4 KB chunks (small ones,
+/// as the main sequence builds, live in one), with elements from one byte
+/// to past a chunk's size and values that repeat (so LREM, LPOS and
+/// LINSERT find several matches): every reply must be Redis's, exactly.
+#[test]
+fn long_lists_same_replies_as_redis_server() {
+    let redis = redis_server();
+    let kv = Server::kvserver("threads");
+    let (mut a, mut b) = (Raw::connect(redis.port), Raw::connect(kv.port));
+    let mut r = Rng(0x1157_0000_beef_0001);
+    let value = |r: &mut Rng| match r.below(40) {
+        0 => format!("{}{}", "x".repeat(4000 + r.below(2000)), r.below(3)),
+        1..=4 => format!("{}{}", "m".repeat(100 + r.below(300)), r.below(5)),
+        _ => format!("v{}", r.below(60)),
+    };
+    let key = |r: &mut Rng| ["la", "lb"][r.below(2)].to_string();
+    let pos = |r: &mut Rng| (r.below(12_000) as i64 - 6_000).to_string();
+    for step in 0..3_000 {
+        let k = key(&mut r);
+        let cmd: Vec<String> = match if step < 60 { 0 } else { r.below(14) } {
+            0 | 1 => {
+                let mut c = vec![["LPUSH", "RPUSH"][r.below(2)].to_string(), k];
+                c.extend((0..1 + r.below(200)).map(|_| value(&mut r)));
+                c
+            }
+            2 => vec![
+                ["LPOP", "RPOP"][r.below(2)].into(),
+                k,
+                r.below(50).to_string(),
+            ],
+            3 => vec!["LINDEX".into(), k, pos(&mut r)],
+            4 => vec!["LSET".into(), k, pos(&mut r), value(&mut r)],
+            5 => vec![
+                "LINSERT".into(),
+                k,
+                ["BEFORE", "AFTER"][r.below(2)].into(),
+                value(&mut r),
+                value(&mut r),
+            ],
+            6 => vec![
+                "LREM".into(),
+                k,
+                (r.below(7) as i64 - 3).to_string(),
+                value(&mut r),
+            ],
+            7 | 8 => {
+                let mut c = vec!["LPOS".into(), k, value(&mut r)];
+                for opt in ["RANK", "COUNT", "MAXLEN"] {
+                    if r.below(2) == 0 {
+                        let n = match opt {
+                            "RANK" => [1i64, 2, 5, -1, -3][r.below(5)],
+                            _ => r.below(3000) as i64,
+                        };
+                        c.extend([opt.to_string(), n.to_string()]);
+                    }
+                }
+                c
+            }
+            9 | 10 => vec!["LRANGE".into(), k, pos(&mut r), pos(&mut r)],
+            11 => {
+                // Trim a little off one end or both (the lists stay long).
+                let (from, to) = (r.below(30), -1 - r.below(30) as i64);
+                vec!["LTRIM".into(), k, from.to_string(), to.to_string()]
+            }
+            12 => vec![
+                "LMOVE".into(),
+                k,
+                key(&mut r),
+                ["LEFT", "RIGHT"][r.below(2)].into(),
+                ["LEFT", "RIGHT"][r.below(2)].into(),
+            ],
+            _ => vec!["LLEN".into(), k],
+        };
+        let args: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+        let (ra, rb) = (a.cmd(&args), b.cmd(&args));
+        assert!(
+            ra == rb,
+            "step {step} {:?}:\n redis-server: {:.300}\n kvserver:     {:.300}",
+            &args
+                .iter()
+                .map(|a| String::from_utf8_lossy(&a[..a.len().min(40)]))
+                .collect::<Vec<_>>(),
+            String::from_utf8_lossy(&ra),
+            String::from_utf8_lossy(&rb)
+        );
+    }
+    // The lists did get long: the test is about many chunks.
+    let len = |c: &mut Raw, k: &str| c.q(&["LLEN", k]);
+    for k in ["la", "lb"] {
+        let n: usize = len(&mut b, k)
+            .trim_start_matches(':')
+            .trim()
+            .parse()
+            .unwrap();
+        eprintln!("{k}: {n} elements");
+        assert!(n > 2_000, "{k} has only {n} elements");
+        assert_eq!(len(&mut a, k), len(&mut b, k));
     }
 }

@@ -9,10 +9,10 @@
 
 use super::{crc64, lzf};
 use crate::db::{HashObj, SetObj, Str, Value};
+use crate::packed_list::PackedList;
 use crate::sorted_set::ZSetObj;
 use crate::stream::{Stream, StreamId};
 use bytes::Bytes;
-use std::collections::VecDeque;
 
 pub const RDB_VERSION: u16 = 10;
 
@@ -434,9 +434,9 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
         T_STRING => return Ok(Some(Value::String(Str::from(&r.string()?[..])))),
         T_LIST => {
             let n = r.count(1)?;
-            let mut l = VecDeque::with_capacity(n);
+            let mut l = PackedList::default();
             for _ in 0..n {
-                l.push_back(Str::from(&r.string()?));
+                l.push_back(&r.string()?);
             }
             Value::List(Box::new(l))
         }
@@ -485,7 +485,7 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
         }
         T_LIST_ZIPLIST => {
             let blob = r.string()?;
-            Value::List(Box::new(ziplist(r, &blob)?.iter().map(Str::from).collect()))
+            Value::List(Box::new(ziplist(r, &blob)?.iter().collect()))
         }
         T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
             let blob = r.string()?;
@@ -507,17 +507,15 @@ pub fn read_value(r: &mut Reader, t: u8) -> Res<Option<Value>> {
         }
         T_LIST_QUICKLIST | T_LIST_QUICKLIST_2 => {
             let nodes = r.count(1)?;
-            let mut l = VecDeque::new();
+            let mut l = PackedList::default();
             for _ in 0..nodes {
                 let container = if t == T_LIST_QUICKLIST_2 { r.len()? } else { 2 };
                 let blob = r.string()?;
                 match container {
                     // PLAIN: one element.
-                    1 => l.push_back(Str::from(&blob)),
-                    2 if t == T_LIST_QUICKLIST => {
-                        l.extend(ziplist(r, &blob)?.iter().map(Str::from))
-                    }
-                    2 => l.extend(listpack(r, &blob)?.iter().map(Str::from)),
+                    1 => l.push_back(&blob),
+                    2 if t == T_LIST_QUICKLIST => l.extend(ziplist(r, &blob)?),
+                    2 => l.extend(listpack(r, &blob)?),
                     _ => return r.bad("unknown quicklist container"),
                 }
             }
@@ -1009,10 +1007,7 @@ mod tests {
                 _ => panic!(),
             }
         }
-        let l: VecDeque<Str> = ["a", "1", "", &"x".repeat(100)]
-            .iter()
-            .map(|s| Str::new(s.as_bytes()))
-            .collect();
+        let l: PackedList = ["a", "1", "", &"x".repeat(100)].iter().collect();
         match round(&Value::List(Box::new(l.clone()))) {
             Value::List(x) => assert_eq!(*x, l),
             _ => panic!(),
