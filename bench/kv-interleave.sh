@@ -9,8 +9,10 @@
 # per request, and client_busy, its CPU time over its run time: near 1.00
 # means the single-threaded client was the bottleneck), then one summary
 # line per test:
-#   # test -P p: kvserver/redis req/s R.RRx, CPU/req C.CCx, client busy B.BB / B.BB
-# (ratios of the sums over the rounds).
+#   # test -P p: kvserver/redis req/s R.RRx, CPU/req C.CCx (median of rounds R.RRx, C.CCx), client busy B.BB / B.BB
+# (ratios of the sums over the rounds, then the medians of each round's
+# ratios: a slow spell of the machine during one server's run moves the
+# sums, hardly the median).
 # Knobs: SPECS ("test pipeline requests" triples), ROUNDS (3), BACKEND,
 # BIN (target/release/kvserver; build it first). Used for the "Final
 # verdict" table of docs/BENCHMARKS.md.
@@ -40,7 +42,11 @@ IFS='|' read -ra specs <<<"$SPECS"
 for spec in "${specs[@]}"; do
   read -r t p n <<<"$spec"
   for round in $(seq 1 "$ROUNDS"); do
-    for srv in "redis $rp $RPORT" "kvserver $kp $KPORT"; do
+    # Who goes first alternates, so a machine that speeds up or slows
+    # down during a round does not always favour the same server.
+    order=("redis $rp $RPORT" "kvserver $kp $KPORT")
+    ((round % 2 == 0)) && order=("${order[1]}" "${order[0]}")
+    for srv in "${order[@]}"; do
       read -r name pid port <<<"$srv"
       read -r u0 s0 < <(cpu "$pid")
       # The client's own CPU (bash's `time` of redis-benchmark): at -P 1
@@ -58,8 +64,15 @@ for spec in "${specs[@]}"; do
         }' | tee -a "$csv"
     done
   done
-  awk -F, -v t="$t" -v p="$p" '$1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6; busy[$4] += $10; k[$4]++ }
-    END { if (rps["redis"] > 0 && cpu["redis"] > 0)
-      printf "# %s -P %s: kvserver/redis req/s %.2fx, CPU/req %.2fx, client busy %.2f (redis) / %.2f (kvserver)\n", t, p,
-        rps["kvserver"] / rps["redis"], cpu["kvserver"] / cpu["redis"], busy["redis"] / k["redis"], busy["kvserver"] / k["kvserver"] }' "$csv"
+  awk -F, -v t="$t" -v p="$p" '
+    function median(a, n,   i, j, x) {
+      for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6; busy[$4] += $10; k[$4]++; r[$4, $3] = $5; c[$4, $3] = $6; rounds[$3] = 1 }
+    END { if (rps["redis"] > 0 && cpu["redis"] > 0) {
+      n = 0
+      for (x in rounds) if (r["redis", x] > 0 && c["redis", x] > 0) { n++; rr[n] = r["kvserver", x] / r["redis", x]; cr[n] = c["kvserver", x] / c["redis", x] }
+      printf "# %s -P %s: kvserver/redis req/s %.2fx, CPU/req %.2fx (median of rounds %.2fx, %.2fx), client busy %.2f (redis) / %.2f (kvserver)\n", t, p,
+        rps["kvserver"] / rps["redis"], cpu["kvserver"] / cpu["redis"], median(rr, n), median(cr, n), busy["redis"] / k["redis"], busy["kvserver"] / k["kvserver"] } }' "$csv"
 done

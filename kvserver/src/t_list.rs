@@ -197,8 +197,8 @@ pub fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) {
         let Some(i) = parse_i64(argv[2]) else {
             return out.error(err::NOT_INTEGER);
         };
-        match index(l.len(), i) {
-            Some(p) => out.bulk(l.get(p).expect("in range")),
+        match index(l.len(), i).and_then(|p| l.get(p)) {
+            Some(v) => out.bulk(v),
             None => out.null(),
         }
     });
