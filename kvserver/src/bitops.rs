@@ -152,6 +152,11 @@ fn bitcount_of(out: &mut Reply, s: Option<&[u8]>, argv: &[&[u8]]) {
             let (Some(a), Some(b)) = (parse_i64(argv[2]), parse_i64(argv[3])) else {
                 return out.error(err::NOT_INTEGER);
             };
+            // Redis 7.0 answers an empty negative range before it reads
+            // the unit (`BITCOUNT k -1 -2 WORD` is 0, not a syntax error).
+            if a < 0 && b < 0 && a > b {
+                return out.int(0);
+            }
             let isbit = match argv.get(4) {
                 None => false,
                 Some(o) => match byte_or_bit(o) {
@@ -159,9 +164,6 @@ fn bitcount_of(out: &mut Reply, s: Option<&[u8]>, argv: &[&[u8]]) {
                     None => return out.error(err::SYNTAX),
                 },
             };
-            if a < 0 && b < 0 && a > b {
-                return out.int(0);
-            }
             (a, b, isbit)
         }
         _ => return out.error(err::SYNTAX),

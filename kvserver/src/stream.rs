@@ -320,7 +320,8 @@ impl Stream {
         }
         let mut deleted = 0u64;
         while let Some((&start, node)) = self.nodes.iter().next() {
-            if limit != 0 && deleted + NODE_MAX_ENTRIES > limit {
+            // Redis counts the node's live entries against LIMIT.
+            if limit != 0 && deleted + node.live > limit {
                 break;
             }
             let len = self.len() as u64;

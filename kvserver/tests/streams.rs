@@ -160,6 +160,27 @@ fn big_streams(s: &Server) {
         info.contains("recorded-first-entry-id\r\n$5\r\n901-1\r\n"),
         "{info}"
     );
+    // LIMIT counts a node's live entries (Redis 7.0.15's replies): a node
+    // of two entries, one deleted, fits LIMIT 1; one of two live does not.
+    for (k, del) in [("one", true), ("two", false)] {
+        c.q(&["XADD", k, "1-1", "f", "v"]);
+        c.q(&["XADD", k, "2-1", "f", "v"]);
+        if del {
+            c.q(&["XDEL", k, "2-1"]);
+        }
+    }
+    assert_eq!(
+        c.q(&["XTRIM", "one", "MINID", "~", "3", "LIMIT", "1"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        c.q(&["XTRIM", "two", "MINID", "~", "3", "LIMIT", "1"]),
+        ":0\r\n"
+    );
+    assert_eq!(
+        c.q(&["XTRIM", "two", "MINID", "~", "3", "LIMIT", "2"]),
+        ":2\r\n"
+    );
     // Huge and negative COUNTs.
     assert!(c
         .q(&["XRANGE", "big", "-", "+", "COUNT", "9223372036854775807"])

@@ -484,6 +484,8 @@ const BITS: &[(&[&[u8]], &[u8])] = &[
     (&[b"BITCOUNT", b"s", b"1", b"1", b"BYTE"], b":6\r\n"),
     (&[b"BITCOUNT", b"s", b"5", b"30", b"BIT"], b":17\r\n"),
     (&[b"BITCOUNT", b"s", b"-1", b"-2"], b":0\r\n"),
+    // An empty negative range is answered before the unit is read.
+    (&[b"BITCOUNT", b"s", b"-1", b"-2", b"WORD"], b":0\r\n"),
     (&[b"BITCOUNT", b"s", b"-2", b"-1"], b":7\r\n"),
     (&[b"BITCOUNT", b"s", b"-100", b"100"], b":26\r\n"),
     (&[b"BITCOUNT", b"s", b"0", b"-1", b"BIT"], b":26\r\n"),
