@@ -22,7 +22,13 @@
 //! Costs: pushes and pops at either end O(1); reading or writing at an
 //! index walks chunks by their counts from the nearer end, then entries
 //! inside one chunk (Redis's LINDEX is O(n) too); an edit in the middle
-//! (LSET, LINSERT) rewrites the one chunk it lands in.
+//! (LSET, LINSERT, LREM) rewrites the chunks it touches.
+//!
+//! Memory stays proportional to the bytes held: a chunk starts small and
+//! doubles as it fills, gives half its buffer back when pops leave it a
+//! quarter full, and after an edit in the middle neighbours that fit in
+//! [`MERGE_MAX`] together are merged, so splits cannot leave a trail of
+//! one-entry chunks.
 
 use crate::db::Str;
 use std::collections::VecDeque;
@@ -32,10 +38,14 @@ use std::collections::VecDeque;
 /// ~800 three-byte entries per chunk.
 const CHUNK_MAX: usize = 4096;
 
-/// First capacity of a list's first chunk: a short list stays small, and
-/// the chunk doubles up to [`CHUNK_MAX`] as it fills. Chunks after the
-/// first start at full size (the list is evidently long).
+/// First capacity of a chunk: a short list stays small, and a chunk
+/// doubles up to [`CHUNK_MAX`] as it fills.
 const CHUNK_MIN: usize = 32;
+
+/// Neighbouring chunks whose bytes add up to at most this are merged after
+/// an edit in the middle. Under [`CHUNK_MAX`], so the two halves of a
+/// split (each over half of it) never merge back.
+const MERGE_MAX: usize = CHUNK_MAX * 3 / 4;
 
 /// Bytes of `n` as a LEB128 varint.
 fn varint_len(mut n: usize) -> usize {
@@ -214,7 +224,27 @@ impl Chunk {
             Side::Back => self.end -= size,
         }
         self.count -= 1;
+        self.shrink_if_sparse();
         v
+    }
+
+    /// Gives at least half the buffer back once entries fill a quarter of
+    /// it or less (the hysteresis keeps a push/pop pair at the boundary from
+    /// reallocating each time). The entries go in the middle, free room on
+    /// both sides.
+    fn shrink_if_sparse(&mut self) {
+        let (cap, used) = (self.buf.len(), self.used());
+        if cap <= CHUNK_MIN || used * 4 > cap || self.count == 0 {
+            return;
+        }
+        // Twice what is used: half the buffer or less (LTRIM may leave
+        // far less than a quarter).
+        let cap = (used * 2).next_power_of_two().max(CHUNK_MIN);
+        let at = (cap - used) / 2;
+        let mut buf = vec![0; cap].into_boxed_slice();
+        buf[at..at + used].copy_from_slice(self.bytes());
+        self.buf = buf;
+        (self.start, self.end) = (at, at + used);
     }
 
     fn entries(&self) -> Entries<'_> {
@@ -287,6 +317,14 @@ impl PackedList {
         self.len == 0
     }
 
+    /// Bytes this list holds on the heap: its header, the chunk deque and
+    /// the chunks' buffers (MEMORY USAGE; allocator overhead not counted).
+    pub fn allocated_bytes(&self) -> usize {
+        std::mem::size_of::<PackedList>()
+            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+            + self.chunks.iter().map(|c| c.buf.len()).sum::<usize>()
+    }
+
     pub fn clear(&mut self) {
         *self = PackedList::default();
     }
@@ -308,12 +346,12 @@ impl PackedList {
         match end {
             Some(c) if c.fits(size) => c.push(v, side),
             _ => {
-                let cap = if self.chunks.is_empty() {
-                    CHUNK_MIN
-                } else {
-                    CHUNK_MAX
-                };
-                let mut c = Chunk::empty(cap.max(size), side);
+                if self.chunks.is_empty() {
+                    // Most lists are short: room for one chunk, not the
+                    // deque's default four.
+                    self.chunks.reserve_exact(1);
+                }
+                let mut c = Chunk::empty(CHUNK_MIN.max(size), side);
                 c.push(v, side);
                 match side {
                     Side::Front => self.chunks.push_front(c),
@@ -421,6 +459,13 @@ impl PackedList {
             return self.push_back(v);
         }
         let (ci, i) = self.locate(pos);
+        // At the start of a chunk, the end of the one before is the same
+        // place: append there if it has room (no rewrite).
+        if i == 0 && ci > 0 && self.chunks[ci - 1].fits(entry_size(v.len())) {
+            self.chunks[ci - 1].push(v, Side::Back);
+            self.len += 1;
+            return;
+        }
         let c = &self.chunks[ci];
         let at = c.entry_range(i).start;
         let b = c.bytes();
@@ -438,11 +483,35 @@ impl PackedList {
     fn replace_chunk(&mut self, ci: usize, bytes: &[u8], count: usize) {
         if bytes.len() <= CHUNK_MAX || count == 1 {
             self.chunks[ci] = Chunk::packed(bytes, count);
-            return;
+            return self.merge_range(ci.saturating_sub(1), ci + 1);
         }
         self.chunks.remove(ci);
-        for (k, c) in split(bytes).into_iter().enumerate() {
+        let parts = split(bytes);
+        let n = parts.len();
+        for (k, c) in parts.into_iter().enumerate() {
             self.chunks.insert(ci + k, c);
+        }
+        self.merge_range(ci.saturating_sub(1), ci + n);
+    }
+
+    /// Merges adjacent chunks among `lo..=hi` (the ones an edit rewrote
+    /// and one on each side; `hi` may be past the end) while two fit in
+    /// [`MERGE_MAX`] together.
+    fn merge_range(&mut self, lo: usize, hi: usize) {
+        let mut ci = lo;
+        let mut last = hi.min(self.chunks.len().saturating_sub(1));
+        while ci < last {
+            let (a, b) = (&self.chunks[ci], &self.chunks[ci + 1]);
+            if a.used() + b.used() <= MERGE_MAX {
+                let mut bytes = Vec::with_capacity(a.used() + b.used());
+                bytes.extend_from_slice(a.bytes());
+                bytes.extend_from_slice(b.bytes());
+                self.chunks[ci] = Chunk::packed(&bytes, a.count + b.count);
+                self.chunks.remove(ci + 1);
+                last -= 1;
+            } else {
+                ci += 1;
+            }
         }
     }
 
@@ -480,21 +549,68 @@ impl PackedList {
                     }
                 }
                 c.count -= n;
+                c.shrink_if_sparse();
                 n = 0;
             }
         }
     }
 
-    /// Keeps the elements for which `keep(position, element)` holds, in
-    /// order (one pass, the list rebuilt).
-    pub fn retain(&mut self, mut keep: impl FnMut(usize, &[u8]) -> bool) {
-        let mut kept = PackedList::default();
-        for (i, v) in self.iter().enumerate() {
-            if keep(i, v) {
-                kept.push_back(v);
+    /// Removes up to `max` elements equal to `elem`, the first ones from
+    /// the front, or from the back if `from_back` (LREM); returns how many.
+    /// Only the chunks holding a removed element are rewritten, and the
+    /// walk stops at the last removal.
+    pub fn remove_matching(&mut self, elem: &[u8], max: usize, from_back: bool) -> usize {
+        let mut removed = 0;
+        let (mut touched_first, mut touched_last) = (usize::MAX, 0);
+        let n = self.chunks.len();
+        for k in 0..n {
+            if removed == max {
+                break;
             }
+            let ci = if from_back { n - 1 - k } else { k };
+            let c = &self.chunks[ci];
+            let mut drop = vec![false; c.count];
+            let mut hits = 0;
+            let mut mark = |i: usize, v: &[u8]| {
+                if removed + hits < max && v == elem {
+                    drop[i] = true;
+                    hits += 1;
+                }
+            };
+            if from_back {
+                for (j, v) in c.entries().rev().enumerate() {
+                    mark(c.count - 1 - j, v);
+                }
+            } else {
+                for (i, v) in c.entries().enumerate() {
+                    mark(i, v);
+                }
+            }
+            if hits == 0 {
+                continue;
+            }
+            let mut bytes = Vec::with_capacity(c.used());
+            for (i, v) in c.entries().enumerate() {
+                if !drop[i] {
+                    append_entry(&mut bytes, v);
+                }
+            }
+            self.chunks[ci] = Chunk::packed(&bytes, c.count - hits);
+            removed += hits;
+            touched_first = touched_first.min(ci);
+            touched_last = touched_last.max(ci);
         }
-        *self = kept;
+        if removed > 0 {
+            self.len -= removed;
+            // Emptied chunks go (all of them among the touched ones, so
+            // the touched range shrinks by their number), then the
+            // touched chunks and their neighbours may merge.
+            let before = self.chunks.len();
+            self.chunks.retain(|c| c.count > 0);
+            let emptied = before - self.chunks.len();
+            self.merge_range(touched_first.saturating_sub(1), touched_last + 1 - emptied);
+        }
+        removed
     }
 }
 
@@ -635,6 +751,96 @@ mod tests {
         assert_eq!(l.get(1), Some(&b"i19999"[..]));
     }
 
+    /// Bytes allocated for chunk buffers, and bytes of entries.
+    fn footprint(l: &PackedList) -> (usize, usize) {
+        let cap = l.chunks.iter().map(|c| c.buf.len()).sum();
+        (cap, l.chunks.iter().map(Chunk::used).sum())
+    }
+
+    /// The patterns a review found leaving memory or chunks behind: each
+    /// now stays within a small factor of the bytes held.
+    #[test]
+    fn memory_stays_proportional_to_the_bytes_held() {
+        let big = vec![b'B'; 5000];
+        // LINSERT before a big element, again and again.
+        let mut l: PackedList = [&big[..]].into_iter().collect();
+        for i in 0..5_000u32 {
+            let pos = l.len() - 1;
+            l.insert(pos, format!("e{i}").as_bytes());
+        }
+        check_invariants(&l);
+        let (cap, used) = footprint(&l);
+        assert!(l.chunks.len() < 20, "{} chunks", l.chunks.len());
+        assert!(cap < 2 * used, "{cap} bytes allocated for {used}");
+        // LSET growing then shrinking every element of a long list.
+        let mut l: PackedList = (0..20_000u32).map(|i| format!("s{i:07}")).collect();
+        for i in (0..20_000).step_by(7) {
+            l.set(i, &big);
+            l.set(i, b"short");
+        }
+        check_invariants(&l);
+        let (cap, used) = footprint(&l);
+        assert!(
+            l.chunks.len() < 3 * used.div_ceil(CHUNK_MAX),
+            "{} chunks for {used} bytes",
+            l.chunks.len()
+        );
+        assert!(cap < 2 * used, "{cap} bytes allocated for {used}");
+        // Elements of a bit over half a chunk, one per chunk.
+        let mut l = PackedList::default();
+        for _ in 0..100 {
+            l.push_back(&[7; 2100]);
+        }
+        let (cap, used) = footprint(&l);
+        assert!(cap < used * 5 / 4, "{cap} bytes allocated for {used}");
+        // Pushes then pops down to one element give the buffer back.
+        let mut l = PackedList::default();
+        for i in 0..500u32 {
+            l.push_back(format!("{i:08}").as_bytes());
+        }
+        for _ in 0..499 {
+            l.pop_back();
+        }
+        let (cap, _) = footprint(&l);
+        assert!(cap <= 64, "{cap} bytes kept for one element");
+        // LTRIM down to a few elements of one chunk.
+        let mut l: PackedList = (0..500u32).map(|i| format!("{i:08}")).collect();
+        l.keep_range(10, 12);
+        let (cap, _) = footprint(&l);
+        assert!(cap <= 128, "{cap} bytes kept for three elements");
+    }
+
+    /// LREM's removal rewrites the chunks it removes from and merges what
+    /// it left small, from either end.
+    #[test]
+    fn remove_matching_from_either_end() {
+        let mut l: PackedList = (0..30_000u32)
+            .map(|i| {
+                if i % 3 == 0 {
+                    "x".to_string()
+                } else {
+                    format!("v{i}")
+                }
+            })
+            .collect();
+        assert_eq!(l.remove_matching(b"x", 2, true), 2);
+        // x at 29997 and 29994 went; the one at 29991 stays.
+        let tail: Vec<&[u8]> = l.iter().rev().take(7).collect();
+        let want: [&[u8]; 7] = [
+            b"v29999", b"v29998", b"v29996", b"v29995", b"v29993", b"v29992", b"x",
+        ];
+        assert_eq!(tail, want);
+        assert_eq!(l.remove_matching(b"x", 1, false), 1);
+        assert_eq!(l.get(0), Some(&b"v1"[..]));
+        assert_eq!(l.remove_matching(b"nope", usize::MAX, false), 0);
+        assert_eq!(l.remove_matching(b"x", usize::MAX, false), 10_000 - 3);
+        check_invariants(&l);
+        assert_eq!(l.len(), 20_000);
+        assert!(l.iter().all(|v| v != b"x"));
+        let (cap, used) = footprint(&l);
+        assert!(cap < 2 * used, "{cap} bytes allocated for {used}");
+    }
+
     #[test]
     fn an_element_bigger_than_a_chunk_gets_its_own() {
         let big = vec![7u8; CHUNK_MAX * 3];
@@ -656,11 +862,13 @@ mod tests {
         Set(usize, Vec<u8>),
         Insert(usize, Vec<u8>),
         KeepRange(usize, usize),
-        RetainNot(u8),
+        RemoveMatching(u8, usize, bool),
     }
 
     fn element() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
+            // A few values that repeat, for LREM-style removals.
+            4 => proptest::sample::select(vec![vec![], b"a".to_vec(), b"bb".to_vec()]),
             8 => proptest::collection::vec(any::<u8>(), 0..20),
             2 => proptest::collection::vec(any::<u8>(), 100..400),
             1 => proptest::collection::vec(any::<u8>(), 4000..5000),
@@ -674,7 +882,8 @@ mod tests {
             5 => (any::<usize>(), element()).prop_map(|(i, v)| Op::Set(i, v)),
             5 => (any::<usize>(), element()).prop_map(|(i, v)| Op::Insert(i, v)),
             1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::KeepRange(a, b)),
-            1 => any::<u8>().prop_map(Op::RetainNot),
+            2 => (any::<u8>(), 0..4usize, any::<bool>())
+                .prop_map(|(x, n, back)| Op::RemoveMatching(x, n, back)),
         ]
     }
 
@@ -713,10 +922,33 @@ mod tests {
                         m.truncate(b + 1);
                         m.drain(..a);
                     }
-                    Op::RetainNot(x) => {
-                        l.retain(|i, v| v.first() != Some(&x) || i % 2 == 0);
-                        let mut i = 0;
-                        m.retain(|v| { i += 1; v.first() != Some(&x) || (i - 1) % 2 == 0 });
+                    Op::RemoveMatching(x, n, back) => {
+                        // Elements starting with byte x; n = 0: all of them.
+                        // Compared as whole elements: pick the first match's
+                        // exact bytes, as LREM does.
+                        let Some(elem) = m.iter().find(|v| v.first() == Some(&x)).cloned() else {
+                            continue;
+                        };
+                        let max = if n == 0 { usize::MAX } else { n };
+                        let got = l.remove_matching(&elem, max, back);
+                        let mut want = 0;
+                        let mut kept: VecDeque<Vec<u8>> = VecDeque::new();
+                        let order: Vec<Vec<u8>> = if back {
+                            m.iter().rev().cloned().collect()
+                        } else {
+                            m.iter().cloned().collect()
+                        };
+                        for v in order {
+                            if want < max && v == elem {
+                                want += 1;
+                            } else if back {
+                                kept.push_front(v);
+                            } else {
+                                kept.push_back(v);
+                            }
+                        }
+                        m = kept;
+                        prop_assert_eq!(got, want);
                     }
                     _ => {}
                 }

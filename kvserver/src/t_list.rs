@@ -289,29 +289,11 @@ pub fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(None) => 0,
         Ok(Some(l)) => {
             let max = if count == 0 {
-                u64::MAX
+                usize::MAX
             } else {
-                count.unsigned_abs()
+                usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
             };
-            let elem = argv[3];
-            let mut removed = 0u64;
-            // Mark by position from the chosen end, then rebuild once: O(n).
-            let n = l.len();
-            let mut keep = vec![true; n];
-            let matches = |(_, v): &(usize, &[u8])| *v == elem;
-            let chosen: Box<dyn Iterator<Item = (usize, &[u8])>> = if count < 0 {
-                Box::new(from_back(l).filter(matches))
-            } else {
-                Box::new(l.iter().enumerate().filter(matches))
-            };
-            for (i, _) in chosen.take(max.try_into().unwrap_or(usize::MAX)) {
-                keep[i] = false;
-                removed += 1;
-            }
-            if removed > 0 {
-                l.retain(|i, _| keep[i]);
-            }
-            removed
+            l.remove_matching(argv[3], max, count < 0)
         }
     };
     drop_if_empty(db, key, now);
