@@ -1075,9 +1075,22 @@ impl ZSetObj {
     /// a listpack when it is small).
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Str, f64)>) -> ZSetObj {
         let pairs: Vec<(Str, f64)> = pairs.into_iter().collect();
+        let big = pairs.len() > ZSET_MAX_LISTPACK_ENTRIES
+            || pairs.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE);
+        ZSetObj::build(pairs, big)
+    }
+
+    /// A set as Redis's ZUNION/ZINTER/ZDIFF build their result before
+    /// replying it: a skiplist whatever its size, so a `-0` score (a
+    /// negative score times weight 0) is replied `-0`, where a stored
+    /// small result would be a listpack and say `0`.
+    pub fn unconverted(pairs: impl IntoIterator<Item = (Str, f64)>) -> ZSetObj {
+        ZSetObj::build(pairs.into_iter().collect(), true)
+    }
+
+    fn build(pairs: Vec<(Str, f64)>, big: bool) -> ZSetObj {
         let mut z = ZSetObj {
-            big: pairs.len() > ZSET_MAX_LISTPACK_ENTRIES
-                || pairs.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE),
+            big,
             ..Default::default()
         };
         for (m, s) in pairs {

@@ -979,7 +979,7 @@ fn zsetop(
     match dst {
         Some(dst) => store_result(ctx, dst, result),
         None => {
-            let z = ZSetObj::from_pairs(result);
+            let z = ZSetObj::unconverted(result);
             reply_elems(ctx.out, &z.range(0, z.len()), withscores);
         }
     }

@@ -385,6 +385,12 @@ const ZSET: &[(&[&[u8]], &[u8])] = &[
     (&[b"ZDIFF", b"2", b"b", b"s", b"WITHSCORES"], b"*2\r\n$1\r\nz\r\n$2\r\n20\r\n"),
     (&[b"ZDIFF", b"2", b"b", b"s", b"WEIGHTS", b"1", b"2"], b"-ERR syntax error\r\n"),
     (&[b"ZUNION", b"0", b"a"], b"-ERR at least 1 input key is needed for 'zunion' command\r\n"),
+    // A negative score times weight 0 is -0: replied as such (the result
+    // is a skiplist), stored as 0 (a small result becomes a listpack).
+    (&[b"ZADD", b"zneg", b"-2", b"n", b"1", b"m"], b":2\r\n"),
+    (&[b"ZUNION", b"1", b"zneg", b"WEIGHTS", b"0", b"WITHSCORES"], b"*4\r\n$1\r\nm\r\n$1\r\n0\r\n$1\r\nn\r\n$2\r\n-0\r\n"),
+    (&[b"ZUNIONSTORE", b"zneg0", b"1", b"zneg", b"WEIGHTS", b"0"], b":2\r\n"),
+    (&[b"ZRANGE", b"zneg0", b"0", b"-1", b"WITHSCORES"], b"*4\r\n$1\r\nm\r\n$1\r\n0\r\n$1\r\nn\r\n$1\r\n0\r\n"),
     (&[b"ZUNION", b"x", b"a"], b"-ERR value is not an integer or out of range\r\n"),
     (&[b"ZUNION", b"3", b"a", b"b"], b"-ERR syntax error\r\n"),
     (&[b"ZUNION", b"2", b"a", b"b", b"WEIGHTS", b"1"], b"-ERR syntax error\r\n"),
