@@ -25,10 +25,10 @@
 //! (LSET, LINSERT, LREM) rewrites the chunks it touches.
 //!
 //! Memory stays proportional to the bytes held: a chunk starts small and
-//! doubles as it fills, gives half its buffer back when pops leave it a
-//! quarter full, and after an edit in the middle neighbours that fit in
-//! [`MERGE_MAX`] together are merged, so splits cannot leave a trail of
-//! one-entry chunks.
+//! doubles as it fills, gives at least half its buffer back when pops or
+//! LTRIM leave it a quarter full, and after an edit in the middle
+//! neighbours that fit in [`MERGE_MAX`] together are merged, so splits
+//! cannot leave a trail of one-entry chunks.
 
 use crate::db::Str;
 use std::collections::VecDeque;
