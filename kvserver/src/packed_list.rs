@@ -141,7 +141,7 @@ impl Chunk {
         }
     }
 
-    /// A chunk holding exactly `entries` (already encoded, `count` of them).
+    /// A chunk holding exactly `bytes`: `count` entries, already encoded.
     fn packed(bytes: &[u8], count: usize) -> Chunk {
         Chunk {
             buf: bytes.into(),
@@ -440,14 +440,8 @@ impl PackedList {
     pub fn set(&mut self, pos: usize, v: &[u8]) {
         let (ci, i) = self.locate(pos);
         let c = &self.chunks[ci];
-        let r = c.entry_range(i);
-        let b = c.bytes();
-        let mut bytes = Vec::with_capacity(b.len() - r.len() + entry_size(v.len()));
-        bytes.extend_from_slice(&b[..r.start]);
-        append_entry(&mut bytes, v);
-        bytes.extend_from_slice(&b[r.end..]);
-        let count = c.count;
-        self.replace_chunk(ci, &bytes, count);
+        let (r, count) = (c.entry_range(i), c.count);
+        self.splice_entry(ci, r, v, count);
     }
 
     /// Inserts `v` so that it is at position `pos` (<= len).
@@ -467,15 +461,20 @@ impl PackedList {
             return;
         }
         let c = &self.chunks[ci];
-        let at = c.entry_range(i).start;
-        let b = c.bytes();
-        let mut bytes = Vec::with_capacity(b.len() + entry_size(v.len()));
-        bytes.extend_from_slice(&b[..at]);
-        append_entry(&mut bytes, v);
-        bytes.extend_from_slice(&b[at..]);
-        let count = c.count + 1;
-        self.replace_chunk(ci, &bytes, count);
+        let (at, count) = (c.entry_range(i).start, c.count + 1);
+        self.splice_entry(ci, at..at, v, count);
         self.len += 1;
+    }
+
+    /// Rewrites chunk `ci` with its bytes `r` (one entry for LSET, none for
+    /// LINSERT) replaced by `v`'s entry; it then holds `count` entries.
+    fn splice_entry(&mut self, ci: usize, r: std::ops::Range<usize>, v: &[u8], count: usize) {
+        let b = self.chunks[ci].bytes();
+        let mut bytes = Vec::with_capacity(b.len() - r.len() + entry_size(v.len()));
+        bytes.extend_from_slice(&b[..r.start]);
+        append_entry(&mut bytes, v);
+        bytes.extend_from_slice(&b[r.end..]);
+        self.replace_chunk(ci, &bytes, count);
     }
 
     /// Puts the `count` encoded entries `bytes` in place of chunk `ci`:
@@ -569,10 +568,12 @@ impl PackedList {
             }
             let ci = if from_back { n - 1 - k } else { k };
             let c = &self.chunks[ci];
-            let mut drop = vec![false; c.count];
+            // Allocated at the first match: most chunks have none.
+            let mut drop = Vec::new();
             let mut hits = 0;
             let mut mark = |i: usize, v: &[u8]| {
                 if removed + hits < max && v == elem {
+                    drop.resize(c.count, false);
                     drop[i] = true;
                     hits += 1;
                 }
