@@ -594,7 +594,7 @@ impl ServerConfig {
             return Err("wrong number of arguments".into());
         };
         let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
-        let names = crate::command::names_after(&self.renames);
+        let names = crate::exec::command::names_after(&self.renames);
         if !names.contains(&from) {
             return Err("No such command in rename-command".into());
         }
@@ -614,7 +614,7 @@ impl ServerConfig {
                 continue;
             }
             let mut words = Vec::new();
-            if !crate::protocol::split_args(line.as_bytes(), &mut words) {
+            if !crate::proto::request::split_args(line.as_bytes(), &mut words) {
                 return Err(format!("{name}:{}: unbalanced quotes", i + 1));
             }
             let words: Vec<String> = words
@@ -698,7 +698,7 @@ impl Runtime {
             "hz" => self.hz.store(int() as u64, Ordering::Relaxed),
             "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
             "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
-            "appendfsync" => crate::aof::set_fsync_mode(v),
+            "appendfsync" => crate::persist::aof::set_fsync_mode(v),
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
             "maxclients" => self.maxclients.store(int() as u64, Ordering::Relaxed),
@@ -706,17 +706,17 @@ impl Runtime {
             "client-query-buffer-limit" => self
                 .query_buffer_limit
                 .store(int() as u64, Ordering::Relaxed),
-            "proto-max-bulk-len" => crate::protocol::set_max_bulk_len(int()),
+            "proto-max-bulk-len" => crate::proto::request::set_max_bulk_len(int()),
             "maxmemory-policy" => {
                 let i = EVICTION
                     .iter()
                     .position(|p| *p == v)
                     .unwrap_or(EVICTION.len() - 1);
                 self.maxmemory_policy.store(i as u64, Ordering::Relaxed);
-                crate::evict::lfu::set_policy(v);
+                crate::exec::evict::lfu::set_policy(v);
             }
-            "lfu-log-factor" => crate::evict::lfu::set_log_factor(int().max(0) as u64),
-            "lfu-decay-time" => crate::evict::lfu::set_decay_time(int().max(0) as u64),
+            "lfu-log-factor" => crate::exec::evict::lfu::set_log_factor(int().max(0) as u64),
+            "lfu-decay-time" => crate::exec::evict::lfu::set_decay_time(int().max(0) as u64),
             "maxmemory-samples" => self
                 .maxmemory_samples
                 .store(int() as u64, Ordering::Relaxed),
@@ -961,7 +961,7 @@ mod tests {
             "Target command name already exists"
         );
         c.set("rename-command", &["cfg", ""]).unwrap();
-        assert!(!crate::command::names_after(&c.renames).contains(&"cfg".to_string()));
+        assert!(!crate::exec::command::names_after(&c.renames).contains(&"cfg".to_string()));
         c.set("requirepass", &["pw"]).unwrap();
         assert!(Runtime::new(&c).requirepass_set.load(Ordering::Relaxed));
     }

@@ -8,9 +8,9 @@
 //! valid request is `Incomplete`; every command's output is well-formed
 //! RESP (a sequence of complete frames).
 
-use crate::command::{self, COMMANDS};
-use crate::protocol::{self, Parsed};
-use crate::reply::Reply;
+use crate::exec::command::{self, COMMANDS};
+use crate::proto::reply::Reply;
+use crate::proto::request::{self, Parsed};
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use proptest::prelude::*;
@@ -74,8 +74,8 @@ fn parse_all(buf: &[u8]) {
     let mut pos = 0;
     while pos < buf.len() {
         let data = &buf[pos..];
-        let _ = protocol::check_unauthenticated(data);
-        match protocol::parse(data, &mut ranges, &mut owned) {
+        let _ = request::check_unauthenticated(data);
+        match request::parse(data, &mut ranges, &mut owned) {
             Parsed::Incomplete | Parsed::Error(_) => return,
             Parsed::Empty { consumed } => {
                 assert!(consumed > 0 && consumed <= data.len());
@@ -112,7 +112,7 @@ fn every_prefix_of_a_request_is_incomplete() {
     let (mut r, mut o) = (Vec::new(), Vec::new());
     for seed in SEEDS.iter().filter(|s| s.starts_with(b"*") && s.len() > 5) {
         for cut in 1..seed.len() {
-            let p = protocol::parse(&seed[..cut], &mut r, &mut o);
+            let p = request::parse(&seed[..cut], &mut r, &mut o);
             assert!(
                 matches!(
                     p,
@@ -262,7 +262,7 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        let (mail, wake) = crate::mailbox::Mailboxes::new(2).expect("socketpairs");
+        let (mail, wake) = crate::net::mailbox::Mailboxes::new(2).expect("socketpairs");
         let server = Server::new(crate::config::ServerConfig::default(), "test".into(), mail);
         Harness {
             server,
@@ -274,7 +274,7 @@ impl Harness {
 
     fn client(&mut self) -> Client {
         self.next_id += 1;
-        let info = Arc::new(crate::clients::ClientInfo::detached(self.next_id));
+        let info = Arc::new(crate::exec::clients::ClientInfo::detached(self.next_id));
         Client::new(self.next_id, info)
     }
 
@@ -386,8 +386,8 @@ proptest! {
             // and a blocking command may answer nothing.
             let ok = well_formed(&out);
             assert!(ok, "{argv:?} gave malformed {:?}", String::from_utf8_lossy(&out));
-            crate::multi::client_gone(&h.server, &mut client);
-            crate::pubsub::unsubscribe_all(&h.server, &mut client);
+            crate::exec::multi::client_gone(&h.server, &mut client);
+            crate::cmd::pubsub::unsubscribe_all(&h.server, &mut client);
             if client.blocked.take().is_some() {
                 h.server.blocking.remove(client.id);
             }
@@ -408,8 +408,8 @@ fn wrong_types_everywhere() {
                 let mut client = h.client();
                 let out = h.run(&mut client, 2, &argv);
                 assert!(well_formed(&out), "{argv:?}");
-                crate::pubsub::unsubscribe_all(&h.server, &mut client);
-                crate::multi::client_gone(&h.server, &mut client);
+                crate::cmd::pubsub::unsubscribe_all(&h.server, &mut client);
+                crate::exec::multi::client_gone(&h.server, &mut client);
                 if client.blocked.take().is_some() {
                     h.server.blocking.remove(client.id);
                 }

@@ -79,47 +79,22 @@
 //!   [`server`]: the shared server state and per-client state; [`util`]:
 //!   Redis-exact number parsing/formatting and glob matching.
 
-mod aof;
-mod bitops;
-mod blocking;
-mod clients;
-mod command;
-mod command_docs;
+mod cmd;
 mod config;
-mod db;
-mod dispatch;
-mod evict;
+mod exec;
 #[cfg(test)]
 mod hostile_tests;
-mod keys;
-mod mailbox;
-mod member_set;
-mod monitor;
-mod multi;
-mod networking;
-mod packed_list;
-mod protocol;
-mod pubsub;
-mod rdb;
-mod reply;
-mod ring_file;
-mod security;
+mod keyspace;
+mod net;
+mod persist;
+mod proto;
 mod server;
-mod server_cmds;
-mod sorted_set;
-mod stats;
-mod stream;
-mod t_hash;
-mod t_list;
-mod t_set;
-mod t_stream;
-mod t_string;
-mod t_zset;
+mod types;
 mod util;
 
 use clap::Parser;
 use config::ServerConfig;
-use fastio::server::{net, signals};
+use fastio::server::signals;
 use fastio::Fastio;
 use server::Server;
 use std::net::SocketAddr;
@@ -182,7 +157,7 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
-    command::set_renames(cfg.renames.clone());
+    exec::command::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()
@@ -195,23 +170,24 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         Fastio::new(&fcfg, threads as u32 + 1).map_err(|e| format!("starting FastIO: {e}"))?;
     let mut rings = fastio.take_rings();
     if let Some(bg) = rings.pop() {
-        ring_file::install(fastio::Proactor::new(bg))
+        persist::ring_file::install(fastio::Proactor::new(bg))
             .map_err(|e| format!("spawning the background I/O thread: {e}"))?;
     }
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
     let (mail, wake_ends) =
-        mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
+        net::mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
     let server = Arc::new(Server::new(cfg, describe, mail));
     // The AOF is loaded before anyone can connect.
-    aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    persist::aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
     // Without the AOF, the RDB file is loaded (Redis's rule).
-    if aof::get().is_none() {
-        rdb::load_at_start(&server).map_err(|e| format!("# Fatal error loading the RDB: {e}"))?;
+    if persist::aof::get().is_none() {
+        persist::rdb::load_at_start(&server)
+            .map_err(|e| format!("# Fatal error loading the RDB: {e}"))?;
     }
-    let (listeners, local) =
-        net::listeners(addr, threads).map_err(|e| format!("listening on {addr}: {e}"))?;
+    let (listeners, local) = fastio::server::net::listeners(addr, threads)
+        .map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
         "kvserver: ready on {local} ({threads} I/O threads, {} keyspace shards, {} polling workers)",
         server.ks.shard_count(),
@@ -238,7 +214,7 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
                         );
                     }
                 }
-                networking::Worker::new(i, threads, server, ring, listener, wake).run()
+                net::io_thread::Worker::new(i, threads, server, ring, listener, wake).run()
             })
             .map_err(|e| format!("spawning I/O thread {i}: {e}"))?;
         handles.push(h);
@@ -249,12 +225,12 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     }
     // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
     // fsynced before exit (the I/O threads are gone: plain calls here).
-    if let Some(aof) = aof::get() {
+    if let Some(aof) = persist::aof::get() {
         aof.shutdown();
     }
     // The final RDB save: SHUTDOWN SAVE, or save points configured and no
     // SHUTDOWN NOSAVE (Redis's rule).
-    rdb::at_exit(&server)?;
+    persist::rdb::at_exit(&server)?;
     if ok {
         Ok(())
     } else {

@@ -1,14 +1,14 @@
 //! State shared by every I/O thread ([`Server`]) and the state of one
 //! client connection ([`Client`]), as Redis's `server` and `client` structs.
 
-use crate::blocking::{Blocked, Blocking};
-use crate::clients::{ClientInfo, Registry};
+use crate::cmd::pubsub::PubSub;
 use crate::config::{Runtime, ServerConfig};
-use crate::db::Keyspace;
-use crate::mailbox::Mailboxes;
-use crate::monitor::Monitors;
-use crate::pubsub::PubSub;
-use crate::stats::Stats;
+use crate::exec::blocking::{Blocked, Blocking};
+use crate::exec::clients::{ClientInfo, Registry};
+use crate::exec::monitor::Monitors;
+use crate::exec::stats::Stats;
+use crate::keyspace::Keyspace;
+use crate::net::mailbox::Mailboxes;
 use bytes::Bytes;
 use indexmap::IndexSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -92,7 +92,7 @@ impl Server {
             start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
-            startup_rss: crate::evict::used_memory_now(),
+            startup_rss: crate::exec::evict::used_memory_now(),
             ks: Keyspace::new(shards, cfg.databases),
             cfg,
             backend,
@@ -133,8 +133,8 @@ impl Server {
     pub fn cron(&self) {
         self.stats
             .sample_ops(crate::util::now_ms(), self.stats.total_calls());
-        crate::evict::sample_memory(self);
-        crate::rdb::cron(self);
+        crate::exec::evict::sample_memory(self);
+        crate::persist::rdb::cron(self);
     }
 
     pub fn client_gone(&self, c: &Client) {
@@ -156,7 +156,7 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Inside MULTI: the queued commands (already looked up and
     /// arity-checked) with their arguments.
-    pub multi: Option<Vec<(&'static crate::command::Command, Vec<Bytes>)>>,
+    pub multi: Option<Vec<(&'static crate::exec::command::Command, Vec<Bytes>)>>,
     /// A command was refused while queueing (unknown, wrong arity): EXEC
     /// answers EXECABORT.
     pub multi_error: bool,

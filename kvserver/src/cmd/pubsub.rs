@@ -1,0 +1,323 @@
+//! Pub/sub (Redis's pubsub.c): SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE
+//! PUNSUBSCRIBE PUBLISH PUBSUB.
+//!
+//! The registry maps each channel, and each pattern, to its subscribers
+//! (client id → thread and slab key). PUBLISH takes it for reading, posts
+//! one [`Msg::Message`] per receiver to the receiver's I/O thread and
+//! answers how many there were (across all threads). Each receiver's owner
+//! encodes the message for the client's protocol when it delivers it: a
+//! RESP2 array, or a RESP3 push (`>3`). Messages to one subscriber arrive
+//! in publish order: a PUBLISH posts to the inboxes before it returns, and
+//! an inbox is FIFO.
+//!
+//! A client's own subscriptions (in subscription order, for UNSUBSCRIBE's
+//! replies and counts) are in [`Client`]. In RESP2 a subscribed client may
+//! only run (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING, QUIT and RESET (checked in
+//! [`crate::exec::command::execute`]); in RESP3 anything.
+
+use crate::exec::command::{arity_error, Ctx};
+use crate::net::mailbox::Msg;
+use crate::proto::reply::Reply;
+use crate::server::{Client, Server};
+use crate::util::glob_match;
+use bytes::Bytes;
+use hashbrown::HashMap;
+use indexmap::IndexMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+#[derive(Debug, Clone, Copy)]
+struct Sub {
+    thread: usize,
+    conn: usize,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    channels: HashMap<Bytes, IndexMap<u64, Sub>>,
+    patterns: HashMap<Bytes, IndexMap<u64, Sub>>,
+}
+
+/// Channel and pattern subscriptions of every client.
+#[derive(Debug, Default)]
+pub struct PubSub {
+    reg: RwLock<Registry>,
+}
+
+impl PubSub {
+    fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        self.reg.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.reg.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Encodes a delivered message: `message channel payload` or `pmessage
+/// pattern channel payload`, as a push in RESP3.
+pub fn encode_message(out: &mut Reply, pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) {
+    match pattern {
+        Some(p) => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(p);
+        }
+        None => {
+            out.push(3);
+            out.bulk(b"message");
+        }
+    }
+    out.bulk(channel);
+    out.bulk(payload);
+}
+
+fn count(c: &Client) -> i64 {
+    (c.channels.len() + c.patterns.len()) as i64
+}
+
+fn confirm(out: &mut Reply, kind: &[u8], name: Option<&[u8]>, n: i64) {
+    out.push(3);
+    out.bulk(kind);
+    match name {
+        Some(n) => out.bulk(n),
+        None => out.null(),
+    }
+    out.int(n);
+}
+
+fn sub_of(c: &Client) -> Sub {
+    Sub {
+        thread: c.thread,
+        conn: c.conn,
+    }
+}
+
+/// SUBSCRIBE channel [channel ...]
+pub fn subscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    subscribe_generic(ctx, argv, false);
+}
+
+/// PSUBSCRIBE pattern [pattern ...]
+pub fn psubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    subscribe_generic(ctx, argv, true);
+}
+
+/// SUBSCRIBE (channels) or PSUBSCRIBE (`pattern`): registers each name
+/// not yet subscribed, and confirms every name with the new count.
+fn subscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], pattern: bool) {
+    let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
+    let mut reg = ctx.server.pubsub.write();
+    let c = &mut *ctx.client;
+    for &name in &argv[1..] {
+        let name = Bytes::copy_from_slice(name);
+        let (id, sub) = (c.id, sub_of(c));
+        let (mine, all) = if pattern {
+            (&mut c.patterns, &mut reg.patterns)
+        } else {
+            (&mut c.channels, &mut reg.channels)
+        };
+        if mine.insert(name.clone()) {
+            all.entry(name.clone()).or_default().insert(id, sub);
+        }
+        confirm(ctx.out, kind, Some(&name), count(c));
+    }
+}
+
+/// Drops `id` from `name`'s subscribers (and the entry if it was the last).
+fn forget(map: &mut HashMap<Bytes, IndexMap<u64, Sub>>, name: &[u8], id: u64) {
+    if let Some(subs) = map.get_mut(name) {
+        subs.shift_remove(&id);
+        if subs.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+/// UNSUBSCRIBE / PUNSUBSCRIBE [name ...]: from the given ones, or from all
+/// (one reply each, or one with a null name if there were none).
+fn unsubscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], patterns: bool) {
+    let kind: &[u8] = if patterns {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    let mut reg = ctx.server.pubsub.write();
+    let c = &mut *ctx.client;
+    let names: Vec<Bytes> = if argv.len() > 1 {
+        argv[1..]
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a))
+            .collect()
+    } else if patterns {
+        c.patterns.iter().cloned().collect()
+    } else {
+        c.channels.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        return confirm(ctx.out, kind, None, count(c));
+    }
+    for name in names {
+        let removed = if patterns {
+            c.patterns.shift_remove(&name)
+        } else {
+            c.channels.shift_remove(&name)
+        };
+        if removed {
+            if patterns {
+                forget(&mut reg.patterns, &name, c.id);
+            } else {
+                forget(&mut reg.channels, &name, c.id);
+            }
+        }
+        confirm(ctx.out, kind, Some(&name), count(c));
+    }
+}
+
+/// UNSUBSCRIBE [channel ...]
+pub fn unsubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    unsubscribe_generic(ctx, argv, false);
+}
+
+/// PUNSUBSCRIBE [pattern ...]
+pub fn punsubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    unsubscribe_generic(ctx, argv, true);
+}
+
+/// Drops every subscription of `client`, without replies (RESET, close).
+pub fn unsubscribe_all(server: &Server, client: &mut Client) {
+    if !client.subscribed() {
+        return;
+    }
+    let mut reg = server.pubsub.write();
+    for ch in client.channels.drain(..) {
+        forget(&mut reg.channels, &ch, client.id);
+    }
+    for p in client.patterns.drain(..) {
+        forget(&mut reg.patterns, &p, client.id);
+    }
+}
+
+/// PUBLISH channel message: the number of receivers.
+pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let server = ctx.server;
+    let channel = Bytes::copy_from_slice(argv[1]);
+    let payload = Bytes::copy_from_slice(argv[2]);
+    let reg = server.pubsub.read();
+    let mut n = 0;
+    if let Some(subs) = reg.channels.get(argv[1]) {
+        for (&id, s) in subs {
+            server.mail.post(
+                s.thread,
+                Msg::Message {
+                    conn: s.conn,
+                    id,
+                    pattern: None,
+                    channel: channel.clone(),
+                    payload: payload.clone(),
+                },
+            );
+            n += 1;
+        }
+    }
+    for (pat, subs) in &reg.patterns {
+        if !glob_match(pat, argv[1], false) {
+            continue;
+        }
+        for (&id, s) in subs {
+            server.mail.post(
+                s.thread,
+                Msg::Message {
+                    conn: s.conn,
+                    id,
+                    pattern: Some(pat.clone()),
+                    channel: channel.clone(),
+                    payload: payload.clone(),
+                },
+            );
+            n += 1;
+        }
+    }
+    drop(reg);
+    ctx.out.int(n);
+}
+
+const HELP: &[&str] = &[
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | HELP (and
+/// the sharded forms, always empty here: there is no SSUBSCRIBE).
+pub fn pubsub(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let sub = argv[1].to_ascii_lowercase();
+    let argc = argv.len();
+    match sub.as_slice() {
+        b"channels" | b"shardchannels" if argc <= 3 => {
+            let mut names: Vec<Bytes> = Vec::new();
+            if sub == b"channels" {
+                let reg = ctx.server.pubsub.read();
+                names = reg
+                    .channels
+                    .keys()
+                    .filter(|ch| argc == 2 || glob_match(argv[2], ch, false))
+                    .cloned()
+                    .collect();
+            }
+            ctx.out.array(names.len());
+            for n in &names {
+                ctx.out.bulk(n);
+            }
+        }
+        b"numsub" | b"shardnumsub" => {
+            let reg = ctx.server.pubsub.read();
+            ctx.out.array(2 * (argc - 2));
+            for ch in &argv[2..] {
+                ctx.out.bulk(ch);
+                let n = match (sub.as_slice(), reg.channels.get(*ch)) {
+                    (b"numsub", Some(s)) => s.len(),
+                    _ => 0,
+                };
+                ctx.out.int(n as i64);
+            }
+        }
+        b"numpat" if argc == 2 => {
+            let n = ctx.server.pubsub.read().patterns.len();
+            ctx.out.int(n as i64);
+        }
+        b"help" if argc == 2 => {
+            ctx.out.array(HELP.len());
+            for l in HELP {
+                ctx.out.simple(l);
+            }
+        }
+        b"numpat" | b"help" => arity_error(ctx.out, &format!("pubsub|{}", lossy(&sub))),
+        b"channels" | b"shardchannels" => {
+            let mut m = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+            m.extend_from_slice(argv[1]);
+            m.extend_from_slice(b"'. Try PUBSUB HELP.");
+            ctx.out.error_bytes(&m);
+        }
+        _ => {
+            let mut m = b"ERR unknown subcommand '".to_vec();
+            m.extend_from_slice(&argv[1][..argv[1].len().min(128)]);
+            m.extend_from_slice(b"'. Try PUBSUB HELP.");
+            ctx.out.error_bytes(&m);
+        }
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}

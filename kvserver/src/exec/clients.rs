@@ -1,0 +1,191 @@
+//! The client registry: what CLIENT LIST / INFO / KILL see of every
+//! connection, whatever I/O thread owns it.
+//!
+//! Each connection has one [`ClientInfo`] behind an `Arc`, shared by the
+//! owning thread's [`crate::server::Client`] and the registry (a map by
+//! id). The owner updates it with relaxed atomic stores on its own cache
+//! lines (last command, last interaction, db) and a small mutex for the
+//! rarely changed name; readers (CLIENT LIST, SLOWLOG) only load. Fields
+//! that only the networking layer knows (query buffer, output list sizes)
+//! are reported as 0.
+//!
+//! CLIENT KILL never touches another thread's socket: it sets
+//! [`ClientInfo::kill`] and posts `Msg::Kill` to the owning I/O thread's
+//! mailbox (`mailbox.rs`), which closes the connection through its ring if
+//! the slab key still holds that client id: only that thread knows the fd
+//! is still that connection's.
+
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// No command yet (for `cmd=`).
+pub const NO_CMD: usize = usize::MAX;
+
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: u64,
+    /// `ip:port` of the peer and of our end, as Redis prints them
+    /// (`[::1]:port` is printed `::1:port`, as Redis does).
+    pub addr: String,
+    pub laddr: String,
+    /// The peer's address (protected mode), None if unknown.
+    pub peer_ip: Option<std::net::IpAddr>,
+    pub fd: i32,
+    /// The owning I/O thread and the connection's slab key there: where
+    /// CLIENT KILL posts its `Msg::Kill`.
+    pub thread: usize,
+    pub conn: usize,
+    /// Creation time, ms since the epoch.
+    pub created_ms: u64,
+    /// Last command's time, ms since the epoch (`idle=`).
+    pub last_ms: AtomicU64,
+    /// Index of the last command in `COMMANDS` ([`NO_CMD`] before the first).
+    pub last_cmd: AtomicUsize,
+    pub db: AtomicUsize,
+    pub resp: AtomicU8,
+    /// Commands queued in MULTI, -1 outside MULTI (`multi=`, flag `x`).
+    pub multi: AtomicI64,
+    pub name: Mutex<Option<Bytes>>,
+    /// Set by CLIENT KILL (flag `A` in CLIENT LIST until the owning I/O
+    /// thread has closed the connection).
+    pub kill: AtomicBool,
+    pub no_evict: AtomicBool,
+}
+
+fn fmt_addr(a: Option<SocketAddr>) -> String {
+    match a {
+        Some(a) => format!("{}:{}", a.ip(), a.port()),
+        None => "?:0".into(),
+    }
+}
+
+impl ClientInfo {
+    /// The registry entry of the connection on `fd` (its addresses are read
+    /// now), slab key `conn` of I/O thread `thread`.
+    pub fn new(id: u64, fd: i32, now_ms: u64, thread: usize, conn: usize) -> ClientInfo {
+        let (peer, local) = match fastio::server::net::peer_and_local(fd) {
+            Some((p, l)) => (Some(p), Some(l)),
+            None => (None, None),
+        };
+        ClientInfo::with_addrs(id, fd, now_ms, thread, conn, peer, local)
+    }
+
+    /// For a client with no connection (`blocking::serve`'s temporary one).
+    pub fn detached(id: u64) -> ClientInfo {
+        ClientInfo::with_addrs(id, -1, 0, 0, 0, None, None)
+    }
+
+    fn with_addrs(
+        id: u64,
+        fd: i32,
+        now_ms: u64,
+        thread: usize,
+        conn: usize,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> ClientInfo {
+        ClientInfo {
+            id,
+            thread,
+            conn,
+            addr: fmt_addr(peer),
+            peer_ip: peer.map(|p| p.ip()),
+            laddr: fmt_addr(local),
+            fd,
+            created_ms: now_ms,
+            last_ms: AtomicU64::new(now_ms),
+            last_cmd: AtomicUsize::new(NO_CMD),
+            db: AtomicUsize::new(0),
+            resp: AtomicU8::new(2),
+            multi: AtomicI64::new(-1),
+            name: Mutex::new(None),
+            kill: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+        }
+    }
+
+    pub fn name(&self) -> Option<Bytes> {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_name(&self, n: Option<Bytes>) {
+        *self.name.lock().unwrap_or_else(|e| e.into_inner()) = n;
+    }
+
+    pub fn kill_requested(&self) -> bool {
+        self.kill.load(Ordering::Relaxed)
+    }
+
+    /// Redis's CLIENT LIST line (without the newline), field for field as
+    /// Redis 7.0.15 prints it.
+    pub fn line(&self, now_ms: u64) -> String {
+        let name = self.name();
+        let name = name
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let multi = self.multi.load(Ordering::Relaxed);
+        let mut flags = String::new();
+        if multi >= 0 {
+            flags.push('x');
+        }
+        if self.kill_requested() {
+            flags.push('A');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let cmd = match self.last_cmd.load(Ordering::Relaxed) {
+            NO_CMD => "NULL",
+            i => crate::exec::command::COMMANDS
+                .get(i)
+                .map_or("NULL", |c| c.name),
+        };
+        format!(
+            "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} \
+             sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
+             rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default \
+             redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            now_ms.saturating_sub(self.created_ms) / 1000,
+            now_ms.saturating_sub(self.last_ms.load(Ordering::Relaxed)) / 1000,
+            self.db.load(Ordering::Relaxed),
+            self.resp.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Every connected client, by id (so CLIENT LIST is in id order, as
+/// Redis's list is in connection order).
+#[derive(Debug, Default)]
+pub struct Registry {
+    map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl Registry {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ClientInfo>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add(&self, c: Arc<ClientInfo>) {
+        self.map().insert(c.id, c);
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.map().remove(&id);
+    }
+
+    /// A snapshot (the lock is not held while the caller formats).
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.map().values().cloned().collect()
+    }
+}

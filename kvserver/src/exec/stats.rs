@@ -1,0 +1,288 @@
+//! Server statistics: per-command counters (INFO commandstats), error
+//! counters (INFO errorstats), the slow log (SLOWLOG) and the ops/sec
+//! sampler (INFO stats' `instantaneous_ops_per_sec`).
+//!
+//! Cost per command (see `command::run`): one clock reading (the end
+//! time, which is also the next pipelined command's start: see
+//! `util::BatchClock`), and two additions to that command's own 64-byte
+//! aligned counter block *of this thread*: each of the first
+//! [`SLOTS`]` - 1` threads to run a command has a set of blocks of its
+//! own, so two I/O threads running the same command do not bounce a cache
+//! line, and its additions are a plain load and store (no locked
+//! read-modify-write; readers sum the sets). Threads beyond those share the
+//! last set with atomic `fetch_add`s. The total number of commands is the
+//! sum of the calls. An error reply adds a short mutex on the error table;
+//! a slow-logged command a mutex on the slow log.
+
+use crate::exec::command::COMMANDS;
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Sets of per-command counters: one each for the first `SLOTS - 1`
+/// threads that run commands (I/O threads, the AOF loader...), the last one
+/// shared by any others (still exact, only contended).
+pub const SLOTS: usize = 16;
+
+/// This thread's set of counters, and whether it is the thread's alone.
+fn slot() -> (usize, bool) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: (usize, bool) = match NEXT.fetch_add(1, Ordering::Relaxed) {
+            n if n < SLOTS - 1 => (n, true),
+            _ => (SLOTS - 1, false),
+        };
+    }
+    SLOT.with(|s| *s)
+}
+
+/// A command's counters of the calling thread (from [`Stats::local`]).
+pub struct Local<'a> {
+    stat: &'a CmdStat,
+    own: bool,
+}
+
+impl Local<'_> {
+    /// A call that took `usec`.
+    pub fn call(&self, usec: u64) {
+        self.add(&self.stat.calls, 1);
+        self.add(&self.stat.usec, usec);
+    }
+
+    /// A call refused before running (wrong arity).
+    pub fn rejected(&self) {
+        self.add(&self.stat.rejected, 1);
+    }
+
+    /// A call that replied with an error.
+    pub fn failed(&self) {
+        self.add(&self.stat.failed, 1);
+    }
+
+    /// Only this thread writes its own set, so load + store is exact and
+    /// cheaper than a locked add. (A CONFIG RESETSTAT landing between the
+    /// two can be undone for that one counter: a race Redis does not have,
+    /// and a harmless one.)
+    fn add(&self, a: &AtomicU64, n: u64) {
+        if self.own {
+            a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        } else {
+            a.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One command's counters, alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct CmdStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl CmdStat {
+    fn reset(&self) {
+        for a in [&self.calls, &self.usec, &self.rejected, &self.failed] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One SLOWLOG entry.
+#[derive(Debug, Clone)]
+pub struct SlowEntry {
+    pub id: u64,
+    pub time: u64,
+    pub usec: u64,
+    pub argv: Vec<Bytes>,
+    pub addr: String,
+    pub name: Bytes,
+}
+
+/// Redis's SLOWLOG_ENTRY_MAX_ARGC and SLOWLOG_ENTRY_MAX_STRING.
+const SLOW_MAX_ARGC: usize = 32;
+const SLOW_MAX_STRING: usize = 128;
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    cmds: OnceLock<Box<[CmdStat]>>,
+    /// Error code (first word of the error) → count.
+    errors: Mutex<BTreeMap<String, u64>>,
+    pub total_errors: AtomicU64,
+    slowlog: Mutex<VecDeque<SlowEntry>>,
+    slow_next_id: AtomicU64,
+    /// (time ms, total_commands) samples every 100 ms, the last 16, as
+    /// Redis's STATS_METRIC_COMMAND.
+    ops_samples: Mutex<VecDeque<(u64, u64)>>,
+}
+
+impl Stats {
+    fn all(&self) -> &[CmdStat] {
+        self.cmds.get_or_init(|| {
+            (0..SLOTS * COMMANDS.len())
+                .map(|_| CmdStat::default())
+                .collect()
+        })
+    }
+
+    /// This thread's counters of the command at `idx` in `COMMANDS` (to
+    /// count a call).
+    pub fn local(&self, idx: usize) -> Local<'_> {
+        let (set, own) = slot();
+        Local {
+            stat: &self.all()[set * COMMANDS.len() + idx],
+            own,
+        }
+    }
+
+    /// The counters of the command at `idx`, summed over the threads.
+    pub fn cmd(&self, idx: usize) -> CmdStat {
+        let sum = CmdStat::default();
+        for s in self.all().iter().skip(idx).step_by(COMMANDS.len()) {
+            for (to, from) in [
+                (&sum.calls, &s.calls),
+                (&sum.usec, &s.usec),
+                (&sum.rejected, &s.rejected),
+                (&sum.failed, &s.failed),
+            ] {
+                to.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        sum
+    }
+
+    /// Commands run since the start (or CONFIG RESETSTAT): every call of
+    /// every command.
+    pub fn total_calls(&self) -> u64 {
+        self.all()
+            .iter()
+            .map(|s| s.calls.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// A command's reply was an error starting with `msg` (its code is the
+    /// first word: `ERR`, `WRONGTYPE`...).
+    pub fn error(&self, msg: &[u8]) {
+        self.total_errors.fetch_add(1, Ordering::Relaxed);
+        let code_len = msg
+            .iter()
+            .position(|&c| c == b' ' || c == b'\r')
+            .unwrap_or(msg.len())
+            .min(64);
+        let code = String::from_utf8_lossy(&msg[..code_len]).into_owned();
+        let mut m = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        // Redis caps the table at 128 codes (then counts no new ones).
+        if m.len() < 128 || m.contains_key(&code) {
+            *m.entry(code).or_default() += 1;
+        }
+    }
+
+    pub fn error_counts(&self) -> Vec<(String, u64)> {
+        let m = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        if let Some(all) = self.cmds.get() {
+            all.iter().for_each(CmdStat::reset);
+        }
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.total_errors.store(0, Ordering::Relaxed);
+        self.ops_samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Adds a slow log entry, dropping the oldest beyond `max_len`. The
+    /// arguments are truncated as Redis does.
+    pub fn slowlog_push(
+        &self,
+        argv: &[&[u8]],
+        usec: u64,
+        time: u64,
+        addr: String,
+        name: Bytes,
+        max_len: usize,
+    ) {
+        let argc = argv.len().min(SLOW_MAX_ARGC);
+        let mut args = Vec::with_capacity(argc);
+        for (j, a) in argv[..argc].iter().enumerate() {
+            if argc != argv.len() && j == argc - 1 {
+                args.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    argv.len() - argc + 1
+                )));
+            } else if a.len() > SLOW_MAX_STRING {
+                let mut s = a[..SLOW_MAX_STRING].to_vec();
+                s.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - SLOW_MAX_STRING).as_bytes(),
+                );
+                args.push(Bytes::from(s));
+            } else {
+                args.push(Bytes::copy_from_slice(a));
+            }
+        }
+        let e = SlowEntry {
+            id: self.slow_next_id.fetch_add(1, Ordering::Relaxed),
+            time,
+            usec,
+            argv: args,
+            addr,
+            name,
+        };
+        let mut log = self.slowlog.lock().unwrap_or_else(|e| e.into_inner());
+        log.push_front(e);
+        log.truncate(max_len);
+    }
+
+    pub fn slowlog_trim(&self, max_len: usize) {
+        let mut log = self.slowlog.lock().unwrap_or_else(|e| e.into_inner());
+        log.truncate(max_len);
+    }
+
+    /// The newest `count` entries, newest first.
+    pub fn slowlog_get(&self, count: usize) -> Vec<SlowEntry> {
+        let log = self.slowlog.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().take(count).cloned().collect()
+    }
+
+    pub fn slowlog_len(&self) -> usize {
+        self.slowlog.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn slowlog_reset(&self) {
+        self.slowlog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Records a (time, total commands) sample; I/O thread 0 calls this
+    /// from its 100 ms tick.
+    pub fn sample_ops(&self, now_ms: u64, total: u64) {
+        let mut s = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+        s.push_back((now_ms, total));
+        if s.len() > 16 {
+            s.pop_front();
+        }
+    }
+
+    /// Commands per second over the sampled window (up to 1.6 s).
+    pub fn ops_per_sec(&self) -> u64 {
+        let s = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+        match (s.front(), s.back()) {
+            (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
+                n1.saturating_sub(n0) * 1000 / (t1 - t0)
+            }
+            _ => 0,
+        }
+    }
+}

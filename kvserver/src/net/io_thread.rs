@@ -1,0 +1,881 @@
+//! The I/O threads: one FastIO ring pair ([`Proactor`]) and one
+//! SO_REUSEPORT listener each, serving their connections (Redis's
+//! networking.c, on rings instead of epoll).
+//!
+//! Every accept, recv, send and close is an entry in the thread's submission
+//! ring, executed by FastIO's workers. A connection has at most one recv
+//! and one send in flight, *at the same time* (a blocked or subscribed
+//! client gets messages pushed while its recv waits, and its disconnect is
+//! noticed):
+//!
+//! ```text
+//!            input held ──parse──▶ execute ──▶ replies appended to `out`
+//!              ▲   │ no complete request left (and `out` + in flight
+//!              │   │ below OUT_HIGH)
+//!   recv done  │   ▼
+//!              └─ recv in flight           out non-empty, no send in
+//!                                          flight ──▶ send_all(out)
+//! recv 0 / error, send error, QUIT / protocol error once sent, Kill ─▶ close
+//! ```
+//!
+//! Input is either held by the connection (and parsed) or inside the
+//! in-flight recv, never both: a recv starts only when parsing stopped for
+//! lack of a complete request, so a pipeline is parsed in order, and never
+//! past [`OUT_HIGH`] of unsent replies: a client that does not read its
+//! replies stops being read (backpressure, bounded memory). A whole pipeline
+//! that arrived in one recv is answered with one send. A blocked client's
+//! later requests wait in its input until it is unblocked.
+//!
+//! Tokens carry a per-connection generation (`gen << 32 | slab key`): a
+//! completion for a connection that closed and whose slot was reused is
+//! recognised and dropped. The slot is freed only when the close completed
+//! (FastIO cancels the ops still parked on the fd first).
+//!
+//! Other threads reach this one's connections through its mailbox
+//! (`mailbox.rs`): a RECV on a socketpair end wakes the loop, which drains
+//! the inbox (pub/sub messages, MONITOR lines, replies of blocked clients
+//! served elsewhere, kills, replies to forwarded requests, and requests
+//! forwarded here because this thread owns their keys' shards).
+//!
+//! A request whose keys all lie in another thread's shards is forwarded
+//! there (`dispatch.rs`), together with the requests right after it for
+//! the same owner; the connection then executes nothing else, and sends
+//! nothing, until their replies are back, so its commands keep their order
+//! and a pipeline is still answered with one send.
+//!
+//! The loop also keeps its blocked clients' deadlines and sleeps at most
+//! until the next one.
+//!
+//! Between rounds the thread runs its slice of the active expiry cycle
+//! every [`EXPIRE_PERIOD`] (Redis's `hz 10`).
+
+use crate::cmd::pubsub;
+use crate::exec::blocking;
+use crate::exec::command;
+use crate::exec::monitor;
+use crate::exec::multi;
+use crate::exec::security;
+use crate::net::dispatch;
+use crate::net::mailbox::{self, Msg};
+use crate::persist::aof;
+use crate::proto::reply::Reply;
+use crate::proto::request::{self, Parsed};
+use crate::server::{Client, Server};
+use crate::util::Rng;
+use bytes::{Buf, Bytes, BytesMut};
+use fastio::proactor::{Buffer, Completion, OpKind};
+use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
+use fastio::server::{buffer, net, signals};
+use fastio::{Proactor, Ring};
+use slab::Slab;
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+// Tokens u64::MAX (LISTENER) and u64::MAX - 1 (REARM) are the acceptor's
+// (fastio::server::accept).
+/// Token of the RECV on this thread's wake socket (and of its close).
+const WAKE: u64 = u64::MAX - 2;
+/// Token of the one-byte SENDs that wake other threads.
+const WAKE_OTHER: u64 = u64::MAX - 3;
+/// Longest sleep in `wait`: bounds how late a stop request or the expiry
+/// cycle is noticed.
+const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// Stop parsing (and receiving) once this much output is unsent.
+pub const OUT_HIGH: usize = 64 * 1024;
+/// How often the idle `timeout` is checked (Redis's clientsCron visits
+/// each client about once a second).
+const IDLE_CHECK_PERIOD: Duration = Duration::from_secs(1);
+/// An input buffer grown beyond this (a big value went through) is replaced
+/// by a fresh small one once empty, so idle connections stay small.
+const IN_SHRINK: usize = 1024 * 1024;
+const EXPIRE_PERIOD: Duration = Duration::from_millis(100);
+/// Time the active expiry cycle may take per run (Redis: 25% of a 100 ms
+/// tick; we are one of N threads, so less).
+const EXPIRE_BUDGET: Duration = Duration::from_millis(2);
+/// Generations stay below 2^31, so no connection token reaches the
+/// reserved ones at the top of the u64 range.
+const GEN_MASK: u32 = 0x7fff_ffff;
+
+struct Conn {
+    fd: RawFd,
+    /// Tags this connection's tokens (the slot may be reused later).
+    gen: u32,
+    recv_busy: bool,
+    send_busy: bool,
+    /// Bytes in the send in flight (count toward backpressure).
+    sending: usize,
+    closing: bool,
+    /// Received, not yet parsed bytes (moved into the recv while one is in
+    /// flight).
+    input: BytesMut,
+    /// How far the parse of an incomplete request at the front of `input`
+    /// got (so a huge request is not walked again on every receive).
+    resume: request::Resume,
+    /// Replies not yet sent (what is in flight was moved out of it).
+    out: Reply,
+    client: Client,
+    /// Its replies wait for an AOF fsync (`appendfsync always`); it is in
+    /// the thread's `held` list.
+    held: bool,
+    /// Since when the output has been over its class's soft limit
+    /// (client-output-buffer-limit).
+    soft_since: Option<Instant>,
+    /// Requests of it are out at their shards' owner (`dispatch.rs`): it
+    /// executes nothing else until their replies are back.
+    forwarded: bool,
+}
+
+/// Whether `conn` is past its class's client-output-buffer-limit: at or
+/// over the hard limit, or over the soft limit for longer than its
+/// seconds. Classes as Redis's: subscribed clients are `pubsub`, MONITOR
+/// clients `slave` (replica), the others `normal` (no limit by default).
+fn over_output_limit(server: &Server, conn: &mut Conn) -> bool {
+    let class = if conn.client.subscribed() {
+        2
+    } else {
+        usize::from(conn.client.monitor)
+    };
+    let l = &server.config.output_limits[class];
+    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    let used = (conn.out.buf.len() + conn.sending) as u64;
+    if hard != 0 && used >= hard {
+        return true;
+    }
+    if soft != 0 && used >= soft {
+        let since = *conn.soft_since.get_or_insert_with(Instant::now);
+        return since.elapsed().as_secs() > l[2].load(Relaxed);
+    }
+    conn.soft_since = None;
+    false
+}
+
+fn token(key: usize, gen: u32) -> u64 {
+    (gen as u64) << 32 | key as u64
+}
+
+/// One I/O thread.
+pub struct Worker {
+    id: usize,
+    threads: usize,
+    server: Arc<Server>,
+    p: Proactor,
+    /// The listener (tokens LISTENER and REARM are its).
+    acceptor: Acceptor,
+    /// This thread's end of its wake socket (a RECV is kept on it).
+    wake_rx: RawFd,
+    wake_buf: Option<BytesMut>,
+    conns: Slab<Conn>,
+    next_gen: u32,
+    rng: Rng,
+    /// Blocked clients' deadlines: (ms, client id, slab key).
+    timers: BTreeSet<(u64, u64, usize)>,
+    /// Reused: drained messages, threads owed a wake byte.
+    inbox: Vec<Msg>,
+    wakes: Vec<usize>,
+    /// Reused per request: argument ranges (multibulk) or bytes (inline).
+    ranges: Vec<Range<usize>>,
+    owned: Vec<Vec<u8>>,
+    /// The AOF, if `appendonly yes`.
+    aof: Option<&'static aof::Aof>,
+    /// Connections whose replies wait for an AOF fsync: (slab key, gen).
+    held: Vec<(usize, u32)>,
+    /// Reused: requests being batched for another thread, replies to
+    /// requests forwarded here (each batch is split off).
+    fwd_requests: BytesMut,
+    fwd_replies: BytesMut,
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        threads: usize,
+        server: Arc<Server>,
+        ring: Ring,
+        listener: RawFd,
+        wake_rx: RawFd,
+    ) -> Worker {
+        Worker {
+            id,
+            threads,
+            server,
+            p: Proactor::new(ring),
+            acceptor: Acceptor::new(listener, format!("kvserver: I/O thread {id}")),
+            wake_rx,
+            wake_buf: Some(BytesMut::with_capacity(64)),
+            conns: Slab::with_capacity(1024),
+            next_gen: 0,
+            rng: Rng::new(
+                0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1),
+            ),
+            timers: BTreeSet::new(),
+            inbox: Vec::new(),
+            wakes: Vec::new(),
+            ranges: Vec::new(),
+            owned: Vec::new(),
+            aof: aof::get(),
+            held: Vec::new(),
+            fwd_requests: BytesMut::new(),
+            fwd_replies: BytesMut::new(),
+        }
+    }
+
+    /// Serves until a stop is requested; false if the ring failed.
+    pub fn run(mut self) -> bool {
+        mailbox::set_current_thread(self.id);
+        self.acceptor.arm(&mut self.p);
+        self.arm_wake();
+        let mut ok = true;
+        let mut done = Vec::with_capacity(256);
+        let mut last_expire = Instant::now();
+        let mut last_idle_check = Instant::now();
+        while !signals::stop_requested() {
+            // Mail posted while this thread was up needs no wake byte: it
+            // is drained here instead of sleeping.
+            let waited = if self.server.mail.sleep(self.id) {
+                self.p.wait(1, Some(self.wait_timeout()))
+            } else {
+                self.p.wait(0, None)
+            };
+            self.server.mail.awake(self.id);
+            if let Err(e) = waited {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                eprintln!(
+                    "kvserver: I/O thread {}: waiting on the ring: {e}; stopping",
+                    self.id
+                );
+                signals::request_stop();
+                ok = false;
+                break;
+            }
+            self.p.reap(&mut done);
+            for c in done.drain(..) {
+                self.handle(c);
+            }
+            // Messages this thread posted to itself, and any that came in
+            // since the last wake.
+            self.drain_inbox();
+            self.expire_blocked();
+            if let Some(a) = self.aof {
+                a.pump(&mut self.p);
+                self.release_held();
+            }
+            self.send_wakes();
+            // One clock reading per loop turn for both periodic jobs.
+            let now = Instant::now();
+            if now.duration_since(last_expire) >= EXPIRE_PERIOD {
+                last_expire = now;
+                self.server
+                    .ks
+                    .active_expire(self.id, self.threads, &mut self.rng, EXPIRE_BUDGET);
+                if self.id == 0 {
+                    self.server.cron();
+                }
+            }
+            if now.duration_since(last_idle_check) >= IDLE_CHECK_PERIOD {
+                last_idle_check = now;
+                self.close_idle();
+            }
+        }
+        self.shutdown(&mut done);
+        ok
+    }
+
+    /// Until the next blocked client's deadline, at most [`WAIT_TIMEOUT`].
+    fn wait_timeout(&self) -> Duration {
+        match self.timers.first() {
+            Some(&(deadline, _, _)) => {
+                let now = crate::util::now_ms();
+                Duration::from_millis(deadline.saturating_sub(now)).min(WAIT_TIMEOUT)
+            }
+            None => WAIT_TIMEOUT,
+        }
+    }
+
+    fn arm_wake(&mut self) {
+        let mut buf = self.wake_buf.take().unwrap_or_default();
+        buf.clear();
+        self.p.recv(self.wake_rx, buf, WAKE);
+    }
+
+    /// Submits the one-byte wake SENDs that commands run here owe other
+    /// threads (on this thread's ring: no plain write(2)).
+    fn send_wakes(&mut self) {
+        mailbox::take_wakes(&mut self.wakes);
+        for t in self.wakes.drain(..) {
+            if let Some(fd) = self.server.mail.wake_fd(t) {
+                self.p.send_all(fd, Bytes::from_static(b"!"), WAKE_OTHER);
+            }
+        }
+    }
+
+    fn handle(&mut self, mut c: Completion) {
+        match c.token {
+            LISTENER => return self.on_accept(c.res, c.more),
+            REARM => return self.acceptor.on_rearm(&mut self.p),
+            WAKE => {
+                if c.kind == OpKind::Recv {
+                    self.wake_buf = c.take_filled();
+                    if c.res <= 0 {
+                        // The socketpair cannot fail short of shutdown; if
+                        // it did, the loop still drains the inbox after
+                        // every wait (at most 100 ms).
+                        eprintln!(
+                            "kvserver: I/O thread {}: wake socket: {}",
+                            self.id,
+                            std::io::Error::from_raw_os_error(c.res.saturating_neg())
+                        );
+                        return;
+                    }
+                    self.server.mail.woken(self.id);
+                    self.drain_inbox();
+                    self.arm_wake();
+                }
+                return;
+            }
+            WAKE_OTHER => return,
+            t if (aof::TOKEN_RETRY..=aof::TOKEN_WRITE).contains(&t) => {
+                if let Some(a) = self.aof {
+                    a.complete(t, c.res, &mut self.p, &self.server.mail, self.id);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let (key, gen) = (c.token as u32 as usize, (c.token >> 32) as u32);
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.gen != gen {
+            return;
+        }
+        match c.kind {
+            OpKind::Recv => {
+                conn.recv_busy = false;
+                if conn.closing {
+                    return;
+                }
+                match (c.res, c.take_filled()) {
+                    (n, Some(buf)) if n > 0 => {
+                        conn.input = buf;
+                        // client-query-buffer-limit: Redis closes such a
+                        // client without a reply.
+                        let limit = self.server.config.query_buffer_limit.load(Relaxed);
+                        if conn.input.len() as u64 > limit {
+                            return self.close(key);
+                        }
+                        self.process(key);
+                    }
+                    // 0: the peer closed; < 0: reset or another error.
+                    _ => self.close(key),
+                }
+            }
+            OpKind::Send => {
+                conn.send_busy = false;
+                conn.sending = 0;
+                if conn.closing {
+                    return;
+                }
+                if c.res < 0 {
+                    return self.close(key);
+                }
+                if conn.out.buf.is_empty() {
+                    if let Buffer::Sent(b) = std::mem::take(&mut c.buf) {
+                        conn.out.buf = buffer::recycle(b);
+                    }
+                }
+                // Requests may be waiting behind the replies just sent.
+                self.process(key);
+            }
+            OpKind::Close => {
+                let mut conn = self.conns.remove(key);
+                self.client_gone(key, &mut conn.client);
+                // A descriptor was freed: a paused accept may succeed now.
+                self.acceptor
+                    .on_conn_closed(&mut self.p, signals::stop_requested());
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops everything a closed connection's client registered.
+    fn client_gone(&mut self, key: usize, client: &mut Client) {
+        let server = &*self.server;
+        if let Some(b) = client.blocked.take() {
+            server.blocking.remove(client.id);
+            if let Some(d) = b.deadline {
+                self.timers.remove(&(d, client.id, key));
+            }
+        }
+        pubsub::unsubscribe_all(server, client);
+        monitor::leave(server, client);
+        multi::client_gone(server, client);
+        server.client_gone(client);
+    }
+
+    /// Executes every complete request the connection holds (unless it is
+    /// blocked, and up to [`OUT_HIGH`] of unsent replies), then starts what
+    /// is due: a send of the replies, a recv if parsing stopped for lack of
+    /// a complete request, or the close after QUIT once all is sent.
+    fn process(&mut self, key: usize) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if conn.closing {
+            return;
+        }
+        let mut want_recv = false;
+        if !conn.recv_busy {
+            let mut pos = 0;
+            let mut clock = crate::util::BatchClock::default();
+            // Requests for another thread's shards, gathered while they
+            // come in a row for the same one: (owner, how many).
+            let mut batch: Option<(usize, u32)> = None;
+            loop {
+                if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
+                    break;
+                }
+                let data = &conn.input[pos..];
+                let mut parsed = request::parse_resuming(
+                    data,
+                    &mut self.ranges,
+                    &mut self.owned,
+                    &mut conn.resume,
+                );
+                if !conn.client.authenticated && security::auth_required(&self.server, &conn.client)
+                {
+                    if let Err(e) = request::check_unauthenticated(data) {
+                        parsed = Parsed::Error(e);
+                    }
+                }
+                if conn.client.blocked.is_some() || conn.forwarded {
+                    // Its next requests wait; while none is complete, keep
+                    // a recv in flight to notice a disconnect.
+                    want_recv = matches!(parsed, Parsed::Incomplete);
+                    break;
+                }
+                match parsed {
+                    Parsed::Incomplete => {
+                        want_recv = true;
+                        break;
+                    }
+                    Parsed::Empty { consumed } => pos += consumed,
+                    Parsed::Multibulk { consumed } | Parsed::Inline { consumed } => {
+                        // The argument slices, on the stack unless many
+                        // (8: most commands; the array is filled afresh
+                        // for every command, so it is kept small).
+                        let mut small: [&[u8]; 8] = [&[]; 8];
+                        let big: Vec<&[u8]>;
+                        let argv: &[&[u8]] = if !self.owned.is_empty() {
+                            // Inline: the parser unquoted the arguments.
+                            big = self.owned.iter().map(|a| a.as_slice()).collect();
+                            &big
+                        } else if self.ranges.len() <= small.len() {
+                            for (a, r) in small.iter_mut().zip(&self.ranges) {
+                                *a = &data[r.clone()];
+                            }
+                            &small[..self.ranges.len()]
+                        } else {
+                            big = self.ranges.iter().map(|r| &data[r.clone()]).collect();
+                            &big
+                        };
+                        let owner =
+                            dispatch::owner_elsewhere(&self.server, &conn.client, argv, self.id);
+                        match (owner, batch) {
+                            (None, None) => execute(
+                                &self.server,
+                                &mut conn.client,
+                                &mut conn.out,
+                                &mut self.rng,
+                                &mut clock,
+                                argv,
+                            ),
+                            (Some(t), None) => {
+                                batch = Some((t, 1));
+                                self.fwd_requests.extend_from_slice(&data[..consumed]);
+                            }
+                            (Some(t), Some((o, n)))
+                                if t == o
+                                    && n < dispatch::BATCH_COMMANDS
+                                    && self.fwd_requests.len() + consumed
+                                        <= dispatch::BATCH_BYTES =>
+                            {
+                                batch = Some((o, n + 1));
+                                self.fwd_requests.extend_from_slice(&data[..consumed]);
+                            }
+                            // It runs once the batch's replies are back.
+                            (_, Some(_)) => break,
+                        }
+                        pos += consumed;
+                    }
+                    // Answered after the forwarded requests before it.
+                    Parsed::Error(_) if batch.is_some() => break,
+                    Parsed::Error(msg) => {
+                        // Redis answers a protocol error and drops the
+                        // client: the rest of the stream cannot be framed.
+                        conn.out.error(&format!("ERR {msg}"));
+                        conn.client.close_after_reply = true;
+                        pos = conn.input.len();
+                    }
+                }
+                if let Some(blocking::Blocked {
+                    deadline: Some(d), ..
+                }) = conn.client.blocked
+                {
+                    self.timers.insert((d, conn.client.id, key));
+                }
+            }
+            if let Some((owner, _)) = batch {
+                conn.forwarded = true;
+                let f = dispatch::Forward {
+                    from: self.id,
+                    conn: key,
+                    id: conn.client.id,
+                    info: conn.client.info.clone(),
+                    name: conn.client.name.clone(),
+                    db: conn.client.db,
+                    resp: conn.out.resp,
+                    requests: self.fwd_requests.split().freeze(),
+                };
+                self.server.mail.post(owner, Msg::Exec(Box::new(f)));
+            }
+            conn.input.advance(pos);
+            if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
+                conn.input = buffer::conn_buffer();
+            }
+            if over_output_limit(&self.server, conn) {
+                return self.close(key);
+            }
+        }
+        let (fd, tok) = (conn.fd, token(key, conn.gen));
+        // `appendfsync always`: replies go out only once the AOF is fsynced
+        // past every write they acknowledge or show (group commit).
+        let hold = match self.aof {
+            Some(a)
+                if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() =>
+            {
+                // Flag first, then re-check: an fsync completing meanwhile
+                // either is seen here or sees the flag (and wakes us).
+                a.set_waiting(self.id, true);
+                conn.client.aof_need > a.synced()
+            }
+            _ => false,
+        };
+        if hold && !conn.held {
+            conn.held = true;
+            self.held.push((key, conn.gen));
+        }
+        // While a forward is out, the replies so far wait for its replies
+        // (a pipeline is still answered with one send), unless they are
+        // many.
+        let wait_forward = conn.forwarded && conn.out.buf.len() < OUT_HIGH / 2;
+        if !hold && !wait_forward && !conn.send_busy && !conn.out.buf.is_empty() {
+            let out = std::mem::take(&mut conn.out.buf).freeze();
+            conn.send_busy = true;
+            conn.sending = out.len();
+            self.p.send_all(fd, out, tok);
+        }
+        if conn.client.close_after_reply {
+            if !conn.send_busy && !hold {
+                self.close(key);
+            }
+        } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
+            conn.recv_busy = true;
+            let input = std::mem::take(&mut conn.input);
+            self.p.recv(fd, input, tok);
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            if !conn.closing {
+                conn.closing = true;
+                self.p.close(conn.fd, token(key, conn.gen));
+            }
+        }
+    }
+
+    /// Delivers this thread's mail to its connections.
+    fn drain_inbox(&mut self) {
+        self.server.mail.drain(self.id, &mut self.inbox);
+        let mut msgs = std::mem::take(&mut self.inbox);
+        for m in msgs.drain(..) {
+            self.deliver(m);
+        }
+        self.inbox = msgs;
+    }
+
+    fn deliver(&mut self, m: Msg) {
+        let (conn_key, id) = match &m {
+            Msg::Bytes { conn, id, .. }
+            | Msg::Message { conn, id, .. }
+            | Msg::Unblock { conn, id, .. }
+            | Msg::Executed { conn, id, .. }
+            | Msg::Kill { conn, id } => (*conn, *id),
+            Msg::Exec(_) => {
+                let Msg::Exec(f) = m else { return };
+                let from = f.from;
+                let replies = dispatch::execute_forwarded(
+                    &self.server,
+                    &mut self.rng,
+                    *f,
+                    &mut self.fwd_replies,
+                    &mut self.ranges,
+                    &mut self.owned,
+                );
+                return self.server.mail.post(from, replies);
+            }
+        };
+        let Some(conn) = self.conns.get_mut(conn_key) else {
+            return;
+        };
+        if conn.client.id != id || conn.closing {
+            return;
+        }
+        let reply_on = !conn.client.reply_off;
+        match m {
+            Msg::Kill { .. } => return self.close(conn_key),
+            Msg::Unblock { reply, .. } => {
+                let Some(b) = conn.client.blocked.take() else {
+                    return;
+                };
+                if let Some(d) = b.deadline {
+                    self.timers.remove(&(d, id, conn_key));
+                }
+                if reply_on {
+                    conn.out.buf.extend_from_slice(&reply);
+                }
+                // It was served by another thread: its write is in the AOF.
+                if let Some(a) = self.aof {
+                    conn.client.aof_need = a.need();
+                }
+            }
+            Msg::Executed {
+                reply, aof_need, ..
+            } => {
+                // Sent only while replies are on, and the connection ran
+                // nothing since (CLIENT REPLY could not change).
+                conn.forwarded = false;
+                conn.out.buf.extend_from_slice(&reply);
+                conn.client.aof_need = conn.client.aof_need.max(aof_need);
+            }
+            Msg::Exec(_) => return,
+            Msg::Bytes { data, .. } => {
+                if reply_on {
+                    conn.out.buf.extend_from_slice(&data);
+                }
+            }
+            Msg::Message {
+                pattern,
+                channel,
+                payload,
+                ..
+            } => {
+                if reply_on {
+                    pubsub::encode_message(&mut conn.out, pattern.as_deref(), &channel, &payload);
+                }
+            }
+        }
+        if over_output_limit(&self.server, conn) {
+            // It does not read what it is sent (Redis: client-output-buffer
+            // -limit pubsub 32mb 8mb 60).
+            return self.close(conn_key);
+        }
+        self.process(conn_key);
+    }
+
+    /// Re-processes the connections whose held replies the AOF's last
+    /// fsync covers (`appendfsync always`).
+    fn release_held(&mut self) {
+        let Some(a) = self.aof else {
+            return;
+        };
+        if self.held.is_empty() {
+            return;
+        }
+        let synced = a.synced();
+        let always = a.always();
+        let held = std::mem::take(&mut self.held);
+        let mut keep = Vec::new();
+        for (key, gen) in held {
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if c.gen != gen || !c.held {
+                continue;
+            }
+            if c.client.aof_need <= synced || !always {
+                c.held = false;
+                self.process(key);
+            } else {
+                keep.push((key, gen));
+            }
+        }
+        self.held.extend(keep);
+        if self.held.is_empty() {
+            a.set_waiting(self.id, false);
+        }
+    }
+
+    /// Answers the blocked clients whose deadline passed with a null array
+    /// (unless a serve removed them from the registry first: their reply
+    /// is then in the mail).
+    fn expire_blocked(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
+        let now = crate::util::now_ms();
+        while let Some(&(d, id, key)) = self.timers.first() {
+            if d > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.client.id != id || conn.client.blocked.is_none() {
+                continue;
+            }
+            if self.server.blocking.remove(id) {
+                conn.client.blocked = None;
+                if !conn.client.reply_off {
+                    conn.out.null_array();
+                }
+                self.process(key);
+            }
+        }
+    }
+
+    /// Closes the clients idle for more than `timeout` seconds (not
+    /// blocked, subscribed or MONITOR clients, as Redis).
+    fn close_idle(&mut self) {
+        let timeout = self.server.config.timeout.load(Relaxed);
+        if timeout == 0 {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let cl = &c.client;
+                !c.closing
+                    && !c.forwarded
+                    && cl.blocked.is_none()
+                    && !cl.subscribed()
+                    && !cl.monitor
+                    && now.saturating_sub(cl.info.last_ms.load(Relaxed)) > timeout * 1000
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in idle {
+            self.close(key);
+        }
+    }
+
+    fn on_accept(&mut self, res: i32, more: bool) {
+        if let Accepted::Conn(fd) = self.acceptor.on_accept(&mut self.p, res, more) {
+            // Replies are small and latency matters: no Nagle. Best effort.
+            let _ = net::set_nodelay(fd);
+            let gen = self.next_gen;
+            self.next_gen = (self.next_gen + 1) & GEN_MASK;
+            let key = self.conns.vacant_key();
+            let mut client = self.server.new_client(fd, self.id, key);
+            // maxclients (this one counted), then protected mode: answer
+            // Redis's error and close.
+            let srv = &*self.server;
+            let refuse: Option<&[u8]> = if srv.connected_clients.load(Relaxed) as u64
+                > srv.config.maxclients.load(Relaxed)
+            {
+                srv.rejected_connections.fetch_add(1, Relaxed);
+                Some(b"-ERR max number of clients reached\r\n")
+            } else if security::refuse_at_accept(srv, client.info.peer_ip) {
+                Some(security::DENIED.as_bytes())
+            } else {
+                None
+            };
+            let mut out = Reply::new(buffer::conn_buffer());
+            if let Some(msg) = refuse {
+                out.buf.extend_from_slice(msg);
+                client.close_after_reply = true;
+            }
+            self.conns.insert(Conn {
+                fd,
+                gen,
+                recv_busy: refuse.is_none(),
+                send_busy: false,
+                sending: 0,
+                closing: false,
+                input: BytesMut::new(),
+                resume: request::Resume::default(),
+                out,
+                client,
+                held: false,
+                soft_since: None,
+                forwarded: false,
+            });
+            if refuse.is_some() {
+                self.process(key);
+            } else {
+                self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
+            }
+        }
+    }
+
+    /// Closes the listener, the wake socket and the connections without a
+    /// send in flight through the ring and waits briefly for those closes.
+    /// A connection with a send in flight is left for process exit to close
+    /// (see the echo server: a resumed partial send could otherwise land on
+    /// a reused fd number).
+    fn shutdown(&mut self, done: &mut Vec<Completion>) {
+        let mut expected = 2;
+        self.acceptor.close(&mut self.p);
+        self.p.close(self.wake_rx, WAKE);
+        for (key, conn) in self.conns.iter_mut() {
+            if conn.closing {
+                expected += 1;
+            } else if !conn.send_busy {
+                conn.closing = true;
+                self.p.close(conn.fd, token(key, conn.gen));
+                expected += 1;
+            }
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let mut closed = 0;
+        while closed < expected && Instant::now() < deadline {
+            if self.p.wait(1, Some(WAIT_TIMEOUT)).is_err() {
+                break;
+            }
+            self.p.reap(done);
+            closed += done.drain(..).filter(|c| c.kind == OpKind::Close).count();
+        }
+    }
+}
+
+/// Runs one request for `conn`, honouring CLIENT REPLY OFF/SKIP: the
+/// command's reply is dropped while either is set, and a SKIP applies to
+/// the command after the one that set it.
+fn execute(
+    server: &Server,
+    c: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    clock: &mut crate::util::BatchClock,
+    argv: &[&[u8]],
+) {
+    let mark = out.buf.len();
+    command::execute(server, c, out, rng, clock, argv);
+    if c.reply_off || c.reply_skip {
+        out.buf.truncate(mark);
+    }
+    c.reply_skip = std::mem::take(&mut c.reply_skip_next);
+}

@@ -1,0 +1,5 @@
+//! Networking: the I/O threads and what crosses between them.
+
+pub mod dispatch;
+pub mod io_thread;
+pub mod mailbox;

@@ -1,0 +1,5 @@
+//! Persistence.
+
+pub mod aof;
+pub mod rdb;
+pub mod ring_file;

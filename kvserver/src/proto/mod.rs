@@ -1,0 +1,4 @@
+//! The wire protocol.
+
+pub mod reply;
+pub mod request;
