@@ -12,8 +12,8 @@
 
 use crate::cmd::string::with_string;
 use crate::exec::command::Ctx;
-use crate::keyspace::{Str, Value};
 use crate::proto::reply::{err, Reply};
+use crate::types::{Str, Value};
 use crate::util::parse_i64;
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";

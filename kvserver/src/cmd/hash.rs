@@ -7,8 +7,9 @@
 //! index in O(1). A hash never stays empty: the last HDEL deletes the key.
 
 use crate::exec::command::{arity_error, Ctx};
-use crate::keyspace::{Db, HashObj, Str, Value, WrongType};
+use crate::keyspace::Db;
 use crate::proto::reply::err;
+use crate::types::{HashObj, Str, Value, WrongType};
 use crate::util::{fmt_human, parse_f64, parse_i64};
 
 fn new_hash() -> Value {

@@ -3,8 +3,8 @@
 //! HSCAN/SSCAN cursors), DBSIZE, RANDOMKEY, FLUSHDB/FLUSHALL, SWAPDB, OBJECT.
 
 use crate::exec::command::Ctx;
-use crate::keyspace::{Str, Value};
 use crate::proto::reply::err;
+use crate::types::{Str, Value};
 use crate::util::{glob_match, parse_i64};
 
 /// DEL / UNLINK key [key ...]: how many existed. (UNLINK frees in the

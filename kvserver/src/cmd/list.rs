@@ -14,9 +14,10 @@
 
 use crate::exec::blocking;
 use crate::exec::command::Ctx;
-use crate::keyspace::{Db, Str, Value, WrongType};
+use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::packed_list::PackedList as List;
+use crate::types::{Str, Value, WrongType};
 use crate::util::parse_i64;
 
 fn new_list() -> Value {

@@ -5,10 +5,10 @@
 
 use crate::exec::command::{arity_error, Ctx, COMMANDS};
 use crate::exec::meta;
-use crate::keyspace::{Str, Value};
 use crate::proto::reply::err;
 use crate::server::REDIS_VERSION;
 use crate::types::stream::StreamId;
+use crate::types::{Str, Value};
 use crate::util::{glob_match, parse_i64};
 use bytes::Bytes;
 use std::fmt::Write as _;

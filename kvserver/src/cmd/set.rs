@@ -14,8 +14,9 @@
 //! both sets of an SMOVE, or a half-written STORE destination.
 
 use crate::exec::command::Ctx;
-use crate::keyspace::{Db, SetObj, Str, Value, WrongType};
+use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
+use crate::types::{SetObj, Str, Value, WrongType};
 use crate::util::{distinct_indices, parse_i64};
 
 /// Sorts `members` ascending if Redis 7.0 would keep them as an intset
@@ -23,7 +24,7 @@ use crate::util::{distinct_indices, parse_i64};
 /// SMEMBERS, SSCAN, and the algebra replies of such sets look like Redis's.
 /// Any other set is left in its (hash) order.
 pub fn intset_order<M: AsRef<[u8]>>(members: &mut [M]) {
-    if members.len() <= crate::keyspace::SET_MAX_INTSET_ENTRIES
+    if members.len() <= crate::types::SET_MAX_INTSET_ENTRIES
         && members.iter().all(|m| parse_i64(m.as_ref()).is_some())
     {
         members.sort_by_cached_key(|m| parse_i64(m.as_ref()));
@@ -326,14 +327,14 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Str>, ()> {
             acc
         }
         Op::Union => {
-            let mut acc = indexmap::IndexSet::<Str, crate::keyspace::Hasher>::default();
+            let mut acc = indexmap::IndexSet::<Str, crate::types::Hasher>::default();
             for &k in keys {
                 acc.extend(members(ctx, k));
             }
             acc.into_iter().collect()
         }
         Op::Diff => {
-            let mut acc: indexmap::IndexSet<Str, crate::keyspace::Hasher> =
+            let mut acc: indexmap::IndexSet<Str, crate::types::Hasher> =
                 members(ctx, keys[0]).into_iter().collect();
             for &k in &keys[1..] {
                 if acc.is_empty() {

@@ -15,9 +15,10 @@
 //! range bound exclusive; XADD also takes `*` and `ms-*`.
 
 use crate::exec::command::{arity_error, Ctx};
-use crate::keyspace::{Db, Locked, Value, WrongType};
+use crate::keyspace::{Db, Locked};
 use crate::proto::reply::{err, Reply};
 use crate::types::stream::{Pairs, Stream, StreamId, Trim};
+use crate::types::{Value, WrongType};
 use crate::util::parse_i64;
 
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";

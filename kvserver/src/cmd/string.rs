@@ -6,8 +6,8 @@
 //! all-or-nothing across shards.
 
 use crate::exec::command::{arity_error, Ctx};
-use crate::keyspace::{Str, Value};
 use crate::proto::reply::{err, Reply};
+use crate::types::{Str, Value};
 use crate::util::{fmt_human, parse_f64, parse_i64};
 
 /// proto-max-bulk-len: the largest string a command may build.

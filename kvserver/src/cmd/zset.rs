@@ -22,9 +22,10 @@
 
 use crate::cmd::set::{COUNT_RANGE, MUST_BE_POSITIVE};
 use crate::exec::command::Ctx;
-use crate::keyspace::{Db, Str, Value, WrongType};
+use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::sorted_set::{LexBound, ScoreRange, ZSetObj};
+use crate::types::{Str, Value, WrongType};
 use crate::util::{distinct_indices, parse_i64, parse_range_score, parse_score};
 
 const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
@@ -845,7 +846,7 @@ fn aggregate(target: &mut f64, val: f64, agg: Aggregate) {
 /// One input of the algebra: a sorted set, or a plain set (every score 1),
 /// as a member → score map (cloned `Str`s), and its weight.
 struct Src {
-    map: indexmap::IndexMap<Str, f64, crate::keyspace::Hasher>,
+    map: indexmap::IndexMap<Str, f64, crate::types::Hasher>,
     weight: f64,
 }
 
@@ -924,7 +925,7 @@ fn zsetop(
     if op != SetOp::Diff {
         srcs.sort_by_key(|s| s.map.len());
     }
-    let mut result: indexmap::IndexMap<Str, f64, crate::keyspace::Hasher> = Default::default();
+    let mut result: indexmap::IndexMap<Str, f64, crate::types::Hasher> = Default::default();
     match op {
         SetOp::Union => {
             for s in &srcs {

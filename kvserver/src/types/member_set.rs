@@ -43,7 +43,7 @@
 //! order, which is sequential in memory; position order is only for
 //! [`MemberSet::get_index`].
 
-use crate::keyspace::{Hasher, Str};
+use crate::types::{Hasher, Str};
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 

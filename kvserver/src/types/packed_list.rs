@@ -30,7 +30,7 @@
 //! neighbours that fit in [`MERGE_MAX`] together are merged, so splits
 //! cannot leave a trail of one-entry chunks.
 
-use crate::keyspace::Str;
+use crate::types::Str;
 use std::collections::VecDeque;
 
 /// Most bytes a chunk holds. Redis's default listpack is 8 KB; 4 KB keeps

@@ -47,7 +47,7 @@
 //! never NaN (every command rejects a NaN before it gets here); `-0.0` and
 //! `0.0` compare equal, as in C.
 
-use crate::keyspace::{Hasher, Str};
+use crate::types::{Hasher, Str};
 
 /// Redis 7.0's listpack thresholds for sorted sets (redis.conf defaults):
 /// past either one the set is a skiplist, for OBJECT ENCODING.

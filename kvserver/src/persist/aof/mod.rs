@@ -48,11 +48,11 @@
 //! does), except when leaving a file and at shutdown.
 
 use crate::exec::command::{flags, Command, Ctx};
-use crate::keyspace::Value;
 use crate::net::mailbox::Mailboxes;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::types::stream::StreamId;
+use crate::types::Value;
 use bytes::{Bytes, BytesMut};
 use fastio::Proactor;
 use std::cell::RefCell;

@@ -8,10 +8,10 @@
 //! error with the offset where it was found, never a panic.
 
 use super::{crc64, lzf};
-use crate::keyspace::{HashObj, SetObj, Str, Value};
 use crate::types::packed_list::PackedList;
 use crate::types::sorted_set::ZSetObj;
 use crate::types::stream::{Stream, StreamId};
+use crate::types::{HashObj, SetObj, Str, Value};
 use bytes::Bytes;
 
 pub const RDB_VERSION: u16 = 10;

@@ -15,10 +15,11 @@ pub mod crc64;
 pub mod lzf;
 
 use crate::exec::command::{flags, Ctx, COMMANDS};
-use crate::keyspace::{Locked, Value};
+use crate::keyspace::Locked;
 use crate::persist::ring_file::RingFile;
 use crate::proto::reply::err;
 use crate::server::Server;
+use crate::types::Value;
 use bytes::Bytes;
 use codec::{put_len, put_string, put_value, Reader};
 use std::fs::File;
