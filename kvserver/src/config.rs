@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -594,7 +594,7 @@ impl ServerConfig {
             return Err("wrong number of arguments".into());
         };
         let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
-        let names = crate::exec::command::names_after(&self.renames);
+        let names = crate::exec::table::names_after(&self.renames);
         if !names.contains(&from) {
             return Err("No such command in rename-command".into());
         }
@@ -660,6 +660,9 @@ pub struct Runtime {
     /// client-output-buffer-limit: `[hard, soft, seconds]` per class of
     /// [`OUTPUT_CLASSES`] (0 = no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
+    /// What the keyspace reads on every lookup (the eviction policy's
+    /// access recording), shared with it.
+    pub keyspace: Arc<crate::keyspace::Settings>,
 }
 
 /// maxmemory-policy values, in [`Runtime::maxmemory_policy`]'s numbering.
@@ -682,6 +685,7 @@ impl Runtime {
             maxmemory_policy: AtomicU64::new(0),
             maxmemory_samples: AtomicU64::new(5),
             output_limits: Default::default(),
+            keyspace: Arc::default(),
         };
         for (k, v) in cfg.values.iter() {
             r.apply_hot(k, v);
@@ -698,7 +702,6 @@ impl Runtime {
             "hz" => self.hz.store(int() as u64, Ordering::Relaxed),
             "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
             "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
-            "appendfsync" => crate::persist::aof::set_fsync_mode(v),
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
             "maxclients" => self.maxclients.store(int() as u64, Ordering::Relaxed),
@@ -713,10 +716,10 @@ impl Runtime {
                     .position(|p| *p == v)
                     .unwrap_or(EVICTION.len() - 1);
                 self.maxmemory_policy.store(i as u64, Ordering::Relaxed);
-                crate::exec::evict::lfu::set_policy(v);
+                self.keyspace.set_policy(v);
             }
-            "lfu-log-factor" => crate::exec::evict::lfu::set_log_factor(int().max(0) as u64),
-            "lfu-decay-time" => crate::exec::evict::lfu::set_decay_time(int().max(0) as u64),
+            "lfu-log-factor" => self.keyspace.set_log_factor(int().max(0) as u64),
+            "lfu-decay-time" => self.keyspace.set_decay_time(int().max(0) as u64),
             "maxmemory-samples" => self
                 .maxmemory_samples
                 .store(int() as u64, Ordering::Relaxed),
@@ -961,7 +964,7 @@ mod tests {
             "Target command name already exists"
         );
         c.set("rename-command", &["cfg", ""]).unwrap();
-        assert!(!crate::exec::command::names_after(&c.renames).contains(&"cfg".to_string()));
+        assert!(!crate::exec::table::names_after(&c.renames).contains(&"cfg".to_string()));
         c.set("requirepass", &["pw"]).unwrap();
         assert!(Runtime::new(&c).requirepass_set.load(Ordering::Relaxed));
     }

@@ -8,7 +8,9 @@
 //! valid request is `Incomplete`; every command's output is well-formed
 //! RESP (a sequence of complete frames).
 
-use crate::exec::command::{self, COMMANDS};
+use crate::exec::effects::Effects;
+use crate::exec::pipeline;
+use crate::exec::table::COMMANDS;
 use crate::proto::reply::Reply;
 use crate::proto::request::{self, Parsed};
 use crate::server::{Client, Server};
@@ -282,12 +284,13 @@ impl Harness {
     fn run(&mut self, c: &mut Client, resp: u8, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = Reply::new(bytes::BytesMut::new());
         out.resp = resp;
-        command::execute(
+        pipeline::execute(
             &self.server,
             c,
             &mut out,
             &mut self.rng,
             &mut Default::default(),
+            &mut Effects::default(),
             argv,
         );
         out.buf.to_vec()

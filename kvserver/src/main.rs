@@ -157,7 +157,7 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
-    exec::command::set_renames(cfg.renames.clone());
+    exec::table::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()
@@ -179,13 +179,8 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let (mail, wake_ends) =
         net::mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
     let server = Arc::new(Server::new(cfg, describe, mail));
-    // The AOF is loaded before anyone can connect.
-    persist::aof::start(&server).map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
-    // Without the AOF, the RDB file is loaded (Redis's rule).
-    if persist::aof::get().is_none() {
-        persist::rdb::load_at_start(&server)
-            .map_err(|e| format!("# Fatal error loading the RDB: {e}"))?;
-    }
+    // The AOF (or the RDB) is loaded before anyone can connect.
+    exec::loading::load(&server)?;
     let (listeners, local) = fastio::server::net::listeners(addr, threads)
         .map_err(|e| format!("listening on {addr}: {e}"))?;
     eprintln!(
@@ -225,7 +220,7 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     }
     // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
     // fsynced before exit (the I/O threads are gone: plain calls here).
-    if let Some(aof) = persist::aof::get() {
+    if let Some(aof) = server.aof() {
         aof.shutdown();
     }
     // The final RDB save: SHUTDOWN SAVE, or save points configured and no

@@ -9,10 +9,11 @@ use crate::exec::monitor::Monitors;
 use crate::exec::stats::Stats;
 use crate::keyspace::Keyspace;
 use crate::net::mailbox::Mailboxes;
+use crate::persist::aof::Aof;
 use bytes::Bytes;
 use indexmap::IndexSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The Redis version we answer to (INFO, HELLO): clients pick features by
@@ -22,7 +23,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Shared by all I/O threads: the keyspace, the configuration, counters.
 #[derive(Debug)]
 pub struct Server {
-    pub ks: Keyspace,
+    pub ks: Arc<Keyspace>,
     pub cfg: ServerConfig,
     /// `Fastio::describe()`: the backend and why it was chosen (for INFO).
     pub backend: String,
@@ -62,6 +63,8 @@ pub struct Server {
     pub forwarded_commands: AtomicU64,
     /// Connections refused at accept (maxclients).
     pub rejected_connections: AtomicU64,
+    /// The append-only file, once `appendonly yes` loaded it.
+    pub aof: OnceLock<Arc<Aof>>,
 }
 
 impl Server {
@@ -85,15 +88,20 @@ impl Server {
         };
         let run_id = hex40();
         let master_replid = hex40();
+        let config = Runtime::new(&cfg);
         Server {
-            config: Runtime::new(&cfg),
             stats: Stats::default(),
             clients: Registry::default(),
             start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
             startup_rss: crate::exec::evict::used_memory_now(),
-            ks: Keyspace::new(shards, cfg.databases),
+            ks: Arc::new(Keyspace::new(
+                shards,
+                cfg.databases,
+                config.keyspace.clone(),
+            )),
+            config,
             cfg,
             backend,
             started: Instant::now(),
@@ -110,6 +118,23 @@ impl Server {
             owners,
             forwarded_commands: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            aof: OnceLock::new(),
+        }
+    }
+
+    /// The live AOF (`appendonly yes`).
+    #[inline]
+    pub fn aof(&self) -> Option<&Arc<Aof>> {
+        self.aof.get()
+    }
+
+    /// CONFIG SET changed settings: apply those that live outside the
+    /// runtime configuration.
+    pub fn config_changed(&self) {
+        self.stats
+            .slowlog_trim(self.config.slowlog_max_len.load(Ordering::Relaxed) as usize);
+        if let Some(aof) = self.aof() {
+            aof.set_fsync_mode(&self.config.get("appendfsync"));
         }
     }
 
@@ -156,7 +181,7 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Inside MULTI: the queued commands (already looked up and
     /// arity-checked) with their arguments.
-    pub multi: Option<Vec<(&'static crate::exec::command::Command, Vec<Bytes>)>>,
+    pub multi: Option<Vec<(&'static crate::exec::table::Command, Vec<Bytes>)>>,
     /// A command was refused while queueing (unknown, wrong arity): EXEC
     /// answers EXECABORT.
     pub multi_error: bool,
@@ -173,9 +198,6 @@ pub struct Client {
     pub serving: bool,
     /// Inside EXEC: blocking commands answer at once, as timed out.
     pub deny_blocking: bool,
-    /// Keys written by this client's last command(s) while someone is
-    /// blocked: served once the shard locks are released.
-    pub ready_keys: Vec<(usize, Bytes)>,
     /// Pub/sub subscriptions, in subscription order.
     pub channels: IndexSet<Bytes>,
     pub patterns: IndexSet<Bytes>,
@@ -188,9 +210,6 @@ pub struct Client {
     /// `appendfsync always`: this client's unsent replies may go out once
     /// the AOF is fsynced up to here (`aof.rs`, networking's hold).
     pub aof_need: u64,
-    /// Inside EXEC with the AOF on: the transaction's records (database,
-    /// RESP command), appended as MULTI ... EXEC at its end.
-    pub aof_multi: Option<Vec<(usize, Vec<u8>)>>,
     /// AUTH passed, or no password was required when it connected (or at
     /// its last RESET). Commands other than AUTH HELLO QUIT RESET need it
     /// while `requirepass` is set (`security.rs`).
@@ -215,7 +234,6 @@ impl Client {
             blocked: None,
             serving: false,
             deny_blocking: false,
-            ready_keys: Vec::new(),
             channels: IndexSet::new(),
             patterns: IndexSet::new(),
             monitor: false,
@@ -223,7 +241,6 @@ impl Client {
             reply_skip: false,
             reply_skip_next: false,
             aof_need: 0,
-            aof_multi: None,
             authenticated: true,
         }
     }

@@ -11,7 +11,7 @@
 //! is computed and stored atomically across shards.
 
 use crate::cmd::string::with_string;
-use crate::exec::command::Ctx;
+use crate::exec::context::Ctx;
 use crate::proto::reply::{err, Reply};
 use crate::types::{Str, Value};
 use crate::util::parse_i64;
@@ -73,9 +73,9 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let v = Value::String(Str::from(buf));
     if exists {
-        db.set_keep_ttl(key, v);
+        db.set_keep_ttl(key, v, now);
     } else {
-        db.set(key, v, None);
+        db.set(key, v, None, now);
     }
     ctx.out.int(was);
 }
@@ -294,6 +294,8 @@ pub fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
     }
-    ctx.db(dst).set(dst, Value::String(Str::from(res)), None);
+    let now = ctx.now;
+    ctx.db(dst)
+        .set(dst, Value::String(Str::from(res)), None, now);
     ctx.out.int(maxlen as i64);
 }

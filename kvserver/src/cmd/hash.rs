@@ -6,7 +6,8 @@
 //! their fields in the order Redis's listpack does, and HRANDFIELD picks by
 //! index in O(1). A hash never stays empty: the last HDEL deletes the key.
 
-use crate::exec::command::{arity_error, Ctx};
+use crate::exec::context::Ctx;
+use crate::exec::table::arity_error;
 use crate::keyspace::Db;
 use crate::proto::reply::err;
 use crate::types::{HashObj, Str, Value, WrongType};
@@ -238,6 +239,8 @@ pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Ok(h) = lookup_create(db, key, now) {
         h.insert(argv[2], Str::new(text.as_bytes()));
     }
+    // The result, not the increment: float arithmetic must not be redone.
+    ctx.propagate(&[b"HSET", key, argv[2], text.as_bytes()]);
     ctx.out.bulk(text.as_bytes());
 }
 

@@ -2,7 +2,7 @@
 //! TYPE RENAME COPY MOVE, the EXPIRE family and TTLs, KEYS, SCAN (and the
 //! HSCAN/SSCAN cursors), DBSIZE, RANDOMKEY, FLUSHDB/FLUSHALL, SWAPDB, OBJECT.
 
-use crate::exec::command::Ctx;
+use crate::exec::context::Ctx;
 use crate::proto::reply::err;
 use crate::types::{Str, Value};
 use crate::util::{glob_match, parse_i64};
@@ -71,7 +71,8 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
     }
     // Both shards are locked: the key moves atomically, TTL included.
     if let Some((value, expire)) = ctx.db(from).take(from, now) {
-        ctx.db(to).set(to, value, expire);
+        let now = ctx.now;
+        ctx.db(to).set(to, value, expire, now);
     }
     if nx {
         ctx.out.int(1)
@@ -135,6 +136,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], cmd: &str, seconds: bool, absol
     }
     let key = argv[1];
     let now = ctx.now;
+    // Propagated as the absolute deadline it set, or as the DEL.
+    ctx.propagate_nothing();
     let db = ctx.db(key);
     if !db.contains(key, now) {
         return ctx.out.int(0);
@@ -150,8 +153,13 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], cmd: &str, seconds: bool, absol
     }
     if when <= now as i64 {
         db.remove(key);
+        ctx.propagate(&[b"DEL", key]);
     } else {
         db.set_expire(key, Some(when as u64));
+        if ctx.propagating() {
+            let at = when.to_string();
+            ctx.propagate(&[b"PEXPIREAT", key, at.as_bytes()]);
+        }
     }
     ctx.out.int(1);
 }
@@ -678,7 +686,7 @@ pub fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         target.remove(dst);
     }
-    target.set(dst, value, expire);
+    target.set(dst, value, expire, now);
     ctx.out.int(1);
 }
 
@@ -698,7 +706,7 @@ pub fn move_(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     // Same key, same shard: both databases are in the one locked shard.
     if let Some((value, expire)) = ctx.ks.db(from, key).take(key, now) {
-        ctx.ks.db(to, key).set(key, value, expire);
+        ctx.ks.db(to, key).set(key, value, expire, now);
     }
     ctx.out.int(1);
 }
@@ -746,7 +754,7 @@ pub fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
     let name = match sub.as_slice() {
         b"help" => {
             if argv.len() != 2 {
-                return crate::exec::command::arity_error(ctx.out, "object|help");
+                return crate::exec::table::arity_error(ctx.out, "object|help");
             }
             ctx.out.array(OBJECT_HELP.len());
             OBJECT_HELP.iter().for_each(|l| ctx.out.simple(l));
@@ -764,9 +772,10 @@ pub fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     };
     if argv.len() != 3 {
-        return crate::exec::command::arity_error(ctx.out, name);
+        return crate::exec::table::arity_error(ctx.out, name);
     }
     let (key, now, dbi) = (argv[2], ctx.now, ctx.client.db);
+    let settings = &ctx.server.config.keyspace;
     let Some(e) = ctx.ks.db(dbi, key).peek(key, now) else {
         return ctx.out.null();
     };
@@ -775,14 +784,14 @@ pub fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
             let enc = e.value.encoding();
             ctx.out.bulk(enc.as_bytes())
         }
-        b"idletime" if crate::exec::evict::lfu::enabled() => ctx.out.error(
+        b"idletime" if settings.lfu() => ctx.out.error(
             "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ),
         b"idletime" => {
             let idle = e.idle_secs(now);
             ctx.out.int(idle as i64)
         }
-        b"freq" if crate::exec::evict::lfu::enabled() => ctx.out.int(e.lfu_freq(now) as i64),
+        b"freq" if settings.lfu() => ctx.out.int(e.lfu_freq(now, settings) as i64),
         b"refcount" => {
             // Redis shares the objects of the integers 0..9999 (refcount
             // INT_MAX); every other value has one reference.

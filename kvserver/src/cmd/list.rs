@@ -13,7 +13,7 @@
 //! counts as "no data" (Redis 7.0 leaves such a client blocked).
 
 use crate::exec::blocking;
-use crate::exec::command::Ctx;
+use crate::exec::context::Ctx;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::packed_list::PackedList as List;
@@ -134,7 +134,7 @@ pub fn rpushx(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// null array for a missing key, as Redis).
 fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
     if argv.len() > 3 {
-        return crate::exec::command::arity_error(
+        return crate::exec::table::arity_error(
             ctx.out,
             if end == End::Left { "lpop" } else { "rpop" },
         );
@@ -420,7 +420,10 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
     let (now, dbi) = (ctx.now, ctx.client.db);
     match lookup(ctx.ks.db(dbi, src), src, now) {
         Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
-        Ok(None) => return ctx.out.null(),
+        Ok(None) => {
+            ctx.propagate_nothing();
+            return ctx.out.null();
+        }
         Ok(Some(_)) => {}
     }
     if lookup(ctx.ks.db(dbi, dst), dst, now).is_err() {
@@ -514,6 +517,7 @@ pub fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     };
     if !mpop_first(ctx, keys, end, count) {
+        ctx.propagate_nothing();
         ctx.out.null_array();
     }
 }
@@ -531,7 +535,12 @@ pub fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(d) => d,
         Err(e) => return ctx.out.error(e),
     };
-    if !mpop_first(ctx, keys, end, count) {
+    if mpop_first(ctx, keys, end, count) {
+        // Propagated as the pop it did, never as a blocking command.
+        let mut lmpop: Vec<&[u8]> = vec![b"LMPOP"];
+        lmpop.extend_from_slice(&argv[2..]);
+        ctx.propagate(&lmpop);
+    } else {
         blocking::block(ctx, keys, deadline, argv);
     }
 }
@@ -554,6 +563,12 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
             Ok(Some(l)) => {
                 let v = pop(l, end).expect("lists are never empty");
                 drop_if_empty(db, k, now);
+                // Propagated as the pop it did, never as a blocking command.
+                let name: &[u8] = match end {
+                    End::Left => b"LPOP",
+                    End::Right => b"RPOP",
+                };
+                ctx.propagate(&[name, k]);
                 ctx.out.array(2);
                 ctx.out.bulk(k);
                 return ctx.out.bulk(&v);
@@ -583,11 +598,26 @@ fn blmove_generic(ctx: &mut Ctx, argv: &[&[u8]], from: End, to: End, timeout: &[
     let (src, dst) = (argv[1], argv[2]);
     let (now, dbi) = (ctx.now, ctx.client.db);
     match lookup(ctx.ks.db(dbi, src), src, now) {
-        Ok(Some(_)) => lmove_generic(ctx, src, dst, from, to),
+        Ok(Some(_)) => {
+            lmove_generic(ctx, src, dst, from, to);
+            // Propagated as the move it did, never as a blocking command.
+            let (from, to) = (end_name(from), end_name(to));
+            ctx.propagate(&[b"LMOVE", src, dst, from, to]);
+        }
         Err(WrongType) if !ctx.client.serving => ctx.out.error(err::WRONGTYPE),
         // In EXEC it is LMOVE on an empty list: a null bulk, not an array.
-        _ if ctx.client.deny_blocking => ctx.out.null(),
+        _ if ctx.client.deny_blocking => {
+            ctx.propagate_nothing();
+            ctx.out.null()
+        }
         _ => blocking::block(ctx, &[src], deadline, argv),
+    }
+}
+
+fn end_name(end: End) -> &'static [u8] {
+    match end {
+        End::Left => b"LEFT",
+        End::Right => b"RIGHT",
     }
 }
 

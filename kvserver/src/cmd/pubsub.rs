@@ -2,21 +2,23 @@
 //! PUNSUBSCRIBE PUBLISH PUBSUB.
 //!
 //! The registry maps each channel, and each pattern, to its subscribers
-//! (client id → thread and slab key). PUBLISH takes it for reading, posts
-//! one [`Msg::Message`] per receiver to the receiver's I/O thread and
-//! answers how many there were (across all threads). Each receiver's owner
-//! encodes the message for the client's protocol when it delivers it: a
-//! RESP2 array, or a RESP3 push (`>3`). Messages to one subscriber arrive
-//! in publish order: a PUBLISH posts to the inboxes before it returns, and
+//! (client id → thread and slab key). PUBLISH takes it for reading,
+//! records one [`Delivery::Message`] per receiver (its I/O thread posts
+//! them to the receivers' threads right after the command, before the
+//! reply is sent) and answers how many there were (across all threads).
+//! Each receiver's owner encodes the message for the client's protocol
+//! when it delivers it: a RESP2 array, or a RESP3 push (`>3`). Messages to
+//! one subscriber arrive in publish order: they are posted in order, and
 //! an inbox is FIFO.
 //!
 //! A client's own subscriptions (in subscription order, for UNSUBSCRIBE's
 //! replies and counts) are in [`Client`]. In RESP2 a subscribed client may
 //! only run (P)SUBSCRIBE, (P)UNSUBSCRIBE, PING, QUIT and RESET (checked in
-//! [`crate::exec::command::execute`]); in RESP3 anything.
+//! [`crate::exec::pipeline::execute`]); in RESP3 anything.
 
-use crate::exec::command::{arity_error, Ctx};
-use crate::net::mailbox::Msg;
+use crate::exec::context::Ctx;
+use crate::exec::effects::{ClientRef, Delivery};
+use crate::exec::table::arity_error;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::glob_match;
@@ -29,6 +31,16 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 struct Sub {
     thread: usize,
     conn: usize,
+}
+
+impl Sub {
+    fn to(self, id: u64) -> ClientRef {
+        ClientRef {
+            thread: self.thread,
+            conn: self.conn,
+            id,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -206,16 +218,12 @@ pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut n = 0;
     if let Some(subs) = reg.channels.get(argv[1]) {
         for (&id, s) in subs {
-            server.mail.post(
-                s.thread,
-                Msg::Message {
-                    conn: s.conn,
-                    id,
-                    pattern: None,
-                    channel: channel.clone(),
-                    payload: payload.clone(),
-                },
-            );
+            ctx.fx.deliver.push(Delivery::Message {
+                to: s.to(id),
+                pattern: None,
+                channel: channel.clone(),
+                payload: payload.clone(),
+            });
             n += 1;
         }
     }
@@ -224,16 +232,12 @@ pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
             continue;
         }
         for (&id, s) in subs {
-            server.mail.post(
-                s.thread,
-                Msg::Message {
-                    conn: s.conn,
-                    id,
-                    pattern: Some(pat.clone()),
-                    channel: channel.clone(),
-                    payload: payload.clone(),
-                },
-            );
+            ctx.fx.deliver.push(Delivery::Message {
+                to: s.to(id),
+                pattern: Some(pat.clone()),
+                channel: channel.clone(),
+                payload: payload.clone(),
+            });
             n += 1;
         }
     }

@@ -3,8 +3,10 @@
 //! CLIENT COMMAND INFO TIME CONFIG SLOWLOG MEMORY LASTSAVE SAVE BGSAVE
 //! BGREWRITEAOF SHUTDOWN DEBUG LATENCY.
 
-use crate::exec::command::{arity_error, Ctx, COMMANDS};
+use crate::exec::context::Ctx;
+use crate::exec::effects::{ClientRef, Delivery};
 use crate::exec::meta;
+use crate::exec::table::{arity_error, COMMANDS};
 use crate::proto::reply::err;
 use crate::server::REDIS_VERSION;
 use crate::types::stream::StreamId;
@@ -421,11 +423,11 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
             } else {
                 // Only the owning I/O thread may close it: ask it.
                 c.kill.store(true, Ordering::Relaxed);
-                let msg = crate::net::mailbox::Msg::Kill {
+                ctx.deliver(Delivery::Kill(ClientRef {
+                    thread: c.thread,
                     conn: c.conn,
                     id: c.id,
-                };
-                ctx.server.mail.post(c.thread, msg);
+                }));
             }
             killed += 1;
         }
@@ -443,7 +445,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// One command's COMMAND/COMMAND INFO entry: Redis's own (see
 /// command_docs.rs), or ours built from the table when missing.
-fn command_info(ctx: &mut Ctx, c: &crate::exec::command::Command) {
+fn command_info(ctx: &mut Ctx, c: &crate::exec::table::Command) {
     if let Some(e) = meta::meta().info.get(c.name.as_bytes()) {
         return e.emit(ctx.out);
     }
@@ -466,7 +468,7 @@ fn command_info(ctx: &mut Ctx, c: &crate::exec::command::Command) {
 }
 
 /// A command's COMMAND DOCS map: Redis's, or a minimal one.
-fn command_docs_entry(ctx: &mut Ctx, c: &crate::exec::command::Command) {
+fn command_docs_entry(ctx: &mut Ctx, c: &crate::exec::table::Command) {
     if let Some(d) = meta::meta().docs.get(c.name.as_bytes()) {
         return d.emit(ctx.out);
     }
@@ -554,19 +556,19 @@ pub fn command(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             ctx.out.array(argv.len() - 2);
             for name in &argv[2..] {
-                match crate::exec::command::lookup(name) {
+                match crate::exec::table::lookup(name) {
                     Some(c) => command_info(ctx, c),
                     None => ctx.out.null_array(),
                 }
             }
         }
         b"docs" => {
-            let cmds: Vec<&crate::exec::command::Command> = if argv.len() == 2 {
+            let cmds: Vec<&crate::exec::table::Command> = if argv.len() == 2 {
                 COMMANDS.iter().collect()
             } else {
                 argv[2..]
                     .iter()
-                    .filter_map(|n| crate::exec::command::lookup(n))
+                    .filter_map(|n| crate::exec::table::lookup(n))
                     .collect()
             };
             ctx.out.map(cmds.len());
@@ -605,7 +607,7 @@ pub fn command(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// COMMAND GETKEYS cmd arg...: the keys by Redis's key specs.
 fn command_getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(c) = crate::exec::command::lookup(args[0]) else {
+    let Some(c) = crate::exec::table::lookup(args[0]) else {
         return ctx.out.error("ERR Invalid command specified");
     };
     let entry = meta::meta().info.get(c.name.as_bytes());
@@ -814,9 +816,11 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
             "persistence" => {
                 // What runs, not what CONFIG SET stored (that applies at
                 // the next start).
-                let aof = u8::from(crate::persist::aof::get().is_some());
-                let rewriting =
-                    crate::persist::aof::get().map_or(0, |a| u8::from(a.rewrite_in_progress()));
+                let aof = u8::from(ctx.server.aof().is_some());
+                let rewriting = ctx
+                    .server
+                    .aof()
+                    .map_or(0, |a| u8::from(a.rewrite_in_progress()));
                 s.push_str("# Persistence\r\n");
                 fields!(s,
                     "loading" => 0,
@@ -998,8 +1002,7 @@ pub fn config(ctx: &mut Ctx, argv: &[&[u8]]) {
             let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
             match srv.config.set_many(&pairs) {
                 Ok(()) => {
-                    srv.stats
-                        .slowlog_trim(srv.config.slowlog_max_len.load(Ordering::Relaxed) as usize);
+                    srv.config_changed();
                     ctx.out.ok()
                 }
                 Err(e) => ctx.out.error(&e),
@@ -1285,6 +1288,20 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
                 "    sampled up to <count> times (default: 5, 0 means sample all).",
             ],
         ),
+    }
+}
+
+/// BGREWRITEAOF
+pub fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let Some(aof) = ctx.server.aof() else {
+        return ctx.out.error(
+            "ERR BGREWRITEAOF needs appendonly yes (kvserver rewrites only a live AOF; \
+             there is no RDB either)",
+        );
+    };
+    match aof.bgrewrite() {
+        Ok(msg) => ctx.out.simple(msg),
+        Err(e) => ctx.out.error(&e),
     }
 }
 

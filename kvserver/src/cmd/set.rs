@@ -13,7 +13,7 @@
 //! ascending order, see [`crate::keyspace`]), so no client ever sees a member in
 //! both sets of an SMOVE, or a half-written STORE destination.
 
-use crate::exec::command::Ctx;
+use crate::exec::context::Ctx;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::{SetObj, Str, Value, WrongType};
@@ -169,10 +169,11 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let s = match lookup(db, key, now) {
         Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
         Ok(None) => {
+            ctx.propagate_nothing();
             return match count {
                 None => ctx.out.null(),
                 Some(_) => ctx.out.set(0),
-            }
+            };
         }
         Ok(Some(s)) => s,
     };
@@ -195,6 +196,14 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     if s.set.is_empty() {
         db.remove(key);
+    }
+    // The random picks are propagated as what they removed.
+    if popped.is_empty() {
+        ctx.propagate_nothing();
+    } else if ctx.propagating() {
+        let mut srem: Vec<&[u8]> = vec![b"SREM", key];
+        srem.extend(popped.iter().map(|m| &m[..]));
+        ctx.propagate(&srem);
     }
     match count {
         None => ctx.out.bulk(&popped[0]),
@@ -364,6 +373,7 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
         return;
     };
     let n = r.len();
+    let now = ctx.now;
     let db = ctx.ks.db(ctx.client.db, dst);
     db.remove(dst);
     if n > 0 {
@@ -371,7 +381,7 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
         r.into_iter().for_each(|m| {
             s.insert_str(m);
         });
-        db.set(dst, Value::Set(Box::new(s)), None);
+        db.set(dst, Value::Set(Box::new(s)), None, now);
     }
     ctx.out.int(n as i64);
 }

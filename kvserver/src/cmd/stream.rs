@@ -14,7 +14,8 @@
 //! allows them ("strict" commands refuse them); `(` before an ID makes a
 //! range bound exclusive; XADD also takes `*` and `ms-*`.
 
-use crate::exec::command::{arity_error, Ctx};
+use crate::exec::context::Ctx;
+use crate::exec::table::arity_error;
 use crate::keyspace::{Db, Locked};
 use crate::proto::reply::{err, Reply};
 use crate::types::stream::{Pairs, Stream, StreamId, Trim};
@@ -263,7 +264,10 @@ pub fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) {
     let db = ctx.ks.db(dbi, key);
     let last = match lookup(db, key, now) {
         Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
-        Ok(None) if o.nomkstream => return ctx.out.null(),
+        Ok(None) if o.nomkstream => {
+            ctx.propagate_nothing();
+            return ctx.out.null();
+        }
         Ok(None) => StreamId::MIN,
         Ok(Some(s)) => s.last_id,
     };
@@ -293,10 +297,33 @@ pub fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(err::WRONGTYPE);
     };
     s.append(id, &argv[o.id_pos + 1..]);
-    ctx.out.bulk(&id.to_bytes());
+    let id = id.to_bytes();
+    ctx.out.bulk(&id);
     if let Some(how) = o.trim {
         s.trim(how, o.approx, o.limit as u64);
     }
+    let len = s.len();
+    // Propagated with the ID it got (a replay must not pick another), and
+    // an approximate trim as the exact one it did.
+    if ctx.propagating() {
+        let mut xadd: Vec<&[u8]> = vec![b"XADD", key];
+        if o.nomkstream {
+            xadd.push(b"NOMKSTREAM");
+        }
+        xadd.push(&id);
+        xadd.extend_from_slice(&argv[o.id_pos + 1..]);
+        ctx.propagate(&xadd);
+        if o.trim.is_some() {
+            propagate_exact_trim(ctx, key, len);
+        }
+    }
+}
+
+/// Propagates `XTRIM key MAXLEN = len`: what a trim left, whatever `~`
+/// and LIMIT made it do.
+fn propagate_exact_trim(ctx: &mut Ctx, key: &[u8], len: usize) {
+    let len = len.to_string();
+    ctx.propagate(&[b"XTRIM", key, b"MAXLEN", b"=", len.as_bytes()]);
 }
 
 /// XLEN key
@@ -405,12 +432,17 @@ pub fn xtrim(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (now, dbi, key) = (ctx.now, ctx.client.db, argv[1]);
     match lookup(ctx.ks.db(dbi, key), key, now) {
         Err(WrongType) => ctx.out.error(err::WRONGTYPE),
-        Ok(None) => ctx.out.int(0),
+        Ok(None) => {
+            ctx.propagate_nothing();
+            ctx.out.int(0)
+        }
         Ok(Some(s)) => {
             let n = match o.trim {
                 Some(how) => s.trim(how, o.approx, o.limit as u64),
                 None => 0,
             };
+            let len = s.len();
+            propagate_exact_trim(ctx, key, len);
             ctx.out.int(n as i64)
         }
     }

@@ -5,7 +5,8 @@
 //! so a read-modify-write like INCR or APPEND is atomic, and MSET/MSETNX are
 //! all-or-nothing across shards.
 
-use crate::exec::command::{arity_error, Ctx};
+use crate::exec::context::Ctx;
+use crate::exec::table::arity_error;
 use crate::proto::reply::{err, Reply};
 use crate::types::{Str, Value};
 use crate::util::{fmt_human, parse_f64, parse_i64};
@@ -166,8 +167,9 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     // Plain SET (the common case) needs no lookup before storing.
     let exists = (o.nx || o.xx) && ctx.db(key).contains(key, now);
     if (o.nx && exists) || (o.xx && !exists) {
-        // Not set: GET replies the value as it stays (WRONGTYPE for
-        // another type, as Redis).
+        // Not set (nothing to propagate): GET replies the value as it
+        // stays (WRONGTYPE for another type, as Redis).
+        ctx.propagate_nothing();
         if o.get {
             with_string(ctx, key, |old, out| match old {
                 Some(v) => out.bulk(v),
@@ -189,9 +191,16 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let db = ctx.db(key);
     if o.keepttl {
-        db.set_keep_ttl(key, string(argv[2]));
+        db.set_keep_ttl(key, string(argv[2]), now);
     } else {
-        db.set(key, string(argv[2]), expire);
+        db.set(key, string(argv[2]), expire, now);
+    }
+    // A relative deadline is propagated as the absolute one it became,
+    // so a replay later sets the same (Redis: SET key value PXAT ms).
+    if let (Some(at), Some((_, unit, abs))) = (expire, o.expire) {
+        if !(abs && matches!(unit, Unit::Millis)) {
+            propagate_set_pxat(ctx, key, argv[2], at);
+        }
     }
     match old {
         Some(Some(v)) => ctx.out.bulk(&v),
@@ -207,7 +216,7 @@ pub fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     if db.contains(argv[1], now) {
         return ctx.out.int(0);
     }
-    db.set(argv[1], string(argv[2]), None);
+    db.set(argv[1], string(argv[2]), None, now);
     ctx.out.int(1);
 }
 
@@ -215,8 +224,19 @@ fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], unit: Unit, cmd: &str) {
     let Ok(at) = parse_expire(ctx, argv[2], unit, false, cmd) else {
         return;
     };
-    ctx.db(argv[1]).set(argv[1], string(argv[3]), Some(at));
+    let now = ctx.now;
+    ctx.db(argv[1]).set(argv[1], string(argv[3]), Some(at), now);
+    propagate_set_pxat(ctx, argv[1], argv[3], at);
     ctx.out.ok();
+}
+
+/// Propagates `SET key value PXAT at` (the deterministic form of SET with
+/// a relative or second deadline, SETEX, PSETEX).
+fn propagate_set_pxat(ctx: &mut Ctx, key: &[u8], value: &[u8], at: u64) {
+    if ctx.propagating() {
+        let at = at.to_string();
+        ctx.propagate(&[b"SET", key, value, b"PXAT", at.as_bytes()]);
+    }
 }
 
 /// SETEX key seconds value
@@ -254,7 +274,8 @@ pub fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Ok(old) = take_string(ctx, argv[1]) else {
         return;
     };
-    ctx.db(argv[1]).set(argv[1], string(argv[2]), None);
+    let now = ctx.now;
+    ctx.db(argv[1]).set(argv[1], string(argv[2]), None, now);
     match old {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
@@ -279,6 +300,8 @@ pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(err::SYNTAX);
     };
     let (key, now) = (argv[1], ctx.now);
+    // Propagated only as the deadline change it made (below).
+    ctx.propagate_nothing();
     // Redis looks the key up before it validates the expire argument.
     match ctx.db(key).get(key, now).map(|e| &e.value) {
         None => return ctx.out.null(),
@@ -307,12 +330,18 @@ pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         // An absolute deadline already past deletes the key, as Redis does.
         Some(at) if absolute && at <= now => {
             db.remove(key);
+            ctx.propagate(&[b"DEL", key]);
         }
         Some(at) => {
             db.set_expire(key, Some(at));
+            if ctx.propagating() {
+                let at = at.to_string();
+                ctx.propagate(&[b"PEXPIREAT", key, at.as_bytes()]);
+            }
         }
         None if o.persist => {
             db.set_expire(key, None);
+            ctx.propagate(&[b"PERSIST", key]);
         }
         None => {}
     }
@@ -341,7 +370,8 @@ pub fn mset(ctx: &mut Ctx, argv: &[&[u8]]) {
         return arity_error(ctx.out, "mset");
     }
     for kv in argv[1..].chunks_exact(2) {
-        ctx.db(kv[0]).set(kv[0], string(kv[1]), None);
+        let now = ctx.now;
+        ctx.db(kv[0]).set(kv[0], string(kv[1]), None, now);
     }
     ctx.out.ok();
 }
@@ -358,7 +388,8 @@ pub fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     for kv in argv[1..].chunks_exact(2) {
-        ctx.db(kv[0]).set(kv[0], string(kv[1]), None);
+        let now = ctx.now;
+        ctx.db(kv[0]).set(kv[0], string(kv[1]), None, now);
     }
     ctx.out.int(1);
 }
@@ -385,7 +416,7 @@ pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
             if add.len() as i64 > MAX_STRING {
                 return ctx.out.error(TOO_BIG);
             }
-            db.set_keep_ttl(key, string(add));
+            db.set_keep_ttl(key, string(add), now);
             add.len()
         }
     };
@@ -473,7 +504,7 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
         None => {
             let v = write(Vec::new());
             let n = v.len();
-            db.set_keep_ttl(key, Value::String(Str::from(v)));
+            db.set_keep_ttl(key, Value::String(Str::from(v)), now);
             n
         }
     };
@@ -500,7 +531,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
     let text = crate::proto::reply::fmt_i64(&mut b, new);
     match slot {
         Some(s) => *s = Str::new(text),
-        None => db.set(key, string(text), None),
+        None => db.set(key, string(text), None, now),
     }
     ctx.out.int(new);
 }
@@ -548,7 +579,10 @@ pub fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR increment would produce NaN or Infinity");
     }
     let text = fmt_human(new);
+    let now = ctx.now;
     ctx.db(argv[1])
-        .set_keep_ttl(argv[1], string(text.as_bytes()));
+        .set_keep_ttl(argv[1], string(text.as_bytes()), now);
+    // The result, not the increment: float arithmetic must not be redone.
+    ctx.propagate(&[b"SET", argv[1], text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
 }

@@ -21,7 +21,7 @@
 //! them in ascending order, see [`crate::keyspace`]).
 
 use crate::cmd::set::{COUNT_RANGE, MUST_BE_POSITIVE};
-use crate::exec::command::Ctx;
+use crate::exec::context::Ctx;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::sorted_set::{LexBound, ScoreRange, ZSetObj};
@@ -495,10 +495,11 @@ fn zrange_generic(
 fn store_result(ctx: &mut Ctx, dst: &[u8], pairs: impl IntoIterator<Item = (Str, f64)>) {
     let z = ZSetObj::from_pairs(pairs);
     let n = z.len();
+    let now = ctx.now;
     let db = ctx.ks.db(ctx.client.db, dst);
     db.remove(dst);
     if n > 0 {
-        db.set(dst, Value::ZSet(Box::new(z)), None);
+        db.set(dst, Value::ZSet(Box::new(z)), None, now);
     }
     ctx.out.int(n as i64);
 }
@@ -768,8 +769,11 @@ fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     };
     drop_if_empty(db, key, now);
     let Some((score, member)) = popped.into_iter().next() else {
+        ctx.propagate_nothing();
         return ctx.out.null_array();
     };
+    // Propagated as what it removed, never as a blocking command.
+    ctx.propagate(&[b"ZREM", key, &member]);
     ctx.out.array(3);
     ctx.out.bulk(key);
     ctx.out.bulk(&member);
@@ -801,7 +805,13 @@ pub fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     match first_zset(ctx, keys) {
         Err(()) => {}
-        Ok(Some(key)) => zpop(ctx, &[key], max, Some(count), true),
+        Ok(Some(key)) => {
+            zpop(ctx, &[key], max, Some(count), true);
+            // Propagated as the pop it did, never as a blocking command.
+            let mut zmpop: Vec<&[u8]> = vec![b"ZMPOP"];
+            zmpop.extend_from_slice(&argv[2..]);
+            ctx.propagate(&zmpop);
+        }
         Ok(None) => crate::exec::blocking::block(ctx, keys, deadline, argv),
     }
 }

@@ -18,7 +18,8 @@
 //! waiter is still registered, re-runs the command's handler on a temporary
 //! client (the waiter's database and protocol, `serving` set). If that
 //! produced a reply, the waiter is removed from every key it waits on and
-//! the reply is posted to its thread's mailbox; the keys the served command
+//! the reply becomes a [`Delivery::Unblock`] that the serving I/O thread
+//! posts to the waiter's thread's mailbox; the keys the served command
 //! wrote (BLMOVE's destination) become ready in turn. If it found nothing
 //! the waiter stays; when the key no longer exists nobody else can be
 //! served from it.
@@ -29,14 +30,15 @@
 //! whoever removes the waiter first wins. The owner that loses the race
 //! gets the reply through its mailbox.
 //!
-//! Lock order: shard locks (ascending) → registry mutex → mailbox inbox.
-//! Nothing takes a shard lock while holding the registry (serve peeks at
+//! Lock order: shard locks (ascending) → registry mutex. Nothing takes a shard lock while holding the registry (serve peeks at
 //! the waiters, *releases* the registry, locks shards, then re-takes the
 //! registry), so no cycle and no deadlock.
 
+use super::context::Ctx;
+use super::effects::{ClientRef, Delivery, Effects};
+use super::pipeline;
+use super::table::{self, Command};
 use crate::exec::clients::ClientInfo;
-use crate::exec::command::{self, Command, Ctx};
-use crate::net::mailbox::Msg;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
@@ -157,10 +159,9 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
         ctx.client.blocked = Some(Blocked { deadline: None });
         return;
     }
-    let cmd = retry
-        .first()
-        .and_then(|name| command::lookup_internal(name));
+    let cmd = retry.first().and_then(|name| table::lookup_internal(name));
     let (Some(cmd), false) = (cmd, ctx.client.deny_blocking) else {
+        ctx.propagate_nothing();
         return ctx.out.null_array();
     };
     let c = &mut *ctx.client;
@@ -196,19 +197,20 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
 }
 
 enum Attempt {
-    /// Served; these keys were written by it (they may be ready now).
-    Served(Vec<(usize, Bytes)>),
+    /// Served (the keys it wrote are in the unit's ready keys).
+    Served,
     /// The waiter found no data; whether the ready key still exists.
     NoData { key_exists: bool },
     /// No longer registered (timed out, gone, served by another thread).
     Gone,
 }
 
-/// Serves the clients blocked on `ready` keys (and on keys their commands
-/// write in turn). Called with no shard lock held.
-pub fn serve(server: &Server, rng: &mut Rng, ready: Vec<(usize, Bytes)>) {
+/// Serves the clients blocked on the unit's ready keys (and on keys their
+/// commands write in turn), in arrival order per key; their replies are
+/// left in `fx.deliver`. Called with no shard lock held.
+pub fn serve(server: &Server, rng: &mut Rng, fx: &mut Effects) {
     let mut queue: VecDeque<(usize, Bytes)> = VecDeque::new();
-    for k in ready {
+    for k in fx.ready.drain(..) {
         if !queue.contains(&k) {
             queue.push_back(k);
         }
@@ -220,9 +222,9 @@ pub fn serve(server: &Server, rng: &mut Rng, ready: Vec<(usize, Bytes)>) {
             None => continue,
         };
         for id in ids {
-            match attempt(server, rng, id, db, &key) {
-                Attempt::Served(written) => {
-                    for k in written {
+            match attempt(server, rng, fx, id, db, &key) {
+                Attempt::Served => {
+                    for k in fx.ready.drain(..) {
                         if k != (db, key.clone()) && !queue.contains(&k) {
                             queue.push_back(k);
                         }
@@ -235,15 +237,24 @@ pub fn serve(server: &Server, rng: &mut Rng, ready: Vec<(usize, Bytes)>) {
     }
 }
 
-/// Re-runs waiter `id`'s command for ready key `key`.
-fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> Attempt {
+/// Re-runs waiter `id`'s command for ready key `key`, as its own execution
+/// unit: what it did is propagated (as its non-blocking form) under its
+/// locks, and its reply is left in `fx.deliver` for the waiter's thread.
+fn attempt(
+    server: &Server,
+    rng: &mut Rng,
+    fx: &mut Effects,
+    id: u64,
+    db: usize,
+    key: &[u8],
+) -> Attempt {
     let (cmd, retry) = match server.blocking.lock().waiters.get(&id) {
         Some(w) => (w.cmd, w.retry.clone()),
         None => return Attempt::Gone,
     };
     let argv: Vec<&[u8]> = retry.iter().map(|a| a.as_ref()).collect();
     let mut ids = Vec::new();
-    command::shards_of(server, cmd, &argv, &mut ids);
+    pipeline::shards_of(server, cmd, &argv, &mut ids);
     ids.push(server.ks.shard_of(key));
     ids.sort_unstable();
     ids.dedup();
@@ -252,7 +263,11 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
     let Some(w) = reg.waiters.get(&id) else {
         return Attempt::Gone;
     };
-    let (thread, conn) = (w.thread, w.conn);
+    let to = ClientRef {
+        thread: w.thread,
+        conn: w.conn,
+        id,
+    };
     let mut client = Client::new(id, std::sync::Arc::new(ClientInfo::detached(id)));
     client.db = w.db;
     client.serving = true;
@@ -267,38 +282,27 @@ fn attempt(server: &Server, rng: &mut Rng, id: u64, db: usize, key: &[u8]) -> At
         now: start_us / 1000,
         start_us,
         rng,
+        fx,
     };
-    (cmd.handler)(&mut ctx, &argv);
+    pipeline::run(cmd, &mut ctx, &argv, 0);
     if ctx.client.blocked.is_some() {
         let now = ctx.now;
         let key_exists = ctx.ks.db(db, key).contains(key, now);
-        // An expiry found on the way is logged under these locks.
-        crate::persist::aof::flush_expired();
+        // An expiry found on the way is propagated under these locks.
+        pipeline::note_expired(&mut ctx.ks, ctx.fx);
+        pipeline::propagate(ctx.server, ctx.fx);
         return Attempt::NoData { key_exists };
     }
-    // Served: what it wrote counts as modified (WATCH) and may be ready
-    // for other waiters (BLMOVE's destination).
-    let mut written = Vec::new();
-    for i in cmd.key_indices(argv.len()) {
-        ctx.ks.db(db, argv[i]).touch(argv[i]);
-        written.push((db, Bytes::copy_from_slice(argv[i])));
-    }
-    // Logged as its non-blocking form, under the same locks.
-    if let Some(aof) = crate::persist::aof::get() {
-        aof.feed(cmd, &mut ctx, &argv, 0);
-    }
+    // Served: propagated as its non-blocking form, under the same locks.
+    pipeline::propagate(ctx.server, ctx.fx);
     server.blocking.remove_locked(&mut reg, id);
     drop(reg);
     drop(ctx);
-    server.mail.post(
-        thread,
-        Msg::Unblock {
-            conn,
-            id,
-            reply: out.buf.freeze(),
-        },
-    );
-    Attempt::Served(written)
+    fx.deliver.push(Delivery::Unblock {
+        to,
+        reply: out.buf.freeze(),
+    });
+    Attempt::Served
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 //! are reported as 0.
 //!
 //! CLIENT KILL never touches another thread's socket: it sets
-//! [`ClientInfo::kill`] and posts `Msg::Kill` to the owning I/O thread's
-//! mailbox (`mailbox.rs`), which closes the connection through its ring if
-//! the slab key still holds that client id: only that thread knows the fd
-//! is still that connection's.
+//! [`ClientInfo::kill`] and records a `Delivery::Kill` for the owning I/O
+//! thread (posted to its mailbox), which closes the connection through its
+//! ring if the slab key still holds that client id: only that thread knows
+//! the fd is still that connection's.
 
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub struct ClientInfo {
     pub peer_ip: Option<std::net::IpAddr>,
     pub fd: i32,
     /// The owning I/O thread and the connection's slab key there: where
-    /// CLIENT KILL posts its `Msg::Kill`.
+    /// CLIENT KILL sends its `Delivery::Kill`.
     pub thread: usize,
     pub conn: usize,
     /// Creation time, ms since the epoch.
@@ -143,7 +143,7 @@ impl ClientInfo {
         }
         let cmd = match self.last_cmd.load(Ordering::Relaxed) {
             NO_CMD => "NULL",
-            i => crate::exec::command::COMMANDS
+            i => crate::exec::table::COMMANDS
                 .get(i)
                 .map_or("NULL", |c| c.name),
         };

@@ -34,8 +34,10 @@
 //! Locks: called before the command takes its shard locks; takes one
 //! shard lock at a time.
 
+use super::effects::Effects;
+use super::pipeline;
+use super::table::{flags, Command};
 use crate::config::POLICIES;
-use crate::exec::command::{flags, Command};
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use std::sync::atomic::Ordering;
@@ -67,7 +69,7 @@ pub fn denyoom(cmd: &Command) -> bool {
     static TABLE: OnceLock<Vec<bool>> = OnceLock::new();
     let t = TABLE.get_or_init(|| {
         let meta = crate::exec::meta::meta();
-        crate::exec::command::COMMANDS
+        crate::exec::table::COMMANDS
             .iter()
             .map(|c| match meta.info.get(c.name.as_bytes()) {
                 Some(e) => e
@@ -90,6 +92,7 @@ pub fn before_command(
     client: &Client,
     cmd: &Command,
     rng: &mut Rng,
+    fx: &mut Effects,
     size: usize,
 ) -> bool {
     let max = server.config.maxmemory.load(Ordering::Relaxed);
@@ -100,7 +103,7 @@ pub fn before_command(
         }
         return false;
     }
-    if evict(server, rng, used - max) {
+    if evict(server, rng, fx, used - max) {
         return false;
     }
     let reject = match (&client.multi, cmd.name) {
@@ -118,7 +121,7 @@ pub fn before_command(
 /// Evicts keys until `need` bytes (estimated) are freed. True when done,
 /// or when the time budget ran out after freeing something; false when no
 /// key can be evicted (noeviction, or no candidate).
-pub fn evict(server: &Server, rng: &mut Rng, need: u64) -> bool {
+pub fn evict(server: &Server, rng: &mut Rng, fx: &mut Effects, need: u64) -> bool {
     let policy = server.config.maxmemory_policy.load(Ordering::Relaxed) as usize;
     let policy = POLICIES.get(policy).copied().unwrap_or("noeviction");
     if policy == "noeviction" {
@@ -141,7 +144,7 @@ pub fn evict(server: &Server, rng: &mut Rng, need: u64) -> bool {
     let mut freed = 0u64;
     let mut done = true;
     while freed < need {
-        match evict_one(server, rng, samples, volatile, ttl, lfu) {
+        match evict_one(server, rng, fx, samples, volatile, ttl, lfu) {
             Some(n) => freed += n,
             None => {
                 done = false;
@@ -166,6 +169,7 @@ pub fn evict(server: &Server, rng: &mut Rng, need: u64) -> bool {
 fn evict_one(
     server: &Server,
     rng: &mut Rng,
+    fx: &mut Effects,
     samples: usize,
     volatile: bool,
     ttl: bool,
@@ -189,7 +193,7 @@ fn evict_one(
                         u64::MAX - at.unwrap_or(u64::MAX)
                     } else if lfu {
                         // Redis's evictionPoolPopulate: 255 - counter.
-                        255 - e.lfu_freq(now) as u64
+                        255 - e.lfu_freq(now, &server.config.keyspace) as u64
                     } else {
                         e.idle_secs(now)
                     }
@@ -204,10 +208,10 @@ fn evict_one(
             };
             if let Some(e) = db.remove(&key) {
                 server.evicted_keys.fetch_add(1, Ordering::Relaxed);
-                // Propagated as a DEL, as Redis does, appended while the
-                // shard is still locked (the AOF's ordering rule).
-                crate::persist::aof::note_expired(dbi, &key);
-                crate::persist::aof::flush_expired();
+                // Propagated as a DEL, as Redis does, while the shard is
+                // still locked (the AOF's ordering rule).
+                fx.also_propagate(dbi, &[b"DEL", &key]);
+                pipeline::propagate(server, fx);
                 let n = crate::cmd::server_cmds::memory_usage(&key, &e.value, has_ttl, 5);
                 return Some(n as u64);
             }
@@ -216,177 +220,13 @@ fn evict_one(
     None
 }
 
-/// Redis's LFU (evict.c): under an LFU policy an entry's 24-bit access
-/// field is `ldt << 8 | counter`: `ldt` the last decrement time in minutes
-/// (16 bits, wrapping), `counter` a logarithmic access counter (8 bits).
-/// An access decays the counter by one per `lfu-decay-time` minutes since
-/// `ldt`, then increments it with probability `1 / ((counter - 5) *
-/// lfu-log-factor + 1)`; a new key starts at [`INIT_VAL`] so it is not
-/// evicted before it had a chance to be read.
-pub mod lfu {
-    use std::cell::Cell;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-
-    /// A new key's counter (Redis's LFU_INIT_VAL).
-    pub const INIT_VAL: u8 = 5;
-
-    /// Whether maxmemory-policy is an LFU one (mirrored by the config,
-    /// read on every key access).
-    static ENABLED: AtomicBool = AtomicBool::new(false);
-    static LOG_FACTOR: AtomicU64 = AtomicU64::new(10);
-    static DECAY_TIME: AtomicU64 = AtomicU64::new(1);
-
-    pub fn enabled() -> bool {
-        ENABLED.load(Relaxed)
-    }
-
-    /// maxmemory-policy changed.
-    pub fn set_policy(policy: &str) {
-        ENABLED.store(policy.ends_with("-lfu"), Relaxed);
-    }
-
-    /// lfu-log-factor changed.
-    pub fn set_log_factor(f: u64) {
-        LOG_FACTOR.store(f, Relaxed);
-    }
-
-    /// lfu-decay-time changed (minutes; 0: never decay).
-    pub fn set_decay_time(m: u64) {
-        DECAY_TIME.store(m, Relaxed);
-    }
-
-    /// The time in minutes, 16 bits (Redis's LFUGetTimeInMinutes).
-    pub fn minutes(now_ms: u64) -> u16 {
-        ((now_ms / 60_000) & 0xFFFF) as u16
-    }
-
-    /// Minutes from `ldt` to `now`, on the wrapping 16-bit clock (Redis's
-    /// LFUTimeElapsed, its off-by-one at the wrap included).
-    fn elapsed(ldt: u16, now: u16) -> u64 {
-        if now >= ldt {
-            (now - ldt) as u64
-        } else {
-            65535 - ldt as u64 + now as u64
-        }
-    }
-
-    /// The counter of `field` decayed to `now` (minutes) by `decay_time`.
-    pub fn decay(field: u32, now: u16, decay_time: u64) -> u8 {
-        let ldt = ((field >> 8) & 0xFFFF) as u16;
-        let counter = (field & 255) as u8;
-        let periods = match decay_time {
-            0 => 0,
-            d => elapsed(ldt, now) / d,
-        };
-        counter.saturating_sub(periods.min(255) as u8)
-    }
-
-    /// [`decay`] with lfu-decay-time (Redis's LFUDecrAndReturn).
-    pub fn decr_and_return(field: u32, now: u16) -> u8 {
-        decay(field, now, DECAY_TIME.load(Relaxed))
-    }
-
-    /// One access's increment of `counter` given a uniform `r` in [0, 1)
-    /// (Redis's LFULogIncr).
-    pub fn log_incr(counter: u8, log_factor: u64, r: f64) -> u8 {
-        if counter == 255 {
-            return 255;
-        }
-        let base = (counter as f64 - INIT_VAL as f64).max(0.0);
-        let p = 1.0 / (base * log_factor as f64 + 1.0);
-        if r < p {
-            counter + 1
-        } else {
-            counter
-        }
-    }
-
-    /// The field for `counter` with `ldt` = now.
-    pub fn fresh(now_ms: u64, counter: u8) -> u32 {
-        (minutes(now_ms) as u32) << 8 | counter as u32
-    }
-
-    /// An access at `now_ms` to an entry with `field` (Redis's updateLFU).
-    pub fn update(field: u32, now_ms: u64) -> u32 {
-        let counter = decr_and_return(field, minutes(now_ms));
-        let counter = log_incr(counter, LOG_FACTOR.load(Relaxed), random());
-        fresh(now_ms, counter)
-    }
-
-    /// Uniform in [0, 1), from a per-thread xorshift generator.
-    fn random() -> f64 {
-        thread_local! {
-            static STATE: Cell<u64> = Cell::new(
-                std::collections::hash_map::RandomState::new().build_hasher().finish() | 1,
-            );
-        }
-        STATE.with(|s| {
-            let mut x = s.get();
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            s.set(x);
-            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `n` accesses from a new key's counter, within one minute.
-    fn accesses(n: usize, factor: u64, rng: &mut Rng) -> u8 {
-        (0..n).fold(lfu::INIT_VAL, |c, _| {
-            lfu::log_incr(c, factor, (rng.next() >> 11) as f64 / (1u64 << 53) as f64)
-        })
-    }
-
-    #[test]
-    fn lfu_counter_is_logarithmic() {
-        let mut rng = Rng::new(42);
-        // The first access past the initial value always counts.
-        assert_eq!(lfu::log_incr(lfu::INIT_VAL, 10, 0.999), 6);
-        assert_eq!(lfu::log_incr(0, 10, 0.999), 1);
-        // Then less and less often: with factor 10, Redis's table says
-        // about 10 after 100 hits, 18 after 1000, 142 after 100K.
-        let c100 = accesses(100, 10, &mut rng);
-        assert!((7..=14).contains(&c100), "{c100}");
-        let c1000 = accesses(1000, 10, &mut rng);
-        assert!((14..=23).contains(&c1000), "{c1000}");
-        assert!(c1000 > c100);
-        let c100k = accesses(100_000, 10, &mut rng);
-        assert!((120..=165).contains(&c100k), "{c100k}");
-        // Factor 0: every access counts, up to the 255 ceiling.
-        assert_eq!(accesses(100, 0, &mut rng), 105);
-        assert_eq!(accesses(1000, 0, &mut rng), 255);
-        assert_eq!(lfu::log_incr(255, 0, 0.0), 255);
-    }
-
-    #[test]
-    fn lfu_counter_decays_per_minute() {
-        let field = |ldt: u16, c: u8| (ldt as u32) << 8 | c as u32;
-        assert_eq!(lfu::decay(field(100, 20), 100, 1), 20);
-        assert_eq!(lfu::decay(field(100, 20), 101, 1), 19);
-        assert_eq!(lfu::decay(field(100, 20), 107, 1), 13);
-        // lfu-decay-time 2: one per two minutes; 0: no decay.
-        assert_eq!(lfu::decay(field(100, 20), 107, 2), 17);
-        assert_eq!(lfu::decay(field(100, 20), 60_000, 0), 20);
-        // Never below zero.
-        assert_eq!(lfu::decay(field(100, 20), 200, 1), 0);
-        // The 16-bit minute clock wraps (Redis's arithmetic: 65535 - ldt + now).
-        assert_eq!(lfu::decay(field(65_530, 20), 3, 1), 12);
-        // Bits above the 24 (an LRU clock read as LFU data) are ignored.
-        assert_eq!(lfu::decay(0xFF00_0000 | field(100, 20), 101, 1), 19);
-        // Minutes of a time in ms, 16 bits.
-        assert_eq!(lfu::minutes(60_000 * 65_537 + 59_999), 1);
-        assert_eq!(lfu::fresh(120_000, 5), field(2, 5));
-    }
-
     #[test]
     fn denyoom_follows_redis() {
-        let l = crate::exec::command::lookup;
+        let l = crate::exec::table::lookup;
         for w in [
             "set", "lpush", "incr", "sadd", "zadd", "xadd", "hset", "append", "setrange",
         ] {

@@ -247,7 +247,7 @@ pub fn keys_by_specs(entry: &Node, argv: &[&[u8]]) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::command::COMMANDS;
+    use crate::exec::table::COMMANDS;
 
     #[test]
     fn every_command_has_redis_metadata() {

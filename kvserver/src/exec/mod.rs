@@ -2,10 +2,15 @@
 
 pub mod blocking;
 pub mod clients;
-pub mod command;
+pub mod context;
+pub mod effects;
 pub mod evict;
+pub mod expire;
+pub mod loading;
 pub mod meta;
 pub mod monitor;
 pub mod multi;
+pub mod pipeline;
 pub mod security;
 pub mod stats;
+pub mod table;

@@ -8,10 +8,10 @@
 //! the database it leaves selected, and EXEC comes after its queued
 //! commands), except admin commands (CONFIG, MONITOR); a blocked command
 //! is shown once, when first executed. The line is built once and posted
-//! to every monitor's I/O thread ([`Msg::Bytes`]).
+//! to every monitor's I/O thread ([`Delivery::Bytes`]).
 
-use crate::exec::command::Ctx;
-use crate::net::mailbox::Msg;
+use super::context::Ctx;
+use super::effects::{ClientRef, Delivery};
 use crate::server::{Client, Server};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,7 +68,7 @@ pub fn leave(server: &Server, client: &mut Client) {
 }
 
 /// Sends the command line to every monitor.
-pub fn feed(ctx: &Ctx, argv: &[&[u8]]) {
+pub fn feed(ctx: &mut Ctx, argv: &[&[u8]]) {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -93,14 +93,8 @@ pub fn feed(ctx: &Ctx, argv: &[&[u8]]) {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     for &(id, thread, conn) in list.iter() {
-        ctx.server.mail.post(
-            thread,
-            Msg::Bytes {
-                conn,
-                id,
-                data: data.clone(),
-            },
-        );
+        let to = ClientRef { thread, conn, id };
+        ctx.fx.deliver.push(Delivery::Bytes(to, data.clone()));
     }
 }
 

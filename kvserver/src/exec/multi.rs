@@ -1,6 +1,6 @@
 //! Transactions: MULTI EXEC DISCARD WATCH UNWATCH (Redis's multi.c).
 //!
-//! MULTI switches the client to queueing: [`crate::exec::command::execute`]
+//! MULTI switches the client to queueing: [`crate::exec::pipeline::execute`]
 //! answers `+QUEUED` to every command but MULTI/EXEC/DISCARD/WATCH/QUIT,
 //! after looking it up and checking its arity (a failure there answers the
 //! error and makes EXEC answer EXECABORT).
@@ -20,7 +20,9 @@
 //! since WATCH is a modification, as in Redis 7), and answers a null array
 //! if any changed.
 
-use crate::exec::command::{self, flags, Ctx};
+use super::context::Ctx;
+use super::pipeline;
+use super::table::flags;
 use crate::server::{Client, Server};
 use bytes::Bytes;
 
@@ -127,7 +129,7 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
             .collect();
         for (c, args) in &queue {
             let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-            command::shards_of(server, c, &argv, &mut ids);
+            pipeline::shards_of(server, c, &argv, &mut ids);
         }
         ids.sort_unstable();
         ids.dedup();
@@ -143,10 +145,11 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         changed |= db.watch_version(k) != *version;
         db.unwatch(k);
     }
+    // Watched keys that expired just now: their DELs are propagated
+    // first, on their own.
+    pipeline::note_expired(&mut locked, ctx.fx);
+    pipeline::propagate(ctx.server, ctx.fx);
     if changed {
-        // Watched keys that expired just now: their DELs go to the AOF
-        // before the locks are released.
-        crate::persist::aof::flush_expired();
         return ctx.out.null_array();
     }
     ctx.out.array(queue.len());
@@ -158,23 +161,17 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         now,
         start_us,
         rng: &mut *ctx.rng,
+        fx: &mut *ctx.fx,
     };
     // A blocking command inside EXEC answers at once, as timed out.
     inner.client.deny_blocking = true;
-    // The AOF gets the transaction's records as one MULTI ... EXEC block,
-    // appended before the locks go.
-    let aof = crate::persist::aof::get();
-    if aof.is_some() {
-        inner.client.aof_multi = Some(Vec::new());
-    }
+    // What the queued commands propagate goes out as one MULTI ... EXEC
+    // block, before the locks go.
+    inner.fx.transaction = true;
     for (c, args) in &queue {
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-        command::run(c, &mut inner, &argv);
+        pipeline::call(c, &mut inner, &argv);
     }
     inner.client.deny_blocking = false;
-    if let (Some(aof), Some(recs)) = (aof, inner.client.aof_multi.take()) {
-        aof.commit_multi(recs);
-        inner.client.aof_need = aof.need();
-    }
-    crate::persist::aof::flush_expired();
+    pipeline::finish(&mut inner);
 }

@@ -20,7 +20,8 @@
 //! a connection from a non-loopback address is answered Redis's `-DENIED`
 //! text and closed at accept ([`protected_denied`]).
 
-use crate::exec::command::{Command, Ctx};
+use crate::exec::context::Ctx;
+use crate::exec::table::Command;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use std::net::IpAddr;

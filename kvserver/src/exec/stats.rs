@@ -14,7 +14,7 @@
 //! sum of the calls. An error reply adds a short mutex on the error table;
 //! a slow-logged command a mutex on the slow log.
 
-use crate::exec::command::COMMANDS;
+use crate::exec::table::COMMANDS;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,20 +1,29 @@
 //! One database's part of one shard: lookups with lazy expiry, writes,
 //! deadlines, WATCH versions.
 
-use super::entry::{accessed, clock_secs, lru_of_secs, note_clock, Entry};
+use super::entry::Entry;
+use super::settings::Settings;
 use super::store::{table_hash, Store};
 use crate::types::{Str, Value, WrongType};
 use crate::util::Rng;
 use bytes::Bytes;
 use hashbrown::HashMap;
+use std::sync::Arc;
 
 /// One database's part of one shard.
 #[derive(Debug, Default)]
 pub struct Db {
     store: Store,
-    /// This database's number (the AOF's DEL of an expired key says
-    /// where it was); stays put when SWAPDB swaps contents.
-    index: usize,
+    /// How accesses are recorded and whether keys expire lazily (shared
+    /// by every database part; changed by CONFIG SET).
+    settings: Arc<Settings>,
+    /// The LFU counter's random increments (xorshift state, never 0).
+    lfu_rng: u64,
+    /// Keys deleted because they expired, not yet handed to the caller
+    /// (it takes them with [`Db::take_expired`] before it unlocks: they
+    /// are propagated as DELs and raise `expired` events above this
+    /// layer).
+    expired: Vec<Str>,
     /// The keys some client WATCHes: how many clients, and a version bumped
     /// on every modification of the key (write command, set, delete,
     /// expiry, flush). Only watched keys are tracked, as Redis's
@@ -30,12 +39,24 @@ struct WatchSlot {
 }
 
 impl Db {
-    /// Database number `index`'s part of a shard, empty.
-    pub fn new(index: usize) -> Db {
+    /// An empty database part, recording accesses as `settings` says.
+    pub fn new(settings: Arc<Settings>, seed: u64) -> Db {
         Db {
-            index,
+            settings,
+            lfu_rng: seed | 1,
             ..Db::default()
         }
+    }
+
+    /// The keys this part deleted because they expired since the last
+    /// call, oldest first.
+    pub fn take_expired(&mut self) -> Vec<Str> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Whether keys expired since the last [`Db::take_expired`].
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
     }
 
     /// Records a modification of `key` (WATCH). Called by [`Db::set`],
@@ -102,7 +123,7 @@ impl Db {
     fn live(&mut self, key: &[u8], now: u64) -> Option<u32> {
         let i = self.store.find(key)?;
         let e = self.store.slots.get(i)?;
-        if self.store.expired(i, e, now) {
+        if self.store.expired(i, e, now) && self.settings.lazy_expiry() {
             self.expire_key(key);
             return None;
         }
@@ -112,9 +133,8 @@ impl Db {
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let i = self.live(key, now)?;
-        let secs = note_clock(now);
         let e = self.store.slots.get_mut(i)?;
-        e.lru = accessed(e.lru, secs);
+        e.lru = self.settings.accessed(e.lru, now, &mut self.lfu_rng);
         Some(e)
     }
 
@@ -149,16 +169,15 @@ impl Db {
             Some(i) => i,
             None => {
                 let Some(new) = new else { return Ok(None) };
-                let i = self.put(key, new(), true);
+                let i = self.put(key, new(), true, now);
                 self.set_expire_slot(i, None);
                 i
             }
         };
-        let secs = note_clock(now);
         let Some(e) = self.store.slots.get_mut(i) else {
             return Ok(None);
         };
-        e.lru = accessed(e.lru, secs);
+        e.lru = self.settings.accessed(e.lru, now, &mut self.lfu_rng);
         pick(&mut e.value).map(Some).ok_or(WrongType)
     }
 
@@ -167,9 +186,9 @@ impl Db {
     }
 
     /// Sets `key` to `value` with `expire_at` (None: no expiry), replacing
-    /// any old value and deadline.
-    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>) {
-        let i = self.put(key, value, true);
+    /// any old value and deadline, at time `now` (ms: the access stamp).
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now: u64) {
+        let i = self.put(key, value, true, now);
         self.set_expire_slot(i, expire_at);
     }
 
@@ -178,9 +197,8 @@ impl Db {
     /// clock (LRU) or the initial counter (LFU, Redis's `createObject`);
     /// an overwrite under LFU keeps the counter (Redis's `dbOverwrite`)
     /// after counting the write's lookup.
-    fn put(&mut self, key: &[u8], value: Value, stamp: bool) -> u32 {
+    fn put(&mut self, key: &[u8], value: Value, stamp: bool, now: u64) -> u32 {
         self.touch(key);
-        let secs = clock_secs();
         let Store { table, slots, .. } = &mut self.store;
         match table.entry(
             table_hash(key),
@@ -192,24 +210,16 @@ impl Db {
                 if let Some(e) = slots.get_mut(i) {
                     e.value = value;
                     if stamp {
-                        e.lru = accessed(e.lru, secs);
+                        e.lru = self.settings.accessed(e.lru, now, &mut self.lfu_rng);
                     }
                 }
                 i
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
-                let lru = if crate::exec::evict::lfu::enabled() {
-                    crate::exec::evict::lfu::fresh(
-                        secs as u64 * 1000,
-                        crate::exec::evict::lfu::INIT_VAL,
-                    )
-                } else {
-                    lru_of_secs(secs as u64)
-                };
                 let i = slots.alloc(Entry {
                     key: Str::new(key),
                     value,
-                    lru,
+                    lru: self.settings.fresh(now),
                     ttl: false,
                 });
                 v.insert(i);
@@ -220,8 +230,8 @@ impl Db {
 
     /// Replaces the value of an existing key, keeping its deadline (or sets
     /// a new key without one).
-    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
-        self.put(key, value, false);
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: u64) {
+        self.put(key, value, false, now);
     }
 
     /// RESTORE's IDLETIME / FREQ for an existing key (see
@@ -231,7 +241,7 @@ impl Db {
             return;
         };
         if let Some(e) = self.store.slots.get_mut(i) {
-            e.set_idle_or_freq(idle, freq, now);
+            e.set_idle_or_freq(idle, freq, now, &self.settings);
         }
     }
 
@@ -263,10 +273,11 @@ impl Db {
         }
     }
 
-    /// Deletes `key` because it expired (the AOF logs a DEL for it).
+    /// Deletes `key` because it expired, and notes it for the caller.
     fn expire_key(&mut self, key: &[u8]) {
-        crate::persist::aof::note_expired(self.index, key);
-        self.remove(key);
+        if let Some(e) = self.remove(key) {
+            self.expired.push(e.key);
+        }
     }
 
     /// Deletes `key` (expired or not); returns its entry.
@@ -400,14 +411,15 @@ impl Db {
                 break;
             };
             if now > at {
-                let Some(key) = self.store.slots.get(i).map(|e| e.key.clone()) else {
+                let Some(hash) = self.store.slots.get(i).map(|e| table_hash(&e.key)) else {
                     // Cannot happen (a deadline always has its slot).
                     self.store.expires.swap_remove(&i);
                     continue;
                 };
-                crate::persist::aof::note_expired(self.index, &key);
-                self.store.remove_slot(i, table_hash(&key));
-                self.touch(&key);
+                if let Some(e) = self.store.remove_slot(i, hash) {
+                    self.touch(&e.key);
+                    self.expired.push(e.key);
+                }
                 deleted += 1;
             }
         }
@@ -427,9 +439,9 @@ mod tests {
     fn expiring_index_stays_consistent() {
         let mut db = Db::default();
         for i in 0..10 {
-            db.set(format!("k{i}").as_bytes(), s("v"), Some(1000 + i));
+            db.set(format!("k{i}").as_bytes(), s("v"), Some(1000 + i), 0);
         }
-        db.set(b"k3", s("v"), None);
+        db.set(b"k3", s("v"), None, 0);
         db.remove(b"k0");
         db.set_expire(b"k5", None);
         assert_eq!(db.expires_len(), 7);
@@ -451,14 +463,14 @@ mod tests {
     fn slots_are_reused_and_pages_freed() {
         let mut db = Db::default();
         for i in 0..3000 {
-            db.set(format!("key:{i}").as_bytes(), s("v"), None);
+            db.set(format!("key:{i}").as_bytes(), s("v"), None, 0);
         }
         assert_eq!(db.store.slots.capacity(), 3000);
         for i in 0..1000 {
             assert!(db.remove(format!("key:{i}").as_bytes()).is_some());
         }
         for i in 0..1000 {
-            db.set(format!("new:{i}").as_bytes(), s("w"), None);
+            db.set(format!("new:{i}").as_bytes(), s("w"), None, 0);
         }
         assert_eq!(db.store.slots.capacity(), 3000, "freed slots reused");
         assert_eq!(db.len(), 3000);
@@ -470,7 +482,7 @@ mod tests {
             );
         }
         let long = "x".repeat(100);
-        db.set(long.as_bytes(), s(&long), Some(5));
+        db.set(long.as_bytes(), s(&long), Some(5), 0);
         assert_eq!(
             db.get(long.as_bytes(), 5)
                 .unwrap()
@@ -492,7 +504,7 @@ mod tests {
     #[test]
     fn lazy_expiry_on_access() {
         let mut db = Db::default();
-        db.set(b"a", s("1"), Some(100));
+        db.set(b"a", s("1"), Some(100), 0);
         assert!(db.get(b"a", 100).is_some());
         assert!(db.get(b"a", 101).is_none());
         assert_eq!(db.len(), 0);

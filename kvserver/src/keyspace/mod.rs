@@ -29,13 +29,16 @@
 
 mod db;
 mod entry;
+mod settings;
 mod store;
 
 pub use db::Db;
 pub use entry::Entry;
+pub use settings::Settings;
 
+use crate::types::Str;
 use crate::util::Rng;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One shard: its part of every database.
 #[derive(Debug)]
@@ -101,13 +104,20 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 }
 
 impl Keyspace {
-    /// `shards` is rounded up to a power of two.
-    pub fn new(shards: usize, databases: usize) -> Keyspace {
+    /// `shards` is rounded up to a power of two; every database part
+    /// reads `settings`.
+    pub fn new(shards: usize, databases: usize, settings: Arc<Settings>) -> Keyspace {
         let n = shards.max(1).next_power_of_two();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let shards = (0..n)
             .map(|_| {
                 Mutex::new(Shard {
-                    dbs: (0..databases).map(Db::new).collect(),
+                    dbs: (0..databases)
+                        .map(|_| {
+                            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                            Db::new(settings.clone(), seed)
+                        })
+                        .collect(),
                 })
             })
             .collect();
@@ -135,7 +145,11 @@ impl Keyspace {
             &[i] => Guards::One([(i, lock(&self.shards[i]))]),
             _ => Guards::Many(ids.iter().map(|&i| (i, lock(&self.shards[i]))).collect()),
         };
-        Locked { ks: self, guards }
+        Locked {
+            ks: self,
+            guards,
+            touched: 0,
+        }
     }
 
     /// Locks every shard (commands over the whole keyspace: KEYS, DBSIZE,
@@ -150,6 +164,7 @@ impl Keyspace {
                     .map(|(i, m)| (i, lock(m)))
                     .collect(),
             ),
+            touched: 0,
         }
     }
 
@@ -157,35 +172,41 @@ impl Keyspace {
     /// thread takes its own slice, so the cycle scales with the threads and
     /// never contends with itself). Per shard and db: sample 20 keys with a
     /// deadline, delete the expired, repeat while more than a quarter of the
-    /// sample had expired, within a time budget. Returns keys deleted.
+    /// sample had expired, within a time budget. `deleted` is called with
+    /// each shard still locked, so that the caller takes the expired keys
+    /// ([`Locked::take_expired`]) and propagates them before anyone else
+    /// can touch the shard. Returns keys deleted.
     pub fn active_expire(
         &self,
         part: usize,
         of: usize,
         rng: &mut Rng,
         budget: std::time::Duration,
+        mut deleted_in: impl FnMut(&mut Locked),
     ) -> usize {
         const SAMPLES: usize = 20;
         let start = std::time::Instant::now();
         let mut deleted = 0;
-        for (i, m) in self.shards.iter().enumerate() {
+        for i in 0..self.shards.len() {
             if i % of.max(1) != part {
                 continue;
             }
-            let mut shard = lock(m);
+            let mut locked = self.lock(&[i]);
             let now = crate::util::now_ms();
-            entry::note_clock(now);
-            for db in shard.dbs.iter_mut() {
+            let mut gone_here = 0;
+            for db in locked.shards()[0].dbs.iter_mut() {
                 loop {
                     let (checked, gone) = db.expire_sample(rng, SAMPLES, now);
-                    deleted += gone;
+                    gone_here += gone;
                     if checked == 0 || gone * 4 <= checked || start.elapsed() > budget {
                         break;
                     }
                 }
             }
-            // Appends the DELs while this shard is still locked.
-            crate::persist::aof::flush_expired();
+            if gone_here > 0 {
+                deleted += gone_here;
+                deleted_in(&mut locked);
+            }
             if start.elapsed() > budget {
                 break;
             }
@@ -198,6 +219,14 @@ impl Keyspace {
 pub struct Locked<'a> {
     ks: &'a Keyspace,
     guards: Guards<'a>,
+    /// The databases handed out (bit `db`, bit 63 for 63 and above): where
+    /// [`Locked::take_expired`] looks for keys that expired meanwhile.
+    touched: u64,
+}
+
+/// Bit `db` of [`Locked::touched`].
+fn db_bit(db: usize) -> u64 {
+    1 << db.min(63)
 }
 
 type Guard<'a> = (usize, MutexGuard<'a, Shard>);
@@ -252,11 +281,13 @@ impl Locked<'_> {
                     })
             }
         };
+        self.touched |= db_bit(db);
         &mut self.guards.slice_mut()[i].1.dbs[db]
     }
 
     /// Every locked shard's database `db`.
     pub fn dbs(&mut self, db: usize) -> Vec<&mut Db> {
+        self.touched |= db_bit(db);
         self.guards
             .slice_mut()
             .iter_mut()
@@ -274,6 +305,7 @@ impl Locked<'_> {
 
     /// Database `db` of locked shard `id` (see [`Locked::holds`]).
     pub fn shard_db(&mut self, id: usize, db: usize) -> &mut Db {
+        self.touched |= db_bit(db);
         let guards = self.guards.slice_mut();
         let i = guards
             .binary_search_by_key(&id, |(i, _)| *i)
@@ -283,11 +315,32 @@ impl Locked<'_> {
 
     /// Every locked shard.
     pub fn shards(&mut self) -> Vec<&mut Shard> {
+        self.touched = u64::MAX;
         self.guards
             .slice_mut()
             .iter_mut()
             .map(|(_, g)| &mut **g)
             .collect()
+    }
+
+    /// Hands `f` each key that a lookup through this lock deleted because
+    /// it had expired, with its database, in order per database part.
+    /// Whoever locks calls this before unlocking when expired keys matter
+    /// (they are propagated as DELs, in order with the writes).
+    pub fn take_expired(&mut self, mut f: impl FnMut(usize, Str)) {
+        if self.touched == 0 {
+            return;
+        }
+        let touched = std::mem::take(&mut self.touched);
+        for (_, g) in self.guards.slice_mut() {
+            for (i, db) in g.dbs.iter_mut().enumerate() {
+                if touched & db_bit(i) != 0 && db.has_expired() {
+                    for key in db.take_expired() {
+                        f(i, key);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -323,7 +376,7 @@ mod tests {
 
     #[test]
     fn locking_gives_each_key_its_shard() {
-        let ks = Keyspace::new(16, 16);
+        let ks = Keyspace::new(16, 16, Arc::default());
         let mut ids: Vec<usize> = [b"a".as_ref(), b"b", b"c"]
             .iter()
             .map(|k| ks.shard_of(k))
@@ -331,8 +384,8 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         let mut l = ks.lock(&ids);
-        l.db(3, b"a").set(b"a", s("x"), None);
-        l.db(3, b"c").set(b"c", s("y"), None);
+        l.db(3, b"a").set(b"a", s("x"), None, 0);
+        l.db(3, b"c").set(b"c", s("y"), None, 0);
         drop(l);
         let mut all = ks.lock_all();
         assert_eq!(all.dbs(3).into_iter().map(|d| d.len()).sum::<usize>(), 2);

@@ -31,7 +31,9 @@
 //! at home: those states live with the connection.
 
 use crate::exec::clients::ClientInfo;
-use crate::exec::command::{self, flags};
+use crate::exec::effects::Effects;
+use crate::exec::pipeline;
+use crate::exec::table::{self, flags};
 use crate::net::mailbox::Msg;
 use crate::proto::reply::Reply;
 use crate::proto::request::{self, Parsed};
@@ -77,7 +79,7 @@ pub fn owner_elsewhere(
     if owners <= 1 || !plain(client) {
         return None;
     }
-    let cmd = command::lookup(argv.first()?)?;
+    let cmd = table::lookup(argv.first()?)?;
     if !cmd.arity_ok(argv.len())
         || cmd.flags
             & (flags::ALL_SHARDS | flags::SELF_LOCKING | flags::NO_QUEUE | flags::MAY_BLOCK)
@@ -122,10 +124,11 @@ fn stand_in(f: &Forward) -> Client {
 }
 
 /// Runs forwarded requests on their owner, in order; the reply for their
-/// connection. `out` is a reused buffer (the replies are split off it).
+/// connection (their deliveries are left in `fx` for the owner to post). `out` is a reused buffer (the replies are split off it).
 pub fn execute_forwarded(
     server: &Server,
     rng: &mut Rng,
+    fx: &mut Effects,
     f: Forward,
     out: &mut BytesMut,
     ranges: &mut Vec<Range<usize>>,
@@ -143,12 +146,20 @@ pub fn execute_forwarded(
             Parsed::Multibulk { consumed } => {
                 argv.clear();
                 argv.extend(ranges.iter().map(|r| &data[r.clone()]));
-                command::execute(server, &mut client, &mut reply, rng, &mut clock, &argv);
+                pipeline::execute(server, &mut client, &mut reply, rng, &mut clock, fx, &argv);
                 consumed
             }
             Parsed::Inline { consumed } => {
                 let inline: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
-                command::execute(server, &mut client, &mut reply, rng, &mut clock, &inline);
+                pipeline::execute(
+                    server,
+                    &mut client,
+                    &mut reply,
+                    rng,
+                    &mut clock,
+                    fx,
+                    &inline,
+                );
                 consumed
             }
             Parsed::Empty { consumed } => consumed,
@@ -274,7 +285,7 @@ mod tests {
             &[b"HGETALL", b"h"],
             &[b"GET", b"nokey"],
         ] {
-            crate::persist::aof::encode(&mut requests, argv);
+            crate::proto::request::encode(&mut requests, argv);
         }
         requests.extend_from_slice(b"GET a\r\n");
         let info = Arc::new(ClientInfo::detached(9));
@@ -290,7 +301,16 @@ mod tests {
         };
         let mut out = BytesMut::new();
         let mut rng = Rng::new(1);
-        let msg = execute_forwarded(&s, &mut rng, f, &mut out, &mut Vec::new(), &mut Vec::new());
+        let mut fx = Effects::default();
+        let msg = execute_forwarded(
+            &s,
+            &mut rng,
+            &mut fx,
+            f,
+            &mut out,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
         let Msg::Executed {
             conn, id, reply, ..
         } = msg
@@ -311,12 +331,13 @@ mod tests {
         let mut c = client();
         let get = |c: &mut Client, rng: &mut Rng| {
             let mut r = Reply::new(BytesMut::new());
-            command::execute(
+            pipeline::execute(
                 &s,
                 c,
                 &mut r,
                 rng,
                 &mut BatchClock::default(),
+                &mut Effects::default(),
                 &[b"GET", b"a"],
             );
             r.buf
@@ -325,7 +346,7 @@ mod tests {
         c.db = 3;
         assert_eq!(&get(&mut c, &mut rng)[..], b"$2\r\n42\r\n");
         // The client's CLIENT LIST line shows the last command.
-        let get_idx = command::lookup(b"get").unwrap().index();
+        let get_idx = table::lookup(b"get").unwrap().index();
         assert_eq!(
             info.last_cmd.load(std::sync::atomic::Ordering::Relaxed),
             get_idx

@@ -51,12 +51,13 @@
 
 use crate::cmd::pubsub;
 use crate::exec::blocking;
-use crate::exec::command;
+use crate::exec::effects::{Delivery, Effects};
 use crate::exec::monitor;
 use crate::exec::multi;
+use crate::exec::pipeline;
 use crate::exec::security;
 use crate::net::dispatch;
-use crate::net::mailbox::{self, Msg};
+use crate::net::mailbox::Msg;
 use crate::persist::aof;
 use crate::proto::reply::Reply;
 use crate::proto::request::{self, Parsed};
@@ -180,11 +181,14 @@ pub struct Worker {
     /// Reused: drained messages, threads owed a wake byte.
     inbox: Vec<Msg>,
     wakes: Vec<usize>,
+    /// The effects of the commands this thread runs (reused): their
+    /// deliveries are posted after each command.
+    fx: Effects,
     /// Reused per request: argument ranges (multibulk) or bytes (inline).
     ranges: Vec<Range<usize>>,
     owned: Vec<Vec<u8>>,
     /// The AOF, if `appendonly yes`.
-    aof: Option<&'static aof::Aof>,
+    aof: Option<Arc<aof::Aof>>,
     /// Connections whose replies wait for an AOF fsync: (slab key, gen).
     held: Vec<(usize, u32)>,
     /// Reused: requests being batched for another thread, replies to
@@ -202,6 +206,7 @@ impl Worker {
         listener: RawFd,
         wake_rx: RawFd,
     ) -> Worker {
+        let aof = server.aof().cloned();
         Worker {
             id,
             threads,
@@ -218,9 +223,10 @@ impl Worker {
             timers: BTreeSet::new(),
             inbox: Vec::new(),
             wakes: Vec::new(),
+            fx: Effects::default(),
             ranges: Vec::new(),
             owned: Vec::new(),
-            aof: aof::get(),
+            aof,
             held: Vec::new(),
             fwd_requests: BytesMut::new(),
             fwd_replies: BytesMut::new(),
@@ -229,7 +235,6 @@ impl Worker {
 
     /// Serves until a stop is requested; false if the ring failed.
     pub fn run(mut self) -> bool {
-        mailbox::set_current_thread(self.id);
         self.acceptor.arm(&mut self.p);
         self.arm_wake();
         let mut ok = true;
@@ -265,7 +270,7 @@ impl Worker {
             // since the last wake.
             self.drain_inbox();
             self.expire_blocked();
-            if let Some(a) = self.aof {
+            if let Some(a) = self.aof.clone() {
                 a.pump(&mut self.p);
                 self.release_held();
             }
@@ -274,9 +279,15 @@ impl Worker {
             let now = Instant::now();
             if now.duration_since(last_expire) >= EXPIRE_PERIOD {
                 last_expire = now;
-                self.server
-                    .ks
-                    .active_expire(self.id, self.threads, &mut self.rng, EXPIRE_BUDGET);
+                crate::exec::expire::active_cycle(
+                    &self.server,
+                    self.id,
+                    self.threads,
+                    &mut self.rng,
+                    &mut self.fx,
+                    EXPIRE_BUDGET,
+                );
+                post_deliveries(&self.server, self.id, &mut self.fx, &mut self.wakes);
                 if self.id == 0 {
                     self.server.cron();
                 }
@@ -310,7 +321,6 @@ impl Worker {
     /// Submits the one-byte wake SENDs that commands run here owe other
     /// threads (on this thread's ring: no plain write(2)).
     fn send_wakes(&mut self) {
-        mailbox::take_wakes(&mut self.wakes);
         for t in self.wakes.drain(..) {
             if let Some(fd) = self.server.mail.wake_fd(t) {
                 self.p.send_all(fd, Bytes::from_static(b"!"), WAKE_OTHER);
@@ -344,8 +354,16 @@ impl Worker {
             }
             WAKE_OTHER => return,
             t if (aof::TOKEN_RETRY..=aof::TOKEN_WRITE).contains(&t) => {
-                if let Some(a) = self.aof {
-                    a.complete(t, c.res, &mut self.p, &self.server.mail, self.id);
+                if let Some(a) = &self.aof {
+                    if a.complete(t, c.res, &mut self.p) {
+                        // An fsync completed: the threads holding replies
+                        // for it may release them.
+                        for t in a.waiting_threads() {
+                            if self.server.mail.wake(self.id, t) {
+                                self.wakes.push(t);
+                            }
+                        }
+                    }
                 }
                 return;
             }
@@ -491,14 +509,23 @@ impl Worker {
                         let owner =
                             dispatch::owner_elsewhere(&self.server, &conn.client, argv, self.id);
                         match (owner, batch) {
-                            (None, None) => execute(
-                                &self.server,
-                                &mut conn.client,
-                                &mut conn.out,
-                                &mut self.rng,
-                                &mut clock,
-                                argv,
-                            ),
+                            (None, None) => {
+                                execute(
+                                    &self.server,
+                                    &mut conn.client,
+                                    &mut conn.out,
+                                    &mut self.rng,
+                                    &mut clock,
+                                    &mut self.fx,
+                                    argv,
+                                );
+                                post_deliveries(
+                                    &self.server,
+                                    self.id,
+                                    &mut self.fx,
+                                    &mut self.wakes,
+                                );
+                            }
                             (Some(t), None) => {
                                 batch = Some((t, 1));
                                 self.fwd_requests.extend_from_slice(&data[..consumed]);
@@ -546,7 +573,13 @@ impl Worker {
                     resp: conn.out.resp,
                     requests: self.fwd_requests.split().freeze(),
                 };
-                self.server.mail.post(owner, Msg::Exec(Box::new(f)));
+                if self
+                    .server
+                    .mail
+                    .post(self.id, owner, Msg::Exec(Box::new(f)))
+                {
+                    self.wakes.push(owner);
+                }
             }
             conn.input.advance(pos);
             if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
@@ -559,7 +592,7 @@ impl Worker {
         let (fd, tok) = (conn.fd, token(key, conn.gen));
         // `appendfsync always`: replies go out only once the AOF is fsynced
         // past every write they acknowledge or show (group commit).
-        let hold = match self.aof {
+        let hold = match &self.aof {
             Some(a)
                 if a.always() && !conn.out.buf.is_empty() && conn.client.aof_need > a.synced() =>
             {
@@ -615,66 +648,79 @@ impl Worker {
     }
 
     fn deliver(&mut self, m: Msg) {
-        let (conn_key, id) = match &m {
-            Msg::Bytes { conn, id, .. }
-            | Msg::Message { conn, id, .. }
-            | Msg::Unblock { conn, id, .. }
-            | Msg::Executed { conn, id, .. }
-            | Msg::Kill { conn, id } => (*conn, *id),
-            Msg::Exec(_) => {
-                let Msg::Exec(f) = m else { return };
+        let d = match m {
+            Msg::Exec(f) => {
                 let from = f.from;
                 let replies = dispatch::execute_forwarded(
                     &self.server,
                     &mut self.rng,
+                    &mut self.fx,
                     *f,
                     &mut self.fwd_replies,
                     &mut self.ranges,
                     &mut self.owned,
                 );
-                return self.server.mail.post(from, replies);
+                post_deliveries(&self.server, self.id, &mut self.fx, &mut self.wakes);
+                if self.server.mail.post(self.id, from, replies) {
+                    self.wakes.push(from);
+                }
+                return;
             }
+            Msg::Executed {
+                conn,
+                id,
+                reply,
+                aof_need,
+            } => {
+                let Some(c) = self.conns.get_mut(conn) else {
+                    return;
+                };
+                if c.client.id != id || c.closing {
+                    return;
+                }
+                // Sent only while replies are on, and the connection ran
+                // nothing since (CLIENT REPLY could not change).
+                c.forwarded = false;
+                c.out.buf.extend_from_slice(&reply);
+                c.client.aof_need = c.client.aof_need.max(aof_need);
+                if over_output_limit(&self.server, c) {
+                    return self.close(conn);
+                }
+                return self.process(conn);
+            }
+            Msg::Deliver(d) => d,
         };
-        let Some(conn) = self.conns.get_mut(conn_key) else {
+        let to = d.to();
+        let Some(conn) = self.conns.get_mut(to.conn) else {
             return;
         };
-        if conn.client.id != id || conn.closing {
+        if conn.client.id != to.id || conn.closing {
             return;
         }
         let reply_on = !conn.client.reply_off;
-        match m {
-            Msg::Kill { .. } => return self.close(conn_key),
-            Msg::Unblock { reply, .. } => {
+        match d {
+            Delivery::Kill(_) => return self.close(to.conn),
+            Delivery::Unblock { reply, .. } => {
                 let Some(b) = conn.client.blocked.take() else {
                     return;
                 };
-                if let Some(d) = b.deadline {
-                    self.timers.remove(&(d, id, conn_key));
+                if let Some(deadline) = b.deadline {
+                    self.timers.remove(&(deadline, to.id, to.conn));
                 }
                 if reply_on {
                     conn.out.buf.extend_from_slice(&reply);
                 }
                 // It was served by another thread: its write is in the AOF.
-                if let Some(a) = self.aof {
+                if let Some(a) = &self.aof {
                     conn.client.aof_need = a.need();
                 }
             }
-            Msg::Executed {
-                reply, aof_need, ..
-            } => {
-                // Sent only while replies are on, and the connection ran
-                // nothing since (CLIENT REPLY could not change).
-                conn.forwarded = false;
-                conn.out.buf.extend_from_slice(&reply);
-                conn.client.aof_need = conn.client.aof_need.max(aof_need);
-            }
-            Msg::Exec(_) => return,
-            Msg::Bytes { data, .. } => {
+            Delivery::Bytes(_, data) => {
                 if reply_on {
                     conn.out.buf.extend_from_slice(&data);
                 }
             }
-            Msg::Message {
+            Delivery::Message {
                 pattern,
                 channel,
                 payload,
@@ -688,15 +734,15 @@ impl Worker {
         if over_output_limit(&self.server, conn) {
             // It does not read what it is sent (Redis: client-output-buffer
             // -limit pubsub 32mb 8mb 60).
-            return self.close(conn_key);
+            return self.close(to.conn);
         }
-        self.process(conn_key);
+        self.process(to.conn);
     }
 
     /// Re-processes the connections whose held replies the AOF's last
     /// fsync covers (`appendfsync always`).
     fn release_held(&mut self) {
-        let Some(a) = self.aof else {
+        let Some(a) = self.aof.clone() else {
             return;
         };
         if self.held.is_empty() {
@@ -861,6 +907,18 @@ impl Worker {
     }
 }
 
+/// Posts the deliveries the commands just run by I/O thread `me` left in
+/// `fx` (to their connections' threads, this one included), noting the
+/// threads owed a wake byte.
+fn post_deliveries(server: &Server, me: usize, fx: &mut Effects, wakes: &mut Vec<usize>) {
+    for d in fx.take_deliveries() {
+        let to = d.to().thread;
+        if server.mail.post(me, to, Msg::Deliver(d)) {
+            wakes.push(to);
+        }
+    }
+}
+
 /// Runs one request for `conn`, honouring CLIENT REPLY OFF/SKIP: the
 /// command's reply is dropped while either is set, and a SKIP applies to
 /// the command after the one that set it.
@@ -870,10 +928,11 @@ fn execute(
     out: &mut Reply,
     rng: &mut Rng,
     clock: &mut crate::util::BatchClock,
+    fx: &mut Effects,
     argv: &[&[u8]],
 ) {
     let mark = out.buf.len();
-    command::execute(server, c, out, rng, clock, argv);
+    pipeline::execute(server, c, out, rng, clock, fx, argv);
     if c.reply_off || c.reply_skip {
         out.buf.truncate(mark);
     }

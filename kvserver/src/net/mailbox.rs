@@ -11,8 +11,9 @@
 //! The wake goes through the rings too. Every I/O thread keeps a FastIO
 //! RECV in flight on its end of an AF_UNIX socketpair; a poster that finds
 //! the owner's `wake_pending` false sets it and submits a one-byte SEND to
-//! the other end *on its own ring* (collected in a thread-local list that
-//! the poster's loop submits, since commands do not see the ring). The
+//! the other end *on its own ring* (`post` says when one is owed; the
+//! poster's loop submits it). Only I/O threads post: commands record
+//! their deliveries in their effects, and their thread posts them. The
 //! owner clears `wake_pending` before draining, so a message posted after
 //! the drain always sends a new wake, and one posted before is drained:
 //!
@@ -26,35 +27,20 @@
 //! polled like any connection. Posting to one's own thread needs no wake:
 //! the loop drains its inbox after every batch of completions.
 
+use crate::exec::effects::Delivery;
 use bytes::Bytes;
-use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-/// Something for one connection of the owning thread.
+/// Something for the owning thread.
 #[derive(Debug)]
 pub enum Msg {
-    /// Bytes to append to the client's output as they are (MONITOR lines).
-    Bytes { conn: usize, id: u64, data: Bytes },
-    /// A pub/sub message; the owner encodes it for the client's protocol
-    /// at delivery (RESP2 array or RESP3 push).
-    Message {
-        conn: usize,
-        id: u64,
-        pattern: Option<Bytes>,
-        channel: Bytes,
-        payload: Bytes,
-    },
-    /// The client was blocked and has been served (the serving thread
-    /// removed it from the registry): its reply; it goes on with its input.
-    Unblock { conn: usize, id: u64, reply: Bytes },
-    /// Close the client now, without sending what is pending. For CLIENT
-    /// KILL (server-commands branch): find the client's (thread, conn, id)
-    /// and post this to its thread.
-    Kill { conn: usize, id: u64 },
+    /// For one of its connections (a pub/sub message, a MONITOR line, a
+    /// blocked client's reply, a kill), from a command run elsewhere.
+    Deliver(Delivery),
     /// Requests for shards this thread owns, from a connection of another
     /// thread (`dispatch.rs`): for this thread, not for a connection.
     Exec(Box<crate::net::dispatch::Forward>),
@@ -85,13 +71,6 @@ pub struct Mailboxes {
     boxes: Vec<Inbox>,
 }
 
-thread_local! {
-    /// The I/O thread running here (posts to it need no wake).
-    static CURRENT: Cell<usize> = const { Cell::new(usize::MAX) };
-    /// Threads this one owes a wake byte, submitted by its loop.
-    static WAKES: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
 impl Mailboxes {
     /// Inboxes for `threads` I/O threads, and the receiving end of each
     /// one's wake socket (thread i keeps a RECV on the i-th).
@@ -114,40 +93,36 @@ impl Mailboxes {
         Ok((Mailboxes { boxes }, rx_ends))
     }
 
-    /// Posts `msg` to `thread`'s inbox; a wake byte for it is owed by the
-    /// calling thread's loop (see [`take_wakes`]) if it sleeps, unless one
-    /// is pending.
+    /// I/O thread `me` posts `msg` to `thread`'s inbox. True when `me` owes
+    /// `thread` a wake byte (it sleeps, and no wake is pending), which its
+    /// loop sends through its own ring.
     ///
     /// No lost wake: the owner marks itself sleeping *then* looks at its
     /// inbox under the lock ([`Mailboxes::sleep`]); a poster pushes under
     /// the lock *then* reads the mark. Whichever takes the lock second sees
     /// the other's write.
-    pub fn post(&self, thread: usize, msg: Msg) {
+    #[must_use]
+    pub fn post(&self, me: usize, thread: usize, msg: Msg) -> bool {
         let Some(b) = self.boxes.get(thread) else {
-            return;
+            return false;
         };
         b.msgs.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
-        if CURRENT.with(|c| c.get()) == thread || !b.sleeping.load(Ordering::SeqCst) {
-            return;
+        if me == thread || !b.sleeping.load(Ordering::SeqCst) {
+            return false;
         }
-        if !b.wake_pending.swap(true, Ordering::SeqCst) {
-            WAKES.with(|w| w.borrow_mut().push(thread));
-        }
+        !b.wake_pending.swap(true, Ordering::SeqCst)
     }
 
     /// Wakes `thread` without a message (the AOF's fsync released replies
-    /// it holds): a wake byte is owed unless one is pending (whether it
-    /// sleeps or not: it looks only at its inbox before sleeping).
-    pub fn wake(&self, thread: usize) {
-        let Some(b) = self.boxes.get(thread) else {
-            return;
-        };
-        if CURRENT.with(|c| c.get()) == thread {
-            return;
+    /// it holds). True when `me` owes it a wake byte: unless one is
+    /// pending (whether it sleeps or not: it looks only at its inbox
+    /// before sleeping).
+    #[must_use]
+    pub fn wake(&self, me: usize, thread: usize) -> bool {
+        if me == thread || thread >= self.boxes.len() {
+            return false;
         }
-        if !b.wake_pending.swap(true, Ordering::SeqCst) {
-            WAKES.with(|w| w.borrow_mut().push(thread));
-        }
+        !self.boxes[thread].wake_pending.swap(true, Ordering::SeqCst)
     }
 
     /// The fd to send `thread`'s wake byte to.
@@ -191,14 +166,4 @@ impl Mailboxes {
             }
         }
     }
-}
-
-/// Marks the calling OS thread as I/O thread `id`.
-pub fn set_current_thread(id: usize) {
-    CURRENT.with(|c| c.set(id));
-}
-
-/// The threads this one must send a wake byte to (cleared).
-pub fn take_wakes(into: &mut Vec<usize>) {
-    WAKES.with(|w| into.append(&mut w.borrow_mut()));
 }

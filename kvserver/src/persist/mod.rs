@@ -2,4 +2,6 @@
 
 pub mod aof;
 pub mod rdb;
+pub mod records;
 pub mod ring_file;
+pub mod snapshot;

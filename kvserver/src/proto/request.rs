@@ -326,6 +326,22 @@ pub fn split_args(line: &[u8], out: &mut Vec<Vec<u8>>) -> bool {
     }
 }
 
+/// Encodes a command as a RESP multibulk request (what the AOF and
+/// forwarded requests hold).
+pub fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
+    let mut num = [0u8; 20];
+    out.push(b'*');
+    out.extend_from_slice(crate::proto::reply::fmt_i64(&mut num, args.len() as i64));
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.push(b'$');
+        out.extend_from_slice(crate::proto::reply::fmt_i64(&mut num, a.len() as i64));
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +387,7 @@ mod tests {
         ) {
             let mut req = Vec::new();
             let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            crate::persist::aof::encode(&mut req, &args);
+            crate::proto::request::encode(&mut req, &args);
             if corrupt {
                 // The last argument's header becomes `!...`: a protocol error.
                 let last = req.len() - argv[argv.len() - 1].len() - 2;

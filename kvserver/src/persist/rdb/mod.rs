@@ -14,13 +14,14 @@ pub mod codec;
 pub mod crc64;
 pub mod lzf;
 
-use crate::exec::command::{flags, Ctx, COMMANDS};
-use crate::keyspace::Locked;
+use crate::exec::context::Ctx;
+use crate::exec::table::{flags, COMMANDS};
+use crate::keyspace::{Keyspace, Locked};
 use crate::persist::ring_file::RingFile;
+use crate::persist::snapshot::{self, Snapshot};
 use crate::proto::reply::err;
 use crate::server::Server;
 use crate::types::Value;
-use bytes::Bytes;
 use codec::{put_len, put_string, put_value, Reader};
 use std::fs::File;
 use std::io::Write;
@@ -65,9 +66,6 @@ static SHUTDOWN_MODE: AtomicU8 = AtomicU8::new(SHUTDOWN_DEFAULT);
 /// Held while a file is written and renamed: a late background save can
 /// never rename an older snapshot over a newer one (SAVE at shutdown).
 static FILE_LOCK: Mutex<()> = Mutex::new(());
-
-/// One database's keys: (key, value, deadline).
-pub type Snapshot = Vec<Vec<(Bytes, Value, Option<u64>)>>;
 
 /// Changes since the start: successful calls of write commands (Redis
 /// counts modified elements; we count commands).
@@ -262,20 +260,6 @@ fn write_file(
     })
 }
 
-/// A consistent copy of the keyspace (the caller holds every shard).
-pub fn clone_keyspace(locked: &mut Locked, databases: usize, now: u64) -> Snapshot {
-    let mut snap: Snapshot = (0..databases).map(|_| Vec::new()).collect();
-    for shard in locked.shards() {
-        for (i, db) in shard.dbs.iter().enumerate() {
-            for (k, e) in db.entries(now) {
-                let at = db.expire_at(k);
-                snap[i].push((Bytes::copy_from_slice(k), e.value.clone(), at));
-            }
-        }
-    }
-    snap
-}
-
 fn write_snapshot(w: &mut FileWriter, snap: &Snapshot) -> std::io::Result<usize> {
     let mut n = 0;
     for (i, keys) in snap.iter().enumerate() {
@@ -411,7 +395,7 @@ pub fn cron(srv: &Server) {
     let (snap, total) = {
         let mut l = srv.ks.lock_all();
         (
-            clone_keyspace(&mut l, srv.ks.databases, now),
+            snapshot::take(&mut l, srv.ks.databases, now),
             dirty_total(srv),
         )
     };
@@ -455,7 +439,7 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
         Err(e) => return Err(format!("reading {}: {e}", path.display())),
     };
     let t = std::time::Instant::now();
-    let (keys, expired) = load(srv, &data).map_err(|b| {
+    let (keys, expired) = load_into(&srv.ks, &data, true).map_err(|b| {
         format!(
             "Bad file format reading the RDB file {}: {} at offset {}",
             path.display(),
@@ -474,8 +458,10 @@ pub fn load_at_start(srv: &Server) -> Result<(), String> {
 }
 
 /// Parses a whole RDB file into the keyspace: (keys loaded, expired keys
-/// skipped).
-fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
+/// skipped). `skip_expired`: keys whose deadline passed are not loaded
+/// (a master loading its RDB; an AOF's RDB base loads them all, its tail
+/// says what became of them).
+pub fn load_into(ks: &Keyspace, data: &[u8], skip_expired: bool) -> Result<(u64, u64), codec::Bad> {
     let mut r = Reader::new(data);
     let magic = r.bytes(9)?;
     if &magic[..5] != b"REDIS" {
@@ -516,11 +502,11 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
             }
             OP_SELECTDB => {
                 let n = r.len()?;
-                if n >= srv.ks.databases as u64 {
+                if n >= ks.databases as u64 {
                     r.p = at;
                     return r.bad(format!(
                         "database {n} is out of range (databases {})",
-                        srv.ks.databases
+                        ks.databases
                     ));
                 }
                 db = n as usize;
@@ -556,11 +542,11 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                 let Some(v) = v else {
                     continue; // an empty collection: Redis skips it too
                 };
-                if exp.is_some_and(|e| e < now) {
+                if skip_expired && exp.is_some_and(|e| e < now) {
                     expired += 1;
                     continue;
                 }
-                let mut l = srv.ks.lock(&[srv.ks.shard_of(&key)]);
+                let mut l = ks.lock(&[ks.shard_of(&key)]);
                 let d = l.db(db, &key);
                 if d.contains(&key, 0) {
                     r.p = key_at;
@@ -569,7 +555,7 @@ fn load(srv: &Server, data: &[u8]) -> Result<(u64, u64), codec::Bad> {
                         String::from_utf8_lossy(&key)
                     ));
                 }
-                d.set(&key, v, exp);
+                d.set(&key, v, exp, now);
                 d.set_idle_or_freq(&key, key_idle, key_freq, now);
                 keys += 1;
             }
@@ -606,7 +592,7 @@ pub fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR Background save already in progress");
     }
     let srv = ctx.server;
-    let snap = clone_keyspace(&mut ctx.ks, srv.ks.databases, ctx.now);
+    let snap = snapshot::take(&mut ctx.ks, srv.ks.databases, ctx.now);
     match bgsave_start(srv, snap, dirty_total(srv)) {
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(e) => ctx.out.error(&e),
@@ -700,11 +686,22 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     if at.is_some_and(|at| at < now) {
         // Already expired: nothing is created (the old key, if replaced,
         // is gone).
-        let _ = deleted;
+        if deleted {
+            ctx.propagate(&[b"DEL", key]);
+        } else {
+            ctx.propagate_nothing();
+        }
         return ctx.out.ok();
     }
-    db.set(key, v, at);
+    db.set(key, v, at, now);
     db.set_idle_or_freq(key, idle, freq, now);
+    // Propagated without its relative TTL (a replay later would move the
+    // deadline), then the absolute deadline.
+    ctx.propagate(&[b"RESTORE", key, b"0", argv[3], b"REPLACE"]);
+    if let Some(at) = at {
+        let at = at.to_string();
+        ctx.propagate(&[b"PEXPIREAT", key, at.as_bytes()]);
+    }
     ctx.out.ok();
 }
 

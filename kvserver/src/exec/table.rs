@@ -1,61 +1,14 @@
-//! The command table and dispatch: from an argument vector to a reply.
-//!
-//! Each command is a row: name, arity (N: exactly N arguments counting the
-//! name; -N: at least N), flags, key positions (first, last, step; last -1 =
-//! the last argument) and its handler in a `t_*.rs` / `keys.rs` /
-//! `server_cmds.rs` file. [`execute`] looks the name up, checks the arity,
-//! locks the shards of the command's keys (in ascending order, see
-//! [`crate::keyspace`]), builds a [`Ctx`] and runs the handler, which writes its
-//! reply through [`Reply`]. Handlers never see sockets or buffers.
+//! The command table: name, arity, flags, key positions and handler of
+//! every command, and the lookup by the name clients use (`rename-command`
+//! applied).
 
-use crate::cmd::bitops;
-use crate::cmd::hash;
-use crate::cmd::keys;
-use crate::cmd::list;
-use crate::cmd::pubsub;
-use crate::cmd::server_cmds;
-use crate::cmd::set;
-use crate::cmd::stream;
-use crate::cmd::string;
-use crate::cmd::zset;
-use crate::exec::blocking;
-use crate::exec::monitor;
-use crate::exec::multi;
-use crate::exec::security;
-use crate::keyspace::Locked;
-use crate::persist::aof;
+use super::context::Ctx;
+use crate::cmd::{bitops, hash, keys, list, pubsub, server_cmds, set, stream, string, zset};
+use crate::exec::{monitor, multi, security};
 use crate::persist::rdb;
 use crate::proto::reply::Reply;
-use crate::server::{Client, Server};
-use crate::util::Rng;
 use hashbrown::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
-
-/// What a handler gets: the locked shards, the client, the reply buffer.
-pub struct Ctx<'a> {
-    pub server: &'a Server,
-    pub client: &'a mut Client,
-    pub out: &'a mut Reply,
-    /// The shards of this command's keys, locked (all of them for
-    /// [`flags::ALL_SHARDS`] commands).
-    pub ks: Locked<'a>,
-    /// The time of this command, in ms: one clock reading per command, so a
-    /// multi-key command sees every key at the same instant (as Redis does).
-    pub now: u64,
-    /// When this command started, in µs since the epoch: the same clock
-    /// reading as `now`, so that command stats cost one more reading (at
-    /// the end, in [`run`]), which then starts the next command of an EXEC.
-    pub start_us: u64,
-    pub rng: &'a mut Rng,
-}
-
-impl Ctx<'_> {
-    /// The selected database's part holding `key`.
-    pub fn db(&mut self, key: &[u8]) -> &mut crate::keyspace::Db {
-        self.ks.db(self.client.db, key)
-    }
-}
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
 
@@ -460,7 +413,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("bgsave", -1, ADMIN | ALL_SHARDS, 0, 0, 0, rdb::bgsave),
     cmd!("dump", 2, READONLY, 1, 1, 1, rdb::dump),
     cmd!("restore", -4, WRITE, 1, 1, 1, rdb::restore),
-    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, aof::bgrewriteaof),
+    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, server_cmds::bgrewriteaof),
     cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
     cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
     cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),
@@ -483,7 +436,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 /// Commands a RESP2 client may run while subscribed.
-fn allowed_when_subscribed(cmd: &Command) -> bool {
+pub(super) fn allowed_when_subscribed(cmd: &Command) -> bool {
     matches!(
         cmd.name,
         "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
@@ -492,7 +445,7 @@ fn allowed_when_subscribed(cmd: &Command) -> bool {
 
 /// The name Redis 7 reports for a command: `client|id` for a container's
 /// subcommand.
-fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
+pub(super) fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
     const CONTAINERS: &[&str] = &["client", "command", "config", "object", "pubsub"];
     match argv.get(1) {
         Some(sub) if CONTAINERS.contains(&cmd.name) => {
@@ -604,7 +557,7 @@ pub fn arity_error(out: &mut Reply, name: &str) {
 
 /// Redis's unknown-command error: the name and up to 128 bytes of the
 /// arguments, each quoted and followed by a space.
-fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
+pub(super) fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
     let mut args = Vec::new();
     for a in &argv[1..] {
         if args.len() >= 128 {
@@ -621,214 +574,6 @@ fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
     msg.extend_from_slice(b"', with args beginning with: ");
     msg.extend_from_slice(&args);
     out.error_bytes(&msg);
-}
-
-/// Runs one command (`argv[0]` is its name) and appends its reply to `out`.
-/// Inside MULTI, commands other than [`flags::NO_QUEUE`] ones are queued
-/// (`+QUEUED`); an unknown name or a wrong arity there also dooms the
-/// transaction (EXECABORT).
-pub fn execute(
-    server: &Server,
-    client: &mut Client,
-    out: &mut Reply,
-    rng: &mut Rng,
-    clock: &mut crate::util::BatchClock,
-    argv: &[&[u8]],
-) {
-    let Some(&name) = argv.first() else {
-        return;
-    };
-    let Some(cmd) = lookup(name) else {
-        client.multi_error |= client.multi.is_some();
-        server.stats.error(b"ERR");
-        return unknown_command(out, argv);
-    };
-    if !cmd.arity_ok(argv.len()) {
-        client.multi_error |= client.multi.is_some();
-        server.stats.local(cmd.index()).rejected();
-        server.stats.error(b"ERR");
-        return arity_error(out, cmd.name);
-    }
-    // One bool for an authenticated client (security.rs).
-    if !client.authenticated && crate::exec::security::reject(server, client, cmd, out) {
-        return;
-    }
-    if server.config.maxmemory.load(Ordering::Relaxed) != 0 {
-        let size = argv.iter().map(|a| a.len()).sum();
-        if crate::exec::evict::before_command(server, client, cmd, rng, size) {
-            if cmd.name == "exec" {
-                out.error(&format!(
-                    "EXECABORT Transaction discarded because of: {}",
-                    crate::exec::evict::OOM
-                ));
-                client.multi = None;
-                client.multi_error = false;
-                return multi::unwatch_all(server, client);
-            }
-            client.multi_error |= client.multi.is_some();
-            return out.error(crate::exec::evict::OOM);
-        }
-    }
-    if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
-        return out.error(&format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
-             RESET are allowed in this context",
-            full_name(cmd, argv)
-        ));
-    }
-    if client.monitor && cmd.flags & (READONLY | WRITE) != 0 {
-        return out.error("ERR Replica can't interact with the keyspace");
-    }
-    if let Some(queue) = &mut client.multi {
-        if cmd.flags & NO_QUEUE == 0 {
-            let args = argv
-                .iter()
-                .map(|a| bytes::Bytes::copy_from_slice(a))
-                .collect();
-            queue.push((cmd, args));
-            client
-                .info
-                .multi
-                .store(queue.len() as i64, Ordering::Relaxed);
-            return out.simple("QUEUED");
-        }
-    }
-    let start_us = clock.start_us();
-    let ks = if cmd.flags & ALL_SHARDS != 0 {
-        server.ks.lock_all()
-    } else {
-        lock_keys(server, cmd, argv)
-    };
-    let mut ctx = Ctx {
-        server,
-        client,
-        out,
-        ks,
-        now: start_us / 1000,
-        start_us,
-        rng,
-    };
-    run(cmd, &mut ctx, argv);
-    // `run` leaves its closing clock reading in start_us.
-    clock.ended_at(ctx.start_us);
-    drop(ctx);
-    // Serve the clients blocked on what this wrote, with its locks released
-    // (blocking.rs: shard locks are never taken under the registry's).
-    if !client.ready_keys.is_empty() {
-        let ready = std::mem::take(&mut client.ready_keys);
-        blocking::serve(server, rng, ready);
-    }
-}
-
-/// Locks the shards of `cmd`'s keys (no allocation for up to 16 keys).
-fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a> {
-    let mut small = [0usize; 16];
-    let mut n = 0;
-    let mut big = Vec::new();
-    for i in cmd.key_indices(argv.len()) {
-        let s = server.ks.shard_of(argv[i]);
-        if n < small.len() {
-            small[n] = s;
-            n += 1;
-        } else {
-            if big.is_empty() {
-                big.extend_from_slice(&small);
-            }
-            big.push(s);
-        }
-    }
-    let ids = if big.is_empty() {
-        &mut small[..n]
-    } else {
-        &mut big[..]
-    };
-    ids.sort_unstable();
-    let mut m = 0;
-    for j in 0..ids.len() {
-        if m == 0 || ids[j] != ids[m - 1] {
-            ids[m] = ids[j];
-            m += 1;
-        }
-    }
-    server.ks.lock(&ids[..m])
-}
-
-/// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
-pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<usize>) {
-    ids.extend(
-        cmd.key_indices(argv.len())
-            .map(|i| server.ks.shard_of(argv[i])),
-    );
-}
-
-/// Runs `cmd` with its shards already locked in `ctx`, then records a
-/// modification of each of its keys if it is a write command (WATCH). This
-/// over-approximates Redis, which signals only keys actually changed: a
-/// write that changes nothing (SADD of a present member, a failed SET NX)
-/// also aborts a transaction watching its key.
-///
-/// It also keeps the statistics: INFO commandstats/errorstats, the slow
-/// log, and what CLIENT LIST shows of the client (see `stats.rs` for the
-/// cost: one clock reading and a few relaxed atomics per command).
-pub fn run(cmd: &Command, ctx: &mut Ctx, argv: &[&[u8]]) {
-    let server = ctx.server;
-    let reply_at = ctx.out.buf.len();
-    (cmd.handler)(ctx, argv);
-    // A command that blocked changed nothing (yet).
-    if cmd.flags & WRITE != 0 && cmd.flags & ALL_SHARDS == 0 && ctx.client.blocked.is_none() {
-        let db = ctx.client.db;
-        // Read under this command's shard locks, so a client blocking on
-        // these keys either registered before (and is seen) or runs after.
-        let someone_blocked = ctx.server.blocking.any();
-        for i in cmd.key_indices(argv.len()) {
-            ctx.ks.db(db, argv[i]).touch(argv[i]);
-            if someone_blocked {
-                let k = (db, bytes::Bytes::copy_from_slice(argv[i]));
-                ctx.client.ready_keys.push(k);
-            }
-        }
-    }
-    // The AOF record, appended while this command's shards are locked so
-    // that the file order is the execution order (aof.rs). One branch when
-    // appendonly is off.
-    if let Some(aof) = aof::get() {
-        aof.feed(cmd, ctx, argv, reply_at);
-    }
-    let end_us = crate::util::now_us();
-    let usec = end_us.saturating_sub(ctx.start_us);
-    ctx.start_us = end_us;
-    let idx = cmd.index();
-    let st = server.stats.local(idx);
-    st.call(usec);
-    if ctx.out.buf.get(reply_at) == Some(&b'-') {
-        st.failed();
-        server.stats.error(&ctx.out.buf[reply_at + 1..]);
-    }
-    // Owner-only relaxed stores on this client's own lines (CLIENT LIST).
-    let c = &*ctx.client;
-    c.info.last_cmd.store(idx, Ordering::Relaxed);
-    c.info.last_ms.store(ctx.now, Ordering::Relaxed);
-    c.info.db.store(c.db, Ordering::Relaxed);
-    c.info.resp.store(ctx.out.resp, Ordering::Relaxed);
-    let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
-    c.info.multi.store(multi, Ordering::Relaxed);
-    let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
-    // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
-    // Nor AUTH and HELLO, whose arguments hold a password (Redis redacts
-    // them).
-    if slower >= 0 && usec >= slower as u64 && !matches!(cmd.name, "exec" | "auth" | "hello") {
-        server.stats.slowlog_push(
-            argv,
-            usec,
-            end_us / 1_000_000,
-            c.info.addr.clone(),
-            c.name.clone().unwrap_or_default(),
-            server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
-        );
-    }
-    if ctx.server.monitors.any() && cmd.flags & ADMIN == 0 {
-        monitor::feed(ctx, argv);
-    }
 }
 
 #[cfg(test)]

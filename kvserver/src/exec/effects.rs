@@ -1,0 +1,97 @@
+//! What a command did besides its reply, recorded by its handler on the
+//! context (Redis's `alsoPropagate` / `rewriteClientCommandVector`,
+//! `signalModifiedKey`, `server.dirty`) and handed by the pipeline to
+//! whoever consumes it: the AOF gets the records, blocked clients the
+//! modified keys, other connections the deliveries. Nobody downstream
+//! parses a reply to guess what a command did.
+//!
+//! One [`Effects`] belongs to an *execution unit*: one command, or a
+//! transaction whose queued commands add to the same records (wrapped in
+//! MULTI ... EXEC when they are propagated). Each thread that executes
+//! commands keeps one and reuses it.
+
+use crate::persist::records::Records;
+use bytes::Bytes;
+
+/// A connection, wherever it lives: its I/O thread, its slot there and
+/// its client id (a message for a client that is gone, its slot reused,
+/// is dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRef {
+    pub thread: usize,
+    pub conn: usize,
+    pub id: u64,
+}
+
+/// Something for another connection (or this one, later), delivered by its
+/// I/O thread.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Bytes appended to the client's output as they are (MONITOR lines).
+    Bytes(ClientRef, Bytes),
+    /// A pub/sub message, encoded for the client's protocol at delivery
+    /// (RESP2 array or RESP3 push).
+    Message {
+        to: ClientRef,
+        pattern: Option<Bytes>,
+        channel: Bytes,
+        payload: Bytes,
+    },
+    /// The client was blocked and a write served it (its waiter was
+    /// removed from the registry): its reply; it goes on with its input.
+    Unblock { to: ClientRef, reply: Bytes },
+    /// Close the client now, without sending what is pending (CLIENT KILL).
+    Kill(ClientRef),
+}
+
+impl Delivery {
+    pub fn to(&self) -> ClientRef {
+        match self {
+            Delivery::Bytes(to, _)
+            | Delivery::Message { to, .. }
+            | Delivery::Unblock { to, .. }
+            | Delivery::Kill(to) => *to,
+        }
+    }
+}
+
+/// The effects of one execution unit.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Someone consumes propagated commands (the AOF is on): records are
+    /// kept only then, so a server without persistence pays nothing.
+    pub(super) propagating: bool,
+    /// The unit's commands to propagate, in execution order.
+    pub(super) records: Records,
+    /// They are a transaction's: propagated inside MULTI ... EXEC.
+    pub(super) transaction: bool,
+    /// The running command's replacement record(s), when its handler
+    /// rewrote what it propagates (`own_set`); otherwise a write that
+    /// succeeded propagates its own arguments.
+    pub(super) own: Records,
+    pub(super) own_set: bool,
+    /// Keys written while some client is blocked (it may be waiting on
+    /// them): served once the unit's locks are released.
+    pub(super) ready: Vec<(usize, Bytes)>,
+    /// Changes to the dataset (Redis's `server.dirty`): what the `save`
+    /// points count.
+    pub dirty: u64,
+    /// For other connections, delivered by the caller's I/O thread after
+    /// the command.
+    pub deliver: Vec<Delivery>,
+}
+
+impl Effects {
+    /// Records of a command that propagates nothing of its own (the
+    /// pipeline's step for expired and evicted keys, which become DELs).
+    pub fn also_propagate(&mut self, db: usize, args: &[&[u8]]) {
+        if self.propagating {
+            self.records.push(db, args);
+        }
+    }
+
+    /// Takes the deliveries (the caller posts them).
+    pub fn take_deliveries(&mut self) -> std::vec::Drain<'_, Delivery> {
+        self.deliver.drain(..)
+    }
+}

@@ -1,0 +1,45 @@
+//! Start-up: the dataset is loaded before anyone can connect. With
+//! `appendonly yes` the AOF is replayed, every command through the
+//! execution pipeline ([`pipeline::replay`]), and becomes the live AOF;
+//! otherwise the RDB file is loaded (Redis's rule).
+
+use super::clients::ClientInfo;
+use super::effects::Effects;
+use super::pipeline;
+use crate::persist::{aof, rdb};
+use crate::server::{Client, Server};
+use crate::util::Rng;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub fn load(server: &Server) -> Result<(), String> {
+    let cfg = &server.config;
+    if cfg.get("appendonly") != "yes" {
+        return rdb::load_at_start(server)
+            .map_err(|e| format!("# Fatal error loading the RDB: {e}"));
+    }
+    let options = aof::Options {
+        dir: PathBuf::from(cfg.get("dir")),
+        dirname: cfg.get("appenddirname"),
+        filename: cfg.get("appendfilename"),
+        fsync: cfg.get("appendfsync"),
+        load_truncated: cfg.get("aof-load-truncated") != "no",
+        io_threads: server.cfg.io_threads,
+    };
+    // The loader's client: blocking commands answer at once.
+    let mut client = Client::new(0, Arc::new(ClientInfo::detached(0)));
+    client.deny_blocking = true;
+    let mut rng = Rng::new(1);
+    let mut fx = Effects::default();
+    // Deadlines in the file are absolute, and its DELs say which keys
+    // expired: no lookup deletes an expired key meanwhile (Redis's loader
+    // expires nothing either).
+    cfg.keyspace.set_lazy_expiry(false);
+    let opened = aof::open(&options, &server.ks, &mut |argv| {
+        pipeline::replay(server, &mut client, &mut rng, &mut fx, argv)
+    });
+    cfg.keyspace.set_lazy_expiry(true);
+    let aof = opened.map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    let _ = server.aof.set(Arc::new(aof));
+    Ok(())
+}

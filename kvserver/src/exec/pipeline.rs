@@ -1,0 +1,407 @@
+//! The execution pipeline: the one way a command runs, whoever asks (a
+//! connection, a request forwarded to its shards' owner, the AOF loader;
+//! EXEC and a blocked client's retry run their commands through [`call`]
+//! and [`run`] under locks they already hold).
+//!
+//! ```text
+//! execute(argv)
+//!   lookup, arity, AUTH, maxmemory, subscribed / MONITOR context, MULTI queueing
+//!   lock the shards of the command's keys (ascending)
+//!   call(cmd)
+//!     run: the handler, then its effects: expired keys met (DELs), the
+//!          command's own record (its argv, or what the handler rewrote it
+//!          to), WATCH versions and ready keys of what it wrote
+//!     observe: command stats, slow log, CLIENT LIST line, MONITOR feed
+//!   finish: the unit's records to the AOF, under the locks
+//!   unlock
+//!   serve the clients blocked on the keys it wrote
+//! the caller posts the unit's deliveries (pub/sub, MONITOR, unblocked
+//! replies, kills) through its I/O thread's mailbox
+//! ```
+
+use super::blocking;
+use super::context::Ctx;
+use super::effects::Effects;
+use super::multi;
+use super::table::{
+    allowed_when_subscribed, arity_error, flags::*, full_name, lookup, unknown_command, Command,
+};
+use crate::keyspace::Locked;
+use crate::proto::reply::Reply;
+use crate::server::{Client, Server};
+use crate::util::{BatchClock, Rng};
+use std::sync::atomic::Ordering;
+
+/// Who asks for a command: what is checked before it and observed after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client's request (its own connection, or forwarded to its keys'
+    /// shards' owner): every check, the MULTI queue, the observers.
+    Client,
+    /// A command of the AOF at start-up: an unknown command or a wrong
+    /// arity is an error that stops the load; no AUTH, maxmemory or
+    /// client-state checks, no command stats (Redis's loader runs the
+    /// command procedure directly too).
+    Loader,
+}
+
+/// Runs one command (`argv[0]` is its name) for `client` and appends its
+/// reply to `out`; its deliveries are left in `fx` for the caller to post.
+/// Inside MULTI, commands other than [`NO_QUEUE`] ones are queued
+/// (`+QUEUED`); an unknown name or a wrong arity there also dooms the
+/// transaction (EXECABORT).
+pub fn execute(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    clock: &mut BatchClock,
+    fx: &mut Effects,
+    argv: &[&[u8]],
+) {
+    let _ = execute_as(Origin::Client, server, client, out, rng, clock, fx, argv);
+}
+
+/// Runs one command read from the AOF at start-up, as [`execute`] does for
+/// a client ([`Origin::Loader`]); the error that stops the load.
+pub fn replay(
+    server: &Server,
+    client: &mut Client,
+    rng: &mut Rng,
+    fx: &mut Effects,
+    argv: &[&[u8]],
+) -> Result<(), String> {
+    let mut out = Reply::new(bytes::BytesMut::new());
+    let mut clock = BatchClock::default();
+    execute_as(
+        Origin::Loader,
+        server,
+        client,
+        &mut out,
+        rng,
+        &mut clock,
+        fx,
+        argv,
+    )
+}
+
+/// The one way a command runs (see the module doc): the checks that
+/// `origin` calls for, the command under its shard locks, the unit's
+/// end, the blocked clients it may serve.
+#[allow(clippy::too_many_arguments)]
+pub fn execute_as(
+    origin: Origin,
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    clock: &mut BatchClock,
+    fx: &mut Effects,
+    argv: &[&[u8]],
+) -> Result<(), String> {
+    let loading = origin == Origin::Loader;
+    let Some(&name) = argv.first() else {
+        return Ok(());
+    };
+    let Some(cmd) = lookup(name) else {
+        if loading {
+            return Err(format!(
+                "Unknown command '{}' reading the append only file",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        client.multi_error |= client.multi.is_some();
+        server.stats.error(b"ERR");
+        unknown_command(out, argv);
+        return Ok(());
+    };
+    if !cmd.arity_ok(argv.len()) {
+        if loading {
+            return Err(format!(
+                "Wrong number of arguments for '{}' reading the append only file",
+                cmd.name
+            ));
+        }
+        client.multi_error |= client.multi.is_some();
+        server.stats.local(cmd.index()).rejected();
+        server.stats.error(b"ERR");
+        arity_error(out, cmd.name);
+        return Ok(());
+    }
+    fx.propagating = server.aof().is_some();
+    if !loading && refused(server, client, out, rng, fx, cmd, argv) {
+        return Ok(());
+    }
+    let start_us = clock.start_us();
+    let ks = if cmd.flags & ALL_SHARDS != 0 {
+        server.ks.lock_all()
+    } else {
+        lock_keys(server, cmd, argv)
+    };
+    let mut ctx = Ctx {
+        server,
+        client,
+        out,
+        ks,
+        now: start_us / 1000,
+        start_us,
+        rng,
+        fx,
+    };
+    if loading {
+        let reply_at = ctx.out.buf.len();
+        run(cmd, &mut ctx, argv, reply_at);
+    } else {
+        call(cmd, &mut ctx, argv);
+    }
+    finish(&mut ctx);
+    // `call` leaves its closing clock reading in start_us.
+    clock.ended_at(ctx.start_us);
+    let Ctx { rng, fx, ks, .. } = ctx;
+    drop(ks);
+    // Serve the clients blocked on what this wrote, with its locks released
+    // (blocking.rs: shard locks are never taken under the registry's).
+    if !fx.ready.is_empty() {
+        blocking::serve(server, rng, fx);
+    }
+    Ok(())
+}
+
+/// The checks of a client's command before it runs: AUTH, maxmemory (which
+/// may evict first), the subscribed and MONITOR contexts, and MULTI's
+/// queueing. True when the command was answered without running.
+fn refused(
+    server: &Server,
+    client: &mut Client,
+    out: &mut Reply,
+    rng: &mut Rng,
+    fx: &mut Effects,
+    cmd: &'static Command,
+    argv: &[&[u8]],
+) -> bool {
+    // One bool for an authenticated client (security.rs).
+    if !client.authenticated && super::security::reject(server, client, cmd, out) {
+        return true;
+    }
+    if server.config.maxmemory.load(Ordering::Relaxed) != 0 {
+        let size = argv.iter().map(|a| a.len()).sum();
+        if super::evict::before_command(server, client, cmd, rng, fx, size) {
+            if cmd.name == "exec" {
+                out.error(&format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    super::evict::OOM
+                ));
+                client.multi = None;
+                client.multi_error = false;
+                multi::unwatch_all(server, client);
+                return true;
+            }
+            client.multi_error |= client.multi.is_some();
+            out.error(super::evict::OOM);
+            return true;
+        }
+    }
+    if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
+        out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
+             RESET are allowed in this context",
+            full_name(cmd, argv)
+        ));
+        return true;
+    }
+    if client.monitor && cmd.flags & (READONLY | WRITE) != 0 {
+        out.error("ERR Replica can't interact with the keyspace");
+        return true;
+    }
+    if let Some(queue) = &mut client.multi {
+        if cmd.flags & NO_QUEUE == 0 {
+            let args = argv
+                .iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a))
+                .collect();
+            queue.push((cmd, args));
+            client
+                .info
+                .multi
+                .store(queue.len() as i64, Ordering::Relaxed);
+            out.simple("QUEUED");
+            return true;
+        }
+    }
+    false
+}
+
+/// Locks the shards of `cmd`'s keys (no allocation for up to 16 keys).
+fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a> {
+    let mut small = [0usize; 16];
+    let mut n = 0;
+    let mut big = Vec::new();
+    for i in cmd.key_indices(argv.len()) {
+        let s = server.ks.shard_of(argv[i]);
+        if n < small.len() {
+            small[n] = s;
+            n += 1;
+        } else {
+            if big.is_empty() {
+                big.extend_from_slice(&small);
+            }
+            big.push(s);
+        }
+    }
+    let ids = if big.is_empty() {
+        &mut small[..n]
+    } else {
+        &mut big[..]
+    };
+    ids.sort_unstable();
+    let mut m = 0;
+    for j in 0..ids.len() {
+        if m == 0 || ids[j] != ids[m - 1] {
+            ids[m] = ids[j];
+            m += 1;
+        }
+    }
+    server.ks.lock(&ids[..m])
+}
+
+/// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
+pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<usize>) {
+    ids.extend(
+        cmd.key_indices(argv.len())
+            .map(|i| server.ks.shard_of(argv[i])),
+    );
+}
+
+/// Runs `cmd` with its shards already locked in `ctx` ([`run`]), then
+/// observes it: INFO commandstats/errorstats, the slow log, what CLIENT
+/// LIST shows of the client, the MONITOR feed (see `stats.rs` for the
+/// cost: one clock reading and a few relaxed atomics per command).
+pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
+    let server = ctx.server;
+    let reply_at = ctx.out.buf.len();
+    run(cmd, ctx, argv, reply_at);
+    let end_us = crate::util::now_us();
+    let usec = end_us.saturating_sub(ctx.start_us);
+    ctx.start_us = end_us;
+    let idx = cmd.index();
+    let st = server.stats.local(idx);
+    st.call(usec);
+    if ctx.out.buf.get(reply_at) == Some(&b'-') {
+        st.failed();
+        server.stats.error(&ctx.out.buf[reply_at + 1..]);
+    }
+    // Owner-only relaxed stores on this client's own lines (CLIENT LIST).
+    let c = &*ctx.client;
+    c.info.last_cmd.store(idx, Ordering::Relaxed);
+    c.info.last_ms.store(ctx.now, Ordering::Relaxed);
+    c.info.db.store(c.db, Ordering::Relaxed);
+    c.info.resp.store(ctx.out.resp, Ordering::Relaxed);
+    let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
+    c.info.multi.store(multi, Ordering::Relaxed);
+    let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
+    // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
+    // Nor AUTH and HELLO, whose arguments hold a password (Redis redacts
+    // them).
+    if slower >= 0 && usec >= slower as u64 && !matches!(cmd.name, "exec" | "auth" | "hello") {
+        server.stats.slowlog_push(
+            argv,
+            usec,
+            end_us / 1_000_000,
+            c.info.addr.clone(),
+            c.name.clone().unwrap_or_default(),
+            server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
+        );
+    }
+    if server.monitors.any() && cmd.flags & ADMIN == 0 {
+        super::monitor::feed(ctx, argv);
+    }
+}
+
+/// Runs `cmd`'s handler with its shards locked in `ctx`, then collects its
+/// effects into the unit's:
+///
+/// - the keys that lookups found expired, as DELs (before the command's
+///   own record: they happened first);
+/// - the command's own record, if it is a write command that succeeded
+///   and did not block: its arguments as they are, or what the handler
+///   rewrote them to ([`Ctx::propagate`]);
+/// - for a write command, a modification of each of its keys (WATCH
+///   versions; and the keys blocked clients may wait on). This
+///   over-approximates Redis, which signals only keys actually changed: a
+///   write that changes nothing (SADD of a present member, a failed SET
+///   NX) also aborts a transaction watching its key.
+///
+/// `reply_at` is where the command's reply starts in `ctx.out` (an error
+/// reply means it changed nothing).
+pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
+    ctx.fx.own_set = false;
+    (cmd.handler)(ctx, argv);
+    note_expired(&mut ctx.ks, ctx.fx);
+    let Effects {
+        records,
+        own,
+        own_set,
+        propagating,
+        dirty,
+        ..
+    } = &mut *ctx.fx;
+    let wrote = cmd.flags & WRITE != 0
+        && ctx.client.blocked.is_none()
+        && ctx.out.buf.get(reply_at) != Some(&b'-');
+    if !wrote {
+        own.clear();
+        return;
+    }
+    *dirty += 1;
+    if *own_set {
+        records.append(own);
+    } else if *propagating {
+        records.push(ctx.client.db, argv);
+    }
+    if cmd.flags & ALL_SHARDS == 0 {
+        let db = ctx.client.db;
+        // Read under this command's shard locks, so a client blocking on
+        // these keys either registered before (and is seen) or runs after.
+        let someone_blocked = ctx.server.blocking.any();
+        for i in cmd.key_indices(argv.len()) {
+            ctx.ks.db(db, argv[i]).touch(argv[i]);
+            if someone_blocked {
+                let k = (db, bytes::Bytes::copy_from_slice(argv[i]));
+                ctx.fx.ready.push(k);
+            }
+        }
+    }
+}
+
+/// Moves the keys that lookups through `ks` found expired (and deleted)
+/// into the unit's records, as DELs: the AOF's loader expires nothing, so
+/// the file must say it (Redis's `deleteExpiredKeyAndPropagate`).
+pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
+    ks.take_expired(|db, key| fx.also_propagate(db, &[b"DEL", &key]));
+}
+
+/// The end of an execution unit, its shard locks still held: its records
+/// go to the AOF (as one MULTI ... EXEC block for a transaction), so that
+/// the file order is the execution order on every key. With `appendfsync
+/// always` the client's replies so far (a read's too: it may show another
+/// client's write) wait until everything appended is fsynced.
+pub fn finish(ctx: &mut Ctx) {
+    propagate(ctx.server, ctx.fx);
+    if let Some(aof) = ctx.server.aof() {
+        if aof.always() {
+            ctx.client.aof_need = aof.need();
+        }
+    }
+}
+
+/// Hands the unit's records to their consumers (the AOF) and clears them.
+/// Call with the unit's shard locks held.
+pub fn propagate(server: &Server, fx: &mut Effects) {
+    if !fx.records.is_empty() {
+        if let Some(aof) = server.aof() {
+            aof.append(&fx.records, fx.transaction);
+        }
+        fx.records.clear();
+    }
+    fx.transaction = false;
+}

@@ -1,0 +1,92 @@
+//! The settings the keyspace reads on every lookup.
+
+use super::entry::{lfu, lru_of_secs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+/// The settings the keyspace reads on every lookup: how an access is
+/// recorded in the entry's access field (the eviction policy's LRU clock
+/// or LFU counter), and whether an expired key is deleted when it is met.
+/// One instance, owned by the runtime configuration (CONFIG SET changes
+/// it) and shared with every database part of the keyspace.
+#[derive(Debug)]
+pub struct Settings {
+    /// maxmemory-policy is an LFU one: the field holds LFU data.
+    lfu: AtomicBool,
+    /// lfu-log-factor.
+    log_factor: AtomicU64,
+    /// lfu-decay-time (minutes; 0: never decay).
+    decay_time: AtomicU64,
+    /// Lookups delete the expired keys they meet (false while the AOF or
+    /// an RDB is loaded: the file's own DELs do it, as Redis's loader
+    /// expires nothing).
+    lazy_expiry: AtomicBool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            lfu: AtomicBool::new(false),
+            log_factor: AtomicU64::new(10),
+            decay_time: AtomicU64::new(1),
+            lazy_expiry: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Settings {
+    pub fn lazy_expiry(&self) -> bool {
+        self.lazy_expiry.load(Relaxed)
+    }
+
+    /// Loading a file: no lookup deletes an expired key meanwhile.
+    pub fn set_lazy_expiry(&self, on: bool) {
+        self.lazy_expiry.store(on, Relaxed);
+    }
+
+    pub fn lfu(&self) -> bool {
+        self.lfu.load(Relaxed)
+    }
+
+    /// maxmemory-policy changed.
+    pub fn set_policy(&self, policy: &str) {
+        self.lfu.store(policy.ends_with("-lfu"), Relaxed);
+    }
+
+    pub fn set_log_factor(&self, f: u64) {
+        self.log_factor.store(f, Relaxed);
+    }
+
+    pub fn set_decay_time(&self, minutes: u64) {
+        self.decay_time.store(minutes, Relaxed);
+    }
+
+    /// The access counter in `field` after decay to `now` (ms): Redis's
+    /// LFUDecrAndReturn.
+    pub fn lfu_decayed(&self, field: u32, now: u64) -> u8 {
+        lfu::decay(field, lfu::minutes(now), self.decay_time.load(Relaxed))
+    }
+
+    /// An access at `now` (ms) to an entry whose field is `lru`: the new
+    /// field (Redis's `lookupKey`: `updateLFU` or the LRU clock). `rng` is
+    /// the database part's generator (the LFU increment is random).
+    pub(super) fn accessed(&self, lru: u32, now: u64, rng: &mut u64) -> u32 {
+        if self.lfu() {
+            let counter = self.lfu_decayed(lru, now);
+            let r = lfu::uniform(rng);
+            let counter = lfu::log_incr(counter, self.log_factor.load(Relaxed), r);
+            lfu::fresh(now, counter)
+        } else {
+            lru_of_secs(now / 1000)
+        }
+    }
+
+    /// The field of a key created at `now` (ms): the clock, or the initial
+    /// LFU counter (Redis's `createObject`).
+    pub(super) fn fresh(&self, now: u64) -> u32 {
+        if self.lfu() {
+            lfu::fresh(now, lfu::INIT_VAL)
+        } else {
+            lru_of_secs(now / 1000)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Writing the AOF: one write or fsync op at a time through the calling
+//! I/O thread's ring (FastIO's blocking workers run it), group commit, the
+//! retry after an error, the last write and fsync at exit.
+
+use super::{Aof, Inflight, ALWAYS, EVERYSEC, NO};
+use bytes::Bytes;
+use fastio::Proactor;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Ring tokens of the AOF's ops (below networking's reserved ones).
+pub const TOKEN_WRITE: u64 = u64::MAX - 16;
+pub const TOKEN_FSYNC: u64 = u64::MAX - 17;
+pub const TOKEN_CLOSE: u64 = u64::MAX - 18;
+pub const TOKEN_RETRY: u64 = u64::MAX - 19;
+
+impl Aof {
+    /// Starts the next write or fsync if none is in flight and one is due.
+    /// Called by every I/O thread after each batch; two atomic loads when
+    /// there is nothing to do.
+    pub fn pump(&self, p: &mut Proactor) {
+        if self.busy.load(Ordering::SeqCst) {
+            return;
+        }
+        let (app, wr, sy) = (
+            self.appended.load(Ordering::SeqCst),
+            self.written.load(Ordering::SeqCst),
+            self.synced.load(Ordering::SeqCst),
+        );
+        let mode = self.fsync.load(Ordering::Relaxed);
+        if app == wr && (wr == sy || mode == NO) {
+            return;
+        }
+        let mut g = self.lock();
+        if g.inflight.is_some() || g.retry_wait {
+            return;
+        }
+        loop {
+            let boundary = g.files.get(1).map_or(u64::MAX, |t| t.start);
+            let now = crate::util::now_ms();
+            let due = match mode {
+                ALWAYS => true,
+                EVERYSEC => now.saturating_sub(g.last_fsync) >= 1000,
+                _ => false,
+            };
+            if g.written > g.synced && (due || g.written == boundary) {
+                let end = g.written;
+                p.fsync(g.files[0].file.as_raw_fd(), true, TOKEN_FSYNC);
+                g.inflight = Some(Inflight::Fsync { end });
+                self.busy.store(true, Ordering::SeqCst);
+                return;
+            }
+            let total = g.appended_total();
+            if g.written < boundary && total > g.written {
+                let end = total.min(boundary);
+                let n = (end - g.written) as usize;
+                let data = if n == g.buf.len() {
+                    std::mem::take(&mut g.buf)
+                } else {
+                    let rest = g.buf.split_off(n);
+                    std::mem::replace(&mut g.buf, rest)
+                };
+                let data = Bytes::from(data);
+                let t = &g.files[0];
+                let off = t.base_off + (g.written - t.start);
+                let fd = t.file.as_raw_fd();
+                p.write_all_at(fd, data.clone(), off, TOKEN_WRITE);
+                g.inflight = Some(Inflight::Write { data, off, fd, end });
+                self.busy.store(true, Ordering::SeqCst);
+                return;
+            }
+            if g.written == boundary && g.synced == g.written && g.files.len() > 1 {
+                // The old file is complete and durable: move on.
+                if let Some(old) = g.files.pop_front() {
+                    p.close(old.file.into_raw_fd(), TOKEN_CLOSE);
+                }
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// A completion of one of the AOF's ops; true when it was an fsync
+    /// that moved [`Aof::synced`] (the threads holding replies, see
+    /// [`Aof::waiting_threads`], may release some).
+    pub fn complete(&self, token: u64, res: i32, p: &mut Proactor) -> bool {
+        let mut synced = false;
+        match token {
+            TOKEN_CLOSE => return false,
+            TOKEN_RETRY => {
+                let mut g = self.lock();
+                g.retry_wait = false;
+                match g.inflight.take() {
+                    Some(Inflight::Write { data, off, fd, end }) => {
+                        p.write_all_at(fd, data.clone(), off, TOKEN_WRITE);
+                        g.inflight = Some(Inflight::Write { data, off, fd, end });
+                        return false;
+                    }
+                    _ => self.busy.store(false, Ordering::SeqCst),
+                }
+            }
+            TOKEN_WRITE | TOKEN_FSYNC => {
+                let mut g = self.lock();
+                if res < 0 {
+                    let what = if token == TOKEN_WRITE {
+                        "writing"
+                    } else {
+                        "fsyncing"
+                    };
+                    eprintln!(
+                        "kvserver: # error {what} the AOF: {}; retrying in 1 s",
+                        std::io::Error::from_raw_os_error(-res)
+                    );
+                    if token == TOKEN_FSYNC {
+                        g.inflight = None;
+                    }
+                    g.retry_wait = true;
+                    p.timeout(Duration::from_secs(1), TOKEN_RETRY);
+                    return false;
+                }
+                match g.inflight.take() {
+                    Some(Inflight::Write { end, .. }) => {
+                        g.written = end;
+                        self.written.store(end, Ordering::SeqCst);
+                    }
+                    Some(Inflight::Fsync { end }) => {
+                        g.synced = end;
+                        g.last_fsync = crate::util::now_ms();
+                        self.synced.store(end, Ordering::SeqCst);
+                        synced = true;
+                    }
+                    None => {}
+                }
+                self.busy.store(false, Ordering::SeqCst);
+            }
+            _ => return false,
+        }
+        self.pump(p);
+        synced
+    }
+
+    /// At exit (I/O threads stopped): writes what is left (again the write
+    /// that may have been in flight: same bytes, same offset) and fsyncs,
+    /// with plain system calls on the main thread.
+    pub fn shutdown(&self) {
+        let mut g = self.lock();
+        let mut pos = g.written;
+        if let Some(Inflight::Write { data, off, end, .. }) = g.inflight.take() {
+            // A write always targets the first file (files are dropped
+            // only when nothing is in flight).
+            if let Err(e) = g.files[0].file.write_all_at(&data, off) {
+                eprintln!("kvserver: # error writing the AOF at shutdown: {e}");
+            }
+            pos = end;
+        }
+        let buf = std::mem::take(&mut g.buf);
+        let mut rest: &[u8] = &buf;
+        while !rest.is_empty() {
+            let i = g.files.iter().rposition(|t| t.start <= pos).unwrap_or(0);
+            let t = &g.files[i];
+            let limit = g.files.get(i + 1).map_or(u64::MAX, |n| n.start);
+            let n = (limit.saturating_sub(pos) as usize).min(rest.len()).max(1);
+            let off = t.base_off + pos.saturating_sub(t.start);
+            if let Err(e) = t.file.write_all_at(&rest[..n], off) {
+                eprintln!("kvserver: # error writing the AOF at shutdown: {e}");
+                break;
+            }
+            pos += n as u64;
+            rest = &rest[n..];
+        }
+        for t in &g.files {
+            if let Err(e) = t.file.sync_data() {
+                eprintln!("kvserver: # error fsyncing the AOF at shutdown: {e}");
+            }
+        }
+        eprintln!("kvserver: AOF flushed and fsynced ({pos} bytes appended since start)");
+    }
+}
