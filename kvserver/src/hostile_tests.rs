@@ -265,7 +265,12 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let (mail, wake) = crate::net::mailbox::Mailboxes::new(2).expect("socketpairs");
-        let server = Server::new(crate::config::ServerConfig::default(), "test".into(), mail);
+        let server = Server::new(
+            crate::config::ServerConfig::default(),
+            "test".into(),
+            mail,
+            Default::default(),
+        );
         Harness {
             server,
             _wake: wake,

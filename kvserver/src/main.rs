@@ -169,16 +169,17 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     let mut fastio =
         Fastio::new(&fcfg, threads as u32 + 1).map_err(|e| format!("starting FastIO: {e}"))?;
     let mut rings = fastio.take_rings();
-    if let Some(bg) = rings.pop() {
-        persist::ring_file::install(fastio::Proactor::new(bg))
-            .map_err(|e| format!("spawning the background I/O thread: {e}"))?;
-    }
+    let bg_io = match rings.pop() {
+        Some(bg) => persist::ring_file::BgIo::start(fastio::Proactor::new(bg))
+            .map_err(|e| format!("spawning the background I/O thread: {e}"))?,
+        None => Default::default(),
+    };
     let describe = fastio.describe();
     eprintln!("{describe}");
     let addr = SocketAddr::new(cfg.bind, cfg.port);
     let (mail, wake_ends) =
         net::mailbox::Mailboxes::new(threads).map_err(|e| format!("creating wake sockets: {e}"))?;
-    let server = Arc::new(Server::new(cfg, describe, mail));
+    let server = Arc::new(Server::new(cfg, describe, mail, bg_io));
     // The AOF (or the RDB) is loaded before anyone can connect.
     exec::loading::load(&server)?;
     let (listeners, local) = fastio::server::net::listeners(addr, threads)
@@ -225,7 +226,12 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     }
     // The final RDB save: SHUTDOWN SAVE, or save points configured and no
     // SHUTDOWN NOSAVE (Redis's rule).
-    persist::rdb::at_exit(&server)?;
+    server.rdb.at_exit(
+        &server.ks,
+        &server.save_points(),
+        &server.rdb_file(),
+        server.dirty(),
+    )?;
     if ok {
         Ok(())
     } else {

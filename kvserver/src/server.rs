@@ -10,15 +10,15 @@ use crate::exec::stats::Stats;
 use crate::keyspace::Keyspace;
 use crate::net::mailbox::Mailboxes;
 use crate::persist::aof::Aof;
+use crate::persist::rdb::{Rdb, RdbFile};
+use crate::persist::ring_file::BgIo;
 use bytes::Bytes;
 use indexmap::IndexSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// The Redis version we answer to (INFO, HELLO): clients pick features by
-/// it, and we implement Redis 7.0 semantics.
-pub const REDIS_VERSION: &str = "7.0.15";
+pub use crate::util::REDIS_VERSION;
 
 /// Shared by all I/O threads: the keyspace, the configuration, counters.
 #[derive(Debug)]
@@ -36,9 +36,6 @@ pub struct Server {
     pub config: Runtime,
     pub stats: Stats,
     pub clients: Registry,
-    /// Unix time of the start (LASTSAVE and `rdb_last_save_time` until the
-    /// first save).
-    pub start_unix: u64,
     pub master_replid: String,
     /// Objects handed to the lazy-free thread (FLUSHALL ASYNC).
     pub lazyfreed_objects: AtomicU64,
@@ -65,10 +62,15 @@ pub struct Server {
     pub rejected_connections: AtomicU64,
     /// The append-only file, once `appendonly yes` loaded it.
     pub aof: OnceLock<Arc<Aof>>,
+    /// RDB saving's state (LASTSAVE, INFO persistence, `save` points).
+    pub rdb: Arc<Rdb>,
+    /// The background ring that SAVE, BGSAVE and BGREWRITEAOF write files
+    /// through.
+    pub bg_io: BgIo,
 }
 
 impl Server {
-    pub fn new(cfg: ServerConfig, backend: String, mail: Mailboxes) -> Server {
+    pub fn new(cfg: ServerConfig, backend: String, mail: Mailboxes, bg_io: BgIo) -> Server {
         // Redis sizes nothing by threads; we want at least 4 shards per I/O
         // thread so that two threads rarely want the same lock.
         let shards = (cfg.io_threads * 4).max(16).next_power_of_two();
@@ -89,10 +91,10 @@ impl Server {
         let run_id = hex40();
         let master_replid = hex40();
         let config = Runtime::new(&cfg);
+        let start_unix = crate::util::now_ms() / 1000;
         Server {
             stats: Stats::default(),
             clients: Registry::default(),
-            start_unix: crate::util::now_ms() / 1000,
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
             startup_rss: crate::exec::evict::used_memory_now(),
@@ -119,7 +121,29 @@ impl Server {
             forwarded_commands: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             aof: OnceLock::new(),
+            rdb: Arc::new(Rdb::new(bg_io.clone(), start_unix)),
+            bg_io,
         }
+    }
+
+    /// Changes to the dataset since the start (Redis's `server.dirty`).
+    pub fn dirty(&self) -> u64 {
+        self.stats.dirty_total()
+    }
+
+    /// The RDB file: `dir` / `dbfilename`.
+    pub fn rdb_file(&self) -> RdbFile {
+        RdbFile::new(&self.config.get("dir"), self.config.get("dbfilename"))
+    }
+
+    /// `save` as (seconds, changes) pairs.
+    pub fn save_points(&self) -> Vec<(u64, u64)> {
+        let v = self.config.get("save");
+        let nums: Vec<u64> = v
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        nums.chunks_exact(2).map(|c| (c[0], c[1])).collect()
     }
 
     /// The live AOF (`appendonly yes`).
@@ -159,7 +183,12 @@ impl Server {
         self.stats
             .sample_ops(crate::util::now_ms(), self.stats.total_calls());
         crate::exec::evict::sample_memory(self);
-        crate::persist::rdb::cron(self);
+        self.rdb.cron(
+            &self.ks,
+            &self.save_points(),
+            &self.rdb_file(),
+            self.dirty(),
+        );
     }
 
     pub fn client_gone(&self, c: &Client) {

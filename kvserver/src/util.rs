@@ -45,6 +45,20 @@ impl BatchClock {
     }
 }
 
+/// The Redis version we answer to (INFO, HELLO, the RDB's `redis-ver`):
+/// clients pick features by it, and we implement Redis 7.0 semantics.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The process's resident set size in bytes (/proc/self/statm): INFO's
+/// `used_memory_rss`, and `used_memory` where the C library has no count of
+/// bytes in use (see `evict.rs`).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
 /// Drops `garbage` on the lazy-free thread (started on first use; Redis's
 /// lazyfree bio thread): FLUSH* ASYNC frees the old tables there, off the
 /// shard locks and off the I/O thread. If the thread cannot be started the

@@ -660,16 +660,6 @@ fn human(n: u64) -> String {
     }
 }
 
-/// The process's resident set size in bytes (/proc/self/statm): INFO's
-/// `used_memory_rss`, and `used_memory` where the C library has no count of
-/// bytes in use (see `evict.rs`).
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
 fn total_system_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -787,7 +777,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             "memory" => {
                 let used = crate::exec::evict::used_memory_now();
-                let rss = rss_bytes();
+                let rss = crate::util::rss_bytes();
                 let peak = peak_memory(used);
                 let maxmem = srv.config.maxmemory.load(Ordering::Relaxed);
                 let total = total_system_memory();
@@ -832,7 +822,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "current_save_keys_processed" => 0,
                     "current_save_keys_total" => 0,
                 );
-                for (k, v) in crate::persist::rdb::info_fields(srv) {
+                for (k, v) in srv.rdb.info_fields(srv.dirty()) {
                     let _ = write!(s, "{k}:{v}\r\n");
                 }
                 fields!(s,
@@ -1291,20 +1281,6 @@ pub fn memory(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// BGREWRITEAOF
-pub fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    let Some(aof) = ctx.server.aof() else {
-        return ctx.out.error(
-            "ERR BGREWRITEAOF needs appendonly yes (kvserver rewrites only a live AOF; \
-             there is no RDB either)",
-        );
-    };
-    match aof.bgrewrite() {
-        Ok(msg) => ctx.out.simple(msg),
-        Err(e) => ctx.out.error(&e),
-    }
-}
-
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops the server (every
 /// I/O thread leaves its loop within 100 ms and closes its connections);
 /// the calling client gets no reply, its connection is closed, as Redis.
@@ -1328,8 +1304,8 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let _ = force;
     // The save itself happens at exit, once the I/O threads are gone
-    // (main.rs: rdb::at_exit).
-    crate::persist::rdb::set_shutdown_mode(if save {
+    // (main.rs: Rdb::at_exit).
+    ctx.server.rdb.set_shutdown_mode(if save {
         crate::persist::rdb::SHUTDOWN_SAVE
     } else if nosave {
         crate::persist::rdb::SHUTDOWN_NOSAVE

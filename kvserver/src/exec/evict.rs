@@ -51,7 +51,7 @@ const EVICT_BUDGET: Duration = Duration::from_millis(5);
 
 /// The memory maxmemory compares with (see the module doc).
 pub fn used_memory_now() -> u64 {
-    fastio::server::mem::heap_in_use().unwrap_or_else(crate::cmd::server_cmds::rss_bytes)
+    fastio::server::mem::heap_in_use().unwrap_or_else(crate::util::rss_bytes)
 }
 
 /// The cron's sample (only while maxmemory is set).

@@ -6,7 +6,7 @@
 use super::clients::ClientInfo;
 use super::effects::Effects;
 use super::pipeline;
-use crate::persist::{aof, rdb};
+use crate::persist::aof;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use std::path::PathBuf;
@@ -15,7 +15,9 @@ use std::sync::Arc;
 pub fn load(server: &Server) -> Result<(), String> {
     let cfg = &server.config;
     if cfg.get("appendonly") != "yes" {
-        return rdb::load_at_start(server)
+        return server
+            .rdb
+            .load_at_start(&server.ks, &server.rdb_file())
             .map_err(|e| format!("# Fatal error loading the RDB: {e}"));
     }
     let options = aof::Options {
@@ -35,11 +37,13 @@ pub fn load(server: &Server) -> Result<(), String> {
     // expired: no lookup deletes an expired key meanwhile (Redis's loader
     // expires nothing either).
     cfg.keyspace.set_lazy_expiry(false);
-    let opened = aof::open(&options, &server.ks, &mut |argv| {
+    let opened = aof::open(&options, &server.ks, server.bg_io.clone(), &mut |argv| {
         pipeline::replay(server, &mut client, &mut rng, &mut fx, argv)
     });
     cfg.keyspace.set_lazy_expiry(true);
     let aof = opened.map_err(|e| format!("# Fatal error loading the AOF: {e}"))?;
+    // What the file did is not a change since the last save.
+    server.stats.reset_dirty();
     let _ = server.aof.set(Arc::new(aof));
     Ok(())
 }

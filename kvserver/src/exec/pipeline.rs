@@ -397,6 +397,9 @@ pub fn finish(ctx: &mut Ctx) {
 /// Hands the unit's records to their consumers (the AOF) and clears them.
 /// Call with the unit's shard locks held.
 pub fn propagate(server: &Server, fx: &mut Effects) {
+    if fx.dirty != 0 {
+        server.stats.dirty(std::mem::take(&mut fx.dirty));
+    }
     if !fx.records.is_empty() {
         if let Some(aof) = server.aof() {
             aof.append(&fx.records, fx.transaction);

@@ -91,6 +91,11 @@ impl CmdStat {
     }
 }
 
+/// One thread's change counter, alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Dirty(AtomicU64);
+
 /// One SLOWLOG entry.
 #[derive(Debug, Clone)]
 pub struct SlowEntry {
@@ -109,6 +114,9 @@ const SLOW_MAX_STRING: usize = 128;
 #[derive(Debug, Default)]
 pub struct Stats {
     cmds: OnceLock<Box<[CmdStat]>>,
+    /// Changes to the dataset (Redis's `server.dirty`), per thread set as
+    /// the command counters; not reset by CONFIG RESETSTAT.
+    dirty: [Dirty; SLOTS],
     /// Error code (first word of the error) → count.
     errors: Mutex<BTreeMap<String, u64>>,
     pub total_errors: AtomicU64,
@@ -152,6 +160,29 @@ impl Stats {
             }
         }
         sum
+    }
+
+    /// `n` changes to the dataset (the unit's effects).
+    pub fn dirty(&self, n: u64) {
+        let (set, own) = slot();
+        let a = &self.dirty[set].0;
+        if own {
+            a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        } else {
+            a.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Changes to the dataset since the start (after loading).
+    pub fn dirty_total(&self) -> u64 {
+        self.dirty.iter().map(|d| d.0.load(Ordering::Relaxed)).sum()
+    }
+
+    /// After loading: what the files did is no change since a save.
+    pub fn reset_dirty(&self) {
+        self.dirty
+            .iter()
+            .for_each(|d| d.0.store(0, Ordering::Relaxed));
     }
 
     /// Commands run since the start (or CONFIG RESETSTAT): every call of

@@ -3,9 +3,10 @@
 //! applied).
 
 use super::context::Ctx;
-use crate::cmd::{bitops, hash, keys, list, pubsub, server_cmds, set, stream, string, zset};
+use crate::cmd::{
+    bitops, dump, hash, keys, list, persistence, pubsub, server_cmds, set, stream, string, zset,
+};
 use crate::exec::{monitor, multi, security};
-use crate::persist::rdb;
 use crate::proto::reply::Reply;
 use hashbrown::HashMap;
 use std::sync::OnceLock;
@@ -408,12 +409,20 @@ pub static COMMANDS: &[Command] = &[
     cmd!("memory", -2, READONLY, 2, 2, 1, server_cmds::memory),
     // RDB (rdb.rs): SAVE writes from, and BGSAVE copies, the whole
     // keyspace with every shard locked.
-    cmd!("lastsave", 1, FAST, 0, 0, 0, rdb::lastsave),
-    cmd!("save", 1, ADMIN | ALL_SHARDS, 0, 0, 0, rdb::save),
-    cmd!("bgsave", -1, ADMIN | ALL_SHARDS, 0, 0, 0, rdb::bgsave),
-    cmd!("dump", 2, READONLY, 1, 1, 1, rdb::dump),
-    cmd!("restore", -4, WRITE, 1, 1, 1, rdb::restore),
-    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, server_cmds::bgrewriteaof),
+    cmd!("lastsave", 1, FAST, 0, 0, 0, persistence::lastsave),
+    cmd!("save", 1, ADMIN | ALL_SHARDS, 0, 0, 0, persistence::save),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | ALL_SHARDS,
+        0,
+        0,
+        0,
+        persistence::bgsave
+    ),
+    cmd!("dump", 2, READONLY, 1, 1, 1, dump::dump),
+    cmd!("restore", -4, WRITE, 1, 1, 1, dump::restore),
+    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, persistence::bgrewriteaof),
     cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
     cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
     cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),

@@ -192,7 +192,10 @@ mod tests {
         cfg.set("io-threads", &[threads]).unwrap();
         cfg.set("shard-dispatch", &[dispatch]).unwrap();
         let (mail, wake) = crate::net::mailbox::Mailboxes::new(cfg.io_threads).unwrap();
-        (Server::new(cfg, "test".into(), mail), wake)
+        (
+            Server::new(cfg, "test".into(), mail, Default::default()),
+            wake,
+        )
     }
 
     fn client() -> Client {

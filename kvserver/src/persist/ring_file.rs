@@ -2,10 +2,11 @@
 //! base) through a FastIO ring of their own, so that their writes and
 //! fsyncs run on FastIO's blocking workers like the AOF's appends.
 //!
-//! The server makes one extra ring pair at start for them ([`install`]),
+//! The server makes one extra ring pair at start for them ([`BgIo::start`]),
 //! owned by one thread, `kv-bg-io`, for its whole life (a ring has one
 //! submitter: io_uring's SINGLE_ISSUER rings refuse any other thread). A
-//! job sends it one op at a time and waits for the result: [`RingFile`]
+//! job sends it one op at a time through a [`BgIo`] handle and waits for
+//! the result: [`RingFile`]
 //! buffers 1 MiB, has it written with one `write_all_at`, and reuses the
 //! buffer once that completed.
 //! Opening, renaming and the directory fsync stay plain system calls: the
@@ -18,7 +19,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// An op for the ring's thread: what to start, and where the result goes.
 enum Job {
@@ -28,28 +29,62 @@ enum Job {
 
 type Request = (Job, mpsc::Sender<io::Result<usize>>);
 
-/// The way to the background ring's thread, set once by `main` (absent in
-/// unit tests: file writes then fail with an error, they never fall back
-/// to plain writes).
-static RING: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
+/// The way to the background ring's thread (cloned by whoever writes
+/// files: the RDB saver, the AOF rewrite).
+#[derive(Debug, Clone, Default)]
+pub struct BgIo {
+    /// None: no ring (unit tests without one): file writes fail with an
+    /// error, they never fall back to plain writes.
+    tx: Option<Arc<Mutex<mpsc::Sender<Request>>>>,
+}
 
-/// Starts the thread that owns `p` and runs the jobs' ops on it.
-pub fn install(mut p: Proactor) -> io::Result<()> {
-    let (tx, rx) = mpsc::channel::<Request>();
-    std::thread::Builder::new()
-        .name("kv-bg-io".into())
-        .spawn(move || {
-            let mut done: Vec<Completion> = Vec::with_capacity(1);
-            for (job, reply) in rx {
-                match job {
-                    Job::Write { fd, data, off } => p.write_all_at(fd, data, off, 0),
-                    Job::Fsync { fd } => p.fsync(fd, false, 0),
+impl BgIo {
+    /// Starts the thread that owns `p` and runs the jobs' ops on it.
+    pub fn start(mut p: Proactor) -> io::Result<BgIo> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::Builder::new()
+            .name("kv-bg-io".into())
+            .spawn(move || {
+                let mut done: Vec<Completion> = Vec::with_capacity(1);
+                for (job, reply) in rx {
+                    match job {
+                        Job::Write { fd, data, off } => p.write_all_at(fd, data, off, 0),
+                        Job::Fsync { fd } => p.fsync(fd, false, 0),
+                    }
+                    let _ = reply.send(wait_one(&mut p, &mut done));
                 }
-                let _ = reply.send(wait_one(&mut p, &mut done));
-            }
-        })?;
-    let _ = RING.set(Mutex::new(tx));
-    Ok(())
+            })?;
+        Ok(BgIo {
+            tx: Some(Arc::new(Mutex::new(tx))),
+        })
+    }
+
+    /// For unit tests that write files: a threads-backend ring.
+    #[cfg(test)]
+    pub fn for_tests() -> BgIo {
+        let cfg = fastio::config::Config {
+            backend: fastio::config::BackendChoice::Threads,
+            ..Default::default()
+        };
+        let mut f = fastio::Fastio::new(&cfg, 1).expect("a threads-backend ring");
+        let ring = f.take_rings().pop().expect("one ring");
+        BgIo::start(Proactor::new(ring)).expect("the background I/O thread")
+    }
+
+    /// Has the ring's thread run `job`, and waits for its result.
+    fn run(&self, job: Job) -> io::Result<usize> {
+        let gone = || io::Error::new(io::ErrorKind::Unsupported, "no background FastIO ring");
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(gone)?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let (reply, result) = mpsc::channel();
+        tx.send((job, reply)).map_err(|_| gone())?;
+        result.recv().map_err(|_| gone())?
+    }
 }
 
 /// Waits for the one op in flight.
@@ -71,14 +106,16 @@ const CHUNK: usize = 1 << 20;
 
 /// A file written front to back through the background ring.
 pub struct RingFile {
+    bg: BgIo,
     file: File,
     off: u64,
     buf: Vec<u8>,
 }
 
 impl RingFile {
-    pub fn create(path: &Path) -> io::Result<RingFile> {
+    pub fn create(bg: &BgIo, path: &Path) -> io::Result<RingFile> {
         Ok(RingFile {
+            bg: bg.clone(),
             file: File::create(path)?,
             off: 0,
             buf: Vec::with_capacity(CHUNK),
@@ -89,7 +126,7 @@ impl RingFile {
     pub fn finish(mut self) -> io::Result<()> {
         self.write_out()?;
         let fd = self.file.as_raw_fd();
-        run(Job::Fsync { fd }).map(drop)
+        self.bg.run(Job::Fsync { fd }).map(drop)
     }
 
     fn write_out(&mut self) -> io::Result<()> {
@@ -98,7 +135,7 @@ impl RingFile {
         }
         let data = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         let (fd, off, len) = (self.file.as_raw_fd(), self.off, data.len());
-        let n = run(Job::Write { fd, data, off })?;
+        let n = self.bg.run(Job::Write { fd, data, off })?;
         if n != len {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -124,34 +161,4 @@ impl Write for RingFile {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// Has the ring's thread run `job`, and waits for its result.
-fn run(job: Job) -> io::Result<usize> {
-    let gone = || io::Error::new(io::ErrorKind::Unsupported, "no background FastIO ring");
-    let tx = RING
-        .get()
-        .ok_or_else(gone)?
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let (reply, result) = mpsc::channel();
-    tx.send((job, reply)).map_err(|_| gone())?;
-    result.recv().map_err(|_| gone())?
-}
-
-/// For unit tests that write files: a threads-backend ring (the Ring keeps
-/// its context alive), installed once per test process.
-#[cfg(test)]
-pub fn install_for_tests() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let cfg = fastio::config::Config {
-            backend: fastio::config::BackendChoice::Threads,
-            ..Default::default()
-        };
-        let mut f = fastio::Fastio::new(&cfg, 1).expect("a threads-backend ring");
-        let ring = f.take_rings().pop().expect("one ring");
-        install(Proactor::new(ring)).expect("the background I/O thread");
-    });
 }

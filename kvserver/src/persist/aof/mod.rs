@@ -60,6 +60,7 @@ mod writer;
 
 use crate::keyspace::Keyspace;
 use crate::persist::records::Records;
+use crate::persist::ring_file::BgIo;
 use crate::proto::request::encode;
 use bytes::Bytes;
 use manifest::{err_at, write_atomic, Manifest};
@@ -166,8 +167,9 @@ pub struct Aof {
     name: String,
     manifest: Mutex<Manifest>,
     rewriting: AtomicBool,
-    /// What BGREWRITEAOF snapshots.
+    /// What BGREWRITEAOF snapshots, and the ring it writes the base through.
     ks: Arc<Keyspace>,
+    bg: BgIo,
 }
 
 impl std::fmt::Debug for Aof {
@@ -264,7 +266,7 @@ impl Inner {
 /// last incremental file for appending. Each command of the files is
 /// handed to `replay` (the execution pipeline's loader entry); an RDB base
 /// is loaded by the RDB loader.
-pub fn open(o: &Options, ks: &Arc<Keyspace>, replay: &mut Replay) -> Result<Aof, String> {
+pub fn open(o: &Options, ks: &Arc<Keyspace>, bg: BgIo, replay: &mut Replay) -> Result<Aof, String> {
     let truncated_ok = o.load_truncated;
     let base_dir = o.dir.clone();
     let dir = base_dir.join(&o.dirname);
@@ -361,5 +363,6 @@ pub fn open(o: &Options, ks: &Arc<Keyspace>, replay: &mut Replay) -> Result<Aof,
         manifest: Mutex::new(manifest),
         rewriting: AtomicBool::new(false),
         ks: ks.clone(),
+        bg,
     })
 }

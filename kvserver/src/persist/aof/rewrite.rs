@@ -4,6 +4,7 @@
 
 use super::manifest::{err_at, write_atomic, Manifest};
 use super::{Aof, Target};
+use crate::persist::ring_file::{BgIo, RingFile};
 use crate::persist::snapshot::{self, Snapshot};
 use crate::proto::request::encode;
 use crate::types::stream::StreamId;
@@ -103,7 +104,7 @@ impl Aof {
         let tmp = self
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let keys = write_snapshot(&tmp, &snap).map_err(|e| err_at(&tmp, e))?;
+        let keys = write_snapshot(&self.bg, &tmp, &snap).map_err(|e| err_at(&tmp, e))?;
         drop(snap);
         std::fs::rename(&tmp, self.dir.join(&base_name)).map_err(|e| err_at(&tmp, e))?;
         // (4) The manifest.
@@ -122,10 +123,10 @@ impl Aof {
 
 /// Writes a snapshot as commands (Redis's rewriteAppendOnlyFileRio with
 /// aof-use-rdb-preamble no) and fsyncs it. Returns the number of keys.
-fn write_snapshot(path: &Path, snap: &Snapshot) -> std::io::Result<usize> {
+fn write_snapshot(bg: &BgIo, path: &Path, snap: &Snapshot) -> std::io::Result<usize> {
     // Through the background ring: the write and the fsync run on FastIO's
     // blocking workers.
-    let mut w = crate::persist::ring_file::RingFile::create(path)?;
+    let mut w = RingFile::create(bg, path)?;
     let mut buf = Vec::new();
     let mut keys = 0;
     for (db, entries) in snap.iter().enumerate() {
