@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""Regenerates commands.resp: the COMMAND INFO and COMMAND DOCS replies of a
-real redis-server 7.0 (RESP3) for every command in kvserver's table.
+"""Regenerates commands.resp: a real redis-server 7.0's RESP3 replies to
+`COMMAND INFO` and `COMMAND DOCS` (no arguments: every command, the
+subcommands inside their containers), byte for byte.
 
     redis-server --port 7391 --save '' --appendonly no &
     python3 kvserver/data/capture_commands.py 7391
 
-Redis's command metadata (src/commands/*.json, BSD-3-Clause) is data about
-the commands we implement with Redis's semantics; kvserver serves it so that
-clients and tools (redis-cli hints, cluster-aware clients reading key
-specs) see what they would see from Redis.
+This file is the one source of kvserver's command table: build.rs turns the
+COMMAND INFO part into Rust (name, arity, flags, key specs, ACL categories,
+tips of every command and subcommand), the table binds handlers to names,
+and COMMAND INFO / DOCS / GETKEYS / LIST answer from it. Redis's command
+metadata (src/commands/*.json, BSD-3-Clause) is data about the commands we
+implement with Redis's semantics; serving it lets clients and tools
+(redis-cli hints, cluster-aware clients reading key specs) see what they
+would see from Redis.
 """
-import os, re, socket, sys
+import os, socket, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
-src = open(os.path.join(here, "..", "src", "command.rs")).read()
-names = re.findall(r'cmd!\(\s*"([a-z_|-]+)"', src)
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 7391
 s = socket.create_connection(("127.0.0.1", port))
 f = s.makefile("rb")
@@ -43,11 +46,11 @@ def read_raw():
 
 send("HELLO", "3")
 read_raw()
-send("COMMAND", "INFO", *names)
+send("COMMAND", "INFO")
 info = read_raw()
-send("COMMAND", "DOCS", *names)
+send("COMMAND", "DOCS")
 docs = read_raw()
 with open(os.path.join(here, "commands.resp"), "wb") as o:
     o.write(info)
     o.write(docs)
-print(len(names), "commands,", len(info) + len(docs), "bytes")
+print(len(info) + len(docs), "bytes")

@@ -157,7 +157,6 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
-    exec::table::set_renames(cfg.renames.clone());
     let fcfg = args
         .fastio
         .load()

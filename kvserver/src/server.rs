@@ -7,6 +7,7 @@ use crate::exec::blocking::{Blocked, Blocking};
 use crate::exec::clients::{ClientInfo, Registry};
 use crate::exec::monitor::Monitors;
 use crate::exec::stats::Stats;
+use crate::exec::table::CommandTable;
 use crate::keyspace::Keyspace;
 use crate::net::mailbox::Mailboxes;
 use crate::persist::aof::Aof;
@@ -62,6 +63,10 @@ pub struct Server {
     pub rejected_connections: AtomicU64,
     /// The append-only file, once `appendonly yes` loaded it.
     pub aof: OnceLock<Arc<Aof>>,
+    /// The commands as clients call them (`rename-command` applied).
+    pub commands: CommandTable,
+    /// The highest `used_memory` INFO or MEMORY STATS has seen.
+    pub peak_memory: AtomicU64,
     /// RDB saving's state (LASTSAVE, INFO persistence, `save` points).
     pub rdb: Arc<Rdb>,
     /// The background ring that SAVE, BGSAVE and BGREWRITEAOF write files
@@ -91,6 +96,7 @@ impl Server {
         let run_id = hex40();
         let master_replid = hex40();
         let config = Runtime::new(&cfg);
+        let commands = CommandTable::new(&cfg.renames);
         let start_unix = crate::util::now_ms() / 1000;
         Server {
             stats: Stats::default(),
@@ -121,6 +127,8 @@ impl Server {
             forwarded_commands: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             aof: OnceLock::new(),
+            commands,
+            peak_memory: AtomicU64::new(0),
             rdb: Arc::new(Rdb::new(bg_io.clone(), start_unix)),
             bg_io,
         }

@@ -338,7 +338,7 @@ fn maxclients_bulk_and_query_buffer_limits() {
         // A query buffer past client-query-buffer-limit: closed, no reply.
         let mut h = srv.raw();
         let mut big = b"*2\r\n$3\r\nGET\r\n$3000000\r\n".to_vec();
-        big.extend(std::iter::repeat(b'x').take(1_500_000));
+        big.extend(std::iter::repeat_n(b'x', 1_500_000));
         let _ = h.s.write_all(&big);
         let (got, closed) = read_to_close(&mut h.s, Duration::from_secs(10));
         assert!(

@@ -243,8 +243,12 @@ fn config_cmds(s: &Server) {
 fn command_cmds(s: &Server) {
     let mut c = s.raw();
     let count: usize = c.q(&["COMMAND", "COUNT"])[1..].trim().parse().unwrap();
+    // COMMAND LIST names the subcommands too (COUNT counts commands only),
+    // as Redis 7.0's.
     let list = c.q(&["COMMAND", "LIST"]);
-    assert!(list.starts_with(&format!("*{count}\r\n")));
+    let listed: usize = list[1..list.find('\r').unwrap()].parse().unwrap();
+    assert!(listed > count, "{listed} <= {count}");
+    assert!(list.contains("\r\n$10\r\nconfig|get\r\n"));
     assert!(c.q(&["COMMAND"]).starts_with(&format!("*{count}\r\n")));
     assert_eq!(
         c.q(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "zrange*"]),
@@ -315,6 +319,102 @@ fn command_cmds(s: &Server) {
         c.q(&["COMMAND", "GETKEYS", "GET"]),
         "-ERR wrong number of arguments for 'command|getkeys' command\r\n"
     );
+}
+
+/// Subcommands are commands of their own, and the flags Redis enforces
+/// are enforced: replies recorded from redis-server 7.0.15.
+fn subcommands_and_flags(s: &Server) {
+    let mut c = s.raw();
+    for (cmd, want) in [
+        (
+            &["COMMAND", "INFO", "config|get"][..],
+            "*1\r\n*10\r\n$10\r\nconfig|get\r\n:-3\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n\
+             +stale\r\n:0\r\n:0\r\n:0\r\n*3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n*0\r\n*0\r\n*0\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYSANDFLAGS", "LMOVE", "a", "b", "LEFT", "RIGHT"],
+            "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*2\r\n\
+             +RW\r\n+insert\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE", "k"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CONFIG", "GET", "x"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CLIENT", "FOO"],
+            "-ERR Invalid command specified\r\n",
+        ),
+        (
+            &["COMMAND", "DOCS", "config|resetstat"],
+            "*2\r\n$16\r\nconfig|resetstat\r\n*8\r\n$7\r\nsummary\r\n$32\r\n\
+             Reset the stats returned by INFO\r\n$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n\
+             $6\r\nserver\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n",
+        ),
+        (
+            &["CONFIG"],
+            "-ERR wrong number of arguments for 'config' command\r\n",
+        ),
+        (
+            &["CONFIG", "FOO"],
+            "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n",
+        ),
+        (
+            &["CONFIG", "GET"],
+            "-ERR wrong number of arguments for 'config|get' command\r\n",
+        ),
+        (
+            &["OBJECT", "HELP", "x"],
+            "-ERR wrong number of arguments for 'object|help' command\r\n",
+        ),
+        // `no-multi` commands are refused inside MULTI, and EXEC aborts
+        // (SHUTDOWN used to be queued, and EXEC then stopped the server).
+        (&["MULTI"], "+OK\r\n"),
+        (
+            &["SAVE"],
+            "-ERR Command not allowed inside a transaction\r\n",
+        ),
+        (
+            &["SHUTDOWN"],
+            "-ERR Command not allowed inside a transaction\r\n",
+        ),
+        (
+            &["EXEC"],
+            "-EXECABORT Transaction discarded because of previous errors.\r\n",
+        ),
+        (&["MULTI"], "+OK\r\n"),
+        (&["SET", "a", "1"], "+QUEUED\r\n"),
+        (&["FLUSHALL"], "+QUEUED\r\n"),
+        (&["EXEC"], "*2\r\n+OK\r\n+OK\r\n"),
+    ] {
+        assert_eq!(c.q(cmd), want, "{cmd:?}");
+    }
+    // The subcommands in COMMAND LIST (Redis lists them in its hash
+    // table's order: compared as a set).
+    let list = c.q(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*"]);
+    let mut names: Vec<&str> = list
+        .split("\r\n")
+        .filter(|l| l.starts_with("config|"))
+        .collect();
+    names.sort_unstable();
+    assert!(list.starts_with("*5\r\n"), "{list}");
+    assert_eq!(
+        names,
+        [
+            "config|get",
+            "config|help",
+            "config|resetstat",
+            "config|rewrite",
+            "config|set"
+        ]
+    );
+    // Stats per subcommand, as Redis 7.0's.
+    let cs = c.q(&["INFO", "commandstats"]);
+    assert!(cs.contains("cmdstat_config|get:calls="), "{cs}");
+    assert!(cs.contains("cmdstat_command|getkeys:calls="), "{cs}");
 }
 
 fn client_cmds(s: &Server) {
@@ -517,6 +617,11 @@ fn config_get_set() {
 #[test]
 fn command_introspection() {
     on_both(command_cmds);
+}
+
+#[test]
+fn subcommands_and_enforced_flags() {
+    on_both(subcommands_and_flags);
 }
 
 #[test]

@@ -480,9 +480,9 @@ pub fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             examined += 1;
             taken += 1;
-            let keep = o.pattern.map_or(true, |pat| glob_match(pat, k, false))
+            let keep = o.pattern.is_none_or(|pat| glob_match(pat, k, false))
                 && o.type_
-                    .map_or(true, |ty| ty.eq_ignore_ascii_case(t.as_bytes()));
+                    .is_none_or(|ty| ty.eq_ignore_ascii_case(t.as_bytes()));
             if keep {
                 found.push(bytes::Bytes::copy_from_slice(k));
             }
@@ -536,7 +536,7 @@ fn collection_scan(ctx: &mut Ctx, argv: &[&[u8]], hash: bool) {
     } else {
         (0, len)
     };
-    let keep = |b: &[u8]| o.pattern.map_or(true, |pat| glob_match(pat, b, false));
+    let keep = |b: &[u8]| o.pattern.is_none_or(|pat| glob_match(pat, b, false));
     let mut items = Vec::new();
     match ctx.ks.db(dbi, key).get(key, now).map(|e| &mut e.value) {
         Some(Value::Hash(h)) => {
@@ -597,7 +597,7 @@ pub fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(o) = scan_opts(ctx, &argv[3..], false) else {
         return;
     };
-    let keep = |b: &[u8]| o.pattern.map_or(true, |pat| glob_match(pat, b, false));
+    let keep = |b: &[u8]| o.pattern.is_none_or(|pat| glob_match(pat, b, false));
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(Value::ZSet(z)) = ctx.ks.db(dbi, key).get(key, now).map(|e| &e.value) {
@@ -727,83 +727,6 @@ pub fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     ctx.out.ok();
-}
-
-const OBJECT_HELP: &[&str] = &[
-    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "ENCODING <key>",
-    "    Return the kind of internal representation used in order to store the value",
-    "    associated with a <key>.",
-    "FREQ <key>",
-    "    Return the access frequency index of the <key>. The returned integer is",
-    "    proportional to the logarithm of the recent access frequency of the key.",
-    "IDLETIME <key>",
-    "    Return the idle time of the <key>, that is the approximated number of",
-    "    seconds elapsed since the last access to the key.",
-    "REFCOUNT <key>",
-    "    Return the number of references of the value associated with the specified",
-    "    <key>.",
-    "HELP",
-    "    Prints this help.",
-];
-
-/// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP. Reading a key
-/// here does not count as an access (IDLETIME stays), as in Redis.
-pub fn object(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let sub = argv[1].to_ascii_lowercase();
-    let name = match sub.as_slice() {
-        b"help" => {
-            if argv.len() != 2 {
-                return crate::exec::table::arity_error(ctx.out, "object|help");
-            }
-            ctx.out.array(OBJECT_HELP.len());
-            OBJECT_HELP.iter().for_each(|l| ctx.out.simple(l));
-            return;
-        }
-        b"encoding" => "object|encoding",
-        b"freq" => "object|freq",
-        b"idletime" => "object|idletime",
-        b"refcount" => "object|refcount",
-        _ => {
-            let mut m = b"ERR unknown subcommand '".to_vec();
-            m.extend_from_slice(argv[1]);
-            m.extend_from_slice(b"'. Try OBJECT HELP.");
-            return ctx.out.error_bytes(&m);
-        }
-    };
-    if argv.len() != 3 {
-        return crate::exec::table::arity_error(ctx.out, name);
-    }
-    let (key, now, dbi) = (argv[2], ctx.now, ctx.client.db);
-    let settings = &ctx.server.config.keyspace;
-    let Some(e) = ctx.ks.db(dbi, key).peek(key, now) else {
-        return ctx.out.null();
-    };
-    match sub.as_slice() {
-        b"encoding" => {
-            let enc = e.value.encoding();
-            ctx.out.bulk(enc.as_bytes())
-        }
-        b"idletime" if settings.lfu() => ctx.out.error(
-            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-        ),
-        b"idletime" => {
-            let idle = e.idle_secs(now);
-            ctx.out.int(idle as i64)
-        }
-        b"freq" if settings.lfu() => ctx.out.int(e.lfu_freq(now, settings) as i64),
-        b"refcount" => {
-            // Redis shares the objects of the integers 0..9999 (refcount
-            // INT_MAX); every other value has one reference.
-            let shared = matches!(&e.value, Value::String(s)
-                if e.value.encoding() == "int"
-                    && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)));
-            ctx.out.int(if shared { i32::MAX as i64 } else { 1 })
-        }
-        _ => ctx.out.error(
-            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-        ),
-    }
 }
 
 #[cfg(test)]

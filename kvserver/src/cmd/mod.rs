@@ -1,14 +1,48 @@
-//! The commands, one family per file.
+//! The commands, one family per file as in Redis (t_string.c, t_list.c
+//! ...): a handler reads the arguments, works on the locked keys of its
+//! context ([`crate::exec::context::Ctx`]), writes its reply, and records
+//! what it did besides (what to propagate, deliveries) on the context's
+//! effects. Handlers never see sockets, rings or files.
 
+pub mod admin;
 pub mod bitops;
+pub mod client;
+pub mod connection;
 pub mod dump;
 pub mod hash;
+pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod object;
 pub mod persistence;
 pub mod pubsub;
-pub mod server_cmds;
 pub mod set;
 pub mod stream;
 pub mod string;
 pub mod zset;
+
+use crate::exec::context::Ctx;
+
+/// Redis's addReplyHelp: the header, the lines, then HELP's own lines.
+pub(crate) fn help(ctx: &mut Ctx, cmd: &str, lines: &[&str]) {
+    ctx.out.array(lines.len() + 3);
+    ctx.out.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for l in lines {
+        ctx.out.simple(l);
+    }
+    ctx.out.simple("HELP");
+    ctx.out.simple("    Prints this help.");
+}
+
+/// ON or OFF, any case.
+pub(crate) fn on_off(a: &[u8]) -> Option<bool> {
+    if a.eq_ignore_ascii_case(b"on") {
+        Some(true)
+    } else if a.eq_ignore_ascii_case(b"off") {
+        Some(false)
+    } else {
+        None
+    }
+}

@@ -18,7 +18,6 @@
 
 use crate::exec::context::Ctx;
 use crate::exec::effects::{ClientRef, Delivery};
-use crate::exec::table::arity_error;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::glob_match;
@@ -262,66 +261,73 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// PUBSUB CHANNELS [pattern] | NUMSUB [channel ...] | NUMPAT | HELP (and
-/// the sharded forms, always empty here: there is no SSUBSCRIBE).
-pub fn pubsub(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let sub = argv[1].to_ascii_lowercase();
-    let argc = argv.len();
-    match sub.as_slice() {
-        b"channels" | b"shardchannels" if argc <= 3 => {
-            let mut names: Vec<Bytes> = Vec::new();
-            if sub == b"channels" {
-                let reg = ctx.server.pubsub.read();
-                names = reg
-                    .channels
-                    .keys()
-                    .filter(|ch| argc == 2 || glob_match(argv[2], ch, false))
-                    .cloned()
-                    .collect();
-            }
-            ctx.out.array(names.len());
-            for n in &names {
-                ctx.out.bulk(n);
-            }
-        }
-        b"numsub" | b"shardnumsub" => {
-            let reg = ctx.server.pubsub.read();
-            ctx.out.array(2 * (argc - 2));
-            for ch in &argv[2..] {
-                ctx.out.bulk(ch);
-                let n = match (sub.as_slice(), reg.channels.get(*ch)) {
-                    (b"numsub", Some(s)) => s.len(),
-                    _ => 0,
-                };
-                ctx.out.int(n as i64);
-            }
-        }
-        b"numpat" if argc == 2 => {
-            let n = ctx.server.pubsub.read().patterns.len();
-            ctx.out.int(n as i64);
-        }
-        b"help" if argc == 2 => {
-            ctx.out.array(HELP.len());
-            for l in HELP {
-                ctx.out.simple(l);
-            }
-        }
-        b"numpat" | b"help" => arity_error(ctx.out, &format!("pubsub|{}", lossy(&sub))),
-        b"channels" | b"shardchannels" => {
-            let mut m = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-            m.extend_from_slice(argv[1]);
-            m.extend_from_slice(b"'. Try PUBSUB HELP.");
-            ctx.out.error_bytes(&m);
-        }
-        _ => {
-            let mut m = b"ERR unknown subcommand '".to_vec();
-            m.extend_from_slice(&argv[1][..argv[1].len().min(128)]);
-            m.extend_from_slice(b"'. Try PUBSUB HELP.");
-            ctx.out.error_bytes(&m);
-        }
+/// The error of a subcommand taking an optional argument, given two
+/// (Redis's addReplySubcommandSyntaxError).
+fn syntax_error(ctx: &mut Ctx, sub: &[u8]) {
+    let mut m = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    m.extend_from_slice(sub);
+    m.extend_from_slice(b"'. Try PUBSUB HELP.");
+    ctx.out.error_bytes(&m);
+}
+
+/// PUBSUB CHANNELS [pattern]: the channels with subscribers.
+pub fn channels(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() > 3 {
+        return syntax_error(ctx, argv[1]);
+    }
+    let names: Vec<Bytes> = ctx
+        .server
+        .pubsub
+        .read()
+        .channels
+        .keys()
+        .filter(|ch| argv.len() == 2 || glob_match(argv[2], ch, false))
+        .cloned()
+        .collect();
+    ctx.out.array(names.len());
+    for n in &names {
+        ctx.out.bulk(n);
     }
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// PUBSUB SHARDCHANNELS [pattern]: no sharded channels exist yet.
+pub fn shardchannels(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() > 3 {
+        return syntax_error(ctx, argv[1]);
+    }
+    ctx.out.array(0);
+}
+
+/// PUBSUB NUMSUB [channel ...]: each channel with its subscriber count.
+pub fn numsub(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let reg = ctx.server.pubsub.read();
+    ctx.out.array(2 * (argv.len() - 2));
+    for ch in &argv[2..] {
+        ctx.out.bulk(ch);
+        ctx.out
+            .int(reg.channels.get(*ch).map_or(0, |s| s.len()) as i64);
+    }
+}
+
+/// PUBSUB SHARDNUMSUB [channel ...]: no sharded channels exist yet.
+pub fn shardnumsub(ctx: &mut Ctx, argv: &[&[u8]]) {
+    ctx.out.array(2 * (argv.len() - 2));
+    for ch in &argv[2..] {
+        ctx.out.bulk(ch);
+        ctx.out.int(0);
+    }
+}
+
+/// PUBSUB NUMPAT: the patterns with subscribers.
+pub fn numpat(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let n = ctx.server.pubsub.read().patterns.len();
+    ctx.out.int(n as i64);
+}
+
+/// PUBSUB HELP
+pub fn help(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.array(HELP.len());
+    for l in HELP {
+        ctx.out.simple(l);
+    }
 }

@@ -623,49 +623,47 @@ fn subcommand_syntax_error(out: &mut Reply, sub: &[u8]) {
     out.error_bytes(&m);
 }
 
-/// XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group |
-/// HELP. No consumer groups exist here, so GROUPS is always empty and
-/// CONSUMERS always NOGROUP.
-pub fn xinfo(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let sub = argv[1].to_ascii_lowercase();
-    let (name, ok) = match sub.as_slice() {
-        b"help" => ("xinfo|help", argv.len() == 2),
-        b"stream" => ("xinfo|stream", argv.len() >= 3),
-        b"groups" => ("xinfo|groups", argv.len() == 3),
-        b"consumers" => ("xinfo|consumers", argv.len() == 4),
-        _ => {
-            let mut m = b"ERR unknown subcommand '".to_vec();
-            m.extend_from_slice(&argv[1][..argv[1].len().min(128)]);
-            m.extend_from_slice(b"'. Try XINFO HELP.");
-            return ctx.out.error_bytes(&m);
+/// XINFO HELP
+pub fn xinfo_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.array(XINFO_HELP.len());
+    XINFO_HELP.iter().for_each(|l| ctx.out.simple(l));
+}
+
+/// XINFO GROUPS key: no consumer groups exist yet.
+pub fn xinfo_groups(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (now, dbi, key) = (ctx.now, ctx.client.db, argv[2]);
+    match lookup(ctx.ks.db(dbi, key), key, now) {
+        Err(WrongType) => ctx.out.error(err::WRONGTYPE),
+        Ok(None) => ctx.out.error(err::NO_SUCH_KEY),
+        Ok(Some(_)) => ctx.out.array(0),
+    }
+}
+
+/// XINFO CONSUMERS key group: no consumer groups exist yet.
+pub fn xinfo_consumers(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (now, dbi, key) = (ctx.now, ctx.client.db, argv[2]);
+    match lookup(ctx.ks.db(dbi, key), key, now) {
+        Err(WrongType) => ctx.out.error(err::WRONGTYPE),
+        Ok(None) => ctx.out.error(err::NO_SUCH_KEY),
+        Ok(Some(_)) => {
+            let mut m = b"NOGROUP No such consumer group '".to_vec();
+            m.extend_from_slice(argv[3]);
+            m.extend_from_slice(b"' for key name '");
+            m.extend_from_slice(key);
+            m.push(b'\'');
+            ctx.out.error_bytes(&m)
         }
-    };
-    if !ok {
-        return arity_error(ctx.out, name);
     }
-    if sub == b"help" {
-        ctx.out.array(XINFO_HELP.len());
-        XINFO_HELP.iter().for_each(|l| ctx.out.simple(l));
-        return;
-    }
+}
+
+/// XINFO STREAM key [FULL [COUNT count]]
+pub fn xinfo_stream(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (now, dbi, key) = (ctx.now, ctx.client.db, argv[2]);
     let s = match lookup(ctx.ks.db(dbi, key), key, now) {
         Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
         Ok(None) => return ctx.out.error(err::NO_SUCH_KEY),
         Ok(Some(s)) => s,
     };
-    match sub.as_slice() {
-        b"groups" => return ctx.out.array(0),
-        b"consumers" => {
-            let mut m = b"NOGROUP No such consumer group '".to_vec();
-            m.extend_from_slice(argv[3]);
-            m.extend_from_slice(b"' for key name '");
-            m.extend_from_slice(key);
-            m.push(b'\'');
-            return ctx.out.error_bytes(&m);
-        }
-        _ => {}
-    }
     let opts = &argv[3..];
     let mut full_count = None;
     if !opts.is_empty() {

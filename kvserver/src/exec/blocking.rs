@@ -159,7 +159,7 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
         ctx.client.blocked = Some(Blocked { deadline: None });
         return;
     }
-    let cmd = retry.first().and_then(|name| table::lookup_internal(name));
+    let cmd = retry.first().and_then(|name| table::by_own_name(name));
     let (Some(cmd), false) = (cmd, ctx.client.deny_blocking) else {
         ctx.propagate_nothing();
         return ctx.out.null_array();

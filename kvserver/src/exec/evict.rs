@@ -41,7 +41,6 @@ use crate::config::POLICIES;
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use std::sync::atomic::Ordering;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -63,24 +62,9 @@ pub fn sample_memory(server: &Server) {
     }
 }
 
-/// Whether Redis 7.0 flags `cmd` denyoom (from its command table in
-/// `data/commands.resp`; a write command if the entry is missing).
+/// Whether Redis 7.0 flags `cmd` denyoom (refused when memory is full).
 pub fn denyoom(cmd: &Command) -> bool {
-    static TABLE: OnceLock<Vec<bool>> = OnceLock::new();
-    let t = TABLE.get_or_init(|| {
-        let meta = crate::exec::meta::meta();
-        crate::exec::table::COMMANDS
-            .iter()
-            .map(|c| match meta.info.get(c.name.as_bytes()) {
-                Some(e) => e
-                    .items()
-                    .get(2)
-                    .is_some_and(|f| f.items().iter().any(|x| x.str() == Some(b"denyoom"))),
-                None => c.flags & flags::WRITE != 0,
-            })
-            .collect()
-    });
-    t.get(cmd.index()).copied().unwrap_or(false)
+    cmd.has(flags::DENYOOM)
 }
 
 /// Called by `execute` before running `cmd` while maxmemory is set:
@@ -212,7 +196,7 @@ fn evict_one(
                 // still locked (the AOF's ordering rule).
                 fx.also_propagate(dbi, &[b"DEL", &key]);
                 pipeline::propagate(server, fx);
-                let n = crate::cmd::server_cmds::memory_usage(&key, &e.value, has_ttl, 5);
+                let n = crate::types::memory::memory_usage(&key, &e.value, has_ttl, 5);
                 return Some(n as u64);
             }
         }
@@ -226,14 +210,21 @@ mod tests {
 
     #[test]
     fn denyoom_follows_redis() {
-        let l = crate::exec::table::lookup;
+        let l = crate::exec::table::by_own_name;
         for w in [
             "set", "lpush", "incr", "sadd", "zadd", "xadd", "hset", "append", "setrange",
         ] {
             assert!(denyoom(l(w.as_bytes()).unwrap()), "{w}");
         }
         for r in [
-            "get", "del", "lpop", "ping", "publish", "flushall", "expire", "config",
+            "get",
+            "del",
+            "lpop",
+            "ping",
+            "publish",
+            "flushall",
+            "expire",
+            "config|set",
         ] {
             assert!(!denyoom(l(r.as_bytes()).unwrap()), "{r}");
         }

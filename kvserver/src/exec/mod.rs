@@ -3,6 +3,7 @@
 pub mod blocking;
 pub mod clients;
 pub mod context;
+pub mod docs;
 pub mod effects;
 pub mod evict;
 pub mod expire;

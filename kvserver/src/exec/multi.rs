@@ -22,7 +22,7 @@
 
 use super::context::Ctx;
 use super::pipeline;
-use super::table::flags;
+use super::table::Locks;
 use crate::server::{Client, Server};
 use bytes::Bytes;
 
@@ -115,9 +115,7 @@ pub fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         return ctx.out.error(EXECABORT);
     }
     // The union of the shards: queued commands' keys and watched keys.
-    let all = queue
-        .iter()
-        .any(|(c, _)| c.flags & (flags::ALL_SHARDS | flags::SELF_LOCKING) != 0);
+    let all = queue.iter().any(|(c, _)| c.locks != Locks::Keys);
     let mut locked = if all {
         server.ks.lock_all()
     } else {

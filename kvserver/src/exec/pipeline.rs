@@ -24,7 +24,8 @@ use super::context::Ctx;
 use super::effects::Effects;
 use super::multi;
 use super::table::{
-    allowed_when_subscribed, arity_error, flags::*, full_name, lookup, unknown_command, Command,
+    allowed_when_subscribed, arity_error, flags, unknown_command, unknown_subcommand, Command,
+    Found, Locks,
 };
 use crate::keyspace::Locked;
 use crate::proto::reply::Reply;
@@ -103,17 +104,23 @@ pub fn execute_as(
     let Some(&name) = argv.first() else {
         return Ok(());
     };
-    let Some(cmd) = lookup(name) else {
-        if loading {
+    let cmd = match server.commands.lookup(argv) {
+        Found::Command(c) => c,
+        _ if loading => {
             return Err(format!(
                 "Unknown command '{}' reading the append only file",
                 String::from_utf8_lossy(name)
             ));
         }
-        client.multi_error |= client.multi.is_some();
-        server.stats.error(b"ERR");
-        unknown_command(out, argv);
-        return Ok(());
+        not_found => {
+            client.multi_error |= client.multi.is_some();
+            server.stats.error(b"ERR");
+            match not_found {
+                Found::UnknownSub => unknown_subcommand(out, argv),
+                _ => unknown_command(out, argv),
+            }
+            return Ok(());
+        }
     };
     if !cmd.arity_ok(argv.len()) {
         if loading {
@@ -133,10 +140,9 @@ pub fn execute_as(
         return Ok(());
     }
     let start_us = clock.start_us();
-    let ks = if cmd.flags & ALL_SHARDS != 0 {
-        server.ks.lock_all()
-    } else {
-        lock_keys(server, cmd, argv)
+    let ks = match cmd.locks {
+        Locks::All => server.ks.lock_all(),
+        Locks::Keys | Locks::Own => lock_keys(server, cmd, argv),
     };
     let mut ctx = Ctx {
         server,
@@ -205,16 +211,23 @@ fn refused(
         out.error(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
              RESET are allowed in this context",
-            full_name(cmd, argv)
+            cmd.name
         ));
         return true;
     }
-    if client.monitor && cmd.flags & (READONLY | WRITE) != 0 {
+    if client.monitor && cmd.flags & (flags::READONLY | flags::WRITE) != 0 {
         out.error("ERR Replica can't interact with the keyspace");
         return true;
     }
+    if client.multi.is_some() && cmd.has(flags::NO_MULTI) {
+        // Redis's processCommand: refused, and EXEC will abort.
+        client.multi_error = true;
+        server.stats.error(b"ERR");
+        out.error("ERR Command not allowed inside a transaction");
+        return true;
+    }
     if let Some(queue) = &mut client.multi {
-        if cmd.flags & NO_QUEUE == 0 {
+        if !cmd.runs_in_multi() {
             let args = argv
                 .iter()
                 .map(|a| bytes::Bytes::copy_from_slice(a))
@@ -236,7 +249,7 @@ fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a
     let mut small = [0usize; 16];
     let mut n = 0;
     let mut big = Vec::new();
-    for i in cmd.key_indices(argv.len()) {
+    for i in cmd.key_indices(argv) {
         let s = server.ks.shard_of(argv[i]);
         if n < small.len() {
             small[n] = s;
@@ -266,10 +279,7 @@ fn lock_keys<'a>(server: &'a Server, cmd: &Command, argv: &[&[u8]]) -> Locked<'a
 
 /// Appends the shards of `cmd`'s keys in `argv` to `ids` (unsorted).
 pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<usize>) {
-    ids.extend(
-        cmd.key_indices(argv.len())
-            .map(|i| server.ks.shard_of(argv[i])),
-    );
+    ids.extend(cmd.key_indices(argv).map(|i| server.ks.shard_of(argv[i])));
 }
 
 /// Runs `cmd` with its shards already locked in `ctx` ([`run`]), then
@@ -279,11 +289,14 @@ pub fn shards_of(server: &Server, cmd: &Command, argv: &[&[u8]], ids: &mut Vec<u
 pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let server = ctx.server;
     let reply_at = ctx.out.buf.len();
+    let idx = cmd.index();
+    // The running command is the client's `cmd=` already (CLIENT LIST /
+    // INFO run by it show themselves, as in Redis).
+    ctx.client.info.last_cmd.store(idx, Ordering::Relaxed);
     run(cmd, ctx, argv, reply_at);
     let end_us = crate::util::now_us();
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
-    let idx = cmd.index();
     let st = server.stats.local(idx);
     st.call(usec);
     if ctx.out.buf.get(reply_at) == Some(&b'-') {
@@ -292,17 +305,16 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     // Owner-only relaxed stores on this client's own lines (CLIENT LIST).
     let c = &*ctx.client;
-    c.info.last_cmd.store(idx, Ordering::Relaxed);
     c.info.last_ms.store(ctx.now, Ordering::Relaxed);
     c.info.db.store(c.db, Ordering::Relaxed);
     c.info.resp.store(ctx.out.resp, Ordering::Relaxed);
     let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
     c.info.multi.store(multi, Ordering::Relaxed);
     let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
-    // EXEC is not logged itself (Redis: skip_slowlog); its commands are.
-    // Nor AUTH and HELLO, whose arguments hold a password (Redis redacts
-    // them).
-    if slower >= 0 && usec >= slower as u64 && !matches!(cmd.name, "exec" | "auth" | "hello") {
+    // EXEC is not logged itself (skip_slowlog); its commands are. Nor AUTH
+    // and HELLO, whose arguments hold a password (Redis redacts them).
+    if slower >= 0 && usec >= slower as u64 && !cmd.has(flags::SKIP_SLOWLOG) && !holds_password(cmd)
+    {
         server.stats.slowlog_push(
             argv,
             usec,
@@ -312,9 +324,18 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
             server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
         );
     }
-    if server.monitors.any() && cmd.flags & ADMIN == 0 {
+    if server.monitors.any()
+        && cmd.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0
+        && !holds_password(cmd)
+    {
         super::monitor::feed(ctx, argv);
     }
+}
+
+/// AUTH and HELLO: their arguments may hold a password, so they are kept
+/// out of the slow log and MONITOR (Redis redacts them).
+fn holds_password(cmd: &Command) -> bool {
+    matches!(cmd.name, "auth" | "hello")
 }
 
 /// Runs `cmd`'s handler with its shards locked in `ctx`, then collects its
@@ -335,7 +356,9 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
 /// reply means it changed nothing).
 pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
     ctx.fx.own_set = false;
-    (cmd.handler)(ctx, argv);
+    if let Some(handler) = cmd.handler() {
+        handler(ctx, argv);
+    }
     note_expired(&mut ctx.ks, ctx.fx);
     let Effects {
         records,
@@ -345,7 +368,7 @@ pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize
         dirty,
         ..
     } = &mut *ctx.fx;
-    let wrote = cmd.flags & WRITE != 0
+    let wrote = cmd.flags & flags::WRITE != 0
         && ctx.client.blocked.is_none()
         && ctx.out.buf.get(reply_at) != Some(&b'-');
     if !wrote {
@@ -358,12 +381,12 @@ pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize
     } else if *propagating {
         records.push(ctx.client.db, argv);
     }
-    if cmd.flags & ALL_SHARDS == 0 {
+    if cmd.locks != Locks::All {
         let db = ctx.client.db;
         // Read under this command's shard locks, so a client blocking on
         // these keys either registered before (and is seen) or runs after.
         let someone_blocked = ctx.server.blocking.any();
-        for i in cmd.key_indices(argv.len()) {
+        for i in cmd.key_indices(argv) {
             ctx.ks.db(db, argv[i]).touch(argv[i]);
             if someone_blocked {
                 let k = (db, bytes::Bytes::copy_from_slice(argv[i]));

@@ -20,7 +20,6 @@
 //! a connection from a non-loopback address is answered Redis's `-DENIED`
 //! text and closed at accept ([`protected_denied`]).
 
-use crate::exec::context::Ctx;
 use crate::exec::table::Command;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
@@ -142,29 +141,6 @@ pub fn reject(server: &Server, client: &mut Client, cmd: &Command, out: &mut Rep
 /// Resets a client's authentication as a new connection's (RESET).
 pub fn reset_auth(server: &Server, c: &mut Client) {
     c.authenticated = !server.config.requirepass_set.load(Ordering::Relaxed);
-}
-
-/// AUTH [username] password.
-pub fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let (user, pass): (&[u8], &[u8]) = match argv {
-        [_, pass] => {
-            if !ctx.server.config.requirepass_set.load(Ordering::Relaxed) {
-                return ctx.out.error(
-                    "ERR AUTH <password> called without any password configured for the \
-                     default user. Are you sure your configuration is correct?",
-                );
-            }
-            (b"default", pass)
-        }
-        [_, user, pass] => (user, pass),
-        _ => return ctx.out.error("ERR syntax error"),
-    };
-    if credentials_ok(ctx.server, user, pass) {
-        ctx.client.authenticated = true;
-        ctx.out.ok();
-    } else {
-        ctx.out.error(WRONGPASS);
-    }
 }
 
 #[cfg(test)]

@@ -1,46 +1,59 @@
-//! The command table: name, arity, flags, key positions and handler of
-//! every command, and the lookup by the name clients use (`rename-command`
-//! applied).
+//! The command table: every command kvserver runs, bound to its handler by
+//! name. Everything else about a command (arity, flags, key range, key
+//! specs, ACL categories) comes from Redis 7.0's own metadata, generated
+//! from `data/commands.resp` ([`super::meta`]) and taken at compile time
+//! by [`Command::new`], so the table, COMMAND INFO and COMMAND DOCS cannot
+//! disagree (a name Redis does not have does not compile).
+//!
+//! Subcommands are entries of their own, as in Redis 7.0 (`config|get`,
+//! `client|list`, `xinfo|stream`): the pipeline looks the container up,
+//! then its subcommand ([`CommandTable::lookup`]), so arity errors, stats,
+//! CLIENT LIST's `cmd=` and COMMAND INFO are per subcommand. A container
+//! runs on its own only where Redis's does (bare `COMMAND`).
+//!
+//! What is kvserver's own: how a command's shards are locked ([`Locks`]).
 
 use super::context::Ctx;
+use super::meta::{self, Meta};
 use crate::cmd::{
-    bitops, dump, hash, keys, list, persistence, pubsub, server_cmds, set, stream, string, zset,
+    admin, bitops, client, connection, dump, hash, introspection, keys, list, object, persistence,
+    pubsub, set, stream, string, zset,
 };
-use crate::exec::{monitor, multi, security};
+use crate::exec::{monitor, multi};
 use crate::proto::reply::Reply;
 use hashbrown::HashMap;
-use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
 
-pub mod flags {
-    pub const WRITE: u32 = 1;
-    pub const READONLY: u32 = 1 << 1;
-    pub const FAST: u32 = 1 << 2;
-    /// Works on the whole keyspace (KEYS, DBSIZE, FLUSHALL...): lock all
-    /// shards, in order.
-    pub const ALL_SHARDS: u32 = 1 << 3;
-    pub const ADMIN: u32 = 1 << 4;
-    /// Executed at once even inside MULTI (MULTI EXEC DISCARD WATCH QUIT),
-    /// as Redis's processCommand does.
-    pub const NO_QUEUE: u32 = 1 << 5;
-    /// Locks shards itself (SCAN: one at a time). Inside EXEC it is run
+/// Redis's command flags (COMMAND INFO's), as generated.
+pub use super::meta::flag as flags;
+
+/// Which shards a command holds while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locks {
+    /// Those of its keys (none for a keyless command), ascending.
+    Keys,
+    /// Every shard: it works on the whole keyspace (KEYS, DBSIZE,
+    /// FLUSHALL, SWAPDB, INFO's keyspace section, SAVE, BGSAVE).
+    All,
+    /// It locks shards itself (SCAN: one at a time). Inside EXEC it is run
     /// with every shard held and uses those locks.
-    pub const SELF_LOCKING: u32 = 1 << 6;
-    /// May block the client (BLPOP & co., XREAD BLOCK): runs on the
-    /// connection's own thread, which keeps its deadline (`dispatch.rs`).
-    pub const MAY_BLOCK: u32 = 1 << 7;
+    Own,
 }
 
 pub struct Command {
-    /// Lowercase, as Redis reports it in errors.
+    /// Lowercase, `container|sub` for a subcommand: as Redis reports it
+    /// (errors, COMMAND, commandstats, CLIENT LIST's `cmd=`).
     pub name: &'static str,
+    /// Redis's metadata of this command.
+    pub meta: &'static Meta,
+    /// N: exactly N arguments counting the name(s); -N: at least N.
     pub arity: i32,
-    pub flags: u32,
-    pub first_key: i32,
-    pub last_key: i32,
-    pub step: i32,
-    pub handler: Handler,
+    /// Redis's flags ([`flags`]).
+    pub flags: u64,
+    pub locks: Locks,
+    /// None for a container that does not run without a subcommand.
+    handler: Option<Handler>,
 }
 
 impl std::fmt::Debug for Command {
@@ -51,7 +64,7 @@ impl std::fmt::Debug for Command {
 
 /// The key positions of one command line: `Range::step_by` would do, but
 /// it divides to size itself, on every command, twice.
-struct KeyIndices {
+pub struct KeyIndices {
     next: usize,
     end: usize,
     step: usize,
@@ -70,6 +83,43 @@ impl Iterator for KeyIndices {
 }
 
 impl Command {
+    /// The command `name` (`get`, `config|get`) with Redis's metadata,
+    /// run by `handler`.
+    const fn new(name: &'static str, handler: Handler) -> Command {
+        let meta = meta::find(name);
+        Command {
+            name: meta.name,
+            meta,
+            arity: meta.arity,
+            flags: meta.flags,
+            locks: Locks::Keys,
+            handler: Some(handler),
+        }
+    }
+
+    /// A container (CLIENT, CONFIG...): only its subcommands run.
+    const fn container_of(name: &'static str) -> Command {
+        let meta = meta::find(name);
+        Command {
+            name: meta.name,
+            meta,
+            arity: meta.arity,
+            flags: meta.flags,
+            locks: Locks::Keys,
+            handler: None,
+        }
+    }
+
+    const fn locking(self, locks: Locks) -> Command {
+        Command { locks, ..self }
+    }
+
+    /// What runs this command (None: a container called without a
+    /// subcommand, which the arity check refuses first).
+    pub fn handler(&self) -> Option<Handler> {
+        self.handler
+    }
+
     /// Whether `argc` arguments (the name counted) pass the arity check.
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
@@ -81,23 +131,38 @@ impl Command {
         }
     }
 
-    /// The argument indices that are keys, for `argc` arguments (argc
-    /// already passed the arity check).
-    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> {
-        let first = self.first_key.max(0) as usize;
-        let last = if self.last_key < 0 {
-            argc as i64 + self.last_key as i64
-        } else {
-            self.last_key as i64
-        };
-        let last = last.min(argc as i64 - 1);
-        let step = self.step.max(1) as usize;
-        let (next, end) = if first == 0 || last < first as i64 {
-            (0, 0)
-        } else {
-            (first, last as usize + 1)
-        };
-        KeyIndices { next, end, step }
+    /// The argument indices whose shards the command locks (and whose
+    /// owner runs it): its keys, by Redis's key range, or a superset for
+    /// commands whose keys move (see [`meta::lock_range`]). `argv` passed
+    /// the arity check.
+    pub fn key_indices(&self, argv: &[&[u8]]) -> KeyIndices {
+        let (first, last, step) = meta::lock_range(self.meta, argv);
+        if first == 0 {
+            return KeyIndices {
+                next: 0,
+                end: 0,
+                step: 1,
+            };
+        }
+        KeyIndices {
+            next: first,
+            end: last + 1,
+            step,
+        }
+    }
+
+    /// Whether it has all of `flags`.
+    pub fn has(&self, flags: u64) -> bool {
+        self.flags & flags == flags
+    }
+
+    /// Executed at once inside MULTI instead of queued (Redis's
+    /// processCommand: EXEC DISCARD MULTI WATCH QUIT RESET).
+    pub fn runs_in_multi(&self) -> bool {
+        matches!(
+            self.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
     }
 
     /// This command's index in [`COMMANDS`] (every `&Command` handed out
@@ -110,338 +175,273 @@ impl Command {
         i
     }
 
-    pub fn flag_names(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        for (f, n) in [
-            (flags::WRITE, "write"),
-            (flags::READONLY, "readonly"),
-            (flags::ADMIN, "admin"),
-            (flags::FAST, "fast"),
-        ] {
-            if self.flags & f != 0 {
-                v.push(n);
-            }
-        }
-        v
+    /// The container's name for a subcommand, "" for a command.
+    pub fn container(&self) -> &'static str {
+        self.meta.container
     }
 }
 
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $h:path) => {
-        Command {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $first,
-            last_key: $last,
-            step: $step,
-            handler: $h,
-        }
-    };
-}
-
-use flags::*;
-
-/// Every command. Key positions follow Redis's `COMMAND INFO`.
+/// Every command and subcommand kvserver runs.
 pub static COMMANDS: &[Command] = &[
-    // Strings (t_string.rs).
-    cmd!("get", 2, READONLY | FAST, 1, 1, 1, string::get),
-    cmd!("set", -3, WRITE, 1, 1, 1, string::set),
-    cmd!("setnx", 3, WRITE | FAST, 1, 1, 1, string::setnx),
-    cmd!("setex", 4, WRITE, 1, 1, 1, string::setex),
-    cmd!("psetex", 4, WRITE, 1, 1, 1, string::psetex),
-    cmd!("getset", 3, WRITE | FAST, 1, 1, 1, string::getset),
-    cmd!("getdel", 2, WRITE | FAST, 1, 1, 1, string::getdel),
-    cmd!("getex", -2, WRITE | FAST, 1, 1, 1, string::getex),
-    cmd!("mget", -2, READONLY | FAST, 1, -1, 1, string::mget),
-    cmd!("mset", -3, WRITE, 1, -1, 2, string::mset),
-    cmd!("msetnx", -3, WRITE, 1, -1, 2, string::msetnx),
-    cmd!("append", 3, WRITE | FAST, 1, 1, 1, string::append),
-    cmd!("strlen", 2, READONLY | FAST, 1, 1, 1, string::strlen),
-    cmd!("getrange", 4, READONLY, 1, 1, 1, string::getrange),
-    cmd!("substr", 4, READONLY, 1, 1, 1, string::getrange),
-    cmd!("setrange", 4, WRITE, 1, 1, 1, string::setrange),
-    cmd!("incr", 2, WRITE | FAST, 1, 1, 1, string::incr),
-    cmd!("decr", 2, WRITE | FAST, 1, 1, 1, string::decr),
-    cmd!("incrby", 3, WRITE | FAST, 1, 1, 1, string::incrby),
-    cmd!("decrby", 3, WRITE | FAST, 1, 1, 1, string::decrby),
-    cmd!("incrbyfloat", 3, WRITE | FAST, 1, 1, 1, string::incrbyfloat),
-    // Bit operations on strings (bitops.rs). BITOP locks its destination
-    // and every source.
-    cmd!("setbit", 4, WRITE, 1, 1, 1, bitops::setbit),
-    cmd!("getbit", 3, READONLY | FAST, 1, 1, 1, bitops::getbit),
-    cmd!("bitcount", -2, READONLY, 1, 1, 1, bitops::bitcount),
-    cmd!("bitpos", -3, READONLY, 1, 1, 1, bitops::bitpos),
-    cmd!("bitop", -4, WRITE, 2, -1, 1, bitops::bitop),
-    // Keys and databases (keys.rs).
-    cmd!("del", -2, WRITE, 1, -1, 1, keys::del),
-    cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, keys::del),
-    cmd!("exists", -2, READONLY | FAST, 1, -1, 1, keys::exists),
-    cmd!("touch", -2, READONLY | FAST, 1, -1, 1, keys::touch),
-    cmd!("type", 2, READONLY | FAST, 1, 1, 1, keys::type_),
-    cmd!("rename", 3, WRITE, 1, 2, 1, keys::rename),
-    cmd!("renamenx", 3, WRITE | FAST, 1, 2, 1, keys::renamenx),
-    cmd!("expire", -3, WRITE | FAST, 1, 1, 1, keys::expire),
-    cmd!("pexpire", -3, WRITE | FAST, 1, 1, 1, keys::pexpire),
-    cmd!("expireat", -3, WRITE | FAST, 1, 1, 1, keys::expireat),
-    cmd!("pexpireat", -3, WRITE | FAST, 1, 1, 1, keys::pexpireat),
-    cmd!("ttl", 2, READONLY | FAST, 1, 1, 1, keys::ttl),
-    cmd!("pttl", 2, READONLY | FAST, 1, 1, 1, keys::pttl),
-    cmd!("expiretime", 2, READONLY | FAST, 1, 1, 1, keys::expiretime),
-    cmd!(
-        "pexpiretime",
-        2,
-        READONLY | FAST,
-        1,
-        1,
-        1,
-        keys::pexpiretime
+    // Strings (cmd/string.rs).
+    Command::new("get", string::get),
+    Command::new("set", string::set),
+    Command::new("setnx", string::setnx),
+    Command::new("setex", string::setex),
+    Command::new("psetex", string::psetex),
+    Command::new("getset", string::getset),
+    Command::new("getdel", string::getdel),
+    Command::new("getex", string::getex),
+    Command::new("mget", string::mget),
+    Command::new("mset", string::mset),
+    Command::new("msetnx", string::msetnx),
+    Command::new("append", string::append),
+    Command::new("strlen", string::strlen),
+    Command::new("getrange", string::getrange),
+    Command::new("substr", string::getrange),
+    Command::new("setrange", string::setrange),
+    Command::new("incr", string::incr),
+    Command::new("decr", string::decr),
+    Command::new("incrby", string::incrby),
+    Command::new("decrby", string::decrby),
+    Command::new("incrbyfloat", string::incrbyfloat),
+    // Bit operations on strings (cmd/bitops.rs).
+    Command::new("setbit", bitops::setbit),
+    Command::new("getbit", bitops::getbit),
+    Command::new("bitcount", bitops::bitcount),
+    Command::new("bitpos", bitops::bitpos),
+    Command::new("bitop", bitops::bitop),
+    // Keys and databases (cmd/keys.rs).
+    Command::new("del", keys::del),
+    Command::new("unlink", keys::del),
+    Command::new("exists", keys::exists),
+    Command::new("touch", keys::touch),
+    Command::new("type", keys::type_),
+    Command::new("rename", keys::rename),
+    Command::new("renamenx", keys::renamenx),
+    Command::new("expire", keys::expire),
+    Command::new("pexpire", keys::pexpire),
+    Command::new("expireat", keys::expireat),
+    Command::new("pexpireat", keys::pexpireat),
+    Command::new("ttl", keys::ttl),
+    Command::new("pttl", keys::pttl),
+    Command::new("expiretime", keys::expiretime),
+    Command::new("pexpiretime", keys::pexpiretime),
+    Command::new("persist", keys::persist),
+    Command::new("keys", keys::keys).locking(Locks::All),
+    Command::new("dbsize", keys::dbsize).locking(Locks::All),
+    Command::new("randomkey", keys::randomkey).locking(Locks::All),
+    Command::new("flushdb", keys::flushdb).locking(Locks::All),
+    Command::new("flushall", keys::flushall).locking(Locks::All),
+    Command::new("scan", keys::scan).locking(Locks::Own),
+    Command::new("copy", keys::copy),
+    Command::new("move", keys::move_),
+    Command::new("swapdb", keys::swapdb).locking(Locks::All),
+    Command::container_of("object"),
+    Command::new("object|encoding", object::encoding),
+    Command::new("object|freq", object::freq),
+    Command::new("object|idletime", object::idletime),
+    Command::new("object|refcount", object::refcount),
+    Command::new("object|help", object::help),
+    // Hashes (cmd/hash.rs).
+    Command::new("hset", hash::hset),
+    Command::new("hmset", hash::hmset),
+    Command::new("hsetnx", hash::hsetnx),
+    Command::new("hget", hash::hget),
+    Command::new("hmget", hash::hmget),
+    Command::new("hgetall", hash::hgetall),
+    Command::new("hkeys", hash::hkeys),
+    Command::new("hvals", hash::hvals),
+    Command::new("hlen", hash::hlen),
+    Command::new("hexists", hash::hexists),
+    Command::new("hstrlen", hash::hstrlen),
+    Command::new("hdel", hash::hdel),
+    Command::new("hincrby", hash::hincrby),
+    Command::new("hincrbyfloat", hash::hincrbyfloat),
+    Command::new("hrandfield", hash::hrandfield),
+    Command::new("hscan", keys::hscan),
+    // Sets (cmd/set.rs).
+    Command::new("sadd", set::sadd),
+    Command::new("srem", set::srem),
+    Command::new("smembers", set::smembers),
+    Command::new("sismember", set::sismember),
+    Command::new("smismember", set::smismember),
+    Command::new("scard", set::scard),
+    Command::new("spop", set::spop),
+    Command::new("srandmember", set::srandmember),
+    Command::new("smove", set::smove),
+    Command::new("sinter", set::sinter),
+    Command::new("sintercard", set::sintercard),
+    Command::new("sunion", set::sunion),
+    Command::new("sdiff", set::sdiff),
+    Command::new("sinterstore", set::sinterstore),
+    Command::new("sunionstore", set::sunionstore),
+    Command::new("sdiffstore", set::sdiffstore),
+    Command::new("sscan", keys::sscan),
+    // Lists (cmd/list.rs).
+    Command::new("lpush", list::lpush),
+    Command::new("rpush", list::rpush),
+    Command::new("lpushx", list::lpushx),
+    Command::new("rpushx", list::rpushx),
+    Command::new("lpop", list::lpop),
+    Command::new("rpop", list::rpop),
+    Command::new("llen", list::llen),
+    Command::new("lindex", list::lindex),
+    Command::new("lset", list::lset),
+    Command::new("lrange", list::lrange),
+    Command::new("ltrim", list::ltrim),
+    Command::new("lrem", list::lrem),
+    Command::new("linsert", list::linsert),
+    Command::new("lpos", list::lpos),
+    Command::new("lmove", list::lmove),
+    Command::new("rpoplpush", list::rpoplpush),
+    Command::new("lmpop", list::lmpop),
+    Command::new("blpop", list::blpop),
+    Command::new("brpop", list::brpop),
+    Command::new("blmove", list::blmove),
+    Command::new("brpoplpush", list::brpoplpush),
+    Command::new("blmpop", list::blmpop),
+    // Sorted sets (cmd/zset.rs).
+    Command::new("zadd", zset::zadd),
+    Command::new("zincrby", zset::zincrby),
+    Command::new("zrem", zset::zrem),
+    Command::new("zscore", zset::zscore),
+    Command::new("zmscore", zset::zmscore),
+    Command::new("zcard", zset::zcard),
+    Command::new("zcount", zset::zcount),
+    Command::new("zlexcount", zset::zlexcount),
+    Command::new("zrank", zset::zrank),
+    Command::new("zrevrank", zset::zrevrank),
+    Command::new("zrange", zset::zrange),
+    Command::new("zrangestore", zset::zrangestore),
+    Command::new("zrevrange", zset::zrevrange),
+    Command::new("zrangebyscore", zset::zrangebyscore),
+    Command::new("zrevrangebyscore", zset::zrevrangebyscore),
+    Command::new("zrangebylex", zset::zrangebylex),
+    Command::new("zrevrangebylex", zset::zrevrangebylex),
+    Command::new("zremrangebyrank", zset::zremrangebyrank),
+    Command::new("zremrangebyscore", zset::zremrangebyscore),
+    Command::new("zremrangebylex", zset::zremrangebylex),
+    Command::new("zpopmin", zset::zpopmin),
+    Command::new("zpopmax", zset::zpopmax),
+    Command::new("zmpop", zset::zmpop),
+    Command::new("bzpopmin", zset::bzpopmin),
+    Command::new("bzpopmax", zset::bzpopmax),
+    Command::new("bzmpop", zset::bzmpop),
+    Command::new("zunion", zset::zunion),
+    Command::new("zinter", zset::zinter),
+    Command::new("zdiff", zset::zdiff),
+    Command::new("zunionstore", zset::zunionstore),
+    Command::new("zinterstore", zset::zinterstore),
+    Command::new("zdiffstore", zset::zdiffstore),
+    Command::new("zintercard", zset::zintercard),
+    Command::new("zrandmember", zset::zrandmember),
+    Command::new("zscan", keys::zscan),
+    // Streams (cmd/stream.rs).
+    Command::new("xadd", stream::xadd),
+    Command::new("xlen", stream::xlen),
+    Command::new("xrange", stream::xrange),
+    Command::new("xrevrange", stream::xrevrange),
+    Command::new("xdel", stream::xdel),
+    Command::new("xtrim", stream::xtrim),
+    Command::new("xread", stream::xread),
+    Command::container_of("xinfo"),
+    Command::new("xinfo|stream", stream::xinfo_stream),
+    Command::new("xinfo|groups", stream::xinfo_groups),
+    Command::new("xinfo|consumers", stream::xinfo_consumers),
+    Command::new("xinfo|help", stream::xinfo_help),
+    Command::new("xsetid", stream::xsetid),
+    // Connection (cmd/connection.rs).
+    Command::new("ping", connection::ping),
+    Command::new("echo", connection::echo),
+    Command::new("quit", connection::quit),
+    Command::new("hello", connection::hello),
+    Command::new("auth", connection::auth),
+    Command::new("select", connection::select),
+    // CLIENT (cmd/client.rs).
+    Command::container_of("client"),
+    Command::new("client|id", client::id),
+    Command::new("client|getname", client::getname),
+    Command::new("client|setname", client::setname),
+    Command::new("client|info", client::info),
+    Command::new("client|list", client::list),
+    Command::new("client|kill", client::kill),
+    Command::new("client|no-evict", client::no_evict),
+    Command::new("client|pause", client::pause),
+    Command::new("client|unpause", client::unpause),
+    Command::new("client|reply", client::reply),
+    Command::new("client|help", client::help),
+    // Introspection (cmd/introspection.rs): COMMAND INFO TIME SLOWLOG MEMORY LATENCY.
+    Command::new("command", introspection::command),
+    Command::new("command|count", introspection::command_count),
+    Command::new("command|list", introspection::command_list),
+    Command::new("command|info", introspection::command_info),
+    Command::new("command|docs", introspection::command_docs),
+    Command::new("command|getkeys", introspection::command_getkeys),
+    Command::new(
+        "command|getkeysandflags",
+        introspection::command_getkeysandflags,
     ),
-    cmd!("persist", 2, WRITE | FAST, 1, 1, 1, keys::persist),
-    cmd!("keys", 2, READONLY | ALL_SHARDS, 0, 0, 0, keys::keys),
-    cmd!(
-        "dbsize",
-        1,
-        READONLY | FAST | ALL_SHARDS,
-        0,
-        0,
-        0,
-        keys::dbsize
-    ),
-    cmd!(
-        "randomkey",
-        1,
-        READONLY | ALL_SHARDS,
-        0,
-        0,
-        0,
-        keys::randomkey
-    ),
-    cmd!("flushdb", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushdb),
-    cmd!("flushall", -1, WRITE | ALL_SHARDS, 0, 0, 0, keys::flushall),
-    cmd!("scan", -2, READONLY | SELF_LOCKING, 0, 0, 0, keys::scan),
-    cmd!("copy", -3, WRITE, 1, 2, 1, keys::copy),
-    cmd!("move", 3, WRITE | FAST, 1, 1, 1, keys::move_),
-    cmd!(
-        "swapdb",
-        3,
-        WRITE | FAST | ALL_SHARDS,
-        0,
-        0,
-        0,
-        keys::swapdb
-    ),
-    cmd!("object", -2, READONLY, 2, 2, 1, keys::object),
-    // Hashes (t_hash.rs).
-    cmd!("hset", -4, WRITE | FAST, 1, 1, 1, hash::hset),
-    cmd!("hmset", -4, WRITE | FAST, 1, 1, 1, hash::hmset),
-    cmd!("hsetnx", 4, WRITE | FAST, 1, 1, 1, hash::hsetnx),
-    cmd!("hget", 3, READONLY | FAST, 1, 1, 1, hash::hget),
-    cmd!("hmget", -3, READONLY | FAST, 1, 1, 1, hash::hmget),
-    cmd!("hgetall", 2, READONLY, 1, 1, 1, hash::hgetall),
-    cmd!("hkeys", 2, READONLY, 1, 1, 1, hash::hkeys),
-    cmd!("hvals", 2, READONLY, 1, 1, 1, hash::hvals),
-    cmd!("hlen", 2, READONLY | FAST, 1, 1, 1, hash::hlen),
-    cmd!("hexists", 3, READONLY | FAST, 1, 1, 1, hash::hexists),
-    cmd!("hstrlen", 3, READONLY | FAST, 1, 1, 1, hash::hstrlen),
-    cmd!("hdel", -3, WRITE | FAST, 1, 1, 1, hash::hdel),
-    cmd!("hincrby", 4, WRITE | FAST, 1, 1, 1, hash::hincrby),
-    cmd!("hincrbyfloat", 4, WRITE | FAST, 1, 1, 1, hash::hincrbyfloat),
-    cmd!("hrandfield", -2, READONLY, 1, 1, 1, hash::hrandfield),
-    cmd!("hscan", -3, READONLY, 1, 1, 1, keys::hscan),
-    // Sets (t_set.rs). The multi-key ones lock every key's shard.
-    cmd!("sadd", -3, WRITE | FAST, 1, 1, 1, set::sadd),
-    cmd!("srem", -3, WRITE | FAST, 1, 1, 1, set::srem),
-    cmd!("smembers", 2, READONLY, 1, 1, 1, set::smembers),
-    cmd!("sismember", 3, READONLY | FAST, 1, 1, 1, set::sismember),
-    cmd!("smismember", -3, READONLY | FAST, 1, 1, 1, set::smismember),
-    cmd!("scard", 2, READONLY | FAST, 1, 1, 1, set::scard),
-    cmd!("spop", -2, WRITE | FAST, 1, 1, 1, set::spop),
-    cmd!("srandmember", -2, READONLY, 1, 1, 1, set::srandmember),
-    cmd!("smove", 4, WRITE | FAST, 1, 2, 1, set::smove),
-    cmd!("sinter", -2, READONLY, 1, -1, 1, set::sinter),
-    // numkeys-style commands lock every argument's shard from the first
-    // key on: a superset of their keys (options included), which is
-    // harmless and keeps the table static.
-    cmd!("sintercard", -3, READONLY, 2, -1, 1, set::sintercard),
-    cmd!("sunion", -2, READONLY, 1, -1, 1, set::sunion),
-    cmd!("sdiff", -2, READONLY, 1, -1, 1, set::sdiff),
-    cmd!("sinterstore", -3, WRITE, 1, -1, 1, set::sinterstore),
-    cmd!("sunionstore", -3, WRITE, 1, -1, 1, set::sunionstore),
-    cmd!("sdiffstore", -3, WRITE, 1, -1, 1, set::sdiffstore),
-    cmd!("sscan", -3, READONLY, 1, 1, 1, keys::sscan),
-    // Lists (t_list.rs). The blocking forms lock every key (BLMPOP: every
-    // argument from the first key on) and block through blocking.rs.
-    cmd!("lpush", -3, WRITE | FAST, 1, 1, 1, list::lpush),
-    cmd!("rpush", -3, WRITE | FAST, 1, 1, 1, list::rpush),
-    cmd!("lpushx", -3, WRITE | FAST, 1, 1, 1, list::lpushx),
-    cmd!("rpushx", -3, WRITE | FAST, 1, 1, 1, list::rpushx),
-    cmd!("lpop", -2, WRITE | FAST, 1, 1, 1, list::lpop),
-    cmd!("rpop", -2, WRITE | FAST, 1, 1, 1, list::rpop),
-    cmd!("llen", 2, READONLY | FAST, 1, 1, 1, list::llen),
-    cmd!("lindex", 3, READONLY, 1, 1, 1, list::lindex),
-    cmd!("lset", 4, WRITE, 1, 1, 1, list::lset),
-    cmd!("lrange", 4, READONLY, 1, 1, 1, list::lrange),
-    cmd!("ltrim", 4, WRITE, 1, 1, 1, list::ltrim),
-    cmd!("lrem", 4, WRITE, 1, 1, 1, list::lrem),
-    cmd!("linsert", 5, WRITE, 1, 1, 1, list::linsert),
-    cmd!("lpos", -3, READONLY, 1, 1, 1, list::lpos),
-    cmd!("lmove", 5, WRITE, 1, 2, 1, list::lmove),
-    cmd!("rpoplpush", 3, WRITE, 1, 2, 1, list::rpoplpush),
-    cmd!("lmpop", -4, WRITE, 2, -1, 1, list::lmpop),
-    cmd!("blpop", -3, WRITE | MAY_BLOCK, 1, -2, 1, list::blpop),
-    cmd!("brpop", -3, WRITE | MAY_BLOCK, 1, -2, 1, list::brpop),
-    cmd!("blmove", 6, WRITE | MAY_BLOCK, 1, 2, 1, list::blmove),
-    cmd!(
-        "brpoplpush",
-        4,
-        WRITE | MAY_BLOCK,
-        1,
-        2,
-        1,
-        list::brpoplpush
-    ),
-    cmd!("blmpop", -5, WRITE | MAY_BLOCK, 3, -1, 1, list::blmpop),
-    // Sorted sets (t_zset.rs). numkeys-style commands lock every argument
-    // from the first key on (a superset, as for SINTERCARD).
-    cmd!("zadd", -4, WRITE | FAST, 1, 1, 1, zset::zadd),
-    cmd!("zincrby", 4, WRITE | FAST, 1, 1, 1, zset::zincrby),
-    cmd!("zrem", -3, WRITE | FAST, 1, 1, 1, zset::zrem),
-    cmd!("zscore", 3, READONLY | FAST, 1, 1, 1, zset::zscore),
-    cmd!("zmscore", -3, READONLY | FAST, 1, 1, 1, zset::zmscore),
-    cmd!("zcard", 2, READONLY | FAST, 1, 1, 1, zset::zcard),
-    cmd!("zcount", 4, READONLY | FAST, 1, 1, 1, zset::zcount),
-    cmd!("zlexcount", 4, READONLY | FAST, 1, 1, 1, zset::zlexcount),
-    cmd!("zrank", 3, READONLY | FAST, 1, 1, 1, zset::zrank),
-    cmd!("zrevrank", 3, READONLY | FAST, 1, 1, 1, zset::zrevrank),
-    cmd!("zrange", -4, READONLY, 1, 1, 1, zset::zrange),
-    cmd!("zrangestore", -5, WRITE, 1, 2, 1, zset::zrangestore),
-    cmd!("zrevrange", -4, READONLY, 1, 1, 1, zset::zrevrange),
-    cmd!("zrangebyscore", -4, READONLY, 1, 1, 1, zset::zrangebyscore),
-    cmd!(
-        "zrevrangebyscore",
-        -4,
-        READONLY,
-        1,
-        1,
-        1,
-        zset::zrevrangebyscore
-    ),
-    cmd!("zrangebylex", -4, READONLY, 1, 1, 1, zset::zrangebylex),
-    cmd!(
-        "zrevrangebylex",
-        -4,
-        READONLY,
-        1,
-        1,
-        1,
-        zset::zrevrangebylex
-    ),
-    cmd!("zremrangebyrank", 4, WRITE, 1, 1, 1, zset::zremrangebyrank),
-    cmd!(
-        "zremrangebyscore",
-        4,
-        WRITE,
-        1,
-        1,
-        1,
-        zset::zremrangebyscore
-    ),
-    cmd!("zremrangebylex", 4, WRITE, 1, 1, 1, zset::zremrangebylex),
-    cmd!("zpopmin", -2, WRITE | FAST, 1, 1, 1, zset::zpopmin),
-    cmd!("zpopmax", -2, WRITE | FAST, 1, 1, 1, zset::zpopmax),
-    cmd!("zmpop", -4, WRITE, 2, -1, 1, zset::zmpop),
-    cmd!(
-        "bzpopmin",
-        -3,
-        WRITE | FAST | MAY_BLOCK,
-        1,
-        -2,
-        1,
-        zset::bzpopmin
-    ),
-    cmd!(
-        "bzpopmax",
-        -3,
-        WRITE | FAST | MAY_BLOCK,
-        1,
-        -2,
-        1,
-        zset::bzpopmax
-    ),
-    cmd!("bzmpop", -5, WRITE | MAY_BLOCK, 3, -1, 1, zset::bzmpop),
-    cmd!("zunion", -3, READONLY, 2, -1, 1, zset::zunion),
-    cmd!("zinter", -3, READONLY, 2, -1, 1, zset::zinter),
-    cmd!("zdiff", -3, READONLY, 2, -1, 1, zset::zdiff),
-    cmd!("zunionstore", -4, WRITE, 1, -1, 1, zset::zunionstore),
-    cmd!("zinterstore", -4, WRITE, 1, -1, 1, zset::zinterstore),
-    cmd!("zdiffstore", -4, WRITE, 1, -1, 1, zset::zdiffstore),
-    cmd!("zintercard", -3, READONLY, 2, -1, 1, zset::zintercard),
-    cmd!("zrandmember", -2, READONLY, 1, 1, 1, zset::zrandmember),
-    cmd!("zscan", -3, READONLY, 1, 1, 1, keys::zscan),
-    // Streams (t_stream.rs). XREAD's keys follow STREAMS: it locks every
-    // argument from the first possible key position on (a superset, as for
-    // the numkeys commands).
-    cmd!("xadd", -5, WRITE | FAST, 1, 1, 1, stream::xadd),
-    cmd!("xlen", 2, READONLY | FAST, 1, 1, 1, stream::xlen),
-    cmd!("xrange", -4, READONLY, 1, 1, 1, stream::xrange),
-    cmd!("xrevrange", -4, READONLY, 1, 1, 1, stream::xrevrange),
-    cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, stream::xdel),
-    cmd!("xtrim", -4, WRITE, 1, 1, 1, stream::xtrim),
-    cmd!("xread", -4, READONLY | MAY_BLOCK, 2, -1, 1, stream::xread),
-    cmd!("xinfo", -2, READONLY, 2, 2, 1, stream::xinfo),
-    cmd!("xsetid", -3, WRITE | FAST, 1, 1, 1, stream::xsetid),
-    // Connection and server (server_cmds.rs).
-    cmd!("ping", -1, FAST, 0, 0, 0, server_cmds::ping),
-    cmd!("echo", 2, FAST, 0, 0, 0, server_cmds::echo),
-    cmd!("quit", -1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::quit),
-    cmd!("hello", -1, FAST, 0, 0, 0, server_cmds::hello),
-    // AUTH is ADMIN here only to keep it (and its password) out of MONITOR.
-    cmd!("auth", -2, FAST | ADMIN, 0, 0, 0, security::auth),
-    cmd!("select", 2, FAST, 0, 0, 0, server_cmds::select),
-    cmd!("client", -2, 0, 0, 0, 0, server_cmds::client),
-    cmd!("command", -1, 0, 0, 0, 0, server_cmds::command),
-    cmd!("info", -1, ALL_SHARDS, 0, 0, 0, server_cmds::info),
-    cmd!("time", 1, FAST, 0, 0, 0, server_cmds::time),
-    cmd!("config", -2, ADMIN, 0, 0, 0, server_cmds::config),
-    cmd!("slowlog", -2, ADMIN, 0, 0, 0, server_cmds::slowlog),
-    // MEMORY USAGE key: the key is argument 2 (as OBJECT's).
-    cmd!("memory", -2, READONLY, 2, 2, 1, server_cmds::memory),
-    // RDB (rdb.rs): SAVE writes from, and BGSAVE copies, the whole
-    // keyspace with every shard locked.
-    cmd!("lastsave", 1, FAST, 0, 0, 0, persistence::lastsave),
-    cmd!("save", 1, ADMIN | ALL_SHARDS, 0, 0, 0, persistence::save),
-    cmd!(
-        "bgsave",
-        -1,
-        ADMIN | ALL_SHARDS,
-        0,
-        0,
-        0,
-        persistence::bgsave
-    ),
-    cmd!("dump", 2, READONLY, 1, 1, 1, dump::dump),
-    cmd!("restore", -4, WRITE, 1, 1, 1, dump::restore),
-    cmd!("bgrewriteaof", 1, ADMIN, 0, 0, 0, persistence::bgrewriteaof),
-    cmd!("shutdown", -1, ADMIN, 0, 0, 0, server_cmds::shutdown),
-    cmd!("debug", -2, ADMIN, 0, 0, 0, server_cmds::debug),
-    cmd!("latency", -2, ADMIN, 0, 0, 0, server_cmds::latency),
-    // Transactions (multi.rs). EXEC locks the union of its queued
-    // commands' shards itself; WATCH locks its keys' shards here.
-    cmd!("multi", 1, FAST | NO_QUEUE, 0, 0, 0, multi::multi),
-    cmd!("exec", 1, NO_QUEUE, 0, 0, 0, multi::exec),
-    cmd!("discard", 1, FAST | NO_QUEUE, 0, 0, 0, multi::discard),
-    cmd!("watch", -2, FAST | NO_QUEUE, 1, -1, 1, multi::watch),
-    cmd!("unwatch", 1, FAST, 0, 0, 0, multi::unwatch),
-    // Pub/sub (pubsub.rs), MONITOR (monitor.rs), RESET.
-    cmd!("subscribe", -2, 0, 0, 0, 0, pubsub::subscribe),
-    cmd!("unsubscribe", -1, 0, 0, 0, 0, pubsub::unsubscribe),
-    cmd!("psubscribe", -2, 0, 0, 0, 0, pubsub::psubscribe),
-    cmd!("punsubscribe", -1, 0, 0, 0, 0, pubsub::punsubscribe),
-    cmd!("publish", 3, FAST, 0, 0, 0, pubsub::publish),
-    cmd!("pubsub", -2, 0, 0, 0, 0, pubsub::pubsub),
-    cmd!("monitor", 1, ADMIN, 0, 0, 0, monitor::monitor),
-    cmd!("reset", 1, FAST | NO_QUEUE, 0, 0, 0, server_cmds::reset),
+    Command::new("command|help", introspection::command_help),
+    Command::new("info", introspection::info).locking(Locks::All),
+    Command::new("time", introspection::time),
+    // Administration (cmd/admin.rs): CONFIG SHUTDOWN DEBUG.
+    Command::container_of("config"),
+    Command::new("config|get", admin::config_get),
+    Command::new("config|set", admin::config_set),
+    Command::new("config|resetstat", admin::config_resetstat),
+    Command::new("config|rewrite", admin::config_rewrite),
+    Command::new("config|help", admin::config_help),
+    Command::container_of("slowlog"),
+    Command::new("slowlog|get", introspection::slowlog_get),
+    Command::new("slowlog|len", introspection::slowlog_len),
+    Command::new("slowlog|reset", introspection::slowlog_reset),
+    Command::new("slowlog|help", introspection::slowlog_help),
+    Command::container_of("memory"),
+    Command::new("memory|usage", introspection::memory_usage),
+    Command::new("memory|stats", introspection::memory_stats),
+    Command::new("memory|doctor", introspection::memory_doctor),
+    Command::new("memory|malloc-stats", introspection::memory_malloc_stats),
+    Command::new("memory|purge", introspection::memory_purge),
+    Command::new("memory|help", introspection::memory_help),
+    // Persistence (cmd/persistence.rs, cmd/dump.rs).
+    Command::new("lastsave", persistence::lastsave),
+    Command::new("save", persistence::save).locking(Locks::All),
+    Command::new("bgsave", persistence::bgsave).locking(Locks::All),
+    Command::new("dump", dump::dump),
+    Command::new("restore", dump::restore),
+    Command::new("bgrewriteaof", persistence::bgrewriteaof),
+    Command::new("shutdown", admin::shutdown),
+    Command::new("debug", admin::debug),
+    Command::container_of("latency"),
+    Command::new("latency|latest", introspection::latency_latest),
+    Command::new("latency|history", introspection::latency_history),
+    Command::new("latency|reset", introspection::latency_reset),
+    Command::new("latency|doctor", introspection::latency_doctor),
+    Command::new("latency|graph", introspection::latency_graph),
+    Command::new("latency|histogram", introspection::latency_histogram),
+    Command::new("latency|help", introspection::latency_help),
+    // Transactions (exec/multi.rs).
+    Command::new("multi", multi::multi),
+    Command::new("exec", multi::exec),
+    Command::new("discard", multi::discard),
+    Command::new("watch", multi::watch),
+    Command::new("unwatch", multi::unwatch),
+    // Pub/sub (cmd/pubsub.rs), MONITOR (exec/monitor.rs).
+    Command::new("subscribe", pubsub::subscribe),
+    Command::new("unsubscribe", pubsub::unsubscribe),
+    Command::new("psubscribe", pubsub::psubscribe),
+    Command::new("punsubscribe", pubsub::punsubscribe),
+    Command::new("publish", pubsub::publish),
+    Command::container_of("pubsub"),
+    Command::new("pubsub|channels", pubsub::channels),
+    Command::new("pubsub|numsub", pubsub::numsub),
+    Command::new("pubsub|numpat", pubsub::numpat),
+    Command::new("pubsub|shardchannels", pubsub::shardchannels),
+    Command::new("pubsub|shardnumsub", pubsub::shardnumsub),
+    Command::new("pubsub|help", pubsub::help),
+    Command::new("monitor", monitor::monitor),
+    Command::new("reset", connection::reset),
 ];
 
 /// Commands a RESP2 client may run while subscribed.
@@ -452,41 +452,122 @@ pub(super) fn allowed_when_subscribed(cmd: &Command) -> bool {
     )
 }
 
-/// The name Redis 7 reports for a command: `client|id` for a container's
-/// subcommand.
-pub(super) fn full_name(cmd: &Command, argv: &[&[u8]]) -> String {
-    const CONTAINERS: &[&str] = &["client", "command", "config", "object", "pubsub"];
-    match argv.get(1) {
-        Some(sub) if CONTAINERS.contains(&cmd.name) => {
-            format!(
-                "{}|{}",
-                cmd.name,
-                String::from_utf8_lossy(sub).to_lowercase()
-            )
+/// The table as clients see it: commands by the names they call them
+/// (`rename-command` applied, once at start), subcommands by container.
+#[derive(Debug)]
+pub struct CommandTable {
+    by_name: HashMap<Box<[u8]>, &'static Command>,
+    /// Per container (its index in [`COMMANDS`]): its subcommands by the
+    /// name after the `|`.
+    subs: HashMap<usize, HashMap<Box<[u8]>, &'static Command>>,
+}
+
+/// What the name(s) of a request found.
+pub enum Found {
+    Command(&'static Command),
+    /// No command of this name.
+    Unknown,
+    /// A container without this subcommand.
+    UnknownSub,
+}
+
+impl CommandTable {
+    /// The table with `rename-command` directives applied in order
+    /// (name, new name; "" removes it).
+    pub fn new(renames: &[(String, String)]) -> CommandTable {
+        let mut subs: HashMap<usize, HashMap<Box<[u8]>, &'static Command>> = HashMap::new();
+        for c in COMMANDS {
+            if let Some((container, sub)) = c.name.split_once('|') {
+                let parent = COMMANDS
+                    .iter()
+                    .find(|p| p.name == container)
+                    .expect("every subcommand's container is in the table");
+                subs.entry(parent.index())
+                    .or_default()
+                    .insert(sub.as_bytes().into(), c);
+            }
         }
-        _ => cmd.name.to_string(),
+        let by_name = names(renames)
+            .into_iter()
+            .map(|(n, c)| (n.into_bytes().into_boxed_slice(), c))
+            .collect();
+        CommandTable { by_name, subs }
+    }
+
+    /// The command a request names: `argv[0]` (case-insensitive, as
+    /// renamed), then `argv[1]` among a container's subcommands.
+    pub fn lookup(&self, argv: &[&[u8]]) -> Found {
+        let Some(cmd) = argv.first().and_then(|n| get(&self.by_name, n)) else {
+            return Found::Unknown;
+        };
+        let (Some(subs), Some(sub)) = (self.subs.get(&cmd.index()), argv.get(1)) else {
+            return Found::Command(cmd);
+        };
+        match get(subs, sub) {
+            Some(c) => Found::Command(c),
+            None => Found::UnknownSub,
+        }
+    }
+
+    /// The command a request names, if it names one (COMMAND GETKEYS,
+    /// request routing).
+    pub fn find(&self, argv: &[&[u8]]) -> Option<&'static Command> {
+        match self.lookup(argv) {
+            Found::Command(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The top-level command a client calls `name` (COMMAND INFO / DOCS
+    /// take full names: `config|get` too).
+    pub fn by_full_name(&self, name: &[u8]) -> Option<&'static Command> {
+        let lower = name.to_ascii_lowercase();
+        match lower.iter().position(|&c| c == b'|') {
+            None => get(&self.by_name, &lower),
+            Some(p) => {
+                let c = get(&self.by_name, &lower[..p])?;
+                get(self.subs.get(&c.index())?, &lower[p + 1..])
+            }
+        }
+    }
+
+    /// The top-level commands as clients call them, with their names.
+    pub fn commands(&self) -> impl Iterator<Item = (&[u8], &'static Command)> {
+        self.by_name.iter().map(|(n, c)| (&n[..], *c))
+    }
+
+    /// A container's subcommands (none for a plain command).
+    pub fn subcommands(&self, cmd: &'static Command) -> Vec<&'static Command> {
+        let mut v: Vec<&'static Command> = self
+            .subs
+            .get(&cmd.index())
+            .map(|m| m.values().copied().collect())
+            .unwrap_or_default();
+        v.sort_by_key(|c| c.name);
+        v
     }
 }
 
-/// `rename-command` directives (name, new name; "" = removed), set once
-/// at start before any lookup ([`set_renames`]).
-static RENAMES: OnceLock<Vec<(String, String)>> = OnceLock::new();
-
-/// Installs the configuration's `rename-command` directives. Call before
-/// the first [`lookup`] (the table is built once); false if too late.
-pub fn set_renames(renames: Vec<(String, String)>) -> bool {
-    RENAMES.set(renames).is_ok() && TABLE.get().is_none()
+/// `name` in `map`, case-insensitively (the keys are lowercase).
+fn get(map: &HashMap<Box<[u8]>, &'static Command>, name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 32];
+    if name.len() > buf.len() {
+        // Longer names exist only through rename-command.
+        return map.get(&*name.to_ascii_lowercase()).copied();
+    }
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    map.get(&*lower).copied()
 }
 
-/// The command names after applying `renames` in order (for checking a
-/// further `rename-command` as Redis does).
-pub fn names_after(renames: &[(String, String)]) -> Vec<String> {
-    build(renames).into_keys().collect()
-}
-
-fn build(renames: &[(String, String)]) -> HashMap<String, &'static Command> {
-    let mut t: HashMap<String, &'static Command> =
-        COMMANDS.iter().map(|c| (c.name.to_string(), c)).collect();
+/// The top-level commands by name after applying `renames` in order.
+fn names(renames: &[(String, String)]) -> HashMap<String, &'static Command> {
+    let mut t: HashMap<String, &'static Command> = COMMANDS
+        .iter()
+        .filter(|c| c.container().is_empty())
+        .map(|c| (c.name.to_string(), c))
+        .collect();
     for (from, to) in renames {
         if let Some(c) = t.remove(from) {
             if !to.is_empty() {
@@ -497,64 +578,18 @@ fn build(renames: &[(String, String)]) -> HashMap<String, &'static Command> {
     t
 }
 
-static TABLE: OnceLock<HashMap<Box<[u8]>, &'static Command>> = OnceLock::new();
-
-/// Name (as clients call it: renamed by `rename-command`) → command, built
-/// once.
-fn table() -> &'static HashMap<Box<[u8]>, &'static Command> {
-    TABLE.get_or_init(|| {
-        let renames = RENAMES.get().map_or(&[][..], |r| r.as_slice());
-        build(renames)
-            .into_iter()
-            .map(|(n, c)| (n.into_bytes().into_boxed_slice(), c))
-            .collect()
-    })
+/// The command names after applying `renames` in order (for checking a
+/// further `rename-command` as Redis does).
+pub fn names_after(renames: &[(String, String)]) -> Vec<String> {
+    names(renames).into_keys().collect()
 }
 
-/// Looks a command up by the name clients use (`rename-command` applied),
-/// case-insensitively. The last command found on this thread is tried
-/// first (a pipeline repeats its command) — only without renames, since
-/// the cache compares the command's own name.
-pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    thread_local! {
-        static LAST: std::cell::Cell<Option<&'static Command>> =
-            const { std::cell::Cell::new(None) };
-    }
-    let cacheable = RENAMES.get().map_or(true, |r| r.is_empty());
-    if cacheable {
-        if let Some(c) = LAST.with(|l| l.get()) {
-            if name.eq_ignore_ascii_case(c.name.as_bytes()) {
-                return Some(c);
-            }
-        }
-    }
-    let found = lookup_table(name);
-    if cacheable && found.is_some() {
-        LAST.with(|l| l.set(found));
-    }
-    found
-}
-
-fn lookup_table(name: &[u8]) -> Option<&'static Command> {
-    // Longer names exist only through rename-command.
-    let mut buf = [0u8; 32];
-    if name.len() > buf.len() {
-        return table().get(&*name.to_ascii_lowercase()).copied();
-    }
-    let lower = &mut buf[..name.len()];
-    lower.copy_from_slice(name);
-    lower.make_ascii_lowercase();
-    table().get(&*lower).copied()
-}
-
-/// As [`lookup`], falling back to the original names: for commands the
-/// server builds itself (a blocked client's retry), which must work
-/// whatever `rename-command` did.
-pub fn lookup_internal(name: &[u8]) -> Option<&'static Command> {
-    lookup(name).or_else(|| {
-        let lower = name.to_ascii_lowercase();
-        COMMANDS.iter().find(|c| c.name.as_bytes() == lower)
-    })
+/// The command named `name` in the table, whatever `rename-command` did
+/// (for commands the server builds itself: a blocked client's retry).
+pub fn by_own_name(name: &[u8]) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// `ERR wrong number of arguments for 'get' command`.
@@ -562,6 +597,17 @@ pub fn arity_error(out: &mut Reply, name: &str) {
     out.error(&format!(
         "ERR wrong number of arguments for '{name}' command"
     ));
+}
+
+/// Redis's unknown-subcommand error: `ERR unknown subcommand 'x'. Try
+/// CONFIG HELP.` (the container's name as typed, uppercased).
+pub(super) fn unknown_subcommand(out: &mut Reply, argv: &[&[u8]]) {
+    let mut m = b"ERR unknown subcommand '".to_vec();
+    m.extend_from_slice(&argv[1][..argv[1].len().min(128)]);
+    m.extend_from_slice(b"'. Try ");
+    m.extend_from_slice(&argv[0].to_ascii_uppercase());
+    m.extend_from_slice(b" HELP.");
+    out.error_bytes(&m);
 }
 
 /// Redis's unknown-command error: the name and up to 128 bytes of the
@@ -589,32 +635,64 @@ pub(super) fn unknown_command(out: &mut Reply, argv: &[&[u8]]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn key_positions() {
-        let mset = lookup(b"MSET").unwrap();
-        assert_eq!(mset.key_indices(5).collect::<Vec<_>>(), vec![1, 3]);
-        let del = lookup(b"del").unwrap();
-        assert_eq!(del.key_indices(4).collect::<Vec<_>>(), vec![1, 2, 3]);
-        let rename = lookup(b"rename").unwrap();
-        assert_eq!(rename.key_indices(3).collect::<Vec<_>>(), vec![1, 2]);
-        // numkeys commands lock from the first key to the end (a superset).
-        let lmpop = lookup(b"lmpop").unwrap();
-        assert_eq!(lmpop.key_indices(5).collect::<Vec<_>>(), vec![2, 3, 4]);
-        let object = lookup(b"object").unwrap();
-        assert_eq!(object.key_indices(3).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(object.key_indices(2).count(), 0, "OBJECT HELP has no key");
-        let ping = lookup(b"ping").unwrap();
-        assert_eq!(ping.key_indices(2).count(), 0);
-        assert!(lookup(b"nosuchcommand").is_none());
-        assert!(lookup(&[b'x'; 100]).is_none());
+    fn find(argv: &[&str]) -> &'static Command {
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        CommandTable::new(&[]).find(&argv).expect("a command")
+    }
+
+    fn keys(argv: &[&str]) -> Vec<usize> {
+        let v: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        find(argv).key_indices(&v).collect()
     }
 
     #[test]
-    fn names_are_unique_and_lowercase() {
+    fn key_positions() {
+        assert_eq!(keys(&["MSET", "a", "1", "b", "2"]), vec![1, 3]);
+        assert_eq!(keys(&["del", "a", "b", "c"]), vec![1, 2, 3]);
+        assert_eq!(keys(&["rename", "a", "b"]), vec![1, 2]);
+        // numkeys commands lock from the first possible key to the end (a
+        // superset).
+        assert_eq!(keys(&["lmpop", "2", "a", "b", "LEFT"]), vec![1, 2, 3, 4]);
+        assert_eq!(keys(&["object", "encoding", "k"]), vec![2]);
+        assert_eq!(keys(&["memory", "usage", "k"]), vec![2]);
+        assert_eq!(keys(&["object", "help"]), Vec::<usize>::new());
+        assert_eq!(keys(&["ping", "x"]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn names_are_unique_lowercase_and_resolve() {
         let mut seen = std::collections::HashSet::new();
+        let t = CommandTable::new(&[]);
         for c in COMMANDS {
             assert!(seen.insert(c.name), "{} twice", c.name);
             assert_eq!(c.name, c.name.to_lowercase());
+            let argv: Vec<&[u8]> = c.name.split('|').map(str::as_bytes).collect();
+            assert!(std::ptr::eq(t.find(&argv).unwrap(), c), "{}", c.name);
+            assert!(
+                c.handler.is_some() || !t.subcommands(c).is_empty(),
+                "{}",
+                c.name
+            );
         }
+        let none = |argv: &[&[u8]]| t.find(argv).is_none();
+        assert!(none(&[b"nosuchcommand"]));
+        assert!(none(&[&[b'x'; 100]]));
+        assert!(matches!(
+            t.lookup(&[b"CONFIG", b"nosuch"]),
+            Found::UnknownSub
+        ));
+        assert_eq!(t.by_full_name(b"CONFIG|GET").unwrap().name, "config|get");
+    }
+
+    #[test]
+    fn renames_apply_to_commands() {
+        let t = CommandTable::new(&[
+            ("config".into(), "cfg".into()),
+            ("flushall".into(), "".into()),
+        ]);
+        assert!(t.find(&[b"config", b"get"]).is_none());
+        assert_eq!(t.find(&[b"CFG", b"get"]).unwrap().name, "config|get");
+        assert!(t.find(&[b"flushall"]).is_none());
+        assert_eq!(by_own_name(b"flushall").unwrap().name, "flushall");
     }
 }

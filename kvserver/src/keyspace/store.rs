@@ -22,7 +22,7 @@ impl Slots {
             self.pages[i as usize / PAGE][i as usize % PAGE] = Some(e);
             return i;
         }
-        if self.pages.last().map_or(true, |p| p.len() == PAGE) {
+        if self.pages.last().is_none_or(|p| p.len() == PAGE) {
             // The first page grows as needed (small databases stay small),
             // the next ones are allocated whole.
             let cap = if self.pages.is_empty() { 0 } else { PAGE };

@@ -33,7 +33,7 @@
 use crate::exec::clients::ClientInfo;
 use crate::exec::effects::Effects;
 use crate::exec::pipeline;
-use crate::exec::table::{self, flags};
+use crate::exec::table::{flags, Locks};
 use crate::net::mailbox::Msg;
 use crate::proto::reply::Reply;
 use crate::proto::request::{self, Parsed};
@@ -79,16 +79,16 @@ pub fn owner_elsewhere(
     if owners <= 1 || !plain(client) {
         return None;
     }
-    let cmd = table::lookup(argv.first()?)?;
+    let cmd = server.commands.find(argv)?;
     if !cmd.arity_ok(argv.len())
-        || cmd.flags
-            & (flags::ALL_SHARDS | flags::SELF_LOCKING | flags::NO_QUEUE | flags::MAY_BLOCK)
-            != 0
+        || cmd.locks != Locks::Keys
+        || cmd.runs_in_multi()
+        || cmd.has(flags::BLOCKING)
     {
         return None;
     }
     let mut owner = None;
-    for i in cmd.key_indices(argv.len()) {
+    for i in cmd.key_indices(argv) {
         let t = server.ks.shard_of(argv[i]) % owners;
         match owner {
             None => owner = Some(t),
@@ -349,7 +349,7 @@ mod tests {
         c.db = 3;
         assert_eq!(&get(&mut c, &mut rng)[..], b"$2\r\n42\r\n");
         // The client's CLIENT LIST line shows the last command.
-        let get_idx = table::lookup(b"get").unwrap().index();
+        let get_idx = crate::exec::table::by_own_name(b"get").unwrap().index();
         assert_eq!(
             info.last_cmd.load(std::sync::atomic::Ordering::Relaxed),
             get_idx

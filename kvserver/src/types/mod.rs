@@ -6,6 +6,7 @@
 
 pub mod hash;
 pub mod member_set;
+pub mod memory;
 pub mod packed_list;
 pub mod set;
 pub mod sorted_set;

@@ -629,7 +629,7 @@ impl<const L: usize, const B: usize> Tree<L, B> {
         // known without reading its member (a cache miss when long).
         let leaf = &self.leaves[t as usize];
         let lt = leaf.scores.iter().filter(|&&x| x < score).count();
-        if leaf.scores.get(lt + 1).map_or(true, |&x| x != score) {
+        if leaf.scores.get(lt + 1).is_none_or(|&x| x != score) {
             return c + lt;
         }
         c + position(&leaf.scores, &leaf.members, score, member, false).unwrap_or_else(|i| i)

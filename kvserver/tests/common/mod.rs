@@ -76,7 +76,9 @@ fn pong(c: &TcpStream) -> bool {
             _ => return false,
         }
     }
-    matches!(line.first(), Some(b'+' | b'-'))
+    // A server still loading its data answers -LOADING: not ready yet
+    // (redis-server accepts connections while it loads an AOF).
+    matches!(line.first(), Some(b'+' | b'-')) && !line.starts_with(b"-LOADING")
 }
 
 impl Drop for Server {

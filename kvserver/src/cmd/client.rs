@@ -1,0 +1,280 @@
+//! CLIENT (Redis's networking.c handlers), one function per subcommand:
+//! what a connection can learn and set about itself and the others, through
+//! the client registry (`exec::clients`).
+
+use super::connection::valid_client_name;
+use crate::exec::context::Ctx;
+use crate::exec::effects::{ClientRef, Delivery};
+use crate::proto::reply::err;
+use crate::util::parse_i64;
+use bytes::Bytes;
+use std::sync::atomic::Ordering;
+
+/// CLIENT ID
+pub fn id(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.int(ctx.client.id as i64);
+}
+
+/// CLIENT GETNAME
+pub fn getname(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    match &ctx.client.name {
+        Some(n) => ctx.out.bulk(n),
+        None => ctx.out.null(),
+    }
+}
+
+/// CLIENT SETNAME name ("" clears it)
+pub fn setname(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if !valid_client_name(argv[2]) {
+        return ctx
+            .out
+            .error("ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    ctx.client
+        .set_name((!argv[2].is_empty()).then(|| Bytes::copy_from_slice(argv[2])));
+    ctx.out.ok();
+}
+
+/// CLIENT INFO: this connection's CLIENT LIST line.
+pub fn info(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let line = ctx.client.info.line(ctx.now);
+    ctx.out.verbatim(&format!("{line}\n"));
+}
+
+/// CLIENT NO-EVICT ON|OFF: recorded (CLIENT LIST shows `e`); client
+/// eviction does not exist yet, so it changes nothing.
+pub fn no_evict(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match super::on_off(argv[2]) {
+        Some(v) => {
+            ctx.client.info.no_evict.store(v, Ordering::Relaxed);
+            ctx.out.ok()
+        }
+        None => ctx.out.error(err::SYNTAX),
+    }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: the arguments are checked as Redis
+/// does, then refused: pausing needs the I/O threads to hold commands
+/// back (not there yet), and a fake OK would break failover scripts.
+pub fn pause(ctx: &mut Ctx, argv: &[&[u8]]) {
+    match parse_i64(argv[2]) {
+        Some(t) if t >= 0 => {}
+        _ => {
+            return ctx
+                .out
+                .error("ERR timeout is not an integer or out of range")
+        }
+    }
+    if argv.len() > 4
+        || (argv.len() == 4
+            && !argv[3].eq_ignore_ascii_case(b"write")
+            && !argv[3].eq_ignore_ascii_case(b"all"))
+    {
+        return ctx.out.error(err::SYNTAX);
+    }
+    ctx.out
+        .error("ERR CLIENT PAUSE is not supported by this server yet")
+}
+
+/// CLIENT UNPAUSE: nothing is ever paused.
+pub fn unpause(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.ok();
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; the networking
+/// layer drops a command's reply while `reply_off` or `reply_skip` is set
+/// and moves `reply_skip_next` to `reply_skip` after each command.
+pub fn reply(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let c = &mut *ctx.client;
+    match argv[2].to_ascii_lowercase().as_slice() {
+        b"on" => {
+            c.reply_off = false;
+            c.reply_skip = false;
+            ctx.out.ok();
+        }
+        b"off" => c.reply_off = true,
+        b"skip" => c.reply_skip_next |= !c.reply_off,
+        _ => ctx.out.error(err::SYNTAX),
+    }
+}
+
+/// Redis's client types: every client here is a normal one.
+fn client_type_ok(t: &[u8]) -> Result<bool, ()> {
+    let t = t.to_ascii_lowercase();
+    match t.as_slice() {
+        b"normal" => Ok(true),
+        b"master" | b"replica" | b"slave" | b"pubsub" => Ok(false),
+        _ => Err(()),
+    }
+}
+
+fn unknown_type(ctx: &mut Ctx, t: &[u8]) {
+    let mut m = b"ERR Unknown client type '".to_vec();
+    m.extend_from_slice(t);
+    m.push(b'\'');
+    ctx.out.error_bytes(&m);
+}
+
+/// CLIENT LIST [TYPE type] [ID id...]
+pub fn list(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut any_type = true;
+    let mut j = 2;
+    while j < argv.len() {
+        if argv[j].eq_ignore_ascii_case(b"type") && j + 1 < argv.len() {
+            match client_type_ok(argv[j + 1]) {
+                Ok(ok) => any_type = ok,
+                Err(()) => return unknown_type(ctx, argv[j + 1]),
+            }
+            j += 2;
+        } else if argv[j].eq_ignore_ascii_case(b"id") && j + 1 < argv.len() {
+            let mut v = Vec::new();
+            for a in &argv[j + 1..] {
+                match parse_i64(a) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return ctx.out.error("ERR Invalid client ID"),
+                }
+            }
+            ids = Some(v);
+            j = argv.len();
+        } else {
+            return ctx.out.error(err::SYNTAX);
+        }
+    }
+    let mut text = String::new();
+    if any_type {
+        for c in ctx.server.clients.all() {
+            if ids.as_ref().is_none_or(|v| v.contains(&c.id)) {
+                text.push_str(&c.line(ctx.now));
+                text.push('\n');
+            }
+        }
+    }
+    ctx.out.verbatim(&text);
+}
+
+/// CLIENT KILL ip:port | CLIENT KILL <filter> <value> ...
+pub fn kill(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let old_form = argv.len() == 3;
+    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let mut type_ok = true;
+    if old_form {
+        addr = Some(argv[2]);
+        skipme = false;
+    } else {
+        let mut j = 2;
+        while j < argv.len() {
+            let more = j + 1 < argv.len();
+            let (opt, val) = (argv[j].to_ascii_lowercase(), argv.get(j + 1).copied());
+            match (opt.as_slice(), val) {
+                (b"id", Some(v)) if more => match parse_i64(v) {
+                    Some(n) if n > 0 => id = Some(n as u64),
+                    _ => return ctx.out.error("ERR client-id should be greater than 0"),
+                },
+                (b"type", Some(v)) if more => match client_type_ok(v) {
+                    Ok(ok) => type_ok = ok,
+                    Err(()) => return unknown_type(ctx, v),
+                },
+                (b"addr", Some(v)) if more => addr = Some(v),
+                (b"laddr", Some(v)) if more => laddr = Some(v),
+                (b"user", Some(v)) if more => {
+                    if v != b"default" {
+                        let mut m = b"ERR No such user '".to_vec();
+                        m.extend_from_slice(v);
+                        m.push(b'\'');
+                        return ctx.out.error_bytes(&m);
+                    }
+                }
+                (b"skipme", Some(v)) if more => {
+                    if v.eq_ignore_ascii_case(b"yes") {
+                        skipme = true;
+                    } else if v.eq_ignore_ascii_case(b"no") {
+                        skipme = false;
+                    } else {
+                        return ctx.out.error(err::SYNTAX);
+                    }
+                }
+                _ => return ctx.out.error(err::SYNTAX),
+            }
+            j += 2;
+        }
+    }
+    let mut killed = 0;
+    if type_ok {
+        for c in ctx.server.clients.all() {
+            if id.is_some_and(|i| i != c.id)
+                || addr.is_some_and(|a| a != c.addr.as_bytes())
+                || laddr.is_some_and(|a| a != c.laddr.as_bytes())
+                || (skipme && c.id == ctx.client.id)
+            {
+                continue;
+            }
+            if c.id == ctx.client.id {
+                // Ourselves: close once this reply is sent, as Redis does.
+                ctx.client.close_after_reply = true;
+            } else {
+                // Only the owning I/O thread may close it: ask it.
+                c.kill.store(true, Ordering::Relaxed);
+                ctx.deliver(Delivery::Kill(ClientRef {
+                    thread: c.thread,
+                    conn: c.conn,
+                    id: c.id,
+                }));
+            }
+            killed += 1;
+        }
+    }
+    if old_form {
+        if killed == 0 {
+            ctx.out.error("ERR No such client");
+        } else {
+            ctx.out.ok();
+        }
+    } else {
+        ctx.out.int(killed);
+    }
+}
+
+/// CLIENT HELP
+pub fn help(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    super::help(
+        ctx,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients with the given ids.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    );
+}
