@@ -654,6 +654,8 @@ pub struct Runtime {
     /// Idle seconds before a client is closed (0 = never).
     pub timeout: AtomicU64,
     pub query_buffer_limit: AtomicU64,
+    /// proto-max-bulk-len: the longest argument a client may send.
+    pub proto_max_bulk_len: AtomicI64,
     /// Index in [`EVICTION`] of maxmemory-policy.
     pub maxmemory_policy: AtomicU64,
     pub maxmemory_samples: AtomicU64,
@@ -682,6 +684,7 @@ impl Runtime {
             maxclients: AtomicU64::new(0),
             timeout: AtomicU64::new(0),
             query_buffer_limit: AtomicU64::new(0),
+            proto_max_bulk_len: AtomicI64::new(crate::proto::request::MAX_BULK_LEN),
             maxmemory_policy: AtomicU64::new(0),
             maxmemory_samples: AtomicU64::new(5),
             output_limits: Default::default(),
@@ -709,7 +712,9 @@ impl Runtime {
             "client-query-buffer-limit" => self
                 .query_buffer_limit
                 .store(int() as u64, Ordering::Relaxed),
-            "proto-max-bulk-len" => crate::proto::request::set_max_bulk_len(int()),
+            "proto-max-bulk-len" => self
+                .proto_max_bulk_len
+                .store(int().max(1), Ordering::Relaxed),
             "maxmemory-policy" => {
                 let i = EVICTION
                     .iter()

@@ -76,7 +76,7 @@ fn parse_all(buf: &[u8]) {
     let mut pos = 0;
     while pos < buf.len() {
         let data = &buf[pos..];
-        let _ = request::check_unauthenticated(data);
+        let _ = request::check_unauthenticated(data, request::MAX_BULK_LEN);
         match request::parse(data, &mut ranges, &mut owned) {
             Parsed::Incomplete | Parsed::Error(_) => return,
             Parsed::Empty { consumed } => {

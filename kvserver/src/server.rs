@@ -40,6 +40,8 @@ pub struct Server {
     pub master_replid: String,
     /// Objects handed to the lazy-free thread (FLUSHALL ASYNC).
     pub lazyfreed_objects: AtomicU64,
+    /// The lazy-free thread.
+    pub lazyfree: crate::util::LazyFree,
     /// RSS when the server was built (INFO's `used_memory_startup`).
     pub startup_rss: u64,
     /// One inbox per I/O thread: how threads hand each other replies and
@@ -103,6 +105,7 @@ impl Server {
             clients: Registry::default(),
             master_replid,
             lazyfreed_objects: AtomicU64::new(0),
+            lazyfree: Default::default(),
             startup_rss: crate::exec::evict::used_memory_now(),
             ks: Arc::new(Keyspace::new(
                 shards,

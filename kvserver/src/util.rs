@@ -59,27 +59,33 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// Drops `garbage` on the lazy-free thread (started on first use; Redis's
-/// lazyfree bio thread): FLUSH* ASYNC frees the old tables there, off the
-/// shard locks and off the I/O thread. If the thread cannot be started the
-/// caller's thread frees it.
-pub fn lazy_free(garbage: Box<dyn Send>) {
-    use std::sync::mpsc::{channel, Sender};
-    use std::sync::{Mutex, OnceLock};
-    type Garbage = Box<dyn Send>;
-    static TX: OnceLock<Option<Mutex<Sender<Garbage>>>> = OnceLock::new();
-    let tx = TX.get_or_init(|| {
-        let (tx, rx) = channel::<Garbage>();
-        std::thread::Builder::new()
-            .name("kv-lazyfree".into())
-            .spawn(move || rx.into_iter().for_each(drop))
-            .ok()
-            .map(|_| Mutex::new(tx))
-    });
-    if let Some(tx) = tx {
-        let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = tx.send(garbage) {
-            drop(e.0);
+type Garbage = Box<dyn Send>;
+
+/// The lazy-free thread (Redis's lazyfree bio thread): FLUSH* ASYNC drops
+/// the old tables there, off the shard locks and off the I/O thread.
+/// Started on first use; if it cannot be started, the caller's thread
+/// frees.
+#[derive(Debug, Default)]
+pub struct LazyFree {
+    tx: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>>>,
+}
+
+impl LazyFree {
+    /// Drops `garbage` on the lazy-free thread.
+    pub fn free(&self, garbage: Garbage) {
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+            std::thread::Builder::new()
+                .name("kv-lazyfree".into())
+                .spawn(move || rx.into_iter().for_each(drop))
+                .ok()
+                .map(|_| std::sync::Mutex::new(tx))
+        });
+        if let Some(tx) = tx {
+            let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = tx.send(garbage) {
+                drop(e.0);
+            }
         }
     }
 }

@@ -321,7 +321,7 @@ fn flush(server: &crate::server::Server, dbs: Vec<&mut crate::keyspace::Db>, laz
     server
         .lazyfreed_objects
         .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-    crate::util::lazy_free(Box::new(garbage));
+    server.lazyfree.free(Box::new(garbage));
 }
 
 pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {

@@ -10,6 +10,7 @@
 //! MULTI ... EXEC when they are propagated). Each thread that executes
 //! commands keeps one and reuses it.
 
+use super::stats::SHARED;
 use crate::persist::records::Records;
 use bytes::Bytes;
 
@@ -56,8 +57,11 @@ impl Delivery {
 }
 
 /// The effects of one execution unit.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Effects {
+    /// The thread whose commands these are (an I/O thread's id, or
+    /// [`SHARED`]): its set of statistics counters.
+    pub(super) thread: usize,
     /// Someone consumes propagated commands (the AOF is on): records are
     /// kept only then, so a server without persistence pays nothing.
     pub(super) propagating: bool,
@@ -81,7 +85,30 @@ pub struct Effects {
     pub deliver: Vec<Delivery>,
 }
 
+impl Default for Effects {
+    /// The effects of commands run outside the I/O threads (the AOF
+    /// loader, tests): the shared statistics counters.
+    fn default() -> Effects {
+        Effects::for_thread(SHARED)
+    }
+}
+
 impl Effects {
+    /// The effects of the commands I/O thread `thread` runs.
+    pub fn for_thread(thread: usize) -> Effects {
+        Effects {
+            thread,
+            propagating: false,
+            records: Records::default(),
+            transaction: false,
+            own: Records::default(),
+            own_set: false,
+            ready: Vec::new(),
+            dirty: 0,
+            deliver: Vec::new(),
+        }
+    }
+
     /// Records of a command that propagates nothing of its own (the
     /// pipeline's step for expired and evicted keys, which become DELs).
     pub fn also_propagate(&mut self, db: usize, args: &[&[u8]]) {

@@ -130,7 +130,7 @@ pub fn execute_as(
             ));
         }
         client.multi_error |= client.multi.is_some();
-        server.stats.local(cmd.index()).rejected();
+        server.stats.local(cmd.index(), fx.thread).rejected();
         server.stats.error(b"ERR");
         arity_error(out, cmd.name);
         return Ok(());
@@ -297,7 +297,7 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let end_us = crate::util::now_us();
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
-    let st = server.stats.local(idx);
+    let st = server.stats.local(idx, ctx.fx.thread);
     st.call(usec);
     if ctx.out.buf.get(reply_at) == Some(&b'-') {
         st.failed();
@@ -421,7 +421,7 @@ pub fn finish(ctx: &mut Ctx) {
 /// Call with the unit's shard locks held.
 pub fn propagate(server: &Server, fx: &mut Effects) {
     if fx.dirty != 0 {
-        server.stats.dirty(std::mem::take(&mut fx.dirty));
+        server.stats.dirty(std::mem::take(&mut fx.dirty), fx.thread);
     }
     if !fx.records.is_empty() {
         if let Some(aof) = server.aof() {

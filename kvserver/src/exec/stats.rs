@@ -17,24 +17,25 @@
 use crate::exec::table::COMMANDS;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// Sets of per-command counters: one each for the first `SLOTS - 1`
-/// threads that run commands (I/O threads, the AOF loader...), the last one
-/// shared by any others (still exact, only contended).
+/// Sets of per-command counters: one each for I/O threads 0 to
+/// `SLOTS - 2`, the last one ([`SHARED`]) shared by every other thread that
+/// runs commands (more I/O threads, the AOF loader, tests): still exact,
+/// only contended.
 pub const SLOTS: usize = 16;
+pub const SHARED: usize = SLOTS - 1;
 
-/// This thread's set of counters, and whether it is the thread's alone.
-fn slot() -> (usize, bool) {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: (usize, bool) = match NEXT.fetch_add(1, Ordering::Relaxed) {
-            n if n < SLOTS - 1 => (n, true),
-            _ => (SLOTS - 1, false),
-        };
+/// The set of counters of the thread that runs commands as `thread` (an
+/// I/O thread's id; [`SHARED`] for any other), and whether it is the
+/// thread's alone.
+fn slot(thread: usize) -> (usize, bool) {
+    if thread < SHARED {
+        (thread, true)
+    } else {
+        (SHARED, false)
     }
-    SLOT.with(|s| *s)
 }
 
 /// A command's counters of the calling thread (from [`Stats::local`]).
@@ -136,10 +137,10 @@ impl Stats {
         })
     }
 
-    /// This thread's counters of the command at `idx` in `COMMANDS` (to
-    /// count a call).
-    pub fn local(&self, idx: usize) -> Local<'_> {
-        let (set, own) = slot();
+    /// Thread `thread`'s counters of the command at `idx` in `COMMANDS`
+    /// (to count a call).
+    pub fn local(&self, idx: usize, thread: usize) -> Local<'_> {
+        let (set, own) = slot(thread);
         Local {
             stat: &self.all()[set * COMMANDS.len() + idx],
             own,
@@ -162,9 +163,10 @@ impl Stats {
         sum
     }
 
-    /// `n` changes to the dataset (the unit's effects).
-    pub fn dirty(&self, n: u64) {
-        let (set, own) = slot();
+    /// `n` changes to the dataset (a unit's effects), counted by thread
+    /// `thread`.
+    pub fn dirty(&self, n: u64, thread: usize) {
+        let (set, own) = slot(thread);
         let a = &self.dirty[set].0;
         if own {
             a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);

@@ -223,7 +223,7 @@ impl Worker {
             timers: BTreeSet::new(),
             inbox: Vec::new(),
             wakes: Vec::new(),
-            fx: Effects::default(),
+            fx: Effects::for_thread(id),
             ranges: Vec::new(),
             owned: Vec::new(),
             aof,
@@ -458,6 +458,7 @@ impl Worker {
             // Requests for another thread's shards, gathered while they
             // come in a row for the same one: (owner, how many).
             let mut batch: Option<(usize, u32)> = None;
+            let max_bulk = self.server.config.proto_max_bulk_len.load(Relaxed);
             loop {
                 if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
                     break;
@@ -468,10 +469,11 @@ impl Worker {
                     &mut self.ranges,
                     &mut self.owned,
                     &mut conn.resume,
+                    max_bulk,
                 );
                 if !conn.client.authenticated && security::auth_required(&self.server, &conn.client)
                 {
-                    if let Err(e) = request::check_unauthenticated(data) {
+                    if let Err(e) = request::check_unauthenticated(data, max_bulk) {
                         parsed = Parsed::Error(e);
                     }
                 }

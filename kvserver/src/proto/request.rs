@@ -21,22 +21,15 @@
 
 use crate::util::parse_i64;
 use std::ops::Range;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Largest bulk argument (Redis's proto-max-bulk-len default).
 pub const MAX_BULK_LEN: i64 = 512 * 1024 * 1024;
-/// proto-max-bulk-len as configured (CONFIG SET can change it).
-static MAX_BULK: AtomicI64 = AtomicI64::new(MAX_BULK_LEN);
 /// Limits for a client that has not authenticated yet (Redis's: a request
 /// announcing more arguments or a longer argument is a protocol error, so
 /// a stranger cannot make the server buffer much).
 pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
 pub const UNAUTH_MAX_BULK: i64 = 16384;
 
-/// Sets proto-max-bulk-len.
-pub fn set_max_bulk_len(n: i64) {
-    MAX_BULK.store(n.max(1), Ordering::Relaxed);
-}
 /// Most arguments in one request.
 pub const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
 /// Longest inline line, or multibulk header line (PROTO_INLINE_MAX_SIZE).
@@ -58,9 +51,10 @@ pub enum Parsed {
     Error(String),
 }
 
-/// Parses the request at the front of `buf`.
+/// Parses the request at the front of `buf` (the AOF, a request a
+/// connection's thread already parsed), with Redis's default bulk limit.
 pub fn parse(buf: &[u8], ranges: &mut Vec<Range<usize>>, owned: &mut Vec<Vec<u8>>) -> Parsed {
-    parse_resuming(buf, ranges, owned, &mut Resume::default())
+    parse_resuming(buf, ranges, owned, &mut Resume::default(), MAX_BULK_LEN)
 }
 
 /// Where the walk of an incomplete multibulk request stopped: the next
@@ -81,25 +75,33 @@ pub struct Resume {
     ranges: Vec<Range<usize>>,
 }
 
-/// [`parse`], resuming the walk `resume` saved for this request, and
-/// saving it there again if the request is still incomplete.
+/// A client's request at the front of `buf`, with bulks of at most
+/// `max_bulk` bytes (proto-max-bulk-len), resuming the walk `resume` saved
+/// for this request, and saving it there again if the request is still
+/// incomplete.
 pub fn parse_resuming(
     buf: &[u8],
     ranges: &mut Vec<Range<usize>>,
     owned: &mut Vec<Vec<u8>>,
     resume: &mut Resume,
+    max_bulk: i64,
 ) -> Parsed {
     ranges.clear();
     owned.clear();
     match buf.first() {
         None => Parsed::Incomplete,
-        Some(b'*') => parse_multibulk(buf, ranges, resume),
+        Some(b'*') => parse_multibulk(buf, ranges, resume, max_bulk),
         Some(_) => parse_inline(buf, owned),
     }
 }
 
-fn parse_multibulk(buf: &[u8], ranges: &mut Vec<Range<usize>>, resume: &mut Resume) -> Parsed {
-    let limits = (MAX_MULTIBULK_LEN, MAX_BULK.load(Ordering::Relaxed), false);
+fn parse_multibulk(
+    buf: &[u8],
+    ranges: &mut Vec<Range<usize>>,
+    resume: &mut Resume,
+    max_bulk: i64,
+) -> Parsed {
+    let limits = (max_bulk, None);
     match scan_headers(buf, Some(ranges), limits, Some(resume)) {
         Ok(Some((len, count))) if count <= 0 => Parsed::Empty { consumed: len },
         Ok(Some((len, _))) => Parsed::Multibulk { consumed: len },
@@ -123,16 +125,17 @@ fn line_end(buf: &[u8], from: usize, too_long: &str) -> Result<Option<usize>, St
 /// client that has not authenticated (Redis's `unauthenticated multibulk
 /// length` / `unauthenticated bulk length` errors). `Err`: the protocol
 /// error to answer before closing; `Ok`: parse it as usual.
-pub fn check_unauthenticated(buf: &[u8]) -> Result<(), String> {
+pub fn check_unauthenticated(buf: &[u8], max_bulk: i64) -> Result<(), String> {
     if buf.first() != Some(&b'*') {
         return Ok(());
     }
-    let limits = (UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK, true);
+    let limits = (max_bulk, Some((UNAUTH_MAX_MULTIBULK, UNAUTH_MAX_BULK)));
     scan_headers(buf, None, limits, None).map(|_| ())
 }
 
-/// (most arguments, longest argument, the client is unauthenticated).
-type Limits = (i64, i64, bool);
+/// (longest argument: proto-max-bulk-len; for a client that has not
+/// authenticated, its tighter (most arguments, longest argument)).
+type Limits = (i64, Option<(i64, i64)>);
 
 /// Walks the headers of the multibulk request at the front of `buf`
 /// (`buf[0] == b'*'`). `Ok(Some((len, count)))`: a complete request of `len`
@@ -145,7 +148,7 @@ type Limits = (i64, i64, bool);
 fn scan_headers(
     buf: &[u8],
     mut ranges: Option<&mut Vec<Range<usize>>>,
-    (max_count, max_bulk, unauth): Limits,
+    (max_bulk, unauth): Limits,
     mut resume: Option<&mut Resume>,
 ) -> Result<Option<(usize, i64)>, String> {
     let saved = resume
@@ -166,7 +169,7 @@ fn scan_headers(
                 Some(n) if n <= MAX_MULTIBULK_LEN => n,
                 _ => return Err("Protocol error: invalid multibulk length".into()),
             };
-            if count > max_count && unauth {
+            if unauth.is_some_and(|(max_count, _)| count > max_count) {
                 return Err("Protocol error: unauthenticated multibulk length".into());
             }
             (count, cr + 2)
@@ -199,10 +202,10 @@ fn scan_headers(
             return incomplete(pos, ranges);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if (0..=MAX_BULK.load(Ordering::Relaxed)).contains(&n) => n,
+            Some(n) if (0..=max_bulk).contains(&n) => n,
             _ => return Err("Protocol error: invalid bulk length".into()),
         };
-        if n > max_bulk && unauth {
+        if unauth.is_some_and(|(_, bulk)| n > bulk) {
             return Err("Protocol error: unauthenticated bulk length".into());
         }
         let n = n as usize;
@@ -401,7 +404,7 @@ mod tests {
             let mut end = 0usize;
             for c in cuts.iter().chain(std::iter::repeat(&usize::MAX)) {
                 end = end.saturating_add(*c).min(req.len());
-                let got = parse_resuming(&req[..end], &mut r, &mut o, &mut resume);
+                let got = parse_resuming(&req[..end], &mut r, &mut o, &mut resume, MAX_BULK_LEN);
                 if end < req.len() && got == Parsed::Incomplete {
                     continue;
                 }
@@ -427,13 +430,13 @@ mod tests {
         let req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval";
         let (mut r, mut o, mut resume) = (Vec::new(), Vec::new(), Resume::default());
         assert_eq!(
-            parse_resuming(req, &mut r, &mut o, &mut resume),
+            parse_resuming(req, &mut r, &mut o, &mut resume, MAX_BULK_LEN),
             Parsed::Incomplete
         );
         assert_eq!((resume.count, resume.ranges.len()), (3, 2));
         assert_eq!(&req[resume.pos..resume.pos + 2], b"$5");
         let whole = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
-        let got = parse_resuming(whole, &mut r, &mut o, &mut resume);
+        let got = parse_resuming(whole, &mut r, &mut o, &mut resume, MAX_BULK_LEN);
         assert_eq!(
             got,
             Parsed::Multibulk {
