@@ -56,8 +56,10 @@ use crate::exec::monitor;
 use crate::exec::multi;
 use crate::exec::pipeline;
 use crate::exec::security;
+use crate::net::conn::{over_output_limit, token, Conn};
 use crate::net::dispatch;
 use crate::net::mailbox::Msg;
+use crate::net::token::{Token, GEN_MASK};
 use crate::persist::aof;
 use crate::proto::reply::Reply;
 use crate::proto::request::{self, Parsed};
@@ -65,7 +67,7 @@ use crate::server::{Client, Server};
 use crate::util::Rng;
 use bytes::{Buf, Bytes, BytesMut};
 use fastio::proactor::{Buffer, Completion, OpKind};
-use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
+use fastio::server::accept::{Accepted, Acceptor};
 use fastio::server::{buffer, net, signals};
 use fastio::{Proactor, Ring};
 use slab::Slab;
@@ -76,12 +78,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-// Tokens u64::MAX (LISTENER) and u64::MAX - 1 (REARM) are the acceptor's
-// (fastio::server::accept).
-/// Token of the RECV on this thread's wake socket (and of its close).
-const WAKE: u64 = u64::MAX - 2;
-/// Token of the one-byte SENDs that wake other threads.
-const WAKE_OTHER: u64 = u64::MAX - 3;
 /// Longest sleep in `wait`: bounds how late a stop request or the expiry
 /// cycle is noticed.
 const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
@@ -98,69 +94,6 @@ const EXPIRE_PERIOD: Duration = Duration::from_millis(100);
 /// Time the active expiry cycle may take per run (Redis: 25% of a 100 ms
 /// tick; we are one of N threads, so less).
 const EXPIRE_BUDGET: Duration = Duration::from_millis(2);
-/// Generations stay below 2^31, so no connection token reaches the
-/// reserved ones at the top of the u64 range.
-const GEN_MASK: u32 = 0x7fff_ffff;
-
-struct Conn {
-    fd: RawFd,
-    /// Tags this connection's tokens (the slot may be reused later).
-    gen: u32,
-    recv_busy: bool,
-    send_busy: bool,
-    /// Bytes in the send in flight (count toward backpressure).
-    sending: usize,
-    closing: bool,
-    /// Received, not yet parsed bytes (moved into the recv while one is in
-    /// flight).
-    input: BytesMut,
-    /// How far the parse of an incomplete request at the front of `input`
-    /// got (so a huge request is not walked again on every receive).
-    resume: request::Resume,
-    /// Replies not yet sent (what is in flight was moved out of it).
-    out: Reply,
-    client: Client,
-    /// Its replies wait for an AOF fsync (`appendfsync always`); it is in
-    /// the thread's `held` list.
-    held: bool,
-    /// Since when the output has been over its class's soft limit
-    /// (client-output-buffer-limit).
-    soft_since: Option<Instant>,
-    /// Requests of it are out at their shards' owner (`dispatch.rs`): it
-    /// executes nothing else until their replies are back.
-    forwarded: bool,
-}
-
-/// Whether `conn` is past its class's client-output-buffer-limit: at or
-/// over the hard limit, or over the soft limit for longer than its
-/// seconds. Classes as Redis's: subscribed clients are `pubsub`, MONITOR
-/// clients `slave` (replica), the others `normal` (no limit by default).
-fn over_output_limit(server: &Server, conn: &mut Conn) -> bool {
-    let class = if conn.client.subscribed() {
-        2
-    } else {
-        usize::from(conn.client.monitor)
-    };
-    let l = &server.config.output_limits[class];
-    let (hard, soft) = (l[0].load(Relaxed), l[1].load(Relaxed));
-    if hard == 0 && soft == 0 {
-        return false;
-    }
-    let used = (conn.out.buf.len() + conn.sending) as u64;
-    if hard != 0 && used >= hard {
-        return true;
-    }
-    if soft != 0 && used >= soft {
-        let since = *conn.soft_since.get_or_insert_with(Instant::now);
-        return since.elapsed().as_secs() > l[2].load(Relaxed);
-    }
-    conn.soft_since = None;
-    false
-}
-
-fn token(key: usize, gen: u32) -> u64 {
-    (gen as u64) << 32 | key as u64
-}
 
 /// One I/O thread.
 pub struct Worker {
@@ -168,7 +101,7 @@ pub struct Worker {
     threads: usize,
     server: Arc<Server>,
     p: Proactor,
-    /// The listener (tokens LISTENER and REARM are its).
+    /// The listener (tokens Listener and Rearm are its).
     acceptor: Acceptor,
     /// This thread's end of its wake socket (a RECV is kept on it).
     wake_rx: RawFd,
@@ -271,7 +204,7 @@ impl Worker {
             self.drain_inbox();
             self.expire_blocked();
             if let Some(a) = self.aof.clone() {
-                a.pump(&mut self.p);
+                a.pump(&mut self.p, Token::aof);
                 self.release_held();
             }
             self.send_wakes();
@@ -315,7 +248,7 @@ impl Worker {
     fn arm_wake(&mut self) {
         let mut buf = self.wake_buf.take().unwrap_or_default();
         buf.clear();
-        self.p.recv(self.wake_rx, buf, WAKE);
+        self.p.recv(self.wake_rx, buf, Token::Wake.encode());
     }
 
     /// Submits the one-byte wake SENDs that commands run here owe other
@@ -323,16 +256,17 @@ impl Worker {
     fn send_wakes(&mut self) {
         for t in self.wakes.drain(..) {
             if let Some(fd) = self.server.mail.wake_fd(t) {
-                self.p.send_all(fd, Bytes::from_static(b"!"), WAKE_OTHER);
+                self.p
+                    .send_all(fd, Bytes::from_static(b"!"), Token::WakeOther.encode());
             }
         }
     }
 
     fn handle(&mut self, mut c: Completion) {
-        match c.token {
-            LISTENER => return self.on_accept(c.res, c.more),
-            REARM => return self.acceptor.on_rearm(&mut self.p),
-            WAKE => {
+        let (key, gen) = match Token::decode(c.token) {
+            Token::Listener => return self.on_accept(c.res, c.more),
+            Token::Rearm => return self.acceptor.on_rearm(&mut self.p),
+            Token::Wake => {
                 if c.kind == OpKind::Recv {
                     self.wake_buf = c.take_filled();
                     if c.res <= 0 {
@@ -352,10 +286,10 @@ impl Worker {
                 }
                 return;
             }
-            WAKE_OTHER => return,
-            t if (aof::TOKEN_RETRY..=aof::TOKEN_WRITE).contains(&t) => {
+            Token::WakeOther => return,
+            Token::Aof(op) => {
                 if let Some(a) = &self.aof {
-                    if a.complete(t, c.res, &mut self.p) {
+                    if a.complete(op, c.res, &mut self.p, Token::aof) {
                         // An fsync completed: the threads holding replies
                         // for it may release them.
                         for t in a.waiting_threads() {
@@ -367,9 +301,8 @@ impl Worker {
                 }
                 return;
             }
-            _ => {}
-        }
-        let (key, gen) = (c.token as u32 as usize, (c.token >> 32) as u32);
+            Token::Conn { slot, gen } => (slot, gen),
+        };
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -887,7 +820,7 @@ impl Worker {
     fn shutdown(&mut self, done: &mut Vec<Completion>) {
         let mut expected = 2;
         self.acceptor.close(&mut self.p);
-        self.p.close(self.wake_rx, WAKE);
+        self.p.close(self.wake_rx, Token::Wake.encode());
         for (key, conn) in self.conns.iter_mut() {
             if conn.closing {
                 expected += 1;

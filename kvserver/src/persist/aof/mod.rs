@@ -69,7 +69,7 @@ use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-pub use writer::{TOKEN_RETRY, TOKEN_WRITE};
+pub use writer::AofOp;
 
 const ALWAYS: u8 = 0;
 const EVERYSEC: u8 = 1;
@@ -136,7 +136,7 @@ struct Inner {
     inflight: Option<Inflight>,
     /// ms of the last fsync (everysec).
     last_fsync: u64,
-    /// A failed op waits for [`TOKEN_RETRY`].
+    /// A failed op waits for [`AofOp::Retry`].
     retry_wait: bool,
 }
 

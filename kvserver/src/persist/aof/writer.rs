@@ -10,17 +10,38 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// Ring tokens of the AOF's ops (below networking's reserved ones).
-pub const TOKEN_WRITE: u64 = u64::MAX - 16;
-pub const TOKEN_FSYNC: u64 = u64::MAX - 17;
-pub const TOKEN_CLOSE: u64 = u64::MAX - 18;
-pub const TOKEN_RETRY: u64 = u64::MAX - 19;
+/// The AOF's ops on an I/O thread's ring. The thread chooses their ring
+/// tokens (`token` in [`Aof::pump`]) and hands their completions back
+/// ([`Aof::complete`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AofOp {
+    Write = 0,
+    Fsync = 1,
+    Close = 2,
+    /// The timer after a failed write or fsync.
+    Retry = 3,
+}
+
+impl AofOp {
+    /// The op of index `i` (its discriminant; 0..=3).
+    pub fn from_index(i: u64) -> AofOp {
+        match i {
+            0 => AofOp::Write,
+            1 => AofOp::Fsync,
+            2 => AofOp::Close,
+            _ => AofOp::Retry,
+        }
+    }
+}
+
+/// The ring token an I/O thread gives each AOF op.
+pub type TokenOf = fn(AofOp) -> u64;
 
 impl Aof {
     /// Starts the next write or fsync if none is in flight and one is due.
     /// Called by every I/O thread after each batch; two atomic loads when
     /// there is nothing to do.
-    pub fn pump(&self, p: &mut Proactor) {
+    pub fn pump(&self, p: &mut Proactor, token: TokenOf) {
         if self.busy.load(Ordering::SeqCst) {
             return;
         }
@@ -47,7 +68,7 @@ impl Aof {
             };
             if g.written > g.synced && (due || g.written == boundary) {
                 let end = g.written;
-                p.fsync(g.files[0].file.as_raw_fd(), true, TOKEN_FSYNC);
+                p.fsync(g.files[0].file.as_raw_fd(), true, token(AofOp::Fsync));
                 g.inflight = Some(Inflight::Fsync { end });
                 self.busy.store(true, Ordering::SeqCst);
                 return;
@@ -66,7 +87,7 @@ impl Aof {
                 let t = &g.files[0];
                 let off = t.base_off + (g.written - t.start);
                 let fd = t.file.as_raw_fd();
-                p.write_all_at(fd, data.clone(), off, TOKEN_WRITE);
+                p.write_all_at(fd, data.clone(), off, token(AofOp::Write));
                 g.inflight = Some(Inflight::Write { data, off, fd, end });
                 self.busy.store(true, Ordering::SeqCst);
                 return;
@@ -74,7 +95,7 @@ impl Aof {
             if g.written == boundary && g.synced == g.written && g.files.len() > 1 {
                 // The old file is complete and durable: move on.
                 if let Some(old) = g.files.pop_front() {
-                    p.close(old.file.into_raw_fd(), TOKEN_CLOSE);
+                    p.close(old.file.into_raw_fd(), token(AofOp::Close));
                 }
                 continue;
             }
@@ -85,26 +106,26 @@ impl Aof {
     /// A completion of one of the AOF's ops; true when it was an fsync
     /// that moved [`Aof::synced`] (the threads holding replies, see
     /// [`Aof::waiting_threads`], may release some).
-    pub fn complete(&self, token: u64, res: i32, p: &mut Proactor) -> bool {
+    pub fn complete(&self, op: AofOp, res: i32, p: &mut Proactor, token: TokenOf) -> bool {
         let mut synced = false;
-        match token {
-            TOKEN_CLOSE => return false,
-            TOKEN_RETRY => {
+        match op {
+            AofOp::Close => return false,
+            AofOp::Retry => {
                 let mut g = self.lock();
                 g.retry_wait = false;
                 match g.inflight.take() {
                     Some(Inflight::Write { data, off, fd, end }) => {
-                        p.write_all_at(fd, data.clone(), off, TOKEN_WRITE);
+                        p.write_all_at(fd, data.clone(), off, token(AofOp::Write));
                         g.inflight = Some(Inflight::Write { data, off, fd, end });
                         return false;
                     }
                     _ => self.busy.store(false, Ordering::SeqCst),
                 }
             }
-            TOKEN_WRITE | TOKEN_FSYNC => {
+            AofOp::Write | AofOp::Fsync => {
                 let mut g = self.lock();
                 if res < 0 {
-                    let what = if token == TOKEN_WRITE {
+                    let what = if op == AofOp::Write {
                         "writing"
                     } else {
                         "fsyncing"
@@ -113,11 +134,11 @@ impl Aof {
                         "kvserver: # error {what} the AOF: {}; retrying in 1 s",
                         std::io::Error::from_raw_os_error(-res)
                     );
-                    if token == TOKEN_FSYNC {
+                    if op == AofOp::Fsync {
                         g.inflight = None;
                     }
                     g.retry_wait = true;
-                    p.timeout(Duration::from_secs(1), TOKEN_RETRY);
+                    p.timeout(Duration::from_secs(1), token(AofOp::Retry));
                     return false;
                 }
                 match g.inflight.take() {
@@ -135,9 +156,8 @@ impl Aof {
                 }
                 self.busy.store(false, Ordering::SeqCst);
             }
-            _ => return false,
         }
-        self.pump(p);
+        self.pump(p, token);
         synced
     }
 
