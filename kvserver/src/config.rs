@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 #[derive(Debug, Clone, Copy)]
@@ -654,6 +654,8 @@ pub struct Runtime {
     /// Idle seconds before a client is closed (0 = never).
     pub timeout: AtomicU64,
     pub query_buffer_limit: AtomicU64,
+    /// notify-keyspace-events, as classes (`exec::notify::class`).
+    pub notify: AtomicU32,
     /// proto-max-bulk-len: the longest argument a client may send.
     pub proto_max_bulk_len: AtomicI64,
     /// Index in [`EVICTION`] of maxmemory-policy.
@@ -685,6 +687,7 @@ impl Runtime {
             timeout: AtomicU64::new(0),
             query_buffer_limit: AtomicU64::new(0),
             proto_max_bulk_len: AtomicI64::new(crate::proto::request::MAX_BULK_LEN),
+            notify: AtomicU32::new(0),
             maxmemory_policy: AtomicU64::new(0),
             maxmemory_samples: AtomicU64::new(5),
             output_limits: Default::default(),
@@ -708,6 +711,9 @@ impl Runtime {
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
             "maxclients" => self.maxclients.store(int() as u64, Ordering::Relaxed),
+            "notify-keyspace-events" => self
+                .notify
+                .store(crate::exec::notify::flags_of(v), Ordering::Relaxed),
             "timeout" => self.timeout.store(int() as u64, Ordering::Relaxed),
             "client-query-buffer-limit" => self
                 .query_buffer_limit

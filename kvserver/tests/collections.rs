@@ -147,6 +147,15 @@ fn lists(s: &Server) {
     assert_eq!(c.q(&["GET", "src"]), WRONGTYPE);
     // The wrong-type destination left the source untouched.
     assert_eq!(c.q(&["LLEN", "src"]), ":1\r\n");
+    // Rotating a one-element list onto itself never deletes it: its TTL
+    // stays (redis-server 7.0.15: TTL 1000 after the LMOVE).
+    c.q(&["RPUSH", "rot", "a"]);
+    c.q(&["EXPIRE", "rot", "1000"]);
+    assert_eq!(
+        c.q(&["LMOVE", "rot", "rot", "LEFT", "RIGHT"]),
+        "$1\r\na\r\n"
+    );
+    assert_ne!(c.q(&["TTL", "rot"]), ":-1\r\n");
 }
 
 fn hashes(s: &Server) {

@@ -12,6 +12,7 @@
 
 use crate::cmd::string::with_string;
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::proto::reply::{err, Reply};
 use crate::types::{Str, Value};
 use crate::util::parse_i64;
@@ -53,18 +54,26 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let (key, now) = (argv[1], ctx.now);
     let db = ctx.db(key);
+    let byte = (off >> 3) as usize;
+    let mask = 1u8 << (7 - (off & 7));
     let old = match db.get(key, now).map(|e| &mut e.value) {
         None => None,
-        Some(Value::String(s)) => Some(std::mem::take(s)),
+        Some(Value::String(s)) => {
+            // As Redis 7.0: a bit set to what it already is, inside the
+            // string, changes nothing (no event, no propagation).
+            let cur = s.get(byte).map(|b| (b & mask != 0) as u8);
+            if cur == Some(on) {
+                return ctx.out.int(on as i64);
+            }
+            Some(std::mem::take(s))
+        }
         Some(_) => return ctx.out.error(err::WRONGTYPE),
     };
     let exists = old.is_some();
     let mut buf = old.map(Str::into_vec).unwrap_or_default();
-    let byte = (off >> 3) as usize;
     if buf.len() <= byte {
         buf.resize(byte + 1, 0);
     }
-    let mask = 1u8 << (7 - (off & 7));
     let was = (buf[byte] & mask != 0) as i64;
     if on == 1 {
         buf[byte] |= mask;
@@ -77,6 +86,7 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
     } else {
         db.set(key, v, None, now);
     }
+    ctx.changed(class::STRING, "setbit", key);
     ctx.out.int(was);
 }
 
@@ -271,7 +281,9 @@ pub fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let maxlen = srcs.iter().map(|s| s.len()).max().unwrap_or(0);
     let dst = argv[2];
     if maxlen == 0 {
-        ctx.db(dst).remove(dst);
+        if ctx.db(dst).remove(dst).is_some() {
+            ctx.changed(class::GENERIC, "del", dst);
+        }
         return ctx.out.int(0);
     }
     let mut res = vec![0u8; maxlen];
@@ -297,5 +309,6 @@ pub fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let now = ctx.now;
     ctx.db(dst)
         .set(dst, Value::String(Str::from(res)), None, now);
+    ctx.changed(class::STRING, "set", dst);
     ctx.out.int(maxlen as i64);
 }

@@ -2,6 +2,7 @@
 //! format, the RDB serialization of `persist::rdb::codec`.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::persist::rdb::codec;
 use crate::proto::reply::err;
 
@@ -87,6 +88,7 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         // Already expired: nothing is created (the old key, if replaced,
         // is gone).
         if deleted {
+            ctx.changed(class::GENERIC, "del", key);
             ctx.propagate(&[b"DEL", key]);
         } else {
             ctx.propagate_nothing();
@@ -95,6 +97,7 @@ pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     db.set(key, v, at, now);
     db.set_idle_or_freq(key, idle, freq, now);
+    ctx.changed(class::GENERIC, "restore", key);
     // Propagated without its relative TTL (a replay later would move the
     // deadline), then the absolute deadline.
     ctx.propagate(&[b"RESTORE", key, b"0", argv[3], b"REPLACE"]);

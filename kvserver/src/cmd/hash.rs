@@ -7,6 +7,7 @@
 //! index in O(1). A hash never stays empty: the last HDEL deletes the key.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::exec::table::arity_error;
 use crate::keyspace::Db;
 use crate::proto::reply::err;
@@ -56,6 +57,8 @@ fn hset_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str) {
     for pair in argv[2..].chunks(2) {
         added += h.insert(pair[0], Str::new(pair[1])) as i64;
     }
+    ctx.changed(class::HASH, "hset", key);
+    ctx.dirty((argv.len() as u64 - 2) / 2 - 1);
     if name == "hset" {
         ctx.out.int(added)
     } else {
@@ -84,6 +87,7 @@ pub fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.int(0);
     }
     h.insert(argv[2], Str::new(argv[3]));
+    ctx.changed(class::HASH, "hset", key);
     ctx.out.int(1);
 }
 
@@ -180,6 +184,13 @@ pub fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) {
     if empty {
         db.remove(key);
     }
+    if n > 0 {
+        ctx.changed(class::HASH, "hdel", key);
+        ctx.dirty(n as u64 - 1);
+        if empty {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(n as i64);
 }
 
@@ -205,6 +216,7 @@ pub fn hincrby(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(err::OVERFLOW);
     };
     h.insert(argv[2], Str::new(new.to_string().as_bytes()));
+    ctx.changed(class::HASH, "hincrby", key);
     ctx.out.int(new);
 }
 
@@ -239,6 +251,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Ok(h) = lookup_create(db, key, now) {
         h.insert(argv[2], Str::new(text.as_bytes()));
     }
+    ctx.changed(class::HASH, "hincrbyfloat", key);
     // The result, not the increment: float arithmetic must not be redone.
     ctx.propagate(&[b"HSET", key, argv[2], text.as_bytes()]);
     ctx.out.bulk(text.as_bytes());

@@ -3,6 +3,7 @@
 //! HSCAN/SSCAN cursors), DBSIZE, RANDOMKEY, FLUSHDB/FLUSHALL, SWAPDB, OBJECT.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::proto::reply::err;
 use crate::types::{Str, Value};
 use crate::util::{glob_match, parse_i64};
@@ -16,6 +17,7 @@ pub fn del(ctx: &mut Ctx, argv: &[&[u8]]) {
         let db = ctx.db(k);
         if db.contains(k, now) {
             db.remove(k);
+            ctx.changed(class::GENERIC, "del", k);
             n += 1;
         }
     }
@@ -74,6 +76,9 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
         let now = ctx.now;
         ctx.db(to).set(to, value, expire, now);
     }
+    ctx.changed(class::GENERIC, "rename_from", from);
+    ctx.modified(to);
+    ctx.notify(class::GENERIC, "rename_to", to);
     if nx {
         ctx.out.int(1)
     } else {
@@ -153,9 +158,11 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], cmd: &str, seconds: bool, absol
     }
     if when <= now as i64 {
         db.remove(key);
+        ctx.changed(class::GENERIC, "del", key);
         ctx.propagate(&[b"DEL", key]);
     } else {
         db.set_expire(key, Some(when as u64));
+        ctx.changed(class::GENERIC, "expire", key);
         if ctx.propagating() {
             let at = when.to_string();
             ctx.propagate(&[b"PEXPIREAT", key, at.as_bytes()]);
@@ -229,6 +236,7 @@ pub fn persist(ctx: &mut Ctx, argv: &[&[u8]]) {
     let had = db.contains(argv[1], now) && db.expire_at(argv[1]).is_some();
     if had {
         db.set_expire(argv[1], None);
+        ctx.changed(class::GENERIC, "persist", argv[1]);
     }
     ctx.out.int(had as i64);
 }
@@ -310,18 +318,20 @@ fn flush_mode(ctx: &Ctx, argv: &[&[u8]]) -> Option<bool> {
 
 /// Empties `dbs`: at once, or (ASYNC) by swapping their tables out under
 /// the locks we hold and freeing them on the lazy-free thread, so a big
-/// flush does not hold the shards while it frees millions of values.
-fn flush(server: &crate::server::Server, dbs: Vec<&mut crate::keyspace::Db>, lazy: bool) {
+/// flush does not hold the shards while it frees millions of values. The
+/// number of keys removed.
+fn flush(server: &crate::server::Server, dbs: Vec<&mut crate::keyspace::Db>, lazy: bool) -> u64 {
+    let n: usize = dbs.iter().map(|d| d.len()).sum();
     if !lazy {
         dbs.into_iter().for_each(|d| d.clear());
-        return;
+        return n as u64;
     }
     let garbage: Vec<_> = dbs.into_iter().map(|d| d.take_all()).collect();
-    let n: usize = garbage.iter().map(|m| m.len()).sum();
     server
         .lazyfreed_objects
         .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     server.lazyfree.free(Box::new(garbage));
+    n as u64
 }
 
 pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -332,7 +342,9 @@ pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     let dbs = ctx.ks.dbs(db);
     // `dbs` borrows ctx.ks only; flush_dbs needs the server for counters.
     let server = ctx.server;
-    flush(server, dbs, lazy);
+    let n = flush(server, dbs, lazy);
+    // Always propagated (Redis forces it), even when nothing was there.
+    ctx.dirty(n + 1);
     ctx.out.ok();
 }
 
@@ -347,7 +359,8 @@ pub fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         .into_iter()
         .flat_map(|s| s.dbs.iter_mut())
         .collect();
-    flush(server, dbs, lazy);
+    let n = flush(server, dbs, lazy);
+    ctx.dirty(n + 1);
     ctx.out.ok();
 }
 
@@ -687,6 +700,7 @@ pub fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         target.remove(dst);
     }
     target.set(dst, value, expire, now);
+    ctx.changed_in(dst_db, class::GENERIC, "copy_to", dst);
     ctx.out.int(1);
 }
 
@@ -708,6 +722,9 @@ pub fn move_(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Some((value, expire)) = ctx.ks.db(from, key).take(key, now) {
         ctx.ks.db(to, key).set(key, value, expire, now);
     }
+    ctx.changed_in(from, class::GENERIC, "move_from", key);
+    ctx.modified_in(to, key);
+    ctx.notify_in(to, class::GENERIC, "move_to", key);
     ctx.out.int(1);
 }
 
@@ -726,6 +743,7 @@ pub fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
             crate::keyspace::Db::swap_contents(&mut lo[a.min(b)], &mut hi[0]);
         }
     }
+    ctx.dirty(1);
     ctx.out.ok();
 }
 

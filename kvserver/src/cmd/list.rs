@@ -14,6 +14,7 @@
 
 use crate::exec::blocking;
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::packed_list::PackedList as List;
@@ -33,11 +34,48 @@ fn lookup_create<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Lis
         .map(|l| l.expect("just created"))
 }
 
-fn with_list(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(Option<&mut List>, &mut Reply)) {
+/// Runs `f` on the list at `key` (None: no key) with the reply, or replies
+/// WRONGTYPE; what `f` returns (a writer: whether it changed the list).
+fn with_list<R: Default>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    f: impl FnOnce(Option<&mut List>, &mut Reply) -> R,
+) -> R {
     let (now, dbi) = (ctx.now, ctx.client.db);
     match lookup(ctx.ks.db(dbi, key), key, now) {
-        Err(WrongType) => ctx.out.error(err::WRONGTYPE),
+        Err(WrongType) => {
+            ctx.out.error(err::WRONGTYPE);
+            R::default()
+        }
         Ok(l) => f(l, ctx.out),
+    }
+}
+
+/// The keyspace event of a pop or push at `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+/// After a pop from `key` (`n` elements): its events (and `del` if that
+/// emptied it, which [`drop_if_empty`] told).
+fn popped(ctx: &mut Ctx, key: &[u8], end: End, n: usize, emptied: bool) {
+    if n == 0 {
+        return;
+    }
+    ctx.changed(class::LIST, pop_event(end), key);
+    ctx.dirty(n as u64 - 1);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -72,11 +110,13 @@ fn push(l: &mut List, end: End, v: &[u8]) {
     }
 }
 
-/// Deletes `key` if its list is now empty.
-fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
+/// Deletes `key` if its list is now empty; whether it did.
+fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) -> bool {
     if matches!(lookup(db, key, now), Ok(Some(l)) if l.is_empty()) {
         db.remove(key);
+        return true;
     }
+    false
 }
 
 /// The elements with their positions, last first.
@@ -109,7 +149,10 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End, only_existing: bool) {
     for v in &argv[2..] {
         push(l, end, v);
     }
-    ctx.out.int(l.len() as i64);
+    let len = l.len();
+    ctx.changed(class::LIST, push_event(end), key);
+    ctx.dirty(argv.len() as u64 - 3);
+    ctx.out.int(len as i64);
 }
 
 /// LPUSH key element [element ...]: the new length.
@@ -158,10 +201,11 @@ fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
         }
         Ok(Some(l)) => l,
     };
-    match count {
+    let n = match count {
         None => {
             let v = pop(l, end).expect("lists are never empty");
             ctx.out.bulk(&v);
+            1
         }
         Some(n) => {
             let n = (n.min(l.len() as u64)) as usize;
@@ -170,9 +214,11 @@ fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
                 let v = pop(l, end).expect("counted");
                 ctx.out.bulk(&v);
             }
+            n
         }
-    }
-    drop_if_empty(db, key, now);
+    };
+    let emptied = drop_if_empty(db, key, now);
+    popped(ctx, key, end, n, emptied);
 }
 
 pub fn lpop(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -208,21 +254,30 @@ pub fn lindex(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// LSET key index element
 /// (As in Redis, the key and its type are checked before the index.)
 pub fn lset(ctx: &mut Ctx, argv: &[&[u8]]) {
-    with_list(ctx, argv[1], |l, out| {
+    let set = with_list(ctx, argv[1], |l, out| {
         let Some(l) = l else {
-            return out.error(err::NO_SUCH_KEY);
+            out.error(err::NO_SUCH_KEY);
+            return false;
         };
         let Some(i) = parse_i64(argv[2]) else {
-            return out.error(err::NOT_INTEGER);
+            out.error(err::NOT_INTEGER);
+            return false;
         };
         match index(l.len(), i) {
             Some(p) => {
                 l.set(p, argv[3]);
-                out.ok()
+                out.ok();
+                true
             }
-            None => out.error("ERR index out of range"),
+            None => {
+                out.error("ERR index out of range");
+                false
+            }
         }
     });
+    if set {
+        ctx.changed(class::LIST, "lset", argv[1]);
+    }
 }
 
 /// Clamps a Redis range (inclusive, negatives from the end) to positions;
@@ -265,15 +320,29 @@ pub fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let (now, dbi, key) = (ctx.now, ctx.client.db, argv[1]);
     let db = ctx.ks.db(dbi, key);
-    match lookup(db, key, now) {
+    let removed = match lookup(db, key, now) {
         Err(WrongType) => return ctx.out.error(err::WRONGTYPE),
-        Ok(None) => {}
-        Ok(Some(l)) => match range(l.len(), start, stop) {
-            None => l.clear(),
-            Some((a, b)) => l.keep_range(a, b),
-        },
+        Ok(None) => None,
+        Ok(Some(l)) => {
+            let before = l.len();
+            match range(l.len(), start, stop) {
+                None => l.clear(),
+                Some((a, b)) => l.keep_range(a, b),
+            }
+            Some(before - l.len())
+        }
+    };
+    let emptied = drop_if_empty(db, key, now);
+    if let Some(n) = removed {
+        // Signalled even when nothing was trimmed (as Redis); counted as
+        // the elements removed.
+        ctx.modified(key);
+        ctx.notify(class::LIST, "ltrim", key);
+        ctx.dirty(n as u64);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
-    drop_if_empty(db, key, now);
     ctx.out.ok();
 }
 
@@ -297,7 +366,14 @@ pub fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) {
             l.remove_matching(argv[3], max, count < 0)
         }
     };
-    drop_if_empty(db, key, now);
+    let emptied = drop_if_empty(db, key, now);
+    if removed > 0 {
+        ctx.changed(class::LIST, "lrem", key);
+        ctx.dirty(removed as u64 - 1);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(removed as i64);
 }
 
@@ -311,17 +387,27 @@ pub fn linsert(ctx: &mut Ctx, argv: &[&[u8]]) {
     } else {
         return ctx.out.error(err::SYNTAX);
     };
-    with_list(ctx, argv[1], |l, out| {
-        let Some(l) = l else { return out.int(0) };
+    let inserted = with_list(ctx, argv[1], |l, out| {
+        let Some(l) = l else {
+            out.int(0);
+            return false;
+        };
         let pivot = l.iter().position(|v| v == argv[3]);
         match pivot {
-            None => out.int(-1),
+            None => {
+                out.int(-1);
+                false
+            }
             Some(p) => {
                 l.insert(p + after as usize, argv[4]);
-                out.int(l.len() as i64)
+                out.int(l.len() as i64);
+                true
             }
         }
     });
+    if inserted {
+        ctx.changed(class::LIST, "linsert", argv[1]);
+    }
 }
 
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
@@ -434,10 +520,23 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
         return ctx.out.null();
     };
     let v = pop(l, from).expect("lists are never empty");
-    drop_if_empty(db, src, now);
-    if let Ok(d) = lookup_create(ctx.ks.db(dbi, dst), dst, now) {
-        push(d, to, &v);
-    }
+    // A rotation (src == dst) pushes back onto the same list before it
+    // could count as emptied: a one-element list is never deleted, and
+    // keeps its TTL, as in Redis.
+    let emptied = if src == dst {
+        push(l, to, &v);
+        false
+    } else {
+        let emptied = drop_if_empty(db, src, now);
+        if let Ok(d) = lookup_create(ctx.ks.db(dbi, dst), dst, now) {
+            push(d, to, &v);
+        }
+        emptied
+    };
+    // Redis's order: the push's event, then the pop's (and `del`).
+    ctx.modified(dst);
+    ctx.notify(class::LIST, push_event(to), dst);
+    popped(ctx, src, from, 1, emptied);
     ctx.out.bulk(&v);
 }
 
@@ -503,7 +602,8 @@ fn mpop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> bool {
             let v = pop(l, end).expect("counted");
             ctx.out.bulk(&v);
         }
-        drop_if_empty(db, k, now);
+        let emptied = drop_if_empty(db, k, now);
+        popped(ctx, k, end, n, emptied);
         return true;
     }
     false
@@ -562,7 +662,8 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
             Ok(None) => {}
             Ok(Some(l)) => {
                 let v = pop(l, end).expect("lists are never empty");
-                drop_if_empty(db, k, now);
+                let emptied = drop_if_empty(db, k, now);
+                popped(ctx, k, end, 1, emptied);
                 // Propagated as the pop it did, never as a blocking command.
                 let name: &[u8] = match end {
                     End::Left => b"LPOP",

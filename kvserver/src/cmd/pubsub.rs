@@ -210,14 +210,28 @@ pub fn unsubscribe_all(server: &Server, client: &mut Client) {
 
 /// PUBLISH channel message: the number of receivers.
 pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let server = ctx.server;
-    let channel = Bytes::copy_from_slice(argv[1]);
-    let payload = Bytes::copy_from_slice(argv[2]);
+    let n = publish_to(ctx.server, &mut ctx.fx.deliver, argv[1], argv[2]);
+    ctx.out.int(n as i64);
+}
+
+/// Records a delivery of `payload` to each subscriber of `channel` and of
+/// a pattern matching it (PUBLISH, keyspace notifications); how many.
+pub fn publish_to(
+    server: &Server,
+    deliver: &mut Vec<Delivery>,
+    channel: &[u8],
+    payload: &[u8],
+) -> usize {
     let reg = server.pubsub.read();
+    if reg.channels.is_empty() && reg.patterns.is_empty() {
+        return 0;
+    }
+    let (name, channel) = (channel, Bytes::copy_from_slice(channel));
+    let payload = Bytes::copy_from_slice(payload);
     let mut n = 0;
-    if let Some(subs) = reg.channels.get(argv[1]) {
+    if let Some(subs) = reg.channels.get(name) {
         for (&id, s) in subs {
-            ctx.fx.deliver.push(Delivery::Message {
+            deliver.push(Delivery::Message {
                 to: s.to(id),
                 pattern: None,
                 channel: channel.clone(),
@@ -227,11 +241,11 @@ pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     for (pat, subs) in &reg.patterns {
-        if !glob_match(pat, argv[1], false) {
+        if !glob_match(pat, name, false) {
             continue;
         }
         for (&id, s) in subs {
-            ctx.fx.deliver.push(Delivery::Message {
+            deliver.push(Delivery::Message {
                 to: s.to(id),
                 pattern: Some(pat.clone()),
                 channel: channel.clone(),
@@ -240,8 +254,7 @@ pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
             n += 1;
         }
     }
-    drop(reg);
-    ctx.out.int(n);
+    n
 }
 
 const HELP: &[&str] = &[

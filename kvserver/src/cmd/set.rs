@@ -14,6 +14,7 @@
 //! both sets of an SMOVE, or a half-written STORE destination.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::{SetObj, Str, Value, WrongType};
@@ -95,6 +96,10 @@ pub fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) {
         Err(WrongType) => ctx.out.error(err::WRONGTYPE),
         Ok(s) => {
             let n = argv[2..].iter().filter(|m| s.insert(m)).count();
+            if n > 0 {
+                ctx.changed(class::SET, "sadd", key);
+                ctx.dirty(n as u64 - 1);
+            }
             ctx.out.int(n as i64)
         }
     }
@@ -114,6 +119,13 @@ pub fn srem(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     if empty {
         db.remove(key);
+    }
+    if n > 0 {
+        ctx.changed(class::SET, "srem", key);
+        ctx.dirty(n as u64 - 1);
+        if empty {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.out.int(n as i64);
 }
@@ -194,8 +206,16 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
             })
             .collect(),
     };
-    if s.set.is_empty() {
+    let emptied = s.set.is_empty();
+    if emptied {
         db.remove(key);
+    }
+    if !popped.is_empty() {
+        ctx.changed(class::SET, "spop", key);
+        ctx.dirty(popped.len() as u64 - 1);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     // The random picks are propagated as what they removed.
     if popped.is_empty() {
@@ -271,14 +291,24 @@ pub fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.int(src_has as i64);
     }
     let db = ctx.ks.db(dbi, src);
+    let mut emptied = false;
     if let Ok(Some(s)) = lookup(db, src, now) {
         s.remove(m);
         if s.set.is_empty() {
             db.remove(src);
+            emptied = true;
         }
     }
-    if let Ok(d) = lookup_create(ctx.ks.db(dbi, dst), dst, now) {
-        d.insert(m);
+    ctx.changed(class::SET, "srem", src);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", src);
+    }
+    let added = match lookup_create(ctx.ks.db(dbi, dst), dst, now) {
+        Ok(d) => d.insert(m),
+        Err(_) => false,
+    };
+    if added {
+        ctx.changed(class::SET, "sadd", dst);
     }
     ctx.out.int(1);
 }
@@ -375,13 +405,21 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
     let n = r.len();
     let now = ctx.now;
     let db = ctx.ks.db(ctx.client.db, dst);
-    db.remove(dst);
+    let existed = db.remove(dst).is_some();
     if n > 0 {
         let mut s = SetObj::default();
         r.into_iter().for_each(|m| {
             s.insert_str(m);
         });
         db.set(dst, Value::Set(Box::new(s)), None, now);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.changed(class::SET, event, dst);
+    } else if existed {
+        ctx.changed(class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }

@@ -15,6 +15,7 @@
 //! range bound exclusive; XADD also takes `*` and `ms-*`.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::exec::table::arity_error;
 use crate::keyspace::{Db, Locked};
 use crate::proto::reply::{err, Reply};
@@ -299,10 +300,14 @@ pub fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) {
     s.append(id, &argv[o.id_pos + 1..]);
     let id = id.to_bytes();
     ctx.out.bulk(&id);
-    if let Some(how) = o.trim {
-        s.trim(how, o.approx, o.limit as u64);
-    }
+    let trimmed = o
+        .trim
+        .map_or(0, |how| s.trim(how, o.approx, o.limit as u64));
     let len = s.len();
+    ctx.changed(class::STREAM, "xadd", key);
+    if trimmed > 0 {
+        ctx.notify(class::STREAM, "xtrim", key);
+    }
     // Propagated with the ID it got (a replay must not pick another), and
     // an approximate trim as the exact one it did.
     if ctx.propagating() {
@@ -420,6 +425,10 @@ pub fn xdel(ctx: &mut Ctx, argv: &[&[u8]]) {
             deleted += 1;
         }
     }
+    if deleted > 0 {
+        ctx.changed(class::STREAM, "xdel", key);
+        ctx.dirty(deleted as u64 - 1);
+    }
     ctx.out.int(deleted);
 }
 
@@ -442,7 +451,11 @@ pub fn xtrim(ctx: &mut Ctx, argv: &[&[u8]]) {
                 None => 0,
             };
             let len = s.len();
-            propagate_exact_trim(ctx, key, len);
+            if n > 0 {
+                ctx.changed(class::STREAM, "xtrim", key);
+                ctx.dirty(n - 1);
+                propagate_exact_trim(ctx, key, len);
+            }
             ctx.out.int(n as i64)
         }
     }
@@ -785,6 +798,7 @@ pub fn xsetid(ctx: &mut Ctx, argv: &[&[u8]]) {
     if max_deleted != StreamId::MIN {
         s.max_deleted = max_deleted;
     }
+    ctx.changed(class::STREAM, "xsetid", key);
     ctx.out.ok();
 }
 

@@ -6,6 +6,7 @@
 //! all-or-nothing across shards.
 
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::exec::table::arity_error;
 use crate::proto::reply::{err, Reply};
 use crate::types::{Str, Value};
@@ -195,6 +196,10 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     } else {
         db.set(key, string(argv[2]), expire, now);
     }
+    ctx.changed(class::STRING, "set", key);
+    if expire.is_some() {
+        ctx.notify(class::GENERIC, "expire", key);
+    }
     // A relative deadline is propagated as the absolute one it became,
     // so a replay later sets the same (Redis: SET key value PXAT ms).
     if let (Some(at), Some((_, unit, abs))) = (expire, o.expire) {
@@ -217,6 +222,7 @@ pub fn setnx(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.int(0);
     }
     db.set(argv[1], string(argv[2]), None, now);
+    ctx.changed(class::STRING, "set", argv[1]);
     ctx.out.int(1);
 }
 
@@ -226,6 +232,8 @@ fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], unit: Unit, cmd: &str) {
     };
     let now = ctx.now;
     ctx.db(argv[1]).set(argv[1], string(argv[3]), Some(at), now);
+    ctx.changed(class::STRING, "set", argv[1]);
+    ctx.notify(class::GENERIC, "expire", argv[1]);
     propagate_set_pxat(ctx, argv[1], argv[3], at);
     ctx.out.ok();
 }
@@ -276,6 +284,7 @@ pub fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let now = ctx.now;
     ctx.db(argv[1]).set(argv[1], string(argv[2]), None, now);
+    ctx.changed(class::STRING, "set", argv[1]);
     match old {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
@@ -287,6 +296,7 @@ pub fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
     match take_string(ctx, argv[1]) {
         Ok(Some(v)) => {
             ctx.db(argv[1]).remove(argv[1]);
+            ctx.changed(class::GENERIC, "del", argv[1]);
             ctx.out.bulk(&v);
         }
         Ok(None) => ctx.out.null(),
@@ -330,17 +340,21 @@ pub fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         // An absolute deadline already past deletes the key, as Redis does.
         Some(at) if absolute && at <= now => {
             db.remove(key);
+            ctx.changed(class::GENERIC, "del", key);
             ctx.propagate(&[b"DEL", key]);
         }
         Some(at) => {
             db.set_expire(key, Some(at));
+            ctx.changed(class::GENERIC, "expire", key);
             if ctx.propagating() {
                 let at = at.to_string();
                 ctx.propagate(&[b"PEXPIREAT", key, at.as_bytes()]);
             }
         }
-        None if o.persist => {
+        // Only a deadline removed is a change (Redis's removeExpire).
+        None if o.persist && db.expire_at(key).is_some() => {
             db.set_expire(key, None);
+            ctx.changed(class::GENERIC, "persist", key);
             ctx.propagate(&[b"PERSIST", key]);
         }
         None => {}
@@ -372,6 +386,7 @@ pub fn mset(ctx: &mut Ctx, argv: &[&[u8]]) {
     for kv in argv[1..].chunks_exact(2) {
         let now = ctx.now;
         ctx.db(kv[0]).set(kv[0], string(kv[1]), None, now);
+        ctx.changed(class::STRING, "set", kv[0]);
     }
     ctx.out.ok();
 }
@@ -390,6 +405,7 @@ pub fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
     for kv in argv[1..].chunks_exact(2) {
         let now = ctx.now;
         ctx.db(kv[0]).set(kv[0], string(kv[1]), None, now);
+        ctx.changed(class::STRING, "set", kv[0]);
     }
     ctx.out.int(1);
 }
@@ -420,6 +436,7 @@ pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
             add.len()
         }
     };
+    ctx.changed(class::STRING, "append", key);
     ctx.out.int(n as i64);
 }
 
@@ -508,6 +525,7 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
             n
         }
     };
+    ctx.changed(class::STRING, "setrange", key);
     ctx.out.int(n as i64);
 }
 
@@ -533,6 +551,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) {
         Some(s) => *s = Str::new(text),
         None => db.set(key, string(text), None, now),
     }
+    ctx.changed(class::STRING, "incrby", key);
     ctx.out.int(new);
 }
 
@@ -582,6 +601,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     let now = ctx.now;
     ctx.db(argv[1])
         .set_keep_ttl(argv[1], string(text.as_bytes()), now);
+    ctx.changed(class::STRING, "incrbyfloat", argv[1]);
     // The result, not the increment: float arithmetic must not be redone.
     ctx.propagate(&[b"SET", argv[1], text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());

@@ -22,6 +22,7 @@
 
 use crate::cmd::set::{COUNT_RANGE, MUST_BE_POSITIVE};
 use crate::exec::context::Ctx;
+use crate::exec::notify::class;
 use crate::keyspace::Db;
 use crate::proto::reply::{err, Reply};
 use crate::types::sorted_set::{LexBound, ScoreRange, ZSetObj};
@@ -49,10 +50,25 @@ fn with_zset(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(Option<&mut ZSetObj>, &mu
     }
 }
 
-/// Deletes `key` if its sorted set is now empty.
-fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
+/// Deletes `key` if its sorted set is now empty; whether it did.
+fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) -> bool {
     if matches!(lookup(db, key, now), Ok(Some(z)) if z.is_empty()) {
         db.remove(key);
+        return true;
+    }
+    false
+}
+
+/// After `n` members were removed from `key` by `event`: the change (and
+/// `del` if that emptied it).
+fn removed(ctx: &mut Ctx, key: &[u8], event: &'static str, n: usize, emptied: bool) {
+    if n == 0 {
+        return;
+    }
+    ctx.changed(class::ZSET, event, key);
+    ctx.dirty(n as u64 - 1);
+    if emptied {
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -242,6 +258,10 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr: bool) {
         }
         drop_if_empty(db, key, now);
     }
+    if added + updated > 0 {
+        ctx.changed(class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+        ctx.dirty((added + updated - 1) as u64);
+    }
     if nan {
         ctx.out.error(NAN_ERR)
     } else if f.incr {
@@ -264,7 +284,8 @@ pub fn zrem(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(None) => 0,
         Ok(Some(z)) => argv[2..].iter().filter(|m| z.remove(m)).count(),
     };
-    drop_if_empty(db, key, now);
+    let emptied = drop_if_empty(db, key, now);
+    removed(ctx, key, "zrem", n, emptied);
     ctx.out.int(n as i64);
 }
 
@@ -485,21 +506,34 @@ fn zrange_generic(
         },
     };
     match store {
-        Some(dst) => store_result(ctx, dst, items.into_iter().map(|(s, m)| (m, s))),
+        Some(dst) => store_result(
+            ctx,
+            dst,
+            items.into_iter().map(|(s, m)| (m, s)),
+            "zrangestore",
+        ),
         None => reply_elems(ctx.out, &items, withscores),
     }
 }
 
 /// Replaces `dst` with the pairs (deleting it if there are none) and
-/// replies their number.
-fn store_result(ctx: &mut Ctx, dst: &[u8], pairs: impl IntoIterator<Item = (Str, f64)>) {
+/// replies their number; `event` is the keyspace event of a stored result.
+fn store_result(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    pairs: impl IntoIterator<Item = (Str, f64)>,
+    event: &'static str,
+) {
     let z = ZSetObj::from_pairs(pairs);
     let n = z.len();
     let now = ctx.now;
     let db = ctx.ks.db(ctx.client.db, dst);
-    db.remove(dst);
+    let existed = db.remove(dst).is_some();
     if n > 0 {
         db.set(dst, Value::ZSet(Box::new(z)), None, now);
+        ctx.changed(class::ZSET, event, dst);
+    } else if existed {
+        ctx.changed(class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }
@@ -573,7 +607,13 @@ fn zremrange(ctx: &mut Ctx, argv: &[&[u8]], rtype: RangeType) {
             z.remove_range(lo, hi).len()
         }
     };
-    drop_if_empty(db, key, now);
+    let emptied = drop_if_empty(db, key, now);
+    let event = match rtype {
+        RangeType::Score => "zremrangebyscore",
+        RangeType::Lex => "zremrangebylex",
+        _ => "zremrangebyrank",
+    };
+    removed(ctx, key, event, n, emptied);
     ctx.out.int(n as i64);
 }
 
@@ -635,7 +675,9 @@ fn zpop(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<u64>, zmpop: boo
         }
         _ => Vec::new(),
     };
-    drop_if_empty(db, key, now);
+    let emptied = drop_if_empty(db, key, now);
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    removed(ctx, key, event, popped.len(), emptied);
     let out = &mut *ctx.out;
     if zmpop {
         out.array(2);
@@ -767,7 +809,9 @@ fn bzpop(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
         }
         _ => Vec::new(),
     };
-    drop_if_empty(db, key, now);
+    let emptied = drop_if_empty(db, key, now);
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    removed(ctx, key, event, popped.len(), emptied);
     let Some((score, member)) = popped.into_iter().next() else {
         ctx.propagate_nothing();
         return ctx.out.null_array();
@@ -988,7 +1032,14 @@ fn zsetop(
         }
     }
     match dst {
-        Some(dst) => store_result(ctx, dst, result),
+        Some(dst) => {
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_result(ctx, dst, result, event)
+        }
         None => {
             let z = ZSetObj::unconverted(result);
             reply_elems(ctx.out, &z.range(0, z.len()), withscores);

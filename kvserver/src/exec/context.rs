@@ -8,6 +8,7 @@ use crate::keyspace::{Db, Locked};
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::Rng;
+use bytes::Bytes;
 
 pub struct Ctx<'a> {
     pub server: &'a Server,
@@ -57,6 +58,59 @@ impl Ctx<'_> {
     /// succeeded (it changed nothing: GETEX without options).
     pub fn propagate_nothing(&mut self) {
         self.fx.own_set = true;
+    }
+
+    /// The command changed `key` of the selected database (Redis's
+    /// `signalModifiedKey` + `notifyKeyspaceEvent` + `server.dirty++`):
+    /// WATCH versions move, clients blocked on it may be served, one more
+    /// change counts for the `save` points (and makes the command
+    /// propagated), and keyspace event `event` of `class` is raised.
+    pub fn changed(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.client.db;
+        self.changed_in(db, class, event, key);
+    }
+
+    /// [`Ctx::changed`] for `key` of database `db` (MOVE, COPY ... DB).
+    pub fn changed_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        self.modified_in(db, key);
+        self.fx.dirty += 1;
+        self.fx.event(class, event, db, key);
+    }
+
+    /// `key` of the selected database changed, as part of a change already
+    /// counted (RENAME's destination): WATCH versions and blocked clients
+    /// only (Redis's `signalModifiedKey`).
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.modified_in(db, key);
+    }
+
+    /// [`Ctx::modified`] for `key` of database `db`.
+    pub fn modified_in(&mut self, db: usize, key: &[u8]) {
+        self.ks.db(db, key).touch(key);
+        // Read under this command's shard locks, so a client blocking on
+        // this key either registered before (and is seen) or runs after.
+        if self.server.blocking.any() {
+            self.fx.ready.push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
+    /// Keyspace event `event` of `class` on `key` (a second event of a
+    /// change already signalled: `del` after a pop emptied a list).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.client.db;
+        self.fx.event(class, event, db, key);
+    }
+
+    /// [`Ctx::notify`] for `key` of database `db` (MOVE's `move_to`).
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        self.fx.event(class, event, db, key);
+    }
+
+    /// `n` more changes to the dataset (a command that changed several
+    /// elements counts each, as Redis's `server.dirty += n`).
+    pub fn dirty(&mut self, n: u64) {
+        self.fx.dirty += n;
     }
 
     /// Something for another connection, delivered after this command.

@@ -56,6 +56,15 @@ impl Delivery {
     }
 }
 
+/// A keyspace event (Redis's notifyKeyspaceEvent): its name (`set`,
+/// `lpush`, `expired`...), database and key.
+#[derive(Debug)]
+pub struct Event {
+    pub name: &'static str,
+    pub db: usize,
+    pub key: Bytes,
+}
+
 /// The effects of one execution unit.
 #[derive(Debug)]
 pub struct Effects {
@@ -78,8 +87,13 @@ pub struct Effects {
     /// them): served once the unit's locks are released.
     pub(super) ready: Vec<(usize, Bytes)>,
     /// Changes to the dataset (Redis's `server.dirty`): what the `save`
-    /// points count.
+    /// points count, and what decides whether a command is propagated.
     pub dirty: u64,
+    /// The keyspace event classes notify-keyspace-events selects (read
+    /// when the unit starts; 0: none, nothing is recorded).
+    pub(super) notify: u32,
+    /// Keyspace events raised, published after the unit.
+    pub(super) events: Vec<Event>,
     /// For other connections, delivered by the caller's I/O thread after
     /// the command.
     pub deliver: Vec<Delivery>,
@@ -105,7 +119,21 @@ impl Effects {
             own_set: false,
             ready: Vec::new(),
             dirty: 0,
+            notify: 0,
+            events: Vec::new(),
             deliver: Vec::new(),
+        }
+    }
+
+    /// Records keyspace event `name` of `class` on `key` of database `db`,
+    /// if that class is selected.
+    pub fn event(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
+        if self.notify & class != 0 {
+            self.events.push(Event {
+                name,
+                db,
+                key: Bytes::copy_from_slice(key),
+            });
         }
     }
 

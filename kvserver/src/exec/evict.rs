@@ -35,6 +35,7 @@
 //! shard lock at a time.
 
 use super::effects::Effects;
+use super::notify::class;
 use super::pipeline;
 use super::table::{flags, Command};
 use crate::config::POLICIES;
@@ -195,6 +196,7 @@ fn evict_one(
                 // Propagated as a DEL, as Redis does, while the shard is
                 // still locked (the AOF's ordering rule).
                 fx.also_propagate(dbi, &[b"DEL", &key]);
+                fx.event(class::EVICTED, "evicted", dbi, &key);
                 pipeline::propagate(server, fx);
                 let n = crate::types::memory::memory_usage(&key, &e.value, has_ttl, 5);
                 return Some(n as u64);

@@ -20,9 +20,13 @@ pub fn active_cycle(
     fx: &mut Effects,
     budget: Duration,
 ) -> usize {
-    fx.propagating = server.aof().is_some();
-    server.ks.active_expire(part, of, rng, budget, |locked| {
+    pipeline::begin(server, fx);
+    let n = server.ks.active_expire(part, of, rng, budget, |locked| {
         pipeline::note_expired(locked, fx);
         pipeline::propagate(server, fx);
-    })
+    });
+    if !fx.events.is_empty() {
+        super::notify::publish(server, fx);
+    }
+    n
 }

@@ -11,6 +11,7 @@ pub mod loading;
 pub mod meta;
 pub mod monitor;
 pub mod multi;
+pub mod notify;
 pub mod pipeline;
 pub mod security;
 pub mod stats;

@@ -23,6 +23,7 @@ use super::blocking;
 use super::context::Ctx;
 use super::effects::Effects;
 use super::multi;
+use super::notify::{self, class};
 use super::table::{
     allowed_when_subscribed, arity_error, flags, unknown_command, unknown_subcommand, Command,
     Found, Locks,
@@ -135,7 +136,7 @@ pub fn execute_as(
         arity_error(out, cmd.name);
         return Ok(());
     }
-    fx.propagating = server.aof().is_some();
+    begin(server, fx);
     if !loading && refused(server, client, out, rng, fx, cmd, argv) {
         return Ok(());
     }
@@ -169,6 +170,9 @@ pub fn execute_as(
     // (blocking.rs: shard locks are never taken under the registry's).
     if !fx.ready.is_empty() {
         blocking::serve(server, rng, fx);
+    }
+    if !fx.events.is_empty() {
+        notify::publish(server, fx);
     }
     Ok(())
 }
@@ -339,23 +343,20 @@ fn holds_password(cmd: &Command) -> bool {
 }
 
 /// Runs `cmd`'s handler with its shards locked in `ctx`, then collects its
-/// effects into the unit's:
+/// effects into the unit's. The handler itself signalled what it changed
+/// ([`Ctx::changed`]: WATCH versions, ready keys, keyspace events, the
+/// change count); here:
 ///
-/// - the keys that lookups found expired, as DELs (before the command's
+/// - the keys that lookups found expired become DELs (before the command's
 ///   own record: they happened first);
-/// - the command's own record, if it is a write command that succeeded
-///   and did not block: its arguments as they are, or what the handler
-///   rewrote them to ([`Ctx::propagate`]);
-/// - for a write command, a modification of each of its keys (WATCH
-///   versions; and the keys blocked clients may wait on). This
-///   over-approximates Redis, which signals only keys actually changed: a
-///   write that changes nothing (SADD of a present member, a failed SET
-///   NX) also aborts a transaction watching its key.
+/// - the command's own record: what the handler rewrote it to
+///   ([`Ctx::propagate`]), or, if it changed something (its change count
+///   moved, Redis's rule) and replied no error, its arguments as they are.
 ///
-/// `reply_at` is where the command's reply starts in `ctx.out` (an error
-/// reply means it changed nothing).
+/// `reply_at` is where the command's reply starts in `ctx.out`.
 pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
     ctx.fx.own_set = false;
+    let dirty_before = ctx.fx.dirty;
     if let Some(handler) = cmd.handler() {
         handler(ctx, argv);
     }
@@ -368,39 +369,32 @@ pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize
         dirty,
         ..
     } = &mut *ctx.fx;
-    let wrote = cmd.flags & flags::WRITE != 0
-        && ctx.client.blocked.is_none()
-        && ctx.out.buf.get(reply_at) != Some(&b'-');
-    if !wrote {
+    let blocked = ctx.client.blocked.is_some();
+    let failed = ctx.out.buf.get(reply_at) == Some(&b'-');
+    if blocked || failed {
         own.clear();
-        return;
-    }
-    *dirty += 1;
-    if *own_set {
+    } else if *own_set {
         records.append(own);
-    } else if *propagating {
+    } else if *propagating && *dirty > dirty_before && cmd.has(flags::WRITE) {
         records.push(ctx.client.db, argv);
     }
-    if cmd.locks != Locks::All {
-        let db = ctx.client.db;
-        // Read under this command's shard locks, so a client blocking on
-        // these keys either registered before (and is seen) or runs after.
-        let someone_blocked = ctx.server.blocking.any();
-        for i in cmd.key_indices(argv) {
-            ctx.ks.db(db, argv[i]).touch(argv[i]);
-            if someone_blocked {
-                let k = (db, bytes::Bytes::copy_from_slice(argv[i]));
-                ctx.fx.ready.push(k);
-            }
-        }
-    }
+}
+
+/// Starts an execution unit: what its effects are recorded for (the AOF
+/// on: propagation; notify-keyspace-events: events).
+pub fn begin(server: &Server, fx: &mut Effects) {
+    fx.propagating = server.aof().is_some();
+    fx.notify = server.config.notify.load(Ordering::Relaxed);
 }
 
 /// Moves the keys that lookups through `ks` found expired (and deleted)
 /// into the unit's records, as DELs: the AOF's loader expires nothing, so
 /// the file must say it (Redis's `deleteExpiredKeyAndPropagate`).
 pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
-    ks.take_expired(|db, key| fx.also_propagate(db, &[b"DEL", &key]));
+    ks.take_expired(|db, key| {
+        fx.also_propagate(db, &[b"DEL", &key]);
+        fx.event(class::EXPIRED, "expired", db, &key);
+    });
 }
 
 /// The end of an execution unit, its shard locks still held: its records
