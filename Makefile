@@ -41,6 +41,8 @@ run: build
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# Doc comments' links must point at items that exist.
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --document-private-items
 
 # Every test: formatting and lints, the workspace's tests (threads and uring
 # backends here), then the kernel module in a qemu guest (all backends).

@@ -6,7 +6,7 @@
 #   test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req
 # (CPU: utime+stime of the server from /proc/PID/stat around the test),
 # then one summary line per test:
-#   # test -P p: B/A req/s R.RRx, CPU/req C.CCx
+#   # test -P p: B/A req/s R.RRx, CPU/req C.CCx (median of rounds R.RRx, C.CCx)
 # Knobs: A and B (kvserver options; default: 2 I/O threads with
 # `shard-dispatch local` vs `owner`), SPECS ("test pipeline requests"
 # triples), ROUNDS (3), BIN (target/release/kvserver; build it first),
@@ -44,7 +44,11 @@ IFS='|' read -ra specs <<<"$SPECS"
 for spec in "${specs[@]}"; do
   read -r t p n <<<"$spec"
   for round in $(seq 1 "$ROUNDS"); do
-    for srv in "A $pa $APORT" "B $pb $BPORT"; do
+    # Who goes first alternates, so a machine that speeds up or slows
+    # down during a round does not always favour the same build.
+    order=("A $pa $APORT" "B $pb $BPORT")
+    ((round % 2 == 0)) && order=("${order[1]}" "${order[0]}")
+    for srv in "${order[@]}"; do
       read -r name pid port <<<"$srv"
       c0=$(cpu "$pid")
       rps=$(redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" -t "$t" --csv 2>/dev/null |
@@ -54,7 +58,17 @@ for spec in "${specs[@]}"; do
         'BEGIN { printf "%s,%.2f\n", head, (c1 - c0) * 1e6 / tk / n }' | tee -a "$csv"
     done
   done
-  awk -F, -v t="$t" -v p="$p" '$1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6 }
-    END { if (rps["A"] > 0 && cpu["A"] > 0)
-      printf "# %s -P %s: B/A req/s %.2fx, CPU/req %.2fx\n", t, p, rps["B"] / rps["A"], cpu["B"] / cpu["A"] }' "$csv"
+  # Ratio of the sums over the rounds, and the median of the rounds'
+  # ratios (a slow spell during one build's run moves the sums, hardly
+  # the median).
+  awk -F, -v t="$t" -v p="$p" '
+    function median(a, n,   i, j, x) {
+      for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 == t && $2 == p { rps[$4] += $5; cpu[$4] += $6; r[$3, $4] = $5; c[$3, $4] = $6; if ($3 > n) n = $3 }
+    END { if (rps["A"] > 0 && cpu["A"] > 0) {
+      for (i = 1; i <= n; i++) { rr[i] = r[i, "B"] / r[i, "A"]; cc[i] = c[i, "A"] > 0 ? c[i, "B"] / c[i, "A"] : 1 }
+      printf "# %s -P %s: B/A req/s %.2fx, CPU/req %.2fx (median of rounds %.2fx, %.2fx)\n", t, p,
+        rps["B"] / rps["A"], cpu["B"] / cpu["A"], median(rr, n), median(cc, n) } }' "$csv"
 done

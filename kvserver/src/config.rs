@@ -7,9 +7,11 @@
 //! name, default and validation (error texts are Redis's). The startup
 //! values ([`ServerConfig`]) become the runtime configuration
 //! ([`Runtime`]): a map of the values as CONFIG GET shows them, plus atomics
-//! for the ones read on hot paths (slow log, hz, maxmemory, lazy flush).
-//! Many are accepted and shown but change nothing yet (persistence,
-//! eviction, keyspace events...): see the README.
+//! for the ones read on hot paths (slow log, hz, maxmemory, lazy flush,
+//! keyspace events, proto-max-bulk-len; the access settings are shared
+//! with the keyspace, `keyspace::Settings`). Some Redis parameters are
+//! accepted and shown but have no effect here (replication, cluster,
+//! modules...): see kvserver/README.md.
 //!
 //! FastIO's settings are separate: fastio.conf via `--config PATH`,
 //! `--backend`, `--workers`, `--fastio key=value` (see `fastio::FastioArgs`).

@@ -3,81 +3,39 @@
 //!
 //! ```text
 //! kvserver [path/to/kvserver.conf] [--port 6379] [--bind 127.0.0.1]
-//!          [--io-threads N] [--databases 16]
+//!          [--io-threads N] [--databases 16] [--any-redis-directive value...]
 //!          [--config fastio.conf] [--backend auto|kernel|uring|threads]
 //!          [--workers K] [--fastio key=value]...
 //! ```
 //!
 //! # Architecture
 //!
-//! Follow one request from the socket to the hash table and back:
+//! The source is in layers, top to bottom:
 //!
-//! - [`networking`]: N I/O threads (`io-threads`, default one per CPU
-//!   but one, at least one: see [`config::default_io_threads`]), each
-//!   with its own FastIO ring pair ([`fastio::Proactor`]) and its own
-//!   SO_REUSEPORT listener, so the kernel spreads connections over them.
-//!   Accept, recv, send and close are ring entries executed by FastIO's
-//!   workers; the thread never makes those system calls. Up to one recv
-//!   and one send are in flight per connection; all complete requests in
-//!   the input are executed and their replies go out in one send
-//!   (pipelines).
-//! - [`mailbox`]: how a thread hands another one something for a
-//!   connection it owns (pub/sub messages, MONITOR lines, the reply of a
-//!   blocked client it served, replies to forwarded requests) or requests
-//!   for shards it owns, with a wake through the rings when it sleeps;
-//!   [`dispatch`], [`blocking`] (BLPOP & co.), [`pubsub`], [`monitor`]
-//!   use it.
-//! - [`protocol`]: RESP multibulk requests (decoded in one scan of the
-//!   headers that enforces Redis's limits, arguments as ranges of the
-//!   input) and inline commands.
-//! - [`dispatch`]: which thread runs a request: its keys' shards' owner
-//!   (forwarded there) or the connection's own.
-//! - [`command`]: the command table (name, arity, flags, key positions,
-//!   handler) and dispatch: lock the shards of the keys, run the handler.
-//! - [`t_string`], [`t_list`], [`t_hash`], [`t_set`], [`keys`],
-//!   [`server_cmds`]: the commands, one family per
-//!   file as in Redis; they read and write [`db`] and reply through
-//!   [`reply`], which encodes RESP2 or RESP3 per connection.
-//! - [`db`]: the keyspace, split into S shards (a power of two, at least 4
-//!   per I/O thread), shard = hash(key) & (S-1); each shard is a
-//!   `Mutex<Shard>` holding its part of all 16 databases, with per-key
-//!   deadlines, lazy expiry on access and an active expiry cycle that each
-//!   I/O thread runs on its slice of the shards.
+//! - [`net`]: the I/O threads (one FastIO ring pair and one SO_REUSEPORT
+//!   listener each), connections, mailboxes between threads, and which
+//!   thread runs a request;
+//! - [`exec`]: the execution pipeline every command goes through, the
+//!   command table from Redis 7.0's metadata, effects, MULTI/EXEC,
+//!   blocking, AUTH, eviction, expiry, statistics, keyspace notifications;
+//! - [`cmd`]: the command handlers, one family per file;
+//! - [`keyspace`]: the sharded databases, entries, expiry, WATCH versions;
+//! - [`types`]: the values (strings, lists, hashes, sets, sorted sets,
+//!   streams);
 //!
-//! # Threading model: shards owned by I/O threads, a lock order across them
+//! and beside them [`persist`] (AOF, RDB, DUMP format) and [`proto`] (RESP
+//! parsing and encoding). Outside the layers: [`server`] (the shared
+//! `Server` and each connection's `Client`), [`config`] (the
+//! redis.conf-style file, `--directive value` options, CONFIG's runtime
+//! values), [`util`]. Each layer's `mod.rs` says what it may import.
 //!
-//! Every shard is owned by one I/O thread (`shard % io-threads`). A
-//! command whose keys all lie in shards of one thread runs on that thread
-//! ([`dispatch`]: forwarded from its connection's thread as raw requests
-//! through the [`mailbox`], replies posted back, the connection executing
-//! nothing else meanwhile so its commands keep their order). Everything
-//! else (commands spanning owners, whole-keyspace commands, EXEC, blocking
-//! and keyless commands) runs on the connection's thread. Wherever a
-//! command runs, it locks exactly the shards of its keys, in ascending
-//! shard order, executes, and unlocks: owners lock too, so this lock order
-//! is the cross-shard protocol. Because every thread acquires locks in the
-//! same global order, there is no deadlock; because a command holds all
-//! its shards at once, multi-key commands (MSET, MSETNX, MGET, DEL k1 k2,
-//! RENAME, SMOVE, LMOVE, SUNIONSTORE and the other set-algebra commands,
-//! COPY) are atomic across shards, and MULTI/EXEC is atomic the same way
-//! ([`multi`]: EXEC locks the union of the queued commands' shards)
-//! without a two-phase commit between shard owners. Commands over the
-//! whole keyspace (KEYS, DBSIZE, FLUSHALL, SWAPDB, INFO keyspace) lock
-//! every shard in order; SCAN is the exception: it locks one shard at a
-//! time and its cursor survives rehashing (see [`keys::scan`]).
-//! `shard-dispatch local` turns forwarding off (every command runs where
-//! it arrived), for comparison.
+//! kvserver/README.md is the map: the layout, the path of one request, and
+//! the threading model (shards owned by I/O threads, the lock order,
+//! forwarding, mailboxes); the design notes are in docs/kvserver/.
 //!
-//! - [`aof`]: the append-only file (Redis 7.0's multi-part layout): each
-//!   write command's record is appended while the command holds its shard
-//!   locks, written and fsynced through the rings (group commit: with
-//!   `appendfsync always` replies wait for the fsync), loaded at start,
-//!   compacted by BGREWRITEAOF.
-//! - [`rdb`]: RDB snapshots in Redis 7.0's format (SAVE, BGSAVE, `save`
-//!   points, load at start, save at shutdown) and DUMP/RESTORE.
-//! - [`config`]: the redis.conf-style file and `--directive value` options;
-//!   [`server`]: the shared server state and per-client state; [`util`]:
-//!   Redis-exact number parsing/formatting and glob matching.
+//! This file parses the command line, loads the dataset (the AOF or the
+//! RDB file) before anyone can connect, starts the I/O threads, and at exit
+//! writes what the AOF buffers and the final RDB snapshot.
 
 mod cmd;
 mod config;

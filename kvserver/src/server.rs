@@ -248,7 +248,8 @@ pub struct Client {
     pub reply_skip: bool,
     pub reply_skip_next: bool,
     /// `appendfsync always`: this client's unsent replies may go out once
-    /// the AOF is fsynced up to here (`aof.rs`, networking's hold).
+    /// the AOF is fsynced up to here (`persist/aof/writer.rs`; the I/O
+    /// thread holds the replies until then).
     pub aof_need: u64,
     /// AUTH passed, or no password was required when it connected (or at
     /// its last RESET). Commands other than AUTH HELLO QUIT RESET need it

@@ -309,6 +309,16 @@ fn fan_out(s: &Server) {
     assert_eq!(b.q(&["PUBLISH", "news.x", "late"]), ":0\r\n");
 }
 
+/// Commands encoded back to back, to send as one pipeline.
+fn pipeline(cmds: &[&[&str]]) -> Vec<u8> {
+    cmds.iter()
+        .flat_map(|a| {
+            let v: Vec<&[u8]> = a.iter().map(|s| s.as_bytes()).collect();
+            encode(&v)
+        })
+        .collect()
+}
+
 fn monitor_reply_reset(s: &Server) {
     let mut m = s.raw();
     let mut b = s.raw();
@@ -351,7 +361,7 @@ fn monitor_reply_reset(s: &Server) {
         c.q(&["CLIENT", "REPLY"]),
         "-ERR wrong number of arguments for 'client|reply' command\r\n"
     );
-    let seq: Vec<Vec<u8>> = [
+    let seq = pipeline(&[
         &["CLIENT", "REPLY", "OFF"][..],
         &["SET", "x", "1"],
         &["PING"],
@@ -361,18 +371,39 @@ fn monitor_reply_reset(s: &Server) {
         &["CLIENT", "REPLY", "SKIP"],
         &["PING", "b"],
         &["PING", "c"],
-    ]
-    .iter()
-    .map(|a| {
-        let v: Vec<&[u8]> = a.iter().map(|s| s.as_bytes()).collect();
-        encode(&v)
-    })
-    .collect();
-    c.send_raw(&seq.concat());
+    ]);
+    c.send_raw(&seq);
     assert_eq!(reply(&mut c), "+OK\r\n");
     assert_eq!(reply(&mut c), "$1\r\na\r\n");
     assert_eq!(reply(&mut c), "$1\r\nc\r\n");
     assert_eq!(c.q(&["GET", "x"]), "$1\r\n1\r\n");
+
+    // Under CLIENT REPLY OFF, pushes still go out (redis-server 7.0.15):
+    // subscription confirmations and messages, not PING's reply nor
+    // MONITOR lines.
+    let mut p = s.raw();
+    let seq = pipeline(&[
+        &["CLIENT", "REPLY", "OFF"][..],
+        &["SUBSCRIBE", "x", "y"],
+        &["PSUBSCRIBE", "p*"],
+        &["UNSUBSCRIBE", "x"],
+        &["PING"],
+    ]);
+    p.send_raw(&seq);
+    for want in [
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n",
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\ny\r\n:2\r\n",
+        "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n",
+        "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:2\r\n",
+    ] {
+        assert_eq!(reply(&mut p), want);
+    }
+    let mut q = s.raw();
+    assert_eq!(q.q(&["PUBLISH", "pq", "m"]), ":1\r\n");
+    assert_eq!(
+        reply(&mut p),
+        "*4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npq\r\n$1\r\nm\r\n"
+    );
 
     // RESET: back to a fresh connection.
     let mut d = s.raw();

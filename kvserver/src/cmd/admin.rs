@@ -69,7 +69,7 @@ pub fn config_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
     );
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops the server (every
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: stops the server (every
 /// I/O thread leaves its loop within 100 ms and closes its connections);
 /// the calling client gets no reply, its connection is closed, as Redis.
 pub fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {

@@ -2,12 +2,13 @@
 //! BITCOUNT BITPOS BITOP.
 //!
 //! Bit 0 is the most significant bit of byte 0, as in Redis. Offsets go up
-//! to 2^32 - 1 (a 512 MiB string, Redis's proto-max-bulk-len). SETBIT edits
-//! the string in place when its buffer is not shared (`Bytes::try_into_mut`),
-//! so setting bits one by one is not O(length) each.
+//! to 2^32 - 1 (a 512 MiB string, Redis's proto-max-bulk-len). SETBIT takes
+//! the string's buffer out of the entry (`Str::into_vec`, no copy for a
+//! boxed string), edits it and puts it back, so setting bits one by one is
+//! not O(length) each.
 //!
 //! BITOP holds the shards of its destination and every source (the
-//! dispatcher locks them in ascending order, see [`crate::keyspace`]): the result
+//! pipeline locks them in ascending order, see [`crate::keyspace`]): the result
 //! is computed and stored atomically across shards.
 
 use crate::cmd::string::with_string;

@@ -153,7 +153,7 @@ pub fn list(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.verbatim(&text);
 }
 
-/// CLIENT KILL ip:port | CLIENT KILL <filter> <value> ...
+/// `CLIENT KILL ip:port | CLIENT KILL <filter> <value> ...`
 pub fn kill(ctx: &mut Ctx, argv: &[&[u8]]) {
     let old_form = argv.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);

@@ -10,7 +10,7 @@ use crate::util::parse_i64;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
-/// PING [message]
+/// `PING [message]`
 pub fn ping(ctx: &mut Ctx, argv: &[&[u8]]) {
     // A subscribed RESP2 client gets a pub/sub-shaped answer.
     if ctx.client.subscribed() && !ctx.out.resp3() && argv.len() <= 2 {
@@ -124,7 +124,7 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
     out.array(0);
 }
 
-/// AUTH [username] password.
+/// `AUTH [username] password`.
 pub fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {

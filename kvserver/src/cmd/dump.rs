@@ -19,7 +19,7 @@ pub fn dump(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
+/// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`.
 pub fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (mut replace, mut absttl) = (false, false);
     let (mut idle, mut freq) = (None, None);

@@ -30,7 +30,7 @@ fn lookup_create<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Has
         .map(|h| h.expect("just created"))
 }
 
-/// Runs `f` on the hash at argv[1] (None if missing); WRONGTYPE is replied
+/// Runs `f` on the hash at `argv[1]` (None if missing); WRONGTYPE is replied
 /// here. Saves every read-only command the same five lines.
 fn with_hash(
     ctx: &mut Ctx,
@@ -257,7 +257,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.bulk(text.as_bytes());
 }
 
-/// HRANDFIELD key [count [WITHVALUES]]: one random field; or `count`
+/// `HRANDFIELD key [count [WITHVALUES]]`: one random field; or `count`
 /// distinct fields (all of them if count ≥ size); or, for a negative
 /// count, |count| fields that may repeat. With values: flat pairs in
 /// RESP2, an array of [field, value] pairs in RESP3 (as Redis 7).

@@ -558,7 +558,7 @@ pub fn command_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
 // SLOWLOG
 // ---------------------------------------------------------------------------
 
-/// SLOWLOG GET [count]: the newest entries (10; -1: all).
+/// `SLOWLOG GET [count]`: the newest entries (10; -1: all).
 pub fn slowlog_get(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 3 {
         return arity_error(ctx.out, "slowlog|get");

@@ -299,8 +299,8 @@ pub fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
-/// FLUSHDB / FLUSHALL take an optional SYNC or ASYNC (both synchronous here).
-/// FLUSHDB/FLUSHALL's mode: Some(async?), None on a syntax error. With
+/// FLUSHDB/FLUSHALL's mode (ASYNC frees the old tables on the lazy-free
+/// thread): Some(async?), None on a syntax error. With
 /// no argument, `lazyfree-lazy-user-flush` decides (as in Redis).
 fn flush_mode(ctx: &Ctx, argv: &[&[u8]]) -> Option<bool> {
     match argv.len() {
@@ -656,7 +656,7 @@ fn parse_db(ctx: &mut Ctx, a: &[u8], not_int: &str) -> Option<usize> {
     Some(n as usize)
 }
 
-/// COPY source destination [DB destination-db] [REPLACE]: 1 if copied.
+/// `COPY source destination [DB destination-db] [REPLACE]`: 1 if copied.
 /// The copy is deep (a later change to one does not show in the other) and
 /// keeps the TTL.
 pub fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {

@@ -2,7 +2,7 @@
 //! LLEN LRANGE LINDEX LSET LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH LMPOP,
 //! and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
 //!
-//! A list is a [`PackedList`]: elements packed end to end in chunks of up
+//! A list is a [`crate::types::packed_list::PackedList`]: elements packed end to end in chunks of up
 //! to 4 KB, as Redis's quicklist of listpacks: O(1) at both ends, a walk
 //! by chunk counts to an index. A list never stays empty: popping the
 //! last element deletes the key.
@@ -173,7 +173,7 @@ pub fn rpushx(ctx: &mut Ctx, argv: &[&[u8]]) {
     push_generic(ctx, argv, End::Right, true);
 }
 
-/// LPOP/RPOP key [count]: one element (bulk), or up to `count` (array; a
+/// `LPOP/RPOP key [count]`: one element (bulk), or up to `count` (array; a
 /// null array for a missing key, as Redis).
 fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
     if argv.len() > 3 {
@@ -580,7 +580,7 @@ fn mpop_args<'a, 'b>(out: &mut Reply, argv: &'b [&'a [u8]]) -> Option<(&'b [&'a 
 }
 
 /// Pops up to `count` elements from the first non-empty list of `keys` and
-/// replies [key, [elements]]; false if every list was empty (no reply).
+/// replies `[key, [elements]]`; false if every list was empty (no reply).
 fn mpop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> bool {
     let (now, dbi, serving) = (ctx.now, ctx.client.db, ctx.client.serving);
     for &k in keys {
@@ -610,8 +610,8 @@ fn mpop_first(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: u64) -> bool {
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops up to
-/// `count` elements from the first non-empty list; replies [key,
-/// [elements]] or a null array.
+/// `count` elements from the first non-empty list; replies
+/// `[key, [elements]]` or a null array.
 pub fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some((keys, end, count)) = mpop_args(ctx.out, argv) else {
         return;

@@ -1,8 +1,19 @@
 //! The commands, one family per file as in Redis (t_string.c, t_list.c
 //! ...): a handler reads the arguments, works on the locked keys of its
-//! context ([`crate::exec::context::Ctx`]), writes its reply, and records
-//! what it did besides (what to propagate, deliveries) on the context's
-//! effects. Handlers never see sockets, rings or files.
+//! context ([`crate::exec::context::Ctx`]), writes its reply, and says what
+//! it did besides: what it changed (`Ctx::changed`, `notify`, `dirty`),
+//! what to propagate instead of its arguments (`Ctx::propagate`), what to
+//! deliver to other connections. Handlers never see sockets, rings or
+//! files.
+//!
+//! Start reading at [`string`] (`get`, `set`); the table that binds each
+//! command to its handler is `exec/table.rs`.
+//!
+//! May import `exec` (the context, effects, notification classes, the
+//! command table and metadata, blocking, MULTI, MONITOR, security,
+//! eviction's memory figure), `keyspace`, `types`, `persist` (the RDB
+//! codec for DUMP/RESTORE, snapshots for BGSAVE), `proto`, `server`,
+//! `util`. Never `net`.
 
 pub mod admin;
 pub mod bitops;

@@ -24,7 +24,7 @@ pub fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
-/// BGSAVE [SCHEDULE]: the snapshot is copied here, under every shard lock
+/// `BGSAVE [SCHEDULE]`: the snapshot is copied here, under every shard lock
 /// (flag ALL_SHARDS), and written by a background thread.
 pub fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"schedule")) {
@@ -52,7 +52,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let Some(aof) = ctx.server.aof() else {
         return ctx.out.error(
             "ERR BGREWRITEAOF needs appendonly yes (kvserver rewrites only a live AOF; \
-             there is no RDB either)",
+             BGSAVE writes an RDB snapshot)",
         );
     };
     match aof.bgrewrite() {

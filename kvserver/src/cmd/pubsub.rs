@@ -283,7 +283,7 @@ fn syntax_error(ctx: &mut Ctx, sub: &[u8]) {
     ctx.out.error_bytes(&m);
 }
 
-/// PUBSUB CHANNELS [pattern]: the channels with subscribers.
+/// `PUBSUB CHANNELS [pattern]`: the channels with subscribers.
 pub fn channels(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 3 {
         return syntax_error(ctx, argv[1]);
@@ -303,7 +303,7 @@ pub fn channels(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// PUBSUB SHARDCHANNELS [pattern]: no sharded channels exist yet.
+/// `PUBSUB SHARDCHANNELS [pattern]`: no sharded channels exist yet.
 pub fn shardchannels(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 3 {
         return syntax_error(ctx, argv[1]);

@@ -9,7 +9,7 @@
 //! Redis lists in ascending order and so do we ([`intset_order`]).
 //!
 //! Atomicity across shards: SMOVE and the multi-key commands hold every
-//! involved key's shard for their whole run (the dispatcher locks them in
+//! involved key's shard for their whole run (the pipeline locks them in
 //! ascending order, see [`crate::keyspace`]), so no client ever sees a member in
 //! both sets of an SMOVE, or a half-written STORE destination.
 
@@ -163,7 +163,7 @@ pub fn scard(ctx: &mut Ctx, argv: &[&[u8]]) {
     });
 }
 
-/// SPOP key [count]: removes and returns one random member (bulk), or
+/// `SPOP key [count]`: removes and returns one random member (bulk), or
 /// `count` distinct ones (a set in RESP3); the key goes with the last.
 pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 3 {
@@ -234,7 +234,7 @@ pub fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// SRANDMEMBER key [count]: like SPOP without removing; a negative count
+/// `SRANDMEMBER key [count]`: like SPOP without removing; a negative count
 /// allows repeats. The counted form is an array (not a set) even in RESP3,
 /// as in Redis, since it may repeat.
 pub fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {

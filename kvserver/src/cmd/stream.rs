@@ -245,7 +245,7 @@ fn parse_add_trim(argv: &[&[u8]], xadd: bool) -> Result<AddTrim, &'static str> {
     Ok(o)
 }
 
-/// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]]
+/// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]]`
 /// *|id field value [field value ...]: the new entry's ID.
 pub fn xadd(ctx: &mut Ctx, argv: &[&[u8]]) {
     let o = match parse_add_trim(argv, true) {

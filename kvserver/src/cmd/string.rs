@@ -1,9 +1,9 @@
 //! String commands (Redis's t_string.c): GET SET and its options, the
 //! counters, ranges, and the multi-key MGET/MSET/MSETNX.
 //!
-//! Every handler runs with its keys' shards locked (see [`crate::exec::command`]),
-//! so a read-modify-write like INCR or APPEND is atomic, and MSET/MSETNX are
-//! all-or-nothing across shards.
+//! Every handler runs with its keys' shards locked (see
+//! [`crate::exec::pipeline`]), so a read-modify-write like INCR or APPEND
+//! is atomic, and MSET/MSETNX are all-or-nothing across shards.
 
 use crate::exec::context::Ctx;
 use crate::exec::notify::class;
@@ -151,7 +151,7 @@ fn parse_str_opts<'a>(args: &[&'a [u8]], is_set: bool) -> Option<StrOpts<'a>> {
     Some(o)
 }
 
-/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]`
 pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(o) = parse_str_opts(&argv[3..], true) else {
         return ctx.out.error(err::SYNTAX);

@@ -17,7 +17,7 @@
 //! pairs in RESP3, as in Redis 7.
 //!
 //! Atomicity across shards: the STORE forms, ZRANGESTORE and ZMPOP hold
-//! every involved key's shard for their whole run (the dispatcher locks
+//! every involved key's shard for their whole run (the pipeline locks
 //! them in ascending order, see [`crate::keyspace`]).
 
 use crate::cmd::set::{COUNT_RANGE, MUST_BE_POSITIVE};
@@ -153,7 +153,7 @@ struct ZaddFlags {
     incr: bool,
 }
 
-/// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
+/// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
 pub fn zadd(ctx: &mut Ctx, argv: &[&[u8]]) {
     zadd_generic(ctx, argv, false);
 }
@@ -538,27 +538,27 @@ fn store_result(
     ctx.out.int(n as i64);
 }
 
-/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
 pub fn zrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     zrange_generic(ctx, argv, 1, None, RangeType::Auto, None);
 }
 
-/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
 pub fn zrangestore(ctx: &mut Ctx, argv: &[&[u8]]) {
     zrange_generic(ctx, argv, 2, Some(argv[1]), RangeType::Auto, None);
 }
 
-/// ZREVRANGE key start stop [WITHSCORES]
+/// `ZREVRANGE key start stop [WITHSCORES]`
 pub fn zrevrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     zrange_generic(ctx, argv, 1, None, RangeType::Rank, Some(true));
 }
 
-/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+/// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
 pub fn zrangebyscore(ctx: &mut Ctx, argv: &[&[u8]]) {
     zrange_generic(ctx, argv, 1, None, RangeType::Score, Some(false));
 }
 
-/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
+/// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
 pub fn zrevrangebyscore(ctx: &mut Ctx, argv: &[&[u8]]) {
     zrange_generic(ctx, argv, 1, None, RangeType::Score, Some(true));
 }
@@ -711,12 +711,12 @@ fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     zpop(ctx, &argv[1..2], max, count, false);
 }
 
-/// ZPOPMIN key [count]
+/// `ZPOPMIN key [count]`
 pub fn zpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
     zpop_minmax(ctx, argv, false);
 }
 
-/// ZPOPMAX key [count]
+/// `ZPOPMAX key [count]`
 pub fn zpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
     zpop_minmax(ctx, argv, true);
 }
@@ -1100,7 +1100,7 @@ pub fn zintercard(ctx: &mut Ctx, argv: &[&[u8]]) {
     zsetop(ctx, argv, 1, None, SetOp::Inter, true, "zintercard");
 }
 
-/// ZRANDMEMBER key [count [WITHSCORES]]: a negative count allows repeats.
+/// `ZRANDMEMBER key [count [WITHSCORES]]`: a negative count allows repeats.
 pub fn zrandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut withscores = false;
     let count = match argv.get(2) {

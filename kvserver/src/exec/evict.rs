@@ -24,7 +24,7 @@
 //! evict the one idle longest (the entry's access clock, one-second
 //! resolution, as OBJECT IDLETIME); `volatile-ttl` the one with the
 //! nearest deadline; `allkeys-lfu`/`volatile-lfu` the one with the lowest
-//! access counter after decay (Redis's LFU, see [`lfu`]: the entry's
+//! access counter after decay (Redis's LFU, see `keyspace::entry`: the entry's
 //! 24-bit access field holds LFU data while an LFU policy is selected, as
 //! Redis's `robj.lru`). Redis keeps a pool of the
 //! best 16 candidates across rounds and databases; we sample afresh per

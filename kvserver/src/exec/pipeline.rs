@@ -15,6 +15,7 @@
 //!   finish: the unit's records to the AOF, under the locks
 //!   unlock
 //!   serve the clients blocked on the keys it wrote
+//!   publish its keyspace events (notify-keyspace-events)
 //! the caller posts the unit's deliveries (pub/sub, MONITOR, unblocked
 //! replies, kills) through its I/O thread's mailbox
 //! ```
@@ -49,7 +50,8 @@ pub enum Origin {
 
 /// Runs one command (`argv[0]` is its name) for `client` and appends its
 /// reply to `out`; its deliveries are left in `fx` for the caller to post.
-/// Inside MULTI, commands other than [`NO_QUEUE`] ones are queued
+/// Inside MULTI, commands other than those that run at once
+/// ([`Command::runs_in_multi`]) are queued
 /// (`+QUEUED`); an unknown name or a wrong arity there also dooms the
 /// transaction (EXECABORT).
 pub fn execute(
@@ -105,7 +107,8 @@ pub fn execute_as(
     let Some(&name) = argv.first() else {
         return Ok(());
     };
-    let cmd = match server.commands.lookup(argv) {
+    let hint = client.info.last_cmd.load(Ordering::Relaxed);
+    let cmd = match server.commands.lookup_hinted(argv, hint) {
         Found::Command(c) => c,
         _ if loading => {
             return Err(format!(
@@ -138,6 +141,10 @@ pub fn execute_as(
     }
     begin(server, fx);
     if !loading && refused(server, client, out, rng, fx, cmd, argv) {
+        // What eviction did before an OOM refusal still happened.
+        if !fx.events.is_empty() {
+            notify::publish(server, fx);
+        }
         return Ok(());
     }
     let start_us = clock.start_us();
@@ -390,6 +397,7 @@ pub fn begin(server: &Server, fx: &mut Effects) {
 /// Moves the keys that lookups through `ks` found expired (and deleted)
 /// into the unit's records, as DELs: the AOF's loader expires nothing, so
 /// the file must say it (Redis's `deleteExpiredKeyAndPropagate`).
+#[inline]
 pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
     ks.take_expired(|db, key| {
         fx.also_propagate(db, &[b"DEL", &key]);
@@ -413,6 +421,7 @@ pub fn finish(ctx: &mut Ctx) {
 
 /// Hands the unit's records to their consumers (the AOF) and clears them.
 /// Call with the unit's shard locks held.
+#[inline]
 pub fn propagate(server: &Server, fx: &mut Effects) {
     if fx.dirty != 0 {
         server.stats.dirty(std::mem::take(&mut fx.dirty), fx.thread);

@@ -13,8 +13,8 @@
 //! removing it lets everyone in.
 //!
 //! Until authenticated, a client is also held to Redis's small request
-//! limits (10 arguments, 16 KiB per argument: `protocol.rs`), so a stranger
-//! cannot make the server buffer a big request.
+//! limits (10 arguments, 16 KiB per argument: `proto/request.rs`), so a
+//! stranger cannot make the server buffer a big request.
 //!
 //! Protected mode: with `protected-mode yes` (the default) and no password,
 //! a connection from a non-loopback address is answered Redis's `-DENIED`

@@ -2,7 +2,7 @@
 //! counters (INFO errorstats), the slow log (SLOWLOG) and the ops/sec
 //! sampler (INFO stats' `instantaneous_ops_per_sec`).
 //!
-//! Cost per command (see `command::run`): one clock reading (the end
+//! Cost per command (see `pipeline::call`): one clock reading (the end
 //! time, which is also the next pipelined command's start: see
 //! `util::BatchClock`), and two additions to that command's own 64-byte
 //! aligned counter block *of this thread*: each of the first

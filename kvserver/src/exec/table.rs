@@ -452,14 +452,31 @@ pub(super) fn allowed_when_subscribed(cmd: &Command) -> bool {
     )
 }
 
+/// Commands whose replies are pushes (Redis's CLIENT_PUSHING: the
+/// subscription confirmations), sent even under CLIENT REPLY OFF or SKIP
+/// (redis-server 7.0.15 sends them, and the messages, to such a client).
+pub fn replies_are_pushes(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+    )
+}
+
+/// Commands by (lowercase) name.
+type ByName = HashMap<Box<[u8]>, &'static Command>;
+
 /// The table as clients see it: commands by the names they call them
 /// (`rename-command` applied, once at start), subcommands by container.
 #[derive(Debug)]
 pub struct CommandTable {
-    by_name: HashMap<Box<[u8]>, &'static Command>,
-    /// Per container (its index in [`COMMANDS`]): its subcommands by the
-    /// name after the `|`.
-    subs: HashMap<usize, HashMap<Box<[u8]>, &'static Command>>,
+    by_name: ByName,
+    /// Indexed like [`COMMANDS`]: a container's subcommands by the name
+    /// after the `|` (None for the other commands: every request looks
+    /// here, so it is an index, not a hash lookup).
+    subs: Vec<Option<ByName>>,
+    /// Whether `rename-command` changed any name (then a command's own
+    /// name is not necessarily what clients call it: no hints).
+    renamed: bool,
 }
 
 /// What the name(s) of a request found.
@@ -475,15 +492,15 @@ impl CommandTable {
     /// The table with `rename-command` directives applied in order
     /// (name, new name; "" removes it).
     pub fn new(renames: &[(String, String)]) -> CommandTable {
-        let mut subs: HashMap<usize, HashMap<Box<[u8]>, &'static Command>> = HashMap::new();
+        let mut subs: Vec<Option<ByName>> = vec![None; COMMANDS.len()];
         for c in COMMANDS {
             if let Some((container, sub)) = c.name.split_once('|') {
                 let parent = COMMANDS
                     .iter()
                     .find(|p| p.name == container)
                     .expect("every subcommand's container is in the table");
-                subs.entry(parent.index())
-                    .or_default()
+                subs[parent.index()]
+                    .get_or_insert_with(HashMap::new)
                     .insert(sub.as_bytes().into(), c);
             }
         }
@@ -491,7 +508,11 @@ impl CommandTable {
             .into_iter()
             .map(|(n, c)| (n.into_bytes().into_boxed_slice(), c))
             .collect();
-        CommandTable { by_name, subs }
+        CommandTable {
+            by_name,
+            subs,
+            renamed: !renames.is_empty(),
+        }
     }
 
     /// The command a request names: `argv[0]` (case-insensitive, as
@@ -500,13 +521,34 @@ impl CommandTable {
         let Some(cmd) = argv.first().and_then(|n| get(&self.by_name, n)) else {
             return Found::Unknown;
         };
-        let (Some(subs), Some(sub)) = (self.subs.get(&cmd.index()), argv.get(1)) else {
+        let (Some(subs), Some(sub)) = (self.subs_of(cmd), argv.get(1)) else {
             return Found::Command(cmd);
         };
         match get(subs, sub) {
             Some(c) => Found::Command(c),
             None => Found::UnknownSub,
         }
+    }
+
+    /// As [`CommandTable::lookup`], trying first `hint`, the index of the
+    /// client's previous command: a pipeline repeats its command, and a
+    /// name compared is cheaper than one hashed. Only plain commands
+    /// (not containers, not subcommands) and only without renames.
+    #[inline]
+    pub fn lookup_hinted(&self, argv: &[&[u8]], hint: usize) -> Found {
+        if let (Some(c), Some(name), false) = (COMMANDS.get(hint), argv.first(), self.renamed) {
+            if name.eq_ignore_ascii_case(c.name.as_bytes())
+                && c.container().is_empty()
+                && self.subs_of(c).is_none()
+            {
+                return Found::Command(c);
+            }
+        }
+        self.lookup(argv)
+    }
+
+    fn subs_of(&self, cmd: &Command) -> Option<&ByName> {
+        self.subs.get(cmd.index())?.as_ref()
     }
 
     /// The command a request names, if it names one (COMMAND GETKEYS,
@@ -526,7 +568,7 @@ impl CommandTable {
             None => get(&self.by_name, &lower),
             Some(p) => {
                 let c = get(&self.by_name, &lower[..p])?;
-                get(self.subs.get(&c.index())?, &lower[p + 1..])
+                get(self.subs_of(c)?, &lower[p + 1..])
             }
         }
     }
@@ -539,8 +581,7 @@ impl CommandTable {
     /// A container's subcommands (none for a plain command).
     pub fn subcommands(&self, cmd: &'static Command) -> Vec<&'static Command> {
         let mut v: Vec<&'static Command> = self
-            .subs
-            .get(&cmd.index())
+            .subs_of(cmd)
             .map(|m| m.values().copied().collect())
             .unwrap_or_default();
         v.sort_by_key(|c| c.name);
@@ -549,7 +590,7 @@ impl CommandTable {
 }
 
 /// `name` in `map`, case-insensitively (the keys are lowercase).
-fn get(map: &HashMap<Box<[u8]>, &'static Command>, name: &[u8]) -> Option<&'static Command> {
+fn get(map: &ByName, name: &[u8]) -> Option<&'static Command> {
     let mut buf = [0u8; 32];
     if name.len() > buf.len() {
         // Longer names exist only through rename-command.

@@ -60,8 +60,8 @@ impl Db {
     }
 
     /// Records a modification of `key` (WATCH). Called by [`Db::set`],
-    /// [`Db::remove`] (so deletes and expiry count) and by the dispatcher
-    /// after every write command for each of its keys.
+    /// [`Db::remove`] (so deletes and expiry count) and by the pipeline
+    /// for every key a handler says it changed (`Ctx::changed`).
     pub fn touch(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;

@@ -5,7 +5,7 @@ use crate::types::{Str, Value};
 
 /// One key of the keyspace: its name, value and bookkeeping, 56 bytes
 /// (the key and a short string value inline, see [`Str`]). Entries live in
-/// their database's slot pages ([`Slots`]), the hash table holds only
+/// their database's slot pages (`store.rs`), the hash table holds only
 /// their 4-byte slot numbers, and deadlines live in a side table, as
 /// Redis's `expires` dict: a key without a TTL pays nothing for it.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ pub(super) fn lru_of_secs(s: u64) -> u32 {
 /// (16 bits, wrapping), `counter` a logarithmic access counter (8 bits).
 /// An access decays the counter by one per `lfu-decay-time` minutes since
 /// `ldt`, then increments it with probability `1 / ((counter - 5) *
-/// lfu-log-factor + 1)`; a new key starts at [`INIT_VAL`] so it is not
+/// lfu-log-factor + 1)`; a new key starts at `INIT_VAL` so it is not
 /// evicted before it had a chance to be read.
 pub mod lfu {
     /// A new key's counter (Redis's LFU_INIT_VAL).

@@ -20,12 +20,19 @@
 //! Memory per key is what this layout is for: an [`Entry`] is 56 bytes
 //! with the key and a short string value inline ([`Str`]), entries sit in
 //! pages (no allocation per key), and the table holds 4-byte slot numbers,
-//! so a power-of-two table's slack costs little (see kvserver/README.md).
+//! so a power-of-two table's slack costs little (see
+//! docs/kvserver/keyspace.md).
 //!
 //! Expiry: a key's deadline (ms since the epoch) lives in `expires`, only
 //! for keys that have one; it is checked on every access (lazy expiry) and
 //! an active cycle samples `expires` at random ([`Keyspace::active_expire`]),
-//! as Redis does.
+//! as Redis does. A key deleted because it expired is noted in its [`Db`]
+//! and handed back to whoever locked ([`Locked::take_expired`]): the caller
+//! propagates it and raises its event.
+//!
+//! May import only `types` and `util`: the keyspace never propagates,
+//! publishes, counts statistics or touches a connection. Start reading at
+//! [`Keyspace::lock`], [`Locked::db`] and `Db::get` (`db.rs`).
 
 mod db;
 mod entry;
@@ -55,7 +62,7 @@ pub struct Keyspace {
 }
 
 /// Which shard a key lives in (its low bits), and the key's table hash
-/// ([`table_hash`]) and SCAN position. Word at a time: each 8-byte word
+/// (`store::table_hash`) and SCAN position. Word at a time: each 8-byte word
 /// is mixed in with a multiply, then murmur3's fmix64 avalanches, so the
 /// shard bits do not correlate with the table's.
 pub fn key_hash(key: &[u8]) -> u64 {
@@ -327,16 +334,54 @@ impl Locked<'_> {
     /// it had expired, with its database, in order per database part.
     /// Whoever locks calls this before unlocking when expired keys matter
     /// (they are propagated as DELs, in order with the writes).
-    pub fn take_expired(&mut self, mut f: impl FnMut(usize, Str)) {
-        if self.touched == 0 {
-            return;
-        }
+    #[inline]
+    pub fn take_expired(&mut self, f: impl FnMut(usize, Str)) {
         let touched = std::mem::take(&mut self.touched);
+        // Every command asks; almost always nothing expired (one check
+        // per database part handed out).
+        if touched != 0 && self.any_expired(touched) {
+            self.drain_expired(touched, f);
+        }
+    }
+
+    fn any_expired(&self, touched: u64) -> bool {
+        self.guards.slice().iter().any(|(_, g)| {
+            let mut bits = touched;
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let dbs = if bit == 63 {
+                    &g.dbs[63.min(g.dbs.len())..]
+                } else {
+                    g.dbs.get(bit..bit + 1).unwrap_or_default()
+                };
+                if dbs.iter().any(Db::has_expired) {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+
+    fn drain_expired(&mut self, touched: u64, mut f: impl FnMut(usize, Str)) {
         for (_, g) in self.guards.slice_mut() {
-            for (i, db) in g.dbs.iter_mut().enumerate() {
-                if touched & db_bit(i) != 0 && db.has_expired() {
-                    for key in db.take_expired() {
-                        f(i, key);
+            // Only the databases handed out (usually one), not all 16.
+            let mut bits = touched;
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // Bit 63 stands for every database from 63 on.
+                let dbs = if bit == 63 {
+                    63..g.dbs.len()
+                } else {
+                    bit..bit + 1
+                };
+                for i in dbs {
+                    let Some(db) = g.dbs.get_mut(i) else { break };
+                    if db.has_expired() {
+                        for key in db.take_expired() {
+                            f(i, key);
+                        }
                     }
                 }
             }

@@ -13,14 +13,14 @@
 //! Commands that span owners (MSET over shards of two threads, RENAME,
 //! SUNIONSTORE...), whole-keyspace commands (KEYS, FLUSHALL, SCAN), EXEC,
 //! blocking commands and everything keyless run on the connection's
-//! thread, locking their shards in ascending order (`db.rs`). Owners lock
-//! their shards too, so such a command is atomic against the owners'
-//! single-shard work with no further protocol: the lock order is the
-//! cross-shard protocol, ownership is affinity on top of it. Correctness
-//! never depends on where a command runs.
+//! thread, locking their shards in ascending order (`Keyspace::lock`).
+//! Owners lock their shards too, so such a command is atomic against the
+//! owners' single-shard work with no further protocol: the lock order is
+//! the cross-shard protocol, ownership is affinity on top of it.
+//! Correctness never depends on where a command runs.
 //!
 //! Order per connection is Redis's: while a forward is out, the
-//! connection executes nothing else (`networking.rs` holds its input as it
+//! connection executes nothing else (`io_thread.rs` holds its input as it
 //! does for a blocked client), so its commands run, and take effect for
 //! other clients, in the order they were sent. Consecutive requests for the
 //! same owner travel together (up to [`BATCH_BYTES`] / [`BATCH_COMMANDS`]),

@@ -56,6 +56,7 @@ use crate::exec::monitor;
 use crate::exec::multi;
 use crate::exec::pipeline;
 use crate::exec::security;
+use crate::exec::table;
 use crate::net::conn::{over_output_limit, token, Conn};
 use crate::net::dispatch;
 use crate::net::mailbox::Msg;
@@ -655,16 +656,14 @@ impl Worker {
                     conn.out.buf.extend_from_slice(&data);
                 }
             }
+            // A message is a push: sent under CLIENT REPLY OFF too, as
+            // Redis 7.0 does (MONITOR lines, above, are not).
             Delivery::Message {
                 pattern,
                 channel,
                 payload,
                 ..
-            } => {
-                if reply_on {
-                    pubsub::encode_message(&mut conn.out, pattern.as_deref(), &channel, &payload);
-                }
-            }
+            } => pubsub::encode_message(&mut conn.out, pattern.as_deref(), &channel, &payload),
         }
         if over_output_limit(&self.server, conn) {
             // It does not read what it is sent (Redis: client-output-buffer
@@ -868,7 +867,12 @@ fn execute(
 ) {
     let mark = out.buf.len();
     pipeline::execute(server, c, out, rng, clock, fx, argv);
-    if c.reply_off || c.reply_skip {
+    if (c.reply_off || c.reply_skip)
+        && !server
+            .commands
+            .find(argv)
+            .is_some_and(table::replies_are_pushes)
+    {
         out.buf.truncate(mark);
     }
     c.reply_skip = std::mem::take(&mut c.reply_skip_next);

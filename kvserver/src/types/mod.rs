@@ -3,6 +3,14 @@
 //!
 //! [`Value`] is what a key holds; its collections are boxed so that it is
 //! 24 bytes, the size of a [`Str`] (the keyspace holds one per key).
+//! `str.rs` holds [`Str`], the byte string of keys and elements (inline up
+//! to 22 bytes, else boxed); [`packed_list`] the list, [`hash`] the hash,
+//! [`set`] and [`member_set`] the set, [`sorted_set`] the sorted set (a
+//! member map plus a counted B+tree), [`stream`] the stream; [`memory`]
+//! estimates MEMORY USAGE.
+//!
+//! May import only `util`. Start reading at [`Value`] and [`Str`]. See
+//! docs/kvserver/types.md.
 
 pub mod hash;
 pub mod member_set;
@@ -31,7 +39,7 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 pub const EMBSTR_MAX: usize = 44;
 
 /// A value: one variant per Redis type, each type's commands in its own
-/// `t_*.rs` file. Collections are boxed so a `Value` is a string plus its
+/// file of `cmd/`. Collections are boxed so a `Value` is a string plus its
 /// tag (24 bytes), not the size of the largest collection header (the
 /// keyspace holds one per key).
 #[derive(Debug, Clone)]

@@ -40,8 +40,9 @@
 //! along those two paths: O(log n + the size of the range).
 //!
 //! The member map is an insertion-ordered `IndexMap` removing by swap (as
-//! hashes and sets do, see `db.rs`): ZRANDMEMBER picks by index in O(1),
-//! and ZSCAN walks indices with the same cursor guarantee as HSCAN.
+//! hashes and sets do, see `hash.rs` and `member_set.rs`): ZRANDMEMBER
+//! picks by index in O(1), and ZSCAN walks indices with the same cursor
+//! guarantee as HSCAN.
 //!
 //! Ordering: by score, then by member bytes (memcmp), as Redis. Scores are
 //! never NaN (every command rejects a NaN before it gets here); `-0.0` and

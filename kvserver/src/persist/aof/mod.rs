@@ -7,8 +7,8 @@
 //! `dir/appenddirname/` (default `appendonlydir`) holds a manifest
 //! (`appendonly.aof.manifest`: one `file NAME seq N type b|i` line per file),
 //! at most one *base* file (a snapshot written as commands,
-//! `appendonly.aof.N.base.aof`; Redis's own empty-RDB base
-//! `appendonly.aof.N.base.rdb` is read too) and *incremental* files
+//! `appendonly.aof.N.base.aof`; Redis's RDB-preamble base
+//! `appendonly.aof.N.base.rdb` is read too, by `persist/rdb`) and *incremental* files
 //! (`appendonly.aof.N.incr.aof`) that new records are appended to. This is
 //! what redis-server 7.0 writes and reads, so either server loads the
 //! other's directory. A single-file `dir/appendonly.aof` (Redis < 7) with no
