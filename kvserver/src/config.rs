@@ -342,6 +342,14 @@ fn param_default(name: &str) -> &'static str {
     param(name).map_or("", |p| p.default)
 }
 
+/// Parameters whose values are secrets (Redis 7.0's SENSITIVE_CONFIG):
+/// CONFIG SET shows them as `(redacted)` in the slow log.
+pub fn is_sensitive(name: &[u8]) -> bool {
+    [&b"requirepass"[..], b"masterauth", b"masteruser"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
+}
+
 /// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb;
 /// k = 1000, kb = 1024), case-insensitive.
 fn parse_memory(s: &str) -> Option<i64> {

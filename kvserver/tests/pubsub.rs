@@ -339,6 +339,11 @@ fn monitor_reply_reset(s: &Server) {
     line(0, r#""SET" "k" "a b\"\n\x01""#);
     line(3, r#""SELECT" "3""#);
     line(3, r#""GET" "k""#);
+    // Passwords are redacted, right or wrong (redis-server 7.0.15's lines).
+    b.q(&["AUTH", "secretpw"]);
+    b.q(&["HELLO", "2", "AUTH", "default", "secretpw"]);
+    line(3, r#""AUTH" "(redacted)""#);
+    line(3, r#""HELLO" "2" "AUTH" "(redacted)" "(redacted)""#);
     assert_eq!(
         m.q(&["GET", "x"]),
         "-ERR Replica can't interact with the keyspace\r\n"

@@ -560,6 +560,24 @@ fn slowlog_memory(s: &Server) {
         c.q(&["SLOWLOG", "GET", "-2"]),
         "-ERR count should be greater than or equal to -1\r\n"
     );
+    // Passwords never reach the log: AUTH, HELLO ... AUTH and the values
+    // of secret parameters show as (redacted), as redis-server 7.0.15's
+    // entries (recorded) do.
+    c.q(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    c.q(&["AUTH", "secretpw"]);
+    c.q(&["HELLO", "2", "AUTH", "default", "secretpw", "SETNAME", "x"]);
+    c.q(&["CONFIG", "SET", "maxmemory", "0", "requirepass", ""]);
+    let log = c.q(&["SLOWLOG", "GET", "10"]);
+    for entry in [
+        "*2\r\n$4\r\nAUTH\r\n$10\r\n(redacted)\r\n",
+        "*7\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$10\r\n(redacted)\r\n$10\r\n(redacted)\r\n\
+         $7\r\nSETNAME\r\n$1\r\nx\r\n",
+        "*6\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n\
+         $11\r\nrequirepass\r\n$10\r\n(redacted)\r\n",
+    ] {
+        assert!(log.contains(entry), "{entry:?} not in {log}");
+    }
+    assert!(!log.contains("secretpw"), "{log}");
     c.q(&["CONFIG", "SET", "slowlog-log-slower-than", "10000"]);
 
     assert_eq!(c.q(&["MEMORY", "USAGE", "nosuch"]), "$-1\r\n");

@@ -20,6 +20,12 @@ pub fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() % 2 != 0 {
         return arity_error(ctx.out, "config|set");
     }
+    // Secrets' values never reach the slow log (Redis's SENSITIVE_CONFIG).
+    for (i, name) in argv.iter().enumerate().skip(2).step_by(2) {
+        if crate::config::is_sensitive(name) {
+            ctx.redact(i + 1);
+        }
+    }
     let srv = ctx.server;
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
     match srv.config.set_many(&pairs) {

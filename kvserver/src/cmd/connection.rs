@@ -74,6 +74,8 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if argv[j].eq_ignore_ascii_case(b"auth") && more >= 2 {
+            ctx.redact(j + 1);
+            ctx.redact(j + 2);
             // Authenticates at once, as Redis (a later syntax error does
             // not undo it).
             if !crate::exec::security::credentials_ok(ctx.server, argv[j + 1], argv[j + 2]) {
@@ -126,6 +128,7 @@ pub fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// `AUTH [username] password`.
 pub fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
+    (1..argv.len()).for_each(|i| ctx.redact(i));
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
             if !ctx.server.config.requirepass_set.load(Ordering::Relaxed) {

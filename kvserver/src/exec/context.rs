@@ -113,6 +113,12 @@ impl Ctx<'_> {
         self.fx.dirty += n;
     }
 
+    /// Argument `i` holds a secret: the slow log and MONITOR show it as
+    /// `(redacted)` (Redis's `redactClientCommandArgument`).
+    pub fn redact(&mut self, i: usize) {
+        self.fx.redacted.push(i);
+    }
+
     /// Something for another connection, delivered after this command.
     pub fn deliver(&mut self, d: Delivery) {
         self.fx.deliver.push(d);

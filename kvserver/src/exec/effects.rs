@@ -97,6 +97,10 @@ pub struct Effects {
     /// For other connections, delivered by the caller's I/O thread after
     /// the command.
     pub deliver: Vec<Delivery>,
+    /// The running command's arguments (by index) that the slow log and
+    /// MONITOR show as `(redacted)`: passwords (Redis's
+    /// `redactClientCommandArgument`). Cleared before each command.
+    pub(super) redacted: Vec<usize>,
 }
 
 impl Default for Effects {
@@ -122,6 +126,7 @@ impl Effects {
             notify: 0,
             events: Vec::new(),
             deliver: Vec::new(),
+            redacted: Vec::new(),
         }
     }
 

@@ -322,10 +322,26 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     let multi = c.multi.as_ref().map_or(-1, |q| q.len() as i64);
     c.info.multi.store(multi, Ordering::Relaxed);
     let slower = server.config.slowlog_slower_than.load(Ordering::Relaxed);
-    // EXEC is not logged itself (skip_slowlog); its commands are. Nor AUTH
-    // and HELLO, whose arguments hold a password (Redis redacts them).
-    if slower >= 0 && usec >= slower as u64 && !cmd.has(flags::SKIP_SLOWLOG) && !holds_password(cmd)
-    {
+    let logged = slower >= 0 && usec >= slower as u64 && !cmd.has(flags::SKIP_SLOWLOG);
+    let monitored = server.monitors.any() && cmd.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0;
+    if !logged && !monitored {
+        return;
+    }
+    // What the logs show: the arguments, passwords redacted.
+    let shown: std::borrow::Cow<[&[u8]]> = if ctx.fx.redacted.is_empty() {
+        argv.into()
+    } else {
+        let mut v = argv.to_vec();
+        for &i in &ctx.fx.redacted {
+            if let Some(a) = v.get_mut(i) {
+                *a = b"(redacted)";
+            }
+        }
+        v.into()
+    };
+    let argv = &shown[..];
+    // EXEC is not logged itself (skip_slowlog); its commands are.
+    if logged {
         server.stats.slowlog_push(
             argv,
             usec,
@@ -335,18 +351,9 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
             server.config.slowlog_max_len.load(Ordering::Relaxed) as usize,
         );
     }
-    if server.monitors.any()
-        && cmd.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0
-        && !holds_password(cmd)
-    {
+    if monitored {
         super::monitor::feed(ctx, argv);
     }
-}
-
-/// AUTH and HELLO: their arguments may hold a password, so they are kept
-/// out of the slow log and MONITOR (Redis redacts them).
-fn holds_password(cmd: &Command) -> bool {
-    matches!(cmd.name, "auth" | "hello")
 }
 
 /// Runs `cmd`'s handler with its shards locked in `ctx`, then collects its
@@ -363,6 +370,7 @@ fn holds_password(cmd: &Command) -> bool {
 /// `reply_at` is where the command's reply starts in `ctx.out`.
 pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
     ctx.fx.own_set = false;
+    ctx.fx.redacted.clear();
     let dirty_before = ctx.fx.dirty;
     if let Some(handler) = cmd.handler() {
         handler(ctx, argv);
