@@ -335,6 +335,91 @@ fn chains_and_disconnects(s: &Server) {
     b.q(&["FLUSHALL"]);
 }
 
+/// Waits until INFO says `n` clients are blocked.
+fn wait_blocked(c: &mut Raw, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = c.q(&["INFO", "clients"]);
+        if info.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {want:?}:\n{info}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Blocked clients whose connection is reset (RST) while a request waits
+/// behind the blocking one: each is noticed and freed at once, never
+/// served. Every element pushed afterwards stays (redis-server 7.0.15
+/// keeps all of them), and their slots come back under `maxclients`.
+fn dead_blocked_clients(s: &Server) {
+    let mut b = s.raw();
+    b.q(&["DEL", "dq", "dq2", "dz", "dx"]);
+    let before = b.q(&["INFO", "clients"]);
+    let connected = |info: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .expect("connected_clients")
+    };
+    let base = connected(&before);
+    // A live one: its pipelined request runs once it is served (its input
+    // is parsed while the recv that watches its socket is in flight).
+    let mut live = s.raw();
+    let mut bytes = encode(&[b"BLPOP", b"dq", b"0"]);
+    bytes.extend_from_slice(&encode(&[b"PING", b"after"]));
+    live.send_raw(&bytes);
+    wait_blocked(&mut b, 1);
+    b.q(&["RPUSH", "dq", "x"]);
+    assert_eq!(reply(&mut live), "*2\r\n$2\r\ndq\r\n$1\r\nx\r\n");
+    assert_eq!(reply(&mut live), "$5\r\nafter\r\n");
+    assert_eq!(live.q(&["PING"]), "+PONG\r\n");
+    drop(live);
+    let blocking: &[&[&str]] = &[
+        &["BLPOP", "dq", "0"],
+        &["BLMOVE", "dq", "dq2", "LEFT", "LEFT", "0"],
+        &["BZPOPMIN", "dz", "0"],
+        &["XREAD", "BLOCK", "0", "STREAMS", "dx", "$"],
+    ];
+    let mut dead = Vec::new();
+    for round in 0..5 {
+        for cmd in blocking {
+            let mut c = s.raw();
+            // The blocking command with a request pipelined behind it.
+            let mut bytes = encode(&cmd.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+            bytes.extend_from_slice(&encode(&[b"PING", round.to_string().as_bytes()]));
+            c.send_raw(&bytes);
+            dead.push(c);
+        }
+    }
+    wait_blocked(&mut b, dead.len());
+    for c in dead.drain(..) {
+        // SO_LINGER 0: close sends a reset.
+        socket2::SockRef::from(&c.s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(c);
+    }
+    wait_blocked(&mut b, 0);
+    for i in 0..100 {
+        b.q(&["RPUSH", "dq", &i.to_string()]);
+        b.q(&["ZADD", "dz", &i.to_string(), &format!("m{i}")]);
+        b.q(&["XADD", "dx", "*", "i", &i.to_string()]);
+    }
+    assert_eq!(b.q(&["LLEN", "dq"]), ":100\r\n");
+    assert_eq!(b.q(&["EXISTS", "dq2"]), ":0\r\n");
+    assert_eq!(b.q(&["ZCARD", "dz"]), ":100\r\n");
+    assert_eq!(b.q(&["XLEN", "dx"]), ":100\r\n");
+    // Their slots are free again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while connected(&b.q(&["INFO", "clients"])) != base {
+        assert!(Instant::now() < deadline, "connections not freed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    b.q(&["DEL", "dq", "dz", "dx"]);
+}
+
 /// Producers and consumers on many connections: every element is popped
 /// exactly once.
 fn exactly_once(s: &Server) {
@@ -386,4 +471,5 @@ per_backend! {
     timeouts_are_on_time => [timeouts],
     served_in_arrival_order => [arrival_order],
     concurrent_pops_are_exactly_once => [exactly_once],
+    reset_blocked_clients_are_freed_not_served => [dead_blocked_clients],
 }

@@ -140,7 +140,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "maxclients" => srv.config.get("maxclients"),
                     "client_recent_max_input_buffer" => 0,
                     "client_recent_max_output_buffer" => 0,
-                    "blocked_clients" => 0,
+                    "blocked_clients" => srv.blocking.count(),
                     "tracking_clients" => 0,
                     "clients_in_timeout_table" => 0,
                 );

@@ -88,6 +88,11 @@ impl Blocking {
         self.blocked.load(Ordering::SeqCst) > 0
     }
 
+    /// How many clients are blocked (INFO's `blocked_clients`).
+    pub fn count(&self) -> usize {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Registry> {
         self.reg.lock().unwrap_or_else(|e| e.into_inner())
     }

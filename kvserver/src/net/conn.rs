@@ -18,6 +18,10 @@ pub(super) struct Conn {
     /// Tags this connection's tokens (the slot may be reused later).
     pub(super) gen: u32,
     pub(super) recv_busy: bool,
+    /// The recv in flight is a watch (into its own buffer, `input` stays
+    /// here): the connection is blocked or forwarded with complete
+    /// requests waiting, and must still notice a reset or a close.
+    pub(super) watching: bool,
     pub(super) send_busy: bool,
     /// Bytes in the send in flight (count toward backpressure).
     pub(super) sending: usize,

@@ -313,12 +313,18 @@ impl Worker {
         match c.kind {
             OpKind::Recv => {
                 conn.recv_busy = false;
+                let watched = std::mem::take(&mut conn.watching);
                 if conn.closing {
                     return;
                 }
                 match (c.res, c.take_filled()) {
                     (n, Some(buf)) if n > 0 => {
-                        conn.input = buf;
+                        if watched {
+                            // Behind the requests still waiting in `input`.
+                            conn.input.extend_from_slice(&buf);
+                        } else {
+                            conn.input = buf;
+                        }
                         // client-query-buffer-limit: Redis closes such a
                         // client without a reply.
                         let limit = self.server.config.query_buffer_limit.load(Relaxed);
@@ -386,7 +392,9 @@ impl Worker {
             return;
         }
         let mut want_recv = false;
-        if !conn.recv_busy {
+        // A watching recv leaves `input` here: it can be parsed.
+        let mut watch = false;
+        if !conn.recv_busy || conn.watching {
             let mut pos = 0;
             let mut clock = crate::util::BatchClock::default();
             // Requests for another thread's shards, gathered while they
@@ -412,9 +420,13 @@ impl Worker {
                     }
                 }
                 if conn.client.blocked.is_some() || conn.forwarded {
-                    // Its next requests wait; while none is complete, keep
-                    // a recv in flight to notice a disconnect.
+                    // Its next requests wait. A recv stays in flight to
+                    // notice a disconnect (Redis keeps reading a blocked
+                    // client): into `input` while no request is complete,
+                    // else a watch into a buffer of its own, so that the
+                    // waiting requests can run as soon as it is unblocked.
                     want_recv = matches!(parsed, Parsed::Incomplete);
+                    watch = !want_recv;
                     break;
                 }
                 match parsed {
@@ -557,10 +569,16 @@ impl Worker {
             if !conn.send_busy && !hold {
                 self.close(key);
             }
+        } else if conn.recv_busy {
+            // A recv (or a watch) is in flight already.
         } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
             conn.recv_busy = true;
             let input = std::mem::take(&mut conn.input);
             self.p.recv(fd, input, tok);
+        } else if watch {
+            conn.recv_busy = true;
+            conn.watching = true;
+            self.p.recv(fd, BytesMut::new(), tok);
         }
     }
 
@@ -802,6 +820,7 @@ impl Worker {
                 held: false,
                 soft_since: None,
                 forwarded: false,
+                watching: false,
             });
             if refuse.is_some() {
                 self.process(key);
