@@ -178,8 +178,10 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
     }
     // SIGTERM, SIGINT, SHUTDOWN: what the AOF buffers is written and
     // fsynced before exit (the I/O threads are gone: plain calls here).
-    if let Some(aof) = server.aof() {
-        aof.shutdown();
+    // A failed flush is reported and makes the exit status non-zero.
+    let aof_done = server.aof().map_or(Ok(()), |aof| aof.shutdown());
+    if let Err(e) = &aof_done {
+        eprintln!("kvserver: # {e}");
     }
     // The final RDB save: SHUTDOWN SAVE, or save points configured and no
     // SHUTDOWN NOSAVE (Redis's rule).
@@ -189,11 +191,10 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         &server.rdb_file(),
         server.dirty(),
     )?;
-    if ok {
-        Ok(())
-    } else {
-        Err("an I/O thread failed (see above)".into())
+    if !ok {
+        return Err("an I/O thread failed (see above)".into());
     }
+    aof_done.map_err(|_| "the AOF could not be flushed at exit (see above)".into())
 }
 
 fn main() -> ExitCode {

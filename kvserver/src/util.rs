@@ -400,6 +400,16 @@ pub fn distinct_indices(rng: &mut Rng, len: usize, k: usize) -> Vec<usize> {
     }
 }
 
+/// The C library's text for `errno` (strerror), as Redis prints it:
+/// "No space left on device".
+pub fn strerror(errno: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,16 +199,34 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "aof_enabled" => aof,
                     "aof_rewrite_in_progress" => rewriting,
                     "aof_rewrite_scheduled" => 0,
-                    "aof_last_rewrite_time_sec" => -1,
-                    "aof_current_rewrite_time_sec" => -1,
-                    "aof_last_bgrewrite_status" => "ok",
-                    "aof_rewrites" => 0,
-                    "aof_rewrites_consecutive_failures" => 0,
-                    "aof_last_write_status" => "ok",
+                );
+                match ctx.server.aof() {
+                    Some(a) => {
+                        for (k, v) in a.info_fields() {
+                            let _ = write!(s, "{k}:{v}\r\n");
+                        }
+                    }
+                    None => {
+                        fields!(s,
+                            "aof_last_rewrite_time_sec" => -1,
+                            "aof_current_rewrite_time_sec" => -1,
+                            "aof_last_bgrewrite_status" => "ok",
+                            "aof_rewrites" => 0,
+                            "aof_rewrites_consecutive_failures" => 0,
+                            "aof_last_write_status" => "ok",
+                        );
+                    }
+                }
+                fields!(s,
                     "aof_last_cow_size" => 0,
                     "module_fork_in_progress" => 0,
                     "module_fork_last_cow_size" => 0,
                 );
+                // With the AOF on: what is appended and not yet written
+                // (Redis's aof_buf length).
+                if let Some(a) = ctx.server.aof() {
+                    fields!(s, "aof_buffer_length" => a.backlog());
+                }
             }
             "stats" => {
                 s.push_str("# Stats\r\n");

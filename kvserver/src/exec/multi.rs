@@ -22,7 +22,7 @@
 
 use super::context::Ctx;
 use super::pipeline;
-use super::table::Locks;
+use super::table::{flags, Locks};
 use crate::server::{Client, Server};
 use bytes::Bytes;
 
@@ -78,6 +78,15 @@ pub fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
 pub fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) {
     unwatch_all(ctx.server, ctx.client);
     ctx.out.ok();
+}
+
+/// Whether the client's transaction queued a write command (EXEC is then
+/// refused where a write would be, as Redis's `mstate.cmd_flags`).
+pub fn queued_writes(client: &Client) -> bool {
+    client
+        .multi
+        .as_ref()
+        .is_some_and(|q| q.iter().any(|(c, _)| c.has(flags::WRITE)))
 }
 
 /// Forgets the client's watched keys (locking their shards).

@@ -218,6 +218,26 @@ fn refused(
             return true;
         }
     }
+    // Writes (and PING, as Redis: health checks see it) while the data
+    // cannot reach the disk.
+    let writes = cmd.has(flags::WRITE)
+        || cmd.name == "ping"
+        || (cmd.name == "exec" && multi::queued_writes(client));
+    if writes {
+        if let Some(e) = disk_error(server) {
+            server.stats.error(b"MISCONF");
+            if cmd.name == "exec" {
+                out.error(&format!("EXECABORT Transaction discarded because of: {e}"));
+                client.multi = None;
+                client.multi_error = false;
+                multi::unwatch_all(server, client);
+            } else {
+                client.multi_error |= client.multi.is_some();
+                out.error(&e);
+            }
+            return true;
+        }
+    }
     if client.subscribed() && !out.resp3() && !allowed_when_subscribed(cmd) {
         out.error(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
@@ -253,6 +273,46 @@ fn refused(
         }
     }
     false
+}
+
+/// How far the AOF may fall behind the writes (a slow or stuck disk that
+/// reports no error) before writes are refused: the unwritten buffer is
+/// bounded, not left to grow with the writes.
+const AOF_BACKLOG_LIMIT: u64 = 256 << 20;
+
+/// Why writes are refused, if they are (Redis's
+/// `writeCommandsDeniedByDiskError`): the last BGSAVE failed with save
+/// points set and `stop-writes-on-bgsave-error yes`, or the AOF's last
+/// write or fsync failed (until a retry succeeds), or it is more than
+/// [`AOF_BACKLOG_LIMIT`] behind.
+fn disk_error(server: &Server) -> Option<String> {
+    if !server.rdb.last_bgsave_ok()
+        && server.config.get("stop-writes-on-bgsave-error") == "yes"
+        && !server.save_points().is_empty()
+    {
+        return Some(
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to \
+             persist to disk. Commands that may modify the data set are disabled, because this \
+             instance is configured to report errors during writes if RDB snapshotting fails \
+             (stop-writes-on-bgsave-error option). Please check the Redis logs for details \
+             about the RDB error."
+                .into(),
+        );
+    }
+    let aof = server.aof()?;
+    if let Some(errno) = aof.error() {
+        return Some(format!(
+            "MISCONF Errors writing to the AOF file: {}",
+            crate::util::strerror(errno)
+        ));
+    }
+    (aof.backlog() > AOF_BACKLOG_LIMIT).then(|| {
+        format!(
+            "MISCONF The AOF is more than {} MB behind the writes (a slow disk): writes are \
+             refused until it catches up",
+            AOF_BACKLOG_LIMIT >> 20
+        )
+    })
 }
 
 /// Locks the shards of `cmd`'s keys (no allocation for up to 16 keys).
@@ -419,9 +479,13 @@ pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
 /// always` the client's replies so far (a read's too: it may show another
 /// client's write) wait until everything appended is fsynced.
 pub fn finish(ctx: &mut Ctx) {
+    let wrote = !ctx.fx.records.is_empty();
     propagate(ctx.server, ctx.fx);
     if let Some(aof) = ctx.server.aof() {
-        if aof.always() {
+        // While the AOF is failing (writes are refused), a read is not
+        // held: it would wait for an fsync that is not coming (Redis keeps
+        // serving reads then too).
+        if aof.always() && (wrote || aof.error().is_none()) {
             ctx.client.aof_need = aof.need();
         }
     }

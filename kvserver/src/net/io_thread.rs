@@ -62,7 +62,7 @@ use crate::net::dispatch;
 use crate::net::mailbox::Msg;
 use crate::net::token::{Token, GEN_MASK};
 use crate::persist::aof;
-use crate::proto::reply::Reply;
+use crate::proto::reply::{self, Reply};
 use crate::proto::request::{self, Parsed};
 use crate::server::{Client, Server};
 use crate::util::Rng;
@@ -702,6 +702,7 @@ impl Worker {
         }
         let synced = a.synced();
         let always = a.always();
+        let failed = a.error();
         let held = std::mem::take(&mut self.held);
         let mut keep = Vec::new();
         for (key, gen) in held {
@@ -712,6 +713,21 @@ impl Worker {
                 continue;
             }
             if c.client.aof_need <= synced || !always {
+                c.held = false;
+                self.process(key);
+            } else if let Some(errno) = failed {
+                // The fsync these replies wait for failed: none of them is
+                // acknowledged; each is answered with the error instead of
+                // waiting (the writes are in memory and reach the file if
+                // a retry succeeds, but no client was told they did).
+                let n = reply::count_replies(&c.out.buf);
+                c.out.buf.clear();
+                let e = format!(
+                    "MISCONF Errors writing to the AOF file: {}",
+                    crate::util::strerror(errno)
+                );
+                (0..n).for_each(|_| c.out.error(&e));
+                c.client.aof_need = 0;
                 c.held = false;
                 self.process(key);
             } else {

@@ -197,9 +197,86 @@ pub fn fmt_i64(b: &mut [u8; 20], n: i64) -> &[u8] {
     &b[i..]
 }
 
+/// How many whole replies `buf` holds (replies this module encoded: a
+/// connection's unsent output), to answer each of them otherwise.
+pub fn count_replies(buf: &[u8]) -> usize {
+    let mut pos = 0;
+    let mut n = 0;
+    while pos < buf.len() {
+        match skip_reply(buf, pos) {
+            Some(next) => pos = next,
+            None => break,
+        }
+        n += 1;
+    }
+    n
+}
+
+/// The end of the reply that starts at `pos`.
+fn skip_reply(buf: &[u8], pos: usize) -> Option<usize> {
+    let line_end = pos + buf.get(pos..)?.windows(2).position(|w| w == b"\r\n")?;
+    let next = line_end + 2;
+    let n = || -> Option<i64> {
+        std::str::from_utf8(&buf[pos + 1..line_end])
+            .ok()?
+            .parse()
+            .ok()
+    };
+    match buf[pos] {
+        // Bulk and verbatim strings, blob errors: a length, then the data.
+        b'$' | b'=' | b'!' => match n()? {
+            len if len < 0 => Some(next),
+            len => Some(next + len as usize + 2),
+        },
+        // Aggregates: their elements (maps and attributes: pairs).
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let count = n()?;
+            let items = if matches!(buf[pos], b'%' | b'|') {
+                count * 2
+            } else {
+                count
+            };
+            let mut p = next;
+            for _ in 0..items.max(0) {
+                p = skip_reply(buf, p)?;
+            }
+            // An attribute precedes the reply it describes.
+            if buf[pos] == b'|' {
+                return skip_reply(buf, p);
+            }
+            Some(p)
+        }
+        // One line: + - : _ # , (
+        _ => Some(next),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_are_counted_whole() {
+        let out = enc(3, |r| {
+            r.ok();
+            r.bulk(b"a\r\nb");
+            r.map(1);
+            r.bulk(b"k");
+            r.array(2);
+            r.int(1);
+            r.null();
+            r.error("ERR x");
+            r.double(2.5);
+            r.push(2);
+            r.bulk(b"message");
+            r.bulk(b"");
+        });
+        assert_eq!(count_replies(&out), 6);
+        assert_eq!(count_replies(&enc(2, |r| r.null_array())), 1);
+        assert_eq!(count_replies(b""), 0);
+        // A cut reply is not counted.
+        assert_eq!(count_replies(&out[..out.len() - 3]), 5);
+    }
 
     fn enc(resp: u8, f: impl FnOnce(&mut Reply)) -> Vec<u8> {
         let mut r = Reply::new(BytesMut::new());

@@ -67,7 +67,7 @@ use manifest::{err_at, write_atomic, Manifest};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 pub use writer::AofOp;
 
@@ -167,6 +167,17 @@ pub struct Aof {
     name: String,
     manifest: Mutex<Manifest>,
     rewriting: AtomicBool,
+    /// errno of the last failed write, 0 once a write succeeds again
+    /// (Redis's `aof_last_write_status`).
+    write_errno: AtomicI32,
+    /// errno of the last failed fsync, 0 once an fsync succeeds again
+    /// (Redis's `aof_bio_fsync_status`).
+    fsync_errno: AtomicI32,
+    /// INFO's rewrite fields: the last rewrite's outcome and seconds, and
+    /// how many ran.
+    rewrite_ok: AtomicBool,
+    rewrite_secs: AtomicI64,
+    rewrites: AtomicU64,
     /// What BGREWRITEAOF snapshots, and the ring it writes the base through.
     ks: Arc<Keyspace>,
     bg: BgIo,
@@ -239,6 +250,49 @@ impl Aof {
     }
 
     /// The I/O threads holding replies until an fsync (`set_waiting`).
+    /// The errno of the write or fsync that last failed, while the
+    /// condition lasts (the retry of a failed op has not succeeded yet):
+    /// writes are refused meanwhile (Redis's MISCONF).
+    pub fn error(&self) -> Option<i32> {
+        [&self.write_errno, &self.fsync_errno]
+            .iter()
+            .map(|e| e.load(Ordering::Relaxed))
+            .find(|&e| e != 0)
+    }
+
+    /// Bytes appended and not yet written: how far the file is behind.
+    pub fn backlog(&self) -> u64 {
+        self.appended
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.written.load(Ordering::SeqCst))
+    }
+
+    /// INFO persistence's AOF status fields, in Redis's order.
+    pub fn info_fields(&self) -> Vec<(&'static str, String)> {
+        let ok = |b: bool| if b { "ok" } else { "err" }.to_string();
+        vec![
+            (
+                "aof_last_rewrite_time_sec",
+                self.rewrite_secs.load(Ordering::Relaxed).to_string(),
+            ),
+            ("aof_current_rewrite_time_sec", "-1".into()),
+            (
+                "aof_last_bgrewrite_status",
+                ok(self.rewrite_ok.load(Ordering::Relaxed)),
+            ),
+            (
+                "aof_rewrites",
+                self.rewrites.load(Ordering::Relaxed).to_string(),
+            ),
+            ("aof_rewrites_consecutive_failures", "0".into()),
+            (
+                "aof_last_write_status",
+                ok(self.write_errno.load(Ordering::Relaxed) == 0
+                    && self.fsync_errno.load(Ordering::Relaxed) == 0),
+            ),
+        ]
+    }
+
     pub fn waiting_threads(&self) -> impl Iterator<Item = usize> + '_ {
         self.waiting
             .iter()
@@ -362,6 +416,11 @@ pub fn open(o: &Options, ks: &Arc<Keyspace>, bg: BgIo, replay: &mut Replay) -> R
         name,
         manifest: Mutex::new(manifest),
         rewriting: AtomicBool::new(false),
+        write_errno: AtomicI32::new(0),
+        fsync_errno: AtomicI32::new(0),
+        rewrite_ok: AtomicBool::new(true),
+        rewrite_secs: AtomicI64::new(-1),
+        rewrites: AtomicU64::new(0),
         ks: ks.clone(),
         bg,
     })

@@ -30,13 +30,18 @@ impl Aof {
             .name("kv-aof-rewrite".into())
             .spawn(move || {
                 let t = std::time::Instant::now();
-                match aof.rewrite() {
+                let done = aof.rewrite();
+                match &done {
                     Ok(n) => eprintln!(
                         "kvserver: Background AOF rewrite finished successfully ({n} keys, {:?})",
                         t.elapsed()
                     ),
                     Err(e) => eprintln!("kvserver: # Background AOF rewrite failed: {e}"),
                 }
+                aof.rewrite_ok.store(done.is_ok(), Ordering::Relaxed);
+                aof.rewrite_secs
+                    .store(t.elapsed().as_secs() as i64, Ordering::Relaxed);
+                aof.rewrites.fetch_add(1, Ordering::Relaxed);
                 aof.rewriting.store(false, Ordering::SeqCst);
             });
         match spawned {

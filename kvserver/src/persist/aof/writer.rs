@@ -103,9 +103,10 @@ impl Aof {
         }
     }
 
-    /// A completion of one of the AOF's ops; true when it was an fsync
-    /// that moved [`Aof::synced`] (the threads holding replies, see
-    /// [`Aof::waiting_threads`], may release some).
+    /// A completion of one of the AOF's ops; true when the threads holding
+    /// replies (see [`Aof::waiting_threads`]) should look at them again:
+    /// an fsync moved [`Aof::synced`], or an op failed (their clients are
+    /// then answered with the error, see [`Aof::error`]).
     pub fn complete(&self, op: AofOp, res: i32, p: &mut Proactor, token: TokenOf) -> bool {
         let mut synced = false;
         match op {
@@ -124,22 +125,30 @@ impl Aof {
             }
             AofOp::Write | AofOp::Fsync => {
                 let mut g = self.lock();
+                let (what, errno) = if op == AofOp::Write {
+                    ("writing", &self.write_errno)
+                } else {
+                    ("fsyncing", &self.fsync_errno)
+                };
                 if res < 0 {
-                    let what = if op == AofOp::Write {
-                        "writing"
-                    } else {
-                        "fsyncing"
-                    };
-                    eprintln!(
-                        "kvserver: # error {what} the AOF: {}; retrying in 1 s",
-                        std::io::Error::from_raw_os_error(-res)
-                    );
+                    // Redis's log line; writes are refused (MISCONF) until
+                    // the retry succeeds.
+                    if errno.swap(-res, Ordering::SeqCst) == 0 {
+                        eprintln!(
+                            "kvserver: # error {what} the AOF: {}; writes are refused until \
+                             it succeeds again (retrying every second)",
+                            std::io::Error::from_raw_os_error(-res)
+                        );
+                    }
                     if op == AofOp::Fsync {
                         g.inflight = None;
                     }
                     g.retry_wait = true;
                     p.timeout(Duration::from_secs(1), token(AofOp::Retry));
-                    return false;
+                    return true;
+                }
+                if errno.swap(0, Ordering::SeqCst) != 0 {
+                    eprintln!("kvserver: AOF {what} error looks solved: writes are accepted again");
                 }
                 match g.inflight.take() {
                     Some(Inflight::Write { end, .. }) => {
@@ -163,20 +172,24 @@ impl Aof {
 
     /// At exit (I/O threads stopped): writes what is left (again the write
     /// that may have been in flight: same bytes, same offset) and fsyncs,
-    /// with plain system calls on the main thread.
-    pub fn shutdown(&self) {
+    /// with plain system calls on the main thread. The error that left
+    /// the file short of what was appended, if any.
+    pub fn shutdown(&self) -> Result<(), String> {
         let mut g = self.lock();
+        let total = g.appended_total();
         let mut pos = g.written;
+        let mut failed = None;
         if let Some(Inflight::Write { data, off, end, .. }) = g.inflight.take() {
             // A write always targets the first file (files are dropped
             // only when nothing is in flight).
             if let Err(e) = g.files[0].file.write_all_at(&data, off) {
-                eprintln!("kvserver: # error writing the AOF at shutdown: {e}");
+                failed = Some(format!("writing the AOF at shutdown: {e}"));
+            } else {
+                pos = end;
             }
-            pos = end;
         }
         let buf = std::mem::take(&mut g.buf);
-        let mut rest: &[u8] = &buf;
+        let mut rest: &[u8] = if failed.is_some() { &[] } else { &buf };
         while !rest.is_empty() {
             let i = g.files.iter().rposition(|t| t.start <= pos).unwrap_or(0);
             let t = &g.files[i];
@@ -184,7 +197,7 @@ impl Aof {
             let n = (limit.saturating_sub(pos) as usize).min(rest.len()).max(1);
             let off = t.base_off + pos.saturating_sub(t.start);
             if let Err(e) = t.file.write_all_at(&rest[..n], off) {
-                eprintln!("kvserver: # error writing the AOF at shutdown: {e}");
+                failed = Some(format!("writing the AOF at shutdown: {e}"));
                 break;
             }
             pos += n as u64;
@@ -192,9 +205,19 @@ impl Aof {
         }
         for t in &g.files {
             if let Err(e) = t.file.sync_data() {
-                eprintln!("kvserver: # error fsyncing the AOF at shutdown: {e}");
+                failed.get_or_insert(format!("fsyncing the AOF at shutdown: {e}"));
             }
         }
-        eprintln!("kvserver: AOF flushed and fsynced ({pos} bytes appended since start)");
+        match failed {
+            None => {
+                eprintln!("kvserver: AOF flushed and fsynced ({pos} bytes appended since start)");
+                Ok(())
+            }
+            Some(e) => Err(format!(
+                "{e}: {} of the {} bytes appended since start are not in the file",
+                total - pos,
+                total
+            )),
+        }
     }
 }

@@ -118,6 +118,11 @@ impl Rdb {
         self.bgsave_on.load(Ordering::SeqCst)
     }
 
+    /// Whether the last BGSAVE (or save-point save) succeeded.
+    pub fn last_bgsave_ok(&self) -> bool {
+        self.last_bgsave_ok.load(Ordering::Relaxed)
+    }
+
     /// INFO persistence's rdb fields, in Redis's order.
     pub fn info_fields(&self, dirty: u64) -> Vec<(&'static str, String)> {
         let on = self.bgsave_in_progress();
