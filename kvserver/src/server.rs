@@ -238,6 +238,10 @@ pub struct Client {
     pub serving: bool,
     /// Inside EXEC: blocking commands answer at once, as timed out.
     pub deny_blocking: bool,
+    /// The AOF loader (later, a master): limits that protect the server
+    /// from clients (proto-max-bulk-len on APPEND ...) do not apply to
+    /// what it replays (Redis's `mustObeyClient`).
+    pub obey: bool,
     /// Pub/sub subscriptions, in subscription order.
     pub channels: IndexSet<Bytes>,
     pub patterns: IndexSet<Bytes>,
@@ -275,6 +279,7 @@ impl Client {
             blocked: None,
             serving: false,
             deny_blocking: false,
+            obey: false,
             channels: IndexSet::new(),
             patterns: IndexSet::new(),
             monitor: false,

@@ -291,6 +291,34 @@ fn protected_mode() {
     }
 }
 
+/// Local means exactly 127.0.0.1 (or ::1), as Redis compares it: a client
+/// from 127.0.0.2 is denied (redis-server 7.0.15 denies it too), whatever
+/// the bind address.
+#[test]
+fn protected_mode_local_is_127_0_0_1_only() {
+    for backend in BACKENDS {
+        let Some(srv) = start(backend, &["--bind", "0.0.0.0"]) else {
+            continue;
+        };
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let src: std::net::SocketAddr = "127.0.0.2:0".parse().unwrap();
+        sock.bind(&src.into()).unwrap();
+        let dst: std::net::SocketAddr = format!("127.0.0.1:{}", srv.port).parse().unwrap();
+        sock.connect(&dst.into()).unwrap();
+        let mut s: TcpStream = sock.into();
+        s.write_all(b"PING\r\n").unwrap();
+        let (got, closed) = read_to_close(&mut s, Duration::from_secs(5));
+        assert!(
+            got.starts_with(b"-DENIED Redis is running in protected mode"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(closed);
+        assert_eq!(srv.raw().q(&["PING"]), "+PONG\r\n");
+    }
+}
+
 #[test]
 fn maxclients_bulk_and_query_buffer_limits() {
     for backend in BACKENDS {
@@ -331,6 +359,26 @@ fn maxclients_bulk_and_query_buffer_limits() {
         h.send_raw(b"*1\r\n$1048577\r\n");
         let (got, _) = read_to_close(&mut h.s, Duration::from_secs(5));
         assert_eq!(got, b"-ERR Protocol error: invalid bulk length\r\n");
+        // It also bounds the strings APPEND, SETRANGE and SETBIT build
+        // (redis-server 7.0.15's replies, recorded).
+        let too_big = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+        assert_eq!(keep.q(&["SETRANGE", "s", "1048575", "x"]), ":1048576\r\n");
+        assert_eq!(keep.q(&["SETRANGE", "s", "1048576", "x"]), too_big);
+        assert_eq!(keep.q(&["SETBIT", "s", "8388607", "1"]), ":0\r\n");
+        assert_eq!(
+            keep.q(&["SETBIT", "s", "8388608", "1"]),
+            "-ERR bit offset is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            keep.q(&["APPEND", "ap", &"x".repeat(600_000)]),
+            ":600000\r\n"
+        );
+        assert_eq!(
+            keep.q(&["APPEND", "ap", &"x".repeat(448_576)]),
+            ":1048576\r\n"
+        );
+        assert_eq!(keep.q(&["APPEND", "ap", "x"]), too_big);
+        assert_eq!(keep.q(&["DEL", "s", "ap"]), ":2\r\n");
         assert_eq!(
             keep.q(&["CONFIG", "SET", "proto-max-bulk-len", "512mb"]),
             "+OK\r\n"

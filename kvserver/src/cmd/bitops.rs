@@ -20,13 +20,11 @@ use crate::util::parse_i64;
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
-/// proto-max-bulk-len: a bitmap is at most 512 MiB.
-const MAX_BYTES: u64 = 512 * 1024 * 1024;
-
-/// A bit offset as getBitOffsetFromArgument reads it.
-fn bit_offset(a: &[u8]) -> Option<u64> {
+/// A bit offset as getBitOffsetFromArgument reads it: its byte must lie
+/// within proto-max-bulk-len ([`Ctx::max_string`]).
+fn bit_offset(ctx: &Ctx, a: &[u8]) -> Option<u64> {
     match parse_i64(a) {
-        Some(n) if n >= 0 && (n as u64 >> 3) < MAX_BYTES => Some(n as u64),
+        Some(n) if n >= 0 && (n as u64 >> 3) < ctx.max_string() => Some(n as u64),
         _ => None,
     }
 }
@@ -46,7 +44,7 @@ fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Str>, ()> {
 
 /// SETBIT key offset value: the old bit. Grows the string with zeros.
 pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(off) = bit_offset(argv[2]) else {
+    let Some(off) = bit_offset(ctx, argv[2]) else {
         return ctx.out.error(BAD_OFFSET);
     };
     let on = match parse_i64(argv[3]) {
@@ -93,7 +91,7 @@ pub fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// GETBIT key offset
 pub fn getbit(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(off) = bit_offset(argv[2]) else {
+    let Some(off) = bit_offset(ctx, argv[2]) else {
         return ctx.out.error(BAD_OFFSET);
     };
     with_string(ctx, argv[1], |s, out| {

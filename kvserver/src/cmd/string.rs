@@ -13,7 +13,6 @@ use crate::types::{Str, Value};
 use crate::util::{fmt_human, parse_f64, parse_i64};
 
 /// proto-max-bulk-len: the largest string a command may build.
-const MAX_STRING: i64 = 512 * 1024 * 1024;
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 fn eq(a: &[u8], b: &str) -> bool {
@@ -414,11 +413,11 @@ pub fn msetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// it lies (no copy of what is there: a log built by APPENDs costs what is
 /// appended, not the whole string each time).
 pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let (key, add, now) = (argv[1], argv[2], ctx.now);
+    let (key, add, now, max) = (argv[1], argv[2], ctx.now, ctx.max_string());
     let db = ctx.ks.db(ctx.client.db, key);
     let n = match db.get(key, now).map(|e| &mut e.value) {
         Some(Value::String(s)) => {
-            if s.len() as i64 + add.len() as i64 > MAX_STRING {
+            if (s.len() + add.len()) as u64 > max {
                 return ctx.out.error(TOO_BIG);
             }
             let mut v = std::mem::take(s).into_vec();
@@ -429,7 +428,7 @@ pub fn append(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         Some(_) => return ctx.out.error(err::WRONGTYPE),
         None => {
-            if add.len() as i64 > MAX_STRING {
+            if add.len() as u64 > max {
                 return ctx.out.error(TOO_BIG);
             }
             db.set_keep_ttl(key, string(add), now);
@@ -487,7 +486,7 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
     if off < 0 {
         return ctx.out.error("ERR offset is out of range");
     }
-    let (key, val, now) = (argv[1], argv[3], ctx.now);
+    let (key, val, now, max) = (argv[1], argv[3], ctx.now, ctx.max_string());
     let db = ctx.ks.db(ctx.client.db, key);
     // The value is edited where it lies (taken out, no copy; put back).
     let old = match db.get(key, now).map(|e| &mut e.value) {
@@ -500,7 +499,7 @@ pub fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.int(old.map_or(0, |s| s.len() as i64));
     }
     // off is client input up to i64::MAX: compare without adding.
-    if off > MAX_STRING - val.len() as i64 {
+    if off as u64 > max.saturating_sub(val.len() as u64) {
         return ctx.out.error(TOO_BIG);
     }
     let off = off as usize;

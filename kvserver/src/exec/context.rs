@@ -113,6 +113,21 @@ impl Ctx<'_> {
         self.fx.dirty += n;
     }
 
+    /// The longest string a command may build (APPEND, SETRANGE, SETBIT):
+    /// proto-max-bulk-len, as Redis's `checkStringLength`; no limit for
+    /// what the AOF loader replays.
+    pub fn max_string(&self) -> u64 {
+        if self.client.obey {
+            u64::MAX
+        } else {
+            self.server
+                .config
+                .proto_max_bulk_len
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .max(0) as u64
+        }
+    }
+
     /// Argument `i` holds a secret: the slow log and MONITOR show it as
     /// `(redacted)` (Redis's `redactClientCommandArgument`).
     pub fn redact(&mut self, i: usize) {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 pub fn load(server: &Server) -> Result<(), String> {
     let cfg = &server.config;
+    let dir = PathBuf::from(cfg.get("dir"));
+    crate::persist::temp_files::remove_stale(&[&dir, &dir.join(cfg.get("appenddirname"))]);
     if cfg.get("appendonly") != "yes" {
         return server
             .rdb
@@ -31,6 +33,7 @@ pub fn load(server: &Server) -> Result<(), String> {
     // The loader's client: blocking commands answer at once.
     let mut client = Client::new(0, Arc::new(ClientInfo::detached(0)));
     client.deny_blocking = true;
+    client.obey = true;
     let mut rng = Rng::new(1);
     let mut fx = Effects::default();
     // Deadlines in the file are absolute, and its DELs say which keys

@@ -47,19 +47,24 @@ pub const DENIED: &str = "-DENIED Redis is running in protected mode because pro
     outside.\r\n";
 
 /// Whether the connection from `peer` must be refused with [`DENIED`]:
-/// protected mode on, no password, and a peer that is not loopback (an
-/// unknown peer counts as remote). IPv4-mapped IPv6 loopback is loopback.
+/// protected mode on, no password, and a peer that is not local (see
+/// [`is_local`]; an unknown peer counts as remote).
 pub fn protected_denied(protected: bool, password_set: bool, peer: Option<IpAddr>) -> bool {
     protected && !password_set && !is_local(peer)
 }
 
-/// Whether `peer` is this host: a loopback address, IPv4-mapped IPv6
-/// loopback included. An unknown peer is not.
+/// Whether `peer` counts as local: exactly 127.0.0.1 or ::1, Redis 7.0's
+/// rule (its peer address compared as text, `islocalClient`): the rest
+/// of 127.0.0.0/8 is not (redis-server 7.0.15 denies a client from
+/// 127.0.0.2, checked). 127.0.0.1 seen through a dual-stack IPv6
+/// listener (`::ffff:127.0.0.1`) is 127.0.0.1: Redis's IPv6 listeners are
+/// IPv6-only, so it never sees that form. An unknown peer is not local.
 pub fn is_local(peer: Option<IpAddr>) -> bool {
     match peer {
-        Some(IpAddr::V4(a)) => a.is_loopback(),
+        Some(IpAddr::V4(a)) => a == std::net::Ipv4Addr::LOCALHOST,
         Some(IpAddr::V6(a)) => {
-            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v| v.is_loopback())
+            a == std::net::Ipv6Addr::LOCALHOST
+                || a.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
         }
         None => false,
     }
@@ -168,12 +173,13 @@ mod tests {
         let lo4b: IpAddr = "127.3.2.1".parse().unwrap();
         let lo6: IpAddr = "::1".parse().unwrap();
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let mapped_b: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
         let remote: IpAddr = "192.0.2.2".parse().unwrap();
         let remote6: IpAddr = "2001:db8::1".parse().unwrap();
-        for peer in [lo4, lo4b, lo6, mapped] {
+        for peer in [lo4, lo6, mapped] {
             assert!(!protected_denied(true, false, Some(peer)), "{peer}");
         }
-        for peer in [remote, remote6] {
+        for peer in [remote, remote6, lo4b, mapped_b] {
             assert!(protected_denied(true, false, Some(peer)), "{peer}");
             // A password, or protected mode off, lets it in.
             assert!(!protected_denied(true, true, Some(peer)));

@@ -2,7 +2,8 @@
 //! format ([`rdb`]), the commands to propagate ([`records`]), point-in-time
 //! copies of the keyspace for BGSAVE and BGREWRITEAOF ([`snapshot`]), and
 //! the background ring that their files are written through
-//! ([`ring_file`]).
+//! ([`ring_file`]), and the removal of the temporary files of a killed
+//! process at start ([`temp_files`]).
 //!
 //! May import `keyspace`, `types`, `proto` (RESP encoding and parsing)
 //! and `util`. Never `exec`, `net`, `cmd`, `server` or `config`: it is
@@ -19,3 +20,4 @@ pub mod rdb;
 pub mod records;
 pub mod ring_file;
 pub mod snapshot;
+pub mod temp_files;

@@ -38,6 +38,28 @@ pub(super) fn file(
     let mut multi: Option<(usize, Vec<Vec<Vec<u8>>>)> = None;
     while pos < data.len() {
         let rest = &data[pos..];
+        // As Redis's loader: a line starting with '#' is an annotation;
+        // anything else but a command's '*' is a bad format (zero bytes
+        // after a crash, say), not a truncation.
+        match rest[0] {
+            b'*' => {}
+            b'#' => {
+                pos += rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |i| i + 1);
+                continue;
+            }
+            _ => {
+                return Err(err_at(
+                    path,
+                    format!(
+                        "Bad file format reading the append only file at offset {pos}: make a \
+                         backup of your AOF file, then fix it (redis-check-aof --fix)"
+                    ),
+                ))
+            }
+        }
         match request::parse(rest, &mut ranges, &mut owned) {
             Parsed::Multibulk { consumed } => {
                 let argv: Vec<&[u8]> = ranges.iter().map(|r| &rest[r.clone()]).collect();
@@ -64,9 +86,8 @@ pub(super) fn file(
                 }
                 pos += consumed;
             }
-            Parsed::Empty { consumed } => pos += consumed,
             Parsed::Incomplete => break,
-            Parsed::Inline { .. } | Parsed::Error(_) => {
+            Parsed::Empty { .. } | Parsed::Inline { .. } | Parsed::Error(_) => {
                 return Err(err_at(
                     path,
                     format!("Bad file format reading the append only file at offset {pos}"),
