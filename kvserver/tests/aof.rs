@@ -261,6 +261,18 @@ fn multi_exec_is_atomic_in_the_file_and_a_cut_transaction_is_dropped() {
     assert_eq!(std::fs::metadata(&path).unwrap().len(), at as u64);
 }
 
+/// Starts kvserver on `dir`, which must refuse to start; its log.
+fn refused_start(dir: &TempDir, extra: &[&str]) -> String {
+    let out = Command::new(KV)
+        .args(kv_args(common::free_port(), &dir.s(), "threads", extra))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "it started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn truncated_tail_is_repaired_or_refused() {
     let dir = TempDir::new("aof-trunc");
@@ -277,19 +289,7 @@ fn truncated_tail_is_repaired_or_refused() {
     data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\nhalf");
     std::fs::write(&path, &data).unwrap();
     // aof-load-truncated no: a clear error naming the file and the offset.
-    let out = Command::new(KV)
-        .args(kv_args(
-            common::free_port(),
-            &dir.s(),
-            "threads",
-            &["--aof-load-truncated", "no"],
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&dir, &["--aof-load-truncated", "no"]);
     assert!(
         err.contains(&path.display().to_string()) && err.contains(&format!("offset {good}")),
         "{err}"
@@ -312,14 +312,7 @@ fn truncated_tail_is_repaired_or_refused() {
     let mut data = std::fs::read(&path).unwrap();
     data.extend_from_slice(b"garbage\r\n");
     std::fs::write(&path, &data).unwrap();
-    let out = Command::new(KV)
-        .args(kv_args(common::free_port(), &dir.s(), "threads", &[]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&dir, &[]);
     assert!(err.contains("Bad file format"), "{err}");
     // So are zero bytes after the last command (what a crash of the
     // machine can leave): redis-server 7.0.15 refuses them as a bad
@@ -328,14 +321,7 @@ fn truncated_tail_is_repaired_or_refused() {
     data.truncate(good_len);
     data.extend(std::iter::repeat_n(0u8, 4096));
     std::fs::write(&path, &data).unwrap();
-    let out = Command::new(KV)
-        .args(kv_args(common::free_port(), &dir.s(), "threads", &[]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&dir, &[]);
     assert!(
         err.contains(&format!(
             "Bad file format reading the append only file at offset {good_len}"
