@@ -37,6 +37,7 @@
 //! RDB file) before anyone can connect, starts the I/O threads, and at exit
 //! writes what the AOF buffers and the final RDB snapshot.
 
+mod alloc;
 mod cmd;
 mod config;
 mod exec;

@@ -151,6 +151,8 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 let peak = peak_memory(srv, used);
                 let maxmem = srv.config.maxmemory.load(Ordering::Relaxed);
                 let total = total_system_memory();
+                let a = crate::alloc::stats();
+                let ratio = |x: u64, y: u64| format!("{:.2}", x as f64 / y.max(1) as f64);
                 s.push_str("# Memory\r\n");
                 fields!(s,
                     "used_memory" => used,
@@ -162,13 +164,21 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
                     "used_memory_startup" => srv.startup_rss,
                     "used_memory_dataset" => used.saturating_sub(srv.startup_rss),
+                    "allocator_allocated" => a.allocated,
+                    "allocator_active" => a.active,
+                    "allocator_resident" => a.resident,
                     "total_system_memory" => total,
                     "total_system_memory_human" => human(total),
                     "maxmemory" => maxmem,
                     "maxmemory_human" => human(maxmem),
                     "maxmemory_policy" => srv.config.get("maxmemory-policy"),
-                    "mem_fragmentation_ratio" => "1.00",
-                    "mem_allocator" => "libc",
+                    "allocator_frag_ratio" => ratio(a.active, a.allocated),
+                    "allocator_frag_bytes" => a.active.saturating_sub(a.allocated),
+                    "allocator_rss_ratio" => ratio(a.resident, a.active),
+                    "allocator_rss_bytes" => a.resident.saturating_sub(a.active),
+                    "mem_fragmentation_ratio" => ratio(rss, used),
+                    "mem_fragmentation_bytes" => rss as i64 - used as i64,
+                    "mem_allocator" => crate::alloc::NAME,
                     "lazyfree_pending_objects" => 0,
                     "lazyfreed_objects" => srv.lazyfreed_objects.load(Ordering::Relaxed),
                 );
@@ -703,12 +713,17 @@ pub fn memory_doctor(ctx: &mut Ctx, _argv: &[&[u8]]) {
 
 /// MEMORY MALLOC-STATS
 pub fn memory_malloc_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    ctx.out
-        .verbatim("Stats not supported for the current allocator");
+    match crate::alloc::report() {
+        Some(r) => ctx.out.verbatim(&r),
+        None => ctx
+            .out
+            .verbatim("Stats not supported for the current allocator"),
+    }
 }
 
 /// MEMORY PURGE
 pub fn memory_purge(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    crate::alloc::purge();
     ctx.out.ok();
 }
 

@@ -1,8 +1,8 @@
 //! maxmemory: the OOM refusal and key eviction (Redis's evict.c).
 //!
-//! **Used memory** is the allocator's count of bytes in use (glibc's
-//! `mallinfo2` through `fastio::server::mem`; the RSS where there is no
-//! such count), like Redis's `used_memory` from its allocator. It is
+//! **Used memory** is the allocator's count of bytes in use
+//! (`crate::alloc::used`: jemalloc's `stats.allocated`; the RSS where the
+//! allocator has no such count), like Redis's `used_memory`. It is
 //! sampled by I/O thread 0's 100 ms cron while `maxmemory` is set (it walks
 //! the allocator's free lists: too slow per command) into
 //! `Server::used_memory`, and adjusted in between: a write command adds
@@ -51,7 +51,7 @@ const EVICT_BUDGET: Duration = Duration::from_millis(5);
 
 /// The memory maxmemory compares with (see the module doc).
 pub fn used_memory_now() -> u64 {
-    fastio::server::mem::heap_in_use().unwrap_or_else(crate::util::rss_bytes)
+    crate::alloc::used().unwrap_or_else(crate::util::rss_bytes)
 }
 
 /// The cron's sample (only while maxmemory is set).

@@ -573,6 +573,12 @@ impl Worker {
             // A recv (or a watch) is in flight already.
         } else if want_recv && conn.out.buf.len() + conn.sending < OUT_HIGH {
             conn.recv_busy = true;
+            // A big argument is being received: room for all of it now
+            // (and the recv's minimum spare), not by doubling.
+            let need = conn.resume.wants() + fastio::proactor::RECV_MIN_SPARE;
+            if need > conn.input.capacity() {
+                conn.input.reserve(need - conn.input.len());
+            }
             let input = std::mem::take(&mut conn.input);
             self.p.recv(fd, input, tok);
         } else if watch {

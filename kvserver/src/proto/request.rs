@@ -73,7 +73,25 @@ pub struct Resume {
     count: i64,
     /// The complete arguments' ranges.
     ranges: Vec<Range<usize>>,
+    /// Where the argument being received ends, when it is a big one
+    /// (0 otherwise): see [`Resume::wants`].
+    need: usize,
 }
+
+impl Resume {
+    /// How many bytes the input must hold for the big argument being
+    /// received to be complete (0: no big argument is being received). The
+    /// connection reserves them at once, as Redis sizes its query buffer
+    /// for a big argument: the buffer does not grow by doubling (each
+    /// growth a copy of everything received so far).
+    pub fn wants(&self) -> usize {
+        self.need
+    }
+}
+
+/// An argument from this size on is received into a buffer reserved for
+/// it (Redis's PROTO_MBULK_BIG_ARG).
+const BIG_ARG: usize = 32 * 1024;
 
 /// A client's request at the front of `buf`, with bulks of at most
 /// `max_bulk` bytes (proto-max-bulk-len), resuming the walk `resume` saved
@@ -180,17 +198,18 @@ fn scan_headers(
     }
     let done = ranges.as_deref().map_or(0, |r| r.len());
     // Not all there yet: remember how far the walk got.
-    let mut incomplete = |pos: usize, ranges: Option<&mut Vec<Range<usize>>>| {
+    let mut incomplete = |pos: usize, ranges: Option<&mut Vec<Range<usize>>>, need: usize| {
         if let (Some(r), Some(out)) = (resume.as_deref_mut(), ranges) {
             r.pos = pos;
             r.count = count;
+            r.need = need;
             std::mem::swap(&mut r.ranges, out);
         }
         Ok(None)
     };
     for _ in done..count.max(0) as usize {
         let Some(&c) = buf.get(pos) else {
-            return incomplete(pos, ranges);
+            return incomplete(pos, ranges, 0);
         };
         if c != b'$' {
             return Err(format!(
@@ -199,7 +218,7 @@ fn scan_headers(
             ));
         }
         let Some(cr) = line_end(buf, pos + 1, "too big bulk count string")? else {
-            return incomplete(pos, ranges);
+            return incomplete(pos, ranges, 0);
         };
         let n = match parse_i64(&buf[pos + 1..cr]) {
             Some(n) if (0..=max_bulk).contains(&n) => n,
@@ -211,7 +230,8 @@ fn scan_headers(
         let n = n as usize;
         let start = cr + 2;
         if start + n + 2 > buf.len() {
-            return incomplete(pos, ranges);
+            let need = if n >= BIG_ARG { start + n + 2 } else { 0 };
+            return incomplete(pos, ranges, need);
         }
         pos = start + n + 2;
         if let Some(r) = ranges.as_deref_mut() {
