@@ -351,6 +351,179 @@ fn bgsave_is_a_point_in_time_while_clients_write() {
     assert_eq!(c.q(&["LLEN", "log"]), format!(":{total}\r\n"));
 }
 
+/// The background copy is walked while clients write (copy-on-write per
+/// entry): on a big dataset, with writers overwriting, deleting and
+/// changing collections in place all over it during the walk, the file
+/// holds exactly the data of one instant: for each writer, a prefix of
+/// its operations (its counter, written in the same transaction, says
+/// which), between what was acknowledged before BGSAVE was sent and what
+/// was sent before its reply.
+#[test]
+fn bgsave_of_a_big_dataset_is_exact_while_clients_write_all_over_it() {
+    const WRITERS: usize = 4;
+    const PER: usize = 50_000;
+    let dir = TempDir::new("rdb-walk");
+    let s = kvserver(&dir, &[]);
+    let mut c = s.raw();
+    // The dataset: per writer, PER strings and a hash of 1000 fields.
+    let mut batch = Vec::new();
+    for i in 0..WRITERS * PER {
+        batch.extend(common::encode(&[
+            b"SET",
+            format!("pre:{i}").as_bytes(),
+            b"0",
+        ]));
+        if batch.len() > 1 << 16 || i + 1 == WRITERS * PER {
+            c.send_raw(&batch);
+            batch.clear();
+        }
+    }
+    for _ in 0..WRITERS * PER {
+        c.read_reply().unwrap();
+    }
+    for w in 0..WRITERS {
+        for f in 0..1000 {
+            c.q(&["HSET", &format!("h:{w}"), &format!("f{f}"), "0"]);
+        }
+    }
+    // Operation n of writer w, on its own keys (deterministic).
+    fn op(w: usize, n: u64) -> Vec<String> {
+        let r = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize;
+        let key = format!("pre:{}", w * PER + r % PER);
+        match n % 4 {
+            0 => vec!["DEL".into(), key],
+            1 => vec![
+                "HSET".into(),
+                format!("h:{w}"),
+                format!("f{}", r % 1000),
+                n.to_string(),
+            ],
+            _ => vec!["SET".into(), key, format!("{w}:{n}")],
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Vec<std::sync::atomic::AtomicU64>> = Arc::new(
+        (0..WRITERS)
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect(),
+    );
+    let port = s.port;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (stop, acked) = (stop.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let o = op(w, n);
+                    let args: Vec<&str> = o.iter().map(|s| s.as_str()).collect();
+                    let mut req = common::encode(&[b"MULTI"]);
+                    req.extend(common::encode(
+                        &args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>(),
+                    ));
+                    req.extend(common::encode(&[
+                        b"SET",
+                        format!("cnt:{w}").as_bytes(),
+                        n.to_string().as_bytes(),
+                    ]));
+                    req.extend(common::encode(&[b"EXEC"]));
+                    c.send_raw(&req);
+                    for _ in 0..3 {
+                        c.read_reply().unwrap();
+                    }
+                    let r = c.read_reply().unwrap();
+                    assert!(r.starts_with(b"*2"), "{}", String::from_utf8_lossy(&r));
+                    acked[w].store(n, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    // Let them write a while, then BGSAVE in the middle of it.
+    while acked.iter().any(|a| a.load(Ordering::SeqCst) < 200) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let lo: Vec<u64> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+    assert_eq!(c.q(&["BGSAVE"]), "+Background saving started\r\n");
+    let hi: Vec<u64> = acked.iter().map(|a| a.load(Ordering::SeqCst) + 1).collect();
+    wait_bgsave(&mut c);
+    // Writes went on during the walk.
+    let after: Vec<u64> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    drop(c);
+    drop(s);
+    // Load the file alone.
+    let s = kvserver(&dir, &[]);
+    let mut c = s.raw();
+    for w in 0..WRITERS {
+        let p: u64 = c
+            .q(&["GET", &format!("cnt:{w}")])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            lo[w] <= p && p <= hi[w],
+            "writer {w}: {p} not in {}..={}",
+            lo[w],
+            hi[w]
+        );
+        assert!(after[w] > p, "writer {w} wrote nothing during the walk");
+        // The state after its first p operations.
+        let mut strings: BTreeMap<usize, Option<String>> = BTreeMap::new();
+        let mut fields: BTreeMap<String, String> =
+            (0..1000).map(|f| (format!("f{f}"), "0".into())).collect();
+        for n in 1..=p {
+            let o = op(w, n);
+            match o[0].as_str() {
+                "DEL" => {
+                    strings.insert(o[1][4..].parse().unwrap(), None);
+                }
+                "SET" => {
+                    strings.insert(o[1][4..].parse().unwrap(), Some(o[2].clone()));
+                }
+                _ => {
+                    fields.insert(o[2].clone(), o[3].clone());
+                }
+            }
+        }
+        for chunk in (w * PER..(w + 1) * PER).collect::<Vec<_>>().chunks(1000) {
+            let keys: Vec<String> = chunk.iter().map(|i| format!("pre:{i}")).collect();
+            let mut args: Vec<&[u8]> = vec![b"MGET"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            let mut want = format!("*{}\r\n", chunk.len());
+            for i in chunk {
+                want += &match strings.get(i) {
+                    None => "$1\r\n0\r\n".to_string(),
+                    Some(None) => "$-1\r\n".to_string(),
+                    Some(Some(v)) => format!("${}\r\n{v}\r\n", v.len()),
+                };
+            }
+            let got = String::from_utf8_lossy(&c.cmd(&args)).into_owned();
+            assert!(
+                got == want,
+                "writer {w}, keys from {}, after {p} operations",
+                keys[0]
+            );
+        }
+        let got = parse_array(&c.cmd(&[b"HGETALL", format!("h:{w}").as_bytes()]));
+        let got: BTreeMap<String, String> = got
+            .chunks(2)
+            .map(|p| {
+                (
+                    String::from_utf8_lossy(&p[0]).into(),
+                    String::from_utf8_lossy(&p[1]).into(),
+                )
+            })
+            .collect();
+        assert_eq!(got, fields, "writer {w}'s hash after {p} operations");
+    }
+}
+
 #[test]
 fn save_points_sigterm_and_shutdown_save() {
     let dir = TempDir::new("rdb-points");

@@ -2,7 +2,7 @@
 //! LASTSAVE, BGREWRITEAOF. The files themselves are `persist/`'s.
 
 use crate::exec::context::Ctx;
-use crate::persist::snapshot;
+use crate::persist::snapshot::Walk;
 use crate::proto::reply::err;
 
 /// SAVE: writes the file from the locked shards (flag ALL_SHARDS: every
@@ -24,8 +24,9 @@ pub fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
-/// `BGSAVE [SCHEDULE]`: the snapshot is copied here, under every shard lock
-/// (flag ALL_SHARDS), and written by a background thread.
+/// `BGSAVE [SCHEDULE]`: the snapshot begins here, under every shard lock
+/// (a cursor per database part), and is walked and written by a
+/// background thread while clients go on (`persist::snapshot`).
 pub fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"schedule")) {
         return ctx.out.error(err::SYNTAX);
@@ -34,7 +35,7 @@ pub fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
     if srv.rdb.bgsave_in_progress() {
         return ctx.out.error("ERR Background save already in progress");
     }
-    let snap = snapshot::take(&mut ctx.ks, srv.ks.databases, ctx.now);
+    let snap = Walk::begin(&srv.ks, &mut ctx.ks, ctx.now);
     match srv.rdb.bgsave(snap, &srv.rdb_file(), srv.dirty()) {
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(e) => ctx.out.error(&e),

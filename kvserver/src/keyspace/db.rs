@@ -29,6 +29,9 @@ pub struct Db {
     /// expiry, flush). Only watched keys are tracked, as Redis's
     /// `watched_keys`, so unwatched writes pay one `is_empty` check.
     watched: HashMap<Bytes, WatchSlot>,
+    /// Parts emptied by FLUSHDB/FLUSHALL while a snapshot was walking
+    /// them: kept, frozen, until the walk has copied them.
+    detached: Vec<Store>,
 }
 
 /// A watched key's watcher count and modification version.
@@ -133,6 +136,8 @@ impl Db {
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let i = self.live(key, now)?;
+        // The caller may change it.
+        self.store.before_write(i);
         let e = self.store.slots.get_mut(i)?;
         e.lru = self.settings.accessed(e.lru, now, &mut self.lfu_rng);
         Some(e)
@@ -174,6 +179,7 @@ impl Db {
                 i
             }
         };
+        self.store.before_write(i);
         let Some(e) = self.store.slots.get_mut(i) else {
             return Ok(None);
         };
@@ -199,8 +205,11 @@ impl Db {
     /// after counting the write's lookup.
     fn put(&mut self, key: &[u8], value: Value, stamp: bool, now: u64) -> u32 {
         self.touch(key);
+        if let Some(i) = self.store.find(key) {
+            self.store.before_write(i);
+        }
         let Store { table, slots, .. } = &mut self.store;
-        match table.entry(
+        let born = match table.entry(
             table_hash(key),
             |&i| slots.key_is(i, key),
             |&i| slots.hash_of(i),
@@ -213,7 +222,7 @@ impl Db {
                         e.lru = self.settings.accessed(e.lru, now, &mut self.lfu_rng);
                     }
                 }
-                i
+                return i;
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let i = slots.alloc(Entry {
@@ -225,7 +234,9 @@ impl Db {
                 v.insert(i);
                 i
             }
-        }
+        };
+        self.store.born(born);
+        born
     }
 
     /// Replaces the value of an existing key, keeping its deadline (or sets
@@ -256,6 +267,9 @@ impl Db {
     }
 
     fn set_expire_slot(&mut self, i: u32, expire_at: Option<u64>) {
+        if self.store.deadline(i) != expire_at {
+            self.store.before_write(i);
+        }
         let s = &mut self.store;
         let Some(e) = s.slots.get_mut(i) else {
             return;
@@ -285,6 +299,7 @@ impl Db {
         let h = table_hash(key);
         let s = &mut self.store;
         let i = *s.table.find(h, |&i| s.slots.key_is(i, key))?;
+        s.before_write(i);
         let e = s.remove_slot(i, h)?;
         self.touch(key);
         Some(e)
@@ -312,14 +327,60 @@ impl Db {
     /// modified.
     pub fn clear(&mut self) {
         self.touch_existing_watched();
-        self.store = Store::default();
+        let old = std::mem::take(&mut self.store);
+        self.keep_for_snapshots(old);
     }
 
     /// FLUSH* ASYNC: as [`Db::clear`], but hands the old keys back so the
-    /// caller can free them off the lock.
+    /// caller can free them off the lock (unless a snapshot still walks
+    /// them: then they are kept, and freed when it is done).
     pub fn take_all(&mut self) -> Store {
         self.touch_existing_watched();
-        std::mem::take(&mut self.store)
+        let old = std::mem::take(&mut self.store);
+        self.keep_for_snapshots(old).unwrap_or_default()
+    }
+
+    /// Keeps `old` for the snapshots walking it; gives it back otherwise.
+    fn keep_for_snapshots(&mut self, old: Store) -> Option<Store> {
+        if old.snaps.is_empty() {
+            return Some(old);
+        }
+        self.detached.push(old);
+        None
+    }
+
+    /// Starts snapshot `id` on this part, database `origin`, as of `at`
+    /// (`keyspace::snapshot`; under every shard lock).
+    pub fn snapshot_begin(&mut self, id: u64, origin: usize, at: u64) {
+        self.store.snapshot_begin(id, origin, at);
+    }
+
+    /// One step of the walk of snapshot `id`, database `origin`, into
+    /// `out`: None when it is not on this part, Some(true) once it is over.
+    pub fn snapshot_step(
+        &mut self,
+        id: u64,
+        origin: usize,
+        out: &mut Vec<super::snapshot::Item>,
+    ) -> Option<bool> {
+        for k in 0..self.detached.len() {
+            if let Some(done) = self.detached[k].snapshot_step(id, origin, out) {
+                if done && self.detached[k].snaps.is_empty() {
+                    self.detached.swap_remove(k);
+                }
+                return Some(done);
+            }
+        }
+        self.store.snapshot_step(id, origin, out)
+    }
+
+    /// Abandons snapshot `id` here.
+    pub fn snapshot_drop(&mut self, id: u64) {
+        self.store.snapshot_drop(id);
+        for d in &mut self.detached {
+            d.snapshot_drop(id);
+        }
+        self.detached.retain(|d| !d.snaps.is_empty());
     }
 
     /// Live keys (expired ones are skipped, not deleted: the caller may hold
@@ -416,6 +477,7 @@ impl Db {
                     self.store.expires.swap_remove(&i);
                     continue;
                 };
+                self.store.before_write(i);
                 if let Some(e) = self.store.remove_slot(i, hash) {
                     self.touch(&e.key);
                     self.expired.push(e.key);

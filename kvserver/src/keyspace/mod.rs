@@ -23,6 +23,10 @@
 //! so a power-of-two table's slack costs little (see
 //! docs/kvserver/keyspace.md).
 //!
+//! Snapshots (BGSAVE, BGREWRITEAOF) are walked a step at a time while
+//! clients write: a cursor per database part, and an entry the walk has
+//! not reached is copied before a write changes it ([`snapshot`]).
+//!
 //! Expiry: a key's deadline (ms since the epoch) lives in `expires`, only
 //! for keys that have one; it is checked on every access (lazy expiry) and
 //! an active cycle samples `expires` at random ([`Keyspace::active_expire`]),
@@ -37,6 +41,7 @@
 mod db;
 mod entry;
 mod settings;
+pub mod snapshot;
 mod store;
 
 pub use db::Db;
@@ -45,6 +50,7 @@ pub use settings::Settings;
 
 use crate::types::Str;
 use crate::util::Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One shard: its part of every database.
@@ -59,6 +65,11 @@ pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     mask: usize,
     pub databases: usize,
+    /// The next snapshot's id (`snapshot.rs`).
+    next_snapshot: AtomicU64,
+    /// Snapshots abandoned by a thread that held shard locks: their
+    /// cursors go at the next start (which holds every lock).
+    abandoned: Mutex<Vec<u64>>,
 }
 
 /// Which shard a key lives in (its low bits), and the key's table hash
@@ -132,7 +143,67 @@ impl Keyspace {
             shards,
             mask: n - 1,
             databases,
+            next_snapshot: AtomicU64::new(1),
+            abandoned: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Starts a point-in-time copy of everything as of `at` (see
+    /// `snapshot.rs`): `locked` must hold every shard (the start is one
+    /// instant for all of them). Cheap: a cursor per database part. Walk
+    /// it with [`Keyspace::snapshot_step`]; abandon it with
+    /// [`Keyspace::snapshot_drop`].
+    pub fn snapshot_begin(&self, locked: &mut Locked, at: u64) -> u64 {
+        let id = self.next_snapshot.fetch_add(1, Ordering::Relaxed);
+        let abandoned =
+            std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
+        for shard in locked.shards() {
+            for (origin, db) in shard.dbs.iter_mut().enumerate() {
+                for &old in &abandoned {
+                    db.snapshot_drop(old);
+                }
+                db.snapshot_begin(id, origin, at);
+            }
+        }
+        id
+    }
+
+    /// One step of snapshot `id`'s walk of database `db` in shard `shard`
+    /// (that shard locked for a bounded time): keys into `out`. True when
+    /// that part is done.
+    pub fn snapshot_step(
+        &self,
+        id: u64,
+        shard: usize,
+        db: usize,
+        out: &mut Vec<snapshot::Item>,
+    ) -> bool {
+        let mut g = lock(&self.shards[shard]);
+        // SWAPDB may have moved the part to another database number.
+        for d in g.dbs.iter_mut() {
+            if let Some(done) = d.snapshot_step(id, db, out) {
+                return done;
+            }
+        }
+        true
+    }
+
+    /// Abandons snapshot `id` (its walk stopped early): no more copies.
+    /// Call holding no shard lock.
+    pub fn snapshot_drop(&self, id: u64) {
+        for s in self.shards.iter() {
+            lock(s).dbs.iter_mut().for_each(|d| d.snapshot_drop(id));
+        }
+    }
+
+    /// Abandons snapshot `id` from a thread that may hold shard locks (a
+    /// command whose background save could not start): its cursors go at
+    /// the next snapshot's start, which holds every lock.
+    pub fn snapshot_drop_later(&self, id: u64) {
+        self.abandoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
     }
 
     pub fn shard_count(&self) -> usize {

@@ -99,6 +99,8 @@ pub struct Store {
     /// Deadline (ms since the epoch) by slot, for the keys that have one;
     /// indexed, so the active cycle samples it at random in O(1).
     pub(super) expires: indexmap::IndexMap<u32, u64, Hasher>,
+    /// Snapshots walking this part (`snapshot.rs`; usually none).
+    pub(super) snaps: Vec<super::snapshot::Cursor>,
 }
 
 impl Store {

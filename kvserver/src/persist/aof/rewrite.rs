@@ -5,7 +5,7 @@
 use super::manifest::{err_at, write_atomic, Manifest};
 use super::{Aof, Target};
 use crate::persist::ring_file::{BgIo, RingFile};
-use crate::persist::snapshot::{self, Snapshot};
+use crate::persist::snapshot::{Event, Walk};
 use crate::proto::request::encode;
 use crate::types::stream::StreamId;
 use crate::types::Value;
@@ -59,11 +59,12 @@ impl Aof {
         self.rewriting.load(Ordering::SeqCst)
     }
 
-    /// The rewrite (Redis 7.0's, with a lock-and-clone snapshot instead of
+    /// The rewrite (Redis 7.0's, with an incremental snapshot instead of
     /// fork): (1) a new incr file is created and added to the manifest;
     /// (2) with every shard locked, the writer is switched to it (records
-    /// from then on go there) and the keyspace is cloned: a consistent
-    /// point-in-time; (3) unlocked, the clone is written as the new base;
+    /// from then on go there) and a snapshot walk begins (a cursor per
+    /// database part): the same point in time; (3) unlocked, the walk is
+    /// written as the new base, a step under one shard lock at a time;
     /// (4) the manifest becomes [new base, new incr] and the old files are
     /// deleted. A crash at any step leaves a manifest that loads.
     fn rewrite(&self) -> Result<usize, String> {
@@ -102,15 +103,14 @@ impl Aof {
                 });
                 g.cur_db = None;
             }
-            snapshot::take(&mut locked, self.ks.databases, crate::util::now_ms())
+            Walk::begin(&self.ks, &mut locked, crate::util::now_ms())
         };
         // (3) The base.
         let base_name = format!("{}.{seq}.base.aof", self.name);
         let tmp = self
             .dir
             .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        let keys = write_snapshot(&self.bg, &tmp, &snap).map_err(|e| err_at(&tmp, e))?;
-        drop(snap);
+        let keys = write_snapshot(&self.bg, &tmp, snap).map_err(|e| err_at(&tmp, e))?;
         std::fs::rename(&tmp, self.dir.join(&base_name)).map_err(|e| err_at(&tmp, e))?;
         // (4) The manifest.
         let new = Manifest {
@@ -128,31 +128,31 @@ impl Aof {
 
 /// Writes a snapshot as commands (Redis's rewriteAppendOnlyFileRio with
 /// aof-use-rdb-preamble no) and fsyncs it. Returns the number of keys.
-fn write_snapshot(bg: &BgIo, path: &Path, snap: &Snapshot) -> std::io::Result<usize> {
+fn write_snapshot(bg: &BgIo, path: &Path, snap: Walk) -> std::io::Result<usize> {
     // Through the background ring: the write and the fsync run on FastIO's
     // blocking workers.
     let mut w = RingFile::create(bg, path)?;
     let mut buf = Vec::new();
-    let mut keys = 0;
-    for (db, entries) in snap.iter().enumerate() {
-        if entries.is_empty() {
-            continue;
-        }
-        let n = db.to_string();
-        encode(&mut buf, &[b"SELECT", n.as_bytes()]);
-        for (k, v, exp) in entries {
-            keys += 1;
-            value_commands(k, v, &mut buf);
-            if let Some(at) = exp {
-                let at = at.to_string();
-                encode(&mut buf, &[b"PEXPIREAT", k, at.as_bytes()]);
+    let keys = snap.write(|ev| {
+        match ev {
+            Event::Db { index, .. } => {
+                let n = index.to_string();
+                encode(&mut buf, &[b"SELECT", n.as_bytes()]);
             }
-            if buf.len() > 1 << 16 {
-                w.write_all(&buf)?;
-                buf.clear();
+            Event::Key((k, v, exp)) => {
+                value_commands(k, v, &mut buf);
+                if let Some(at) = exp {
+                    let at = at.to_string();
+                    encode(&mut buf, &[b"PEXPIREAT", k, at.as_bytes()]);
+                }
             }
         }
-    }
+        if buf.len() > 1 << 16 {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+        Ok(())
+    })?;
     w.write_all(&buf)?;
     w.finish()?;
     Ok(keys)

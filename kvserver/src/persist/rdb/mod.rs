@@ -22,7 +22,7 @@ mod save;
 
 use crate::keyspace::{Keyspace, Locked};
 use crate::persist::ring_file::BgIo;
-use crate::persist::snapshot::{self, Snapshot};
+use crate::persist::snapshot::Walk;
 pub use load::load_into;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
@@ -216,12 +216,7 @@ impl Rdb {
 
     /// Starts a background save of `snap` (taken at change count `dirty`).
     /// The error is the reply's text.
-    pub fn bgsave(
-        self: &Arc<Self>,
-        snap: Snapshot,
-        file: &RdbFile,
-        dirty: u64,
-    ) -> Result<(), String> {
+    pub fn bgsave(self: &Arc<Self>, snap: Walk, file: &RdbFile, dirty: u64) -> Result<(), String> {
         if self.bgsave_on.swap(true, Ordering::SeqCst) {
             return Err("ERR Background save already in progress".into());
         }
@@ -236,9 +231,8 @@ impl Rdb {
                 let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
                 let res =
                     save::write_file(&rdb.bg, &rdb.file_lock, &file.dir, &tmp, &file.name, |w| {
-                        save::write_snapshot(w, &snap)
+                        save::write_walk(w, snap)
                     });
-                drop(snap);
                 let secs = (crate::util::now_ms().saturating_sub(start) / 1000) as i64;
                 rdb.last_bgsave_secs.store(secs, Ordering::Relaxed);
                 match res {
@@ -268,7 +262,7 @@ impl Rdb {
     /// change count now.
     pub fn cron(
         self: &Arc<Self>,
-        ks: &Keyspace,
+        ks: &Arc<Keyspace>,
         points: &[(u64, u64)],
         file: &RdbFile,
         dirty: u64,
@@ -288,7 +282,7 @@ impl Rdb {
             return;
         }
         eprintln!("kvserver: {point} changes in {secs} seconds. Saving...");
-        let snap = snapshot::take(&mut ks.lock_all(), ks.databases, now);
+        let snap = Walk::begin(ks, &mut ks.lock_all(), now);
         if let Err(e) = self.bgsave(snap, file, dirty) {
             eprintln!("kvserver: # {e}");
         }

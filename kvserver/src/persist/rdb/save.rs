@@ -5,7 +5,7 @@ use super::codec::{self, put_len, put_string, put_value};
 use super::crc64;
 use super::{OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_RESIZEDB, OP_SELECTDB};
 use crate::persist::ring_file::{BgIo, RingFile};
-use crate::persist::snapshot::Snapshot;
+use crate::persist::snapshot::{Event, Walk};
 use crate::types::Value;
 use std::fs::File;
 use std::io::Write;
@@ -114,20 +114,19 @@ pub(super) fn write_file(
     })
 }
 
-pub(super) fn write_snapshot(w: &mut FileWriter, snap: &Snapshot) -> std::io::Result<usize> {
-    let mut n = 0;
-    for (i, keys) in snap.iter().enumerate() {
-        if keys.is_empty() {
-            continue;
+/// Writes a background copy out.
+pub(super) fn write_walk(w: &mut FileWriter, walk: Walk) -> std::io::Result<usize> {
+    walk.write(|ev| match ev {
+        Event::Db {
+            index,
+            keys,
+            expires,
+        } => {
+            w.select(index, keys, expires);
+            Ok(())
         }
-        let exp = keys.iter().filter(|x| x.2.is_some()).count();
-        w.select(i, keys.len(), exp);
-        for (k, v, e) in keys {
-            w.key(k, v, *e)?;
-            n += 1;
-        }
-    }
-    Ok(n)
+        Event::Key((k, v, at)) => w.key(k, v, *at),
+    })
 }
 
 #[cfg(test)]
