@@ -205,8 +205,11 @@ impl Db {
     /// after counting the write's lookup.
     fn put(&mut self, key: &[u8], value: Value, stamp: bool, now: u64) -> u32 {
         self.touch(key);
-        if let Some(i) = self.store.find(key) {
-            self.store.before_write(i);
+        // (A second lookup, only while a snapshot walks this part.)
+        if !self.store.snaps.is_empty() {
+            if let Some(i) = self.store.find(key) {
+                self.store.before_write(i);
+            }
         }
         let Store { table, slots, .. } = &mut self.store;
         let born = match table.entry(
@@ -267,7 +270,7 @@ impl Db {
     }
 
     fn set_expire_slot(&mut self, i: u32, expire_at: Option<u64>) {
-        if self.store.deadline(i) != expire_at {
+        if !self.store.snaps.is_empty() && self.store.deadline(i) != expire_at {
             self.store.before_write(i);
         }
         let s = &mut self.store;
