@@ -82,13 +82,23 @@ pub fn before_command(
 ) -> bool {
     let max = server.config.maxmemory.load(Ordering::Relaxed);
     let used = server.used_memory.load(Ordering::Relaxed);
-    if used <= max {
-        if cmd.flags & flags::WRITE != 0 {
-            server.used_memory.fetch_add(size as u64, Ordering::Relaxed);
-        }
+    // What a write brings counts before it runs: room is made for it, and
+    // the estimate grows by it whether eviction was needed or not (so a
+    // burst of big writes between two samples cannot pass the limit).
+    let incoming = if cmd.flags & flags::WRITE != 0 {
+        size as u64
+    } else {
+        0
+    };
+    let grow = || {
+        server.used_memory.fetch_add(incoming, Ordering::Relaxed);
+    };
+    if used + incoming <= max {
+        grow();
         return false;
     }
-    if evict(server, rng, fx, used - max) {
+    if evict(server, rng, fx, used + incoming - max) {
+        grow();
         return false;
     }
     let reject = match (&client.multi, cmd.name) {
