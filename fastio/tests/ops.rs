@@ -501,27 +501,44 @@ fn inflight_ops_are_capped_per_ring() {
         let (f, mut ring) = one_ring(&cfg);
         let max = u64::from(abi::FASTIO_MAX_INFLIGHT);
         let total = max + 3000;
+        // Long enough that none completes while the cap is reached, even
+        // on a slow emulated guest.
         let timeout = |ud| Sqe {
-            off: 2_000_000_000,
+            off: 3_000_000_000,
             ..sqe(op::TIMEOUT, -1, ud)
         };
+        // Push until the workers hold `max` ops and the SQ is full, waiting
+        // on that state (not on a guess of how long the poller takes); at
+        // every look, no more than `max` are in flight.
         let mut next = 0u64;
-        let mut stuck_since = Instant::now();
-        while next < total && stuck_since.elapsed() < Duration::from_millis(300) {
+        let deadline = Instant::now() + Duration::from_millis(2500);
+        loop {
             // SAFETY: TIMEOUTs carry no pointers.
-            if unsafe { ring.push(&timeout(next)) }.is_ok() {
+            while next < total && unsafe { ring.push(&timeout(next)) }.is_ok() {
                 next += 1;
-                stuck_since = Instant::now();
-            } else {
-                ring.submit().unwrap();
-                std::thread::sleep(Duration::from_millis(1));
             }
+            ring.submit().unwrap();
+            let s = f.stats();
+            let inflight = s.submitted - s.completed;
+            assert!(
+                inflight <= max,
+                "{b:?}: {inflight} ops in flight, the cap is {max}"
+            );
+            // (next < total: the last push found the SQ full.)
+            if inflight == max && next < total {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{b:?}: the cap was never reached: {inflight} of {max} in flight, {next} pushed"
+            );
+            std::thread::sleep(Duration::from_millis(1));
         }
-        ring.submit().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let taken = f.stats().submitted;
-        assert_eq!(taken, max, "{b:?}: ops taken while {max} were in flight");
-        assert!(next < total, "{b:?}: the SQ never pushed back");
+        assert_eq!(
+            f.stats().completed,
+            0,
+            "{b:?}: a 3 s timeout completed early"
+        );
         let mut seen = 0u64;
         let deadline = Instant::now() + Duration::from_secs(30);
         while seen < total && Instant::now() < deadline {
