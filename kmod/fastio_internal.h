@@ -101,9 +101,16 @@ struct fastio_ctx {
 	bool ready;			/* set up; params and rings are immutable */
 	bool stopping;			/* teardown asked (READ/WRITE_ONCE) */
 	struct pid *owner;		/* thread group that may run workers */
+	/* What ops run with: the opener's memory, files and credentials,
+	 * recorded at SETUP; a worker must share all three (main.c). mm is
+	 * pinned (mmgrab) for the RLIMIT_MEMLOCK charge, cred referenced. */
+	struct mm_struct *mm;
+	struct files_struct *files;	/* compared only, never dereferenced */
+	const struct cred *cred;
+	unsigned long locked_pages;	/* charged to mm->locked_vm */
 	struct fastio_params p;
 
-	void *mem;			/* vmalloc_user: all ring pairs */
+	void *mem;			/* __vmalloc(GFP_KERNEL_ACCOUNT): all ring pairs */
 	size_t mem_size;
 	struct fastio_ring *rings;
 	struct fastio_poller *pollers;

@@ -26,7 +26,17 @@
 #include <linux/sched/signal.h>
 #include <linux/pid.h>
 #include <linux/file.h>
+#include <linux/cred.h>
+#include <linux/nospec.h>
+#include <linux/version.h>
 #include "fastio_internal.h"
+
+/* The device node's mode. 0660: only root and the device's group (a udev
+ * rule gives it one, see README.md) may open it; 0666 lets any user, whose
+ * ring memory is then bounded by its RLIMIT_MEMLOCK and memory cgroup. */
+static ushort dev_mode = 0660;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "mode of /dev/fastio (default 0660)");
 
 static int fastio_open(struct inode *inode, struct file *file)
 {
@@ -79,17 +89,50 @@ static int fastio_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Maps the ring pages, one by one (the area is a plain vmalloc one, so that
+ * it is charged to the memory cgroup). A fork does not copy the mapping
+ * (VM_DONTCOPY): a child never shares the parent's rings. */
 static int fastio_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct fastio_ctx *ctx = file->private_data;
+	unsigned long pages = vma_pages(vma), i;
 	int ret = -ENXIO;
 
 	mutex_lock(&ctx->lock);
-	/* remap_vmalloc_range() checks that the range lies in our area. */
-	if (ctx->ready)
-		ret = remap_vmalloc_range(vma, ctx->mem, vma->vm_pgoff);
+	if (!ctx->ready)
+		goto out;
+	ret = -EINVAL;
+	if (vma->vm_pgoff > (ctx->mem_size >> PAGE_SHIFT) ||
+	    pages > (ctx->mem_size >> PAGE_SHIFT) - vma->vm_pgoff)
+		goto out;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+#else
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+#endif
+	for (i = 0; i < pages; i++) {
+		void *kaddr = (u8 *)ctx->mem + ((vma->vm_pgoff + i) << PAGE_SHIFT);
+
+		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     vmalloc_to_page(kaddr));
+		if (ret)
+			goto out;
+	}
+	ret = 0;
+out:
 	mutex_unlock(&ctx->lock);
 	return ret;
+}
+
+/* Whether the calling thread may act for the context: a thread of the
+ * process that set it up, with the same memory, file table and
+ * credentials (not one that did unshare(CLONE_FILES) or a per-thread
+ * setresuid since, nor a forked child). Ops run with the worker's own
+ * files and credentials, so this is what keeps them the opener's. */
+static bool is_owner(struct fastio_ctx *ctx)
+{
+	return task_tgid(current) == ctx->owner && current->mm == ctx->mm &&
+	       current->files == ctx->files && current_cred() == ctx->cred;
 }
 
 /* Claims worker slot `*slot` for the calling thread. */
@@ -121,16 +164,19 @@ static long run_worker(struct fastio_ctx *ctx, struct fastio_worker_arg __user *
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	/* Ops run with the caller's files and memory: only threads of the
-	 * process that set the context up may lend themselves. */
-	if (task_tgid(current) != ctx->owner)
+	/* Ops run with the caller's files, memory and credentials: only the
+	 * opener's threads, unchanged, may lend themselves. */
+	if (!is_owner(ctx))
 		return -EPERM;
-	if (arg.kind == FASTIO_WORKER_POLLER && arg.index < ctx->p.max_ker_worker)
+	if (arg.kind == FASTIO_WORKER_POLLER && arg.index < ctx->p.max_ker_worker) {
+		arg.index = array_index_nospec(arg.index, ctx->p.max_ker_worker);
 		slot = &ctx->pollers[arg.index].task;
-	else if (arg.kind == FASTIO_WORKER_BLOCKING && arg.index < ctx->p.max_wq_worker)
+	} else if (arg.kind == FASTIO_WORKER_BLOCKING && arg.index < ctx->p.max_wq_worker) {
+		arg.index = array_index_nospec(arg.index, ctx->p.max_wq_worker);
 		slot = &ctx->wq_tasks[arg.index];
-	else
+	} else {
 		return -EINVAL;
+	}
 	ret = claim_slot(ctx, slot);
 	if (ret)
 		return ret;
@@ -152,7 +198,7 @@ static long do_wait(struct fastio_ctx *ctx, struct fastio_wait_arg __user *uarg)
 		return -EFAULT;
 	if (arg.ring >= ctx->p.nr_rings)
 		return -EINVAL;
-	r = &ctx->rings[arg.ring];
+	r = &ctx->rings[array_index_nospec(arg.ring, ctx->p.nr_rings)];
 	if (arg.min_complete > r->cq_entries)
 		return -EINVAL;
 	/* Room may have been made since the backlog formed: move it in. */
@@ -213,6 +259,7 @@ static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		if (ring >= ctx->p.nr_rings)
 			return -EINVAL;
+		ring = array_index_nospec(ring, ctx->p.nr_rings);
 		fastio_poller_kick(ctx->rings[ring].poller);
 		return 0;
 	case FASTIO_IOC_WAIT:
@@ -220,6 +267,8 @@ static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case FASTIO_IOC_STATS:
 		return do_stats(ctx, uarg);
 	case FASTIO_IOC_TEARDOWN:
+		if (!is_owner(ctx))
+			return -EPERM;
 		wake_everyone(ctx);
 		return 0;
 	}
@@ -239,11 +288,15 @@ static struct miscdevice fastio_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "fastio",
 	.fops = &fastio_fops,
-	.mode = 0666,
 };
 
 static int __init fastio_init(void)
 {
+	/* The ring ABI (include/uapi/fastio.h) as fastio/src/abi.rs mirrors it. */
+	BUILD_BUG_ON(sizeof(struct fastio_sqe) != 64);
+	BUILD_BUG_ON(sizeof(struct fastio_cqe) != 16);
+	BUILD_BUG_ON(sizeof(struct fastio_stats) != 16 * sizeof(__u64));
+	fastio_dev.mode = dev_mode & 0666;
 	return misc_register(&fastio_dev);
 }
 

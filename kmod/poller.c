@@ -278,12 +278,9 @@ int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 	u64 idle_ns = (u64)ctx->p.idle_us * NSEC_PER_USEC;
 	ktime_t idle_since = 0;
 
-	if (ctx->p.affinity_offset >= 0) {
-		unsigned int cpu = (ctx->p.affinity_offset + po->index) % nr_cpu_ids;
-
-		if (cpu_online(cpu))
-			set_cpus_allowed_ptr(current, cpumask_of(cpu));
-	}
+	/* No pinning here: set_cpus_allowed_ptr would bypass the caller's
+	 * cpuset. The process pins its worker threads itself (affinity_offset
+	 * is the library's; sched_setaffinity obeys cpusets). */
 	while (!READ_ONCE(ctx->stopping)) {
 		unsigned int work;
 

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * FASTIO_IOC_SETUP: validate the parameters, allocate the ring pairs in one
- * vmalloc_user() area (mapped by the process with mmap) and the per-poller
- * and per-worker state. Same rules as fastio/src/layout.rs.
+ * vmalloc area (mapped by the process with mmap, page by page) and the
+ * per-poller and per-worker state. Same rules as fastio/src/layout.rs.
+ *
+ * The ring memory is charged to the opener twice, as a user would expect of
+ * memory it pins in the kernel: to its memory cgroup (GFP_KERNEL_ACCOUNT,
+ * as io_uring's rings), and to its RLIMIT_MEMLOCK (account_locked_vm, as
+ * pinned user pages are; CAP_IPC_LOCK lifts the limit). Opening the device
+ * again and again therefore cannot exhaust the machine's memory.
  */
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -11,6 +17,9 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/pid.h>
+#include <linux/cred.h>
+#include <linux/sched/mm.h>
+#include <linux/fdtable.h>
 #include "fastio_internal.h"
 
 /* Whole mapping at most this big: a process cannot pin more kernel memory
@@ -110,8 +119,15 @@ int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)
 	}
 	ctx->p = p;
 	ctx->mem_size = (size_t)p.off.ring_size * p.nr_rings;
+	/* Charged before anything is allocated; undone by fastio_free_rings. */
+	ret = account_locked_vm(current->mm, ctx->mem_size >> PAGE_SHIFT, true);
+	if (ret)
+		goto out;
+	ctx->mm = current->mm;
+	mmgrab(ctx->mm);
+	ctx->locked_pages = ctx->mem_size >> PAGE_SHIFT;
 	ret = -ENOMEM;
-	ctx->mem = vmalloc_user(ctx->mem_size);
+	ctx->mem = __vmalloc(ctx->mem_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	ctx->rings = kcalloc(p.nr_rings, sizeof(*ctx->rings), GFP_KERNEL_ACCOUNT);
 	ctx->pollers = kcalloc(p.max_ker_worker, sizeof(*ctx->pollers), GFP_KERNEL_ACCOUNT);
 	ctx->wq_tasks = kcalloc(p.max_wq_worker, sizeof(*ctx->wq_tasks), GFP_KERNEL_ACCOUNT);
@@ -129,7 +145,11 @@ int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)
 		goto out;
 	}
 	ctx->owner = get_pid(task_tgid(current));
-	ctx->ready = true;
+	ctx->files = current->files;
+	ctx->cred = get_current_cred();
+	/* Pairs with smp_load_acquire in the ioctl entry: whoever sees ready
+	 * sees the rings initialised. */
+	smp_store_release(&ctx->ready, true);
 	ret = 0;
 out:
 	mutex_unlock(&ctx->lock);
@@ -155,4 +175,14 @@ void fastio_free_rings(struct fastio_ctx *ctx)
 	ctx->pollers = NULL;
 	ctx->rings = NULL;
 	ctx->mem = NULL;
+	if (ctx->mm) {
+		account_locked_vm(ctx->mm, ctx->locked_pages, false);
+		mmdrop(ctx->mm);
+		ctx->mm = NULL;
+		ctx->locked_pages = 0;
+	}
+	if (ctx->cred) {
+		put_cred(ctx->cred);
+		ctx->cred = NULL;
+	}
 }

@@ -248,3 +248,158 @@ fn only_the_owning_process_may_run_workers() {
         "child got no EPERM"
     );
 }
+
+/// Runs `child` in a forked process and returns its exit code (the test
+/// asserts inside the child by exiting non-zero).
+fn in_child(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: fork in a test: the child runs `child`, which makes system
+    // calls only, and _exits without running Rust destructors.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = child();
+        // SAFETY: as above.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "child died: {status}");
+    libc::WEXITSTATUS(status)
+}
+
+/// The device node is 0660 by default: only root and its group open it.
+#[test]
+fn the_device_is_not_world_writable() {
+    let Some(_) = open() else { return };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata("/dev/fastio")
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660, "mode {mode:o}");
+}
+
+/// Ops run with the worker thread's files and credentials: a thread that
+/// changed either since SETUP (unshare(CLONE_FILES), a per-thread
+/// setresuid) may not lend itself nor tear the context down, and a forked
+/// child has no mapping of the rings and no say either.
+#[test]
+fn workers_must_share_the_openers_files_memory_and_credentials() {
+    let Some(f) = open() else { return };
+    let mut p = good();
+    assert_eq!(ioctl(&f, abi::FASTIO_IOC_SETUP, &mut p), Ok(0));
+    let len = p.off.ring_size as usize * p.nr_rings as usize;
+    // SAFETY: mapping the device's rings, as the library does.
+    let map = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(map, libc::MAP_FAILED);
+    let f = std::sync::Arc::new(f);
+    let worker = |f: &File| {
+        let mut a = WorkerArg {
+            kind: abi::FASTIO_WORKER_POLLER,
+            index: 0,
+        };
+        ioctl(f, abi::FASTIO_IOC_RUN_WORKER, &mut a)
+    };
+    // A thread with its own file table.
+    let g = f.clone();
+    let r = std::thread::spawn(move || {
+        // SAFETY: unshare affects only this thread's file table.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_FILES) }, 0);
+        (
+            worker(&g),
+            ioctl(&g, abi::FASTIO_IOC_TEARDOWN, std::ptr::null_mut::<u8>()),
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        r,
+        (Err(libc::EPERM), Err(libc::EPERM)),
+        "unshare(CLONE_FILES)"
+    );
+    // A thread with other credentials (the raw system call changes only
+    // the calling thread's; glibc's setresuid would change every thread).
+    let g = f.clone();
+    let r = std::thread::spawn(move || {
+        // SAFETY: setresuid on this thread only.
+        let r = unsafe { libc::syscall(libc::SYS_setresuid, 0, 65534, 0) };
+        assert_eq!(r, 0);
+        worker(&g)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(r, Err(libc::EPERM), "per-thread setresuid");
+    // A forked child: the rings are not mapped there (VM_DONTCOPY), and
+    // it may not tear the context down.
+    let code = in_child(|| {
+        // SAFETY: msync of a range that should not be mapped: ENOMEM.
+        let r = unsafe { libc::msync(map, len, libc::MS_ASYNC) };
+        let unmapped = r == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOMEM);
+        let teardown = ioctl(&f, abi::FASTIO_IOC_TEARDOWN, std::ptr::null_mut::<u8>());
+        match (unmapped, teardown) {
+            (true, Err(libc::EPERM)) => 0,
+            (false, _) => 1,
+            _ => 2,
+        }
+    });
+    assert_eq!(
+        code, 0,
+        "forked child: 1 = rings mapped, 2 = teardown allowed"
+    );
+    // The owner itself still may.
+    assert_eq!(
+        ioctl(&f, abi::FASTIO_IOC_TEARDOWN, std::ptr::null_mut::<u8>()),
+        Ok(0)
+    );
+    // SAFETY: unmapping what was mapped above.
+    assert_eq!(unsafe { libc::munmap(map, len) }, 0);
+}
+
+/// Ring memory counts against the opener's RLIMIT_MEMLOCK (without
+/// CAP_IPC_LOCK): past it SETUP fails with ENOMEM, within it succeeds.
+#[test]
+fn ring_memory_is_charged_to_memlock() {
+    let Some(_) = open() else { return };
+    let setup_as_nobody = |limit: u64| {
+        in_child(move || {
+            let Some(f) = open() else { return 3 };
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: plain system calls on this (forked, single-threaded)
+            // process: a memlock limit, then an unprivileged user (no
+            // CAP_IPC_LOCK).
+            unsafe {
+                if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return 4;
+                }
+            }
+            let mut p = Params {
+                sq_entries: 4096,
+                nr_rings: 4,
+                ..good()
+            };
+            match ioctl(&f, abi::FASTIO_IOC_SETUP, &mut p) {
+                Ok(_) => 0,
+                Err(libc::ENOMEM) => 1,
+                Err(_) => 2,
+            }
+        })
+    };
+    // Four rings of 4096 SQEs and 8192 CQEs: about 1.5 MB.
+    assert_eq!(setup_as_nobody(64 << 10), 1, "SETUP past RLIMIT_MEMLOCK");
+    assert_eq!(setup_as_nobody(64 << 20), 0, "SETUP within RLIMIT_MEMLOCK");
+}

@@ -87,6 +87,15 @@ impl Device {
                 let h = std::thread::Builder::new()
                     .name(format!("{name}-{index}"))
                     .spawn(move || {
+                        // Pollers are pinned here, from user space, where
+                        // the kernel checks the cpuset (the module does not
+                        // pin: that would bypass it). A CPU outside the
+                        // cpuset is refused: the poller then runs unpinned.
+                        if kind == abi::FASTIO_WORKER_POLLER && p.affinity_offset >= 0 {
+                            let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+                            let id = (p.affinity_offset as usize + index as usize) % ncpu;
+                            core_affinity::set_for_current(core_affinity::CoreId { id });
+                        }
                         let mut arg = WorkerArg { kind, index };
                         // Returns 0 at teardown. EINTR (a signal) and EAGAIN
                         // (task work to run in user mode, e.g. the release of
