@@ -20,10 +20,14 @@
 struct fastio_ctx;
 struct fastio_poller;
 
+#define FASTIO_BY_FILE_BUCKETS	64
+
 /* One ring pair, kernel side. The shared pages hold the headers and entries;
  * everything the kernel relies on (masks, its own index) is kept here, since
  * the process may write anything into the shared pages at any moment. */
 struct fastio_ring {
+	/* Cache-line aligned (as the pollers): neighbouring rings belong to
+	 * different pollers, and sq_head / cq_tail are written every pass. */
 	struct fastio_ctx *ctx;
 	struct fastio_poller *poller;	/* the one poller consuming this SQ */
 	unsigned int index;
@@ -44,9 +48,11 @@ struct fastio_ring {
 	u32 cq_tail;			/* private producer index */
 	struct list_head backlog;	/* struct fastio_ovf, oldest first */
 
+	u64 completed, overflowed;	/* counters, written under cq_lock */
+
 	atomic_t inflight;		/* reqs parked, queued or timing */
 	wait_queue_head_t cq_wait;	/* FASTIO_IOC_WAIT sleepers */
-};
+} ____cacheline_aligned_in_smp;
 
 enum fastio_req_state {
 	FASTIO_REQ_RUNNING,	/* owned by the thread executing it */
@@ -59,6 +65,7 @@ enum fastio_req_state {
  * blocking worker, or a pending TIMEOUT. */
 struct fastio_req {
 	struct list_head node;		/* parked/ready (ready_lock) or wq list */
+	struct hlist_node file_node;	/* poller's by_file table (poller only) */
 	struct fastio_sqe sqe;		/* private copy, made once */
 	struct fastio_ring *ring;
 	struct file *file;		/* reference held for the req's lifetime */
@@ -91,15 +98,30 @@ struct fastio_poller {
 	struct list_head parked;
 	struct list_head ready;
 
+	/* CLOSE asked by another poller for files whose ops may be parked
+	 * here (struct fastio_cancel_msg, under ready_lock): the poller
+	 * cancels them itself, the only thread that may see its reqs between
+	 * states (poll.c). */
+	struct list_head inbox;
+
+	/* Parked and ready reqs by file, so that CLOSE cancels in proportion
+	 * to the fd's own ops. Touched only by the thread that owns the
+	 * poller's reqs (its loop, or release when no loop runs). */
+	struct hlist_head by_file[FASTIO_BY_FILE_BUCKETS];
+	unsigned long busy_buckets;	/* bit b: by_file[b] non-empty (READ/WRITE_ONCE) */
+
 	struct task_struct *task;	/* thread running the loop; ctx->lock */
 	struct fastio_poller_stats stats;	/* written by the loop only */
-};
+} ____cacheline_aligned_in_smp;
 
 /* Per open of /dev/fastio. Nothing in the module is global but the device. */
 struct fastio_ctx {
 	struct mutex lock;		/* setup and worker registration */
 	bool ready;			/* set up; params and rings are immutable */
 	bool stopping;			/* teardown asked (READ/WRITE_ONCE) */
+	/* The owner is gone (its last fd on the device closed, or it exited):
+	 * cancelled ops are freed without completions nobody would read. */
+	bool orphaned;
 	struct pid *owner;		/* thread group that may run workers */
 	/* What ops run with: the opener's memory, files and credentials,
 	 * recorded at SETUP; a worker must share all three (main.c). mm is
@@ -120,8 +142,6 @@ struct fastio_ctx {
 	struct list_head wq_list;
 	wait_queue_head_t wq_wait;
 	struct task_struct **wq_tasks;	/* ctx->lock */
-
-	atomic64_t completed, overflowed;
 };
 
 /* main.c */
@@ -142,10 +162,12 @@ int fastio_check_sqe(const struct fastio_sqe *sqe);
 
 /* poller.c */
 int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po);
+void fastio_poller_stopped(struct fastio_ctx *ctx, struct fastio_poller *po);
 void fastio_poller_kick(struct fastio_poller *po);
 struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
 				    struct file *file);
 void fastio_req_finish(struct fastio_req *req, s32 res);
+void fastio_req_free(struct fastio_req *req);
 
 /* ops.c */
 /* What a poller's attempt came to. Kept apart from the op's result: every
@@ -164,11 +186,16 @@ int fastio_exec_blocking(const struct fastio_sqe *sqe, struct file *file);
 int fastio_arm(struct fastio_poller *po, struct fastio_req *req, __poll_t events);
 void fastio_disarm(struct fastio_req *req);
 void fastio_arm_timeout(struct fastio_poller *po, struct fastio_req *req);
-void fastio_cancel(struct fastio_poller *po, struct file *file);
+void fastio_cancel(struct fastio_poller *po, struct file *file, bool post);
+void fastio_untrack(struct fastio_poller *po, struct fastio_req *req);
+void fastio_cancel_elsewhere(struct fastio_poller *po, struct file *file);
+void fastio_run_inbox(struct fastio_poller *po);
+void fastio_free_inbox(struct fastio_poller *po);
 
 /* wq.c */
 void fastio_wq_queue(struct fastio_ctx *ctx, struct fastio_req *req);
 int fastio_run_blocking(struct fastio_ctx *ctx, unsigned int index);
-void fastio_wq_drain(struct fastio_ctx *ctx);
+void fastio_wq_cancel(struct fastio_ctx *ctx, struct file *file, bool post);
+void fastio_wq_interrupt(struct fastio_ctx *ctx);
 
 #endif /* _FASTIO_INTERNAL_H */

@@ -28,6 +28,8 @@
 #include <linux/file.h>
 #include <linux/cred.h>
 #include <linux/nospec.h>
+#include <linux/fdtable.h>
+#include <linux/log2.h>
 #include <linux/version.h>
 #include "fastio_internal.h"
 
@@ -48,41 +50,100 @@ static int fastio_open(struct inode *inode, struct file *file)
 	spin_lock_init(&ctx->wq_lock);
 	INIT_LIST_HEAD(&ctx->wq_list);
 	init_waitqueue_head(&ctx->wq_wait);
-	atomic64_set(&ctx->completed, 0);
-	atomic64_set(&ctx->overflowed, 0);
 	file->private_data = ctx;
 	return 0;
 }
 
-static void wake_everyone(struct fastio_ctx *ctx)
+/*
+ * Stops the context for good: teardown, or its owner went away (`orphaned`:
+ * cancelled ops are then freed without completions). Workers leave their
+ * loops: pollers are kicked and cancel their own ops on the way out,
+ * blocking workers are interrupted even inside an op. The ops of pollers
+ * no thread runs are cancelled here, under ctx->lock, which keeps a thread
+ * from taking such a poller meanwhile (claim_slot refuses once stopping).
+ */
+static void stop_everything(struct fastio_ctx *ctx, bool orphaned)
 {
+	bool post = !orphaned;
 	unsigned int i;
 
-	WRITE_ONCE(ctx->stopping, true);
-	if (!ctx->ready)
+	if (orphaned)
+		WRITE_ONCE(ctx->orphaned, true);
+	/* orphaned before stopping: the workers read them in that order. */
+	smp_store_release(&ctx->stopping, true);
+	if (!smp_load_acquire(&ctx->ready))
 		return;
 	for (i = 0; i < ctx->p.max_ker_worker; i++)
 		fastio_poller_kick(&ctx->pollers[i]);
-	wake_up_all(&ctx->wq_wait);
 	for (i = 0; i < ctx->p.nr_rings; i++)
 		wake_up_all(&ctx->rings[i].cq_wait);
+
+	mutex_lock(&ctx->lock);
+	fastio_wq_interrupt(ctx);
+	for (i = 0; i < ctx->p.max_ker_worker; i++) {
+		struct fastio_poller *po = &ctx->pollers[i];
+
+		if (po->task)
+			continue;
+		fastio_free_inbox(po);	/* everything is cancelled anyway */
+		fastio_cancel(po, NULL, post);
+	}
+	fastio_wq_cancel(ctx, NULL, post);
+	mutex_unlock(&ctx->lock);
+}
+
+static int same_file(const void *file, struct file *f, unsigned int fd)
+{
+	return f == file;
+}
+
+/*
+ * Called at every close of an fd on the device, by whoever closes it. When
+ * the owner's file table no longer holds the device (its last fd on it
+ * closed, or the table is being torn down: exit, exec), the owner is gone:
+ * every op is cancelled and freed. This is what breaks the cycle of a
+ * device fd sent with SCM_RIGHTS into a socket one of its own ops pins:
+ * the op held the socket, the socket's queue held the device, and release
+ * would never come (io_uring breaks it by refusing its fds in scm_fp_copy,
+ * which a module cannot do).
+ */
+static int fastio_flush(struct file *file, fl_owner_t id)
+{
+	struct fastio_ctx *ctx = file->private_data;
+
+	if (!smp_load_acquire(&ctx->ready) || id != ctx->files)
+		return 0;
+	/* close(): the fd is already out of the table; is there another? */
+	if (current->files == id && iterate_fd(id, 0, same_file, file))
+		return 0;
+	stop_everything(ctx, true);
+	return 0;
 }
 
 /* Last reference gone: no worker can be inside an ioctl (each holds a file
- * reference) and no mapping is left (each VMA holds one too). */
+ * reference) and no mapping is left (each VMA holds one too). What is still
+ * parked or queued is freed without completions: nobody reads the rings. */
 static int fastio_release(struct inode *inode, struct file *file)
 {
 	struct fastio_ctx *ctx = file->private_data;
 	unsigned int i;
 
-	wake_everyone(ctx);
 	if (ctx->ready) {
-		for (i = 0; i < ctx->p.max_ker_worker; i++)
-			fastio_cancel(&ctx->pollers[i], NULL);
-		fastio_wq_drain(ctx);
+		WRITE_ONCE(ctx->orphaned, true);
+		WRITE_ONCE(ctx->stopping, true);
+		for (i = 0; i < ctx->p.max_ker_worker; i++) {
+			fastio_free_inbox(&ctx->pollers[i]);
+			fastio_cancel(&ctx->pollers[i], NULL, false);
+		}
+		fastio_wq_cancel(ctx, NULL, false);
 		for (i = 0; i < ctx->p.nr_rings; i++)
 			WARN_ON_ONCE(atomic_read(&ctx->rings[i].inflight));
 		put_pid(ctx->owner);
+		/* A wait-queue callback that made a req ready wakes its poller
+		 * under ready_lock, which the cancels above took after it; this
+		 * grace period also covers anything still returning from a
+		 * callback (they run with preemption off). */
+		synchronize_rcu();
 	}
 	fastio_free_rings(ctx);
 	kfree(ctx);
@@ -135,13 +196,16 @@ static bool is_owner(struct fastio_ctx *ctx)
 	       current->files == ctx->files && current_cred() == ctx->cred;
 }
 
-/* Claims worker slot `*slot` for the calling thread. */
+/* Claims worker slot `*slot` for the calling thread; -ESHUTDOWN once the
+ * context is stopping (stop_everything may be cancelling the slot's ops). */
 static int claim_slot(struct fastio_ctx *ctx, struct task_struct **slot)
 {
 	int ret = 0;
 
 	mutex_lock(&ctx->lock);
-	if (*slot)
+	if (READ_ONCE(ctx->stopping))
+		ret = -ESHUTDOWN;
+	else if (*slot)
 		ret = -EBUSY;
 	else
 		*slot = current;
@@ -149,9 +213,17 @@ static int claim_slot(struct fastio_ctx *ctx, struct task_struct **slot)
 	return ret;
 }
 
-static void release_slot(struct fastio_ctx *ctx, struct task_struct **slot)
+/* Gives the slot back. A poller leaving a stopping context cancels its
+ * ops first, under ctx->lock: stop_everything() either ran before (saw the
+ * slot taken, left them to us; we see stopping) or runs after (sees the
+ * slot free and cancels them itself). */
+static void release_slot(struct fastio_ctx *ctx, struct task_struct **slot,
+			 struct fastio_poller *po)
 {
 	mutex_lock(&ctx->lock);
+	/* Pairs with smp_store_release in stop_everything: orphaned too. */
+	if (po && smp_load_acquire(&ctx->stopping))
+		fastio_poller_stopped(ctx, po);
 	*slot = NULL;
 	mutex_unlock(&ctx->lock);
 }
@@ -159,6 +231,7 @@ static void release_slot(struct fastio_ctx *ctx, struct task_struct **slot)
 static long run_worker(struct fastio_ctx *ctx, struct fastio_worker_arg __user *uarg)
 {
 	struct fastio_worker_arg arg;
+	struct fastio_poller *po = NULL;
 	struct task_struct **slot;
 	long ret;
 
@@ -178,13 +251,17 @@ static long run_worker(struct fastio_ctx *ctx, struct fastio_worker_arg __user *
 		return -EINVAL;
 	}
 	ret = claim_slot(ctx, slot);
+	if (ret == -ESHUTDOWN)
+		return 0;	/* torn down: as if the loop had just ended */
 	if (ret)
 		return ret;
-	if (arg.kind == FASTIO_WORKER_POLLER)
-		ret = fastio_run_poller(ctx, &ctx->pollers[arg.index]);
-	else
+	if (arg.kind == FASTIO_WORKER_POLLER) {
+		po = &ctx->pollers[arg.index];
+		ret = fastio_run_poller(ctx, po);
+	} else {
 		ret = fastio_run_blocking(ctx, arg.index);
-	release_slot(ctx, slot);
+	}
+	release_slot(ctx, slot, po);
 	return ret;
 }
 
@@ -201,9 +278,15 @@ static long do_wait(struct fastio_ctx *ctx, struct fastio_wait_arg __user *uarg)
 	r = &ctx->rings[array_index_nospec(arg.ring, ctx->p.nr_rings)];
 	if (arg.min_complete > r->cq_entries)
 		return -EINVAL;
-	/* Room may have been made since the backlog formed: move it in. */
-	if (!list_empty_careful(&r->backlog))
-		fastio_flush_backlog(r);
+	/* Room may have been made since the backlog formed: move it in. The
+	 * poller stopped consuming this SQ while there was a backlog, and
+	 * may sleep: kick it, as it would be for a submission the process
+	 * made and waits on (a process need not call WAKE to make progress). */
+	if (!list_empty_careful(&r->backlog) && fastio_flush_backlog(r))
+		fastio_poller_kick(r->poller);
+	else if (fastio_sq_pending(r) &&
+		 (READ_ONCE(r->sq_hdr->flags) & FASTIO_SQ_NEED_WAKEUP))
+		fastio_poller_kick(r->poller);
 #define CQ_DONE (fastio_cq_ready(r) >= arg.min_complete || READ_ONCE(ctx->stopping))
 	if (arg.timeout_ns)
 		ret = wait_event_interruptible_hrtimeout(r->cq_wait, CQ_DONE,
@@ -233,8 +316,10 @@ static long do_stats(struct fastio_ctx *ctx, struct fastio_stats __user *uarg)
 		s.wakeups += READ_ONCE(ps->wakeups);
 		s.loops += READ_ONCE(ps->loops);
 	}
-	s.completed = atomic64_read(&ctx->completed);
-	s.overflowed = atomic64_read(&ctx->overflowed);
+	for (i = 0; i < ctx->p.nr_rings; i++) {
+		s.completed += READ_ONCE(ctx->rings[i].completed);
+		s.overflowed += READ_ONCE(ctx->rings[i].overflowed);
+	}
 	return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
@@ -269,7 +354,7 @@ static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case FASTIO_IOC_TEARDOWN:
 		if (!is_owner(ctx))
 			return -EPERM;
-		wake_everyone(ctx);
+		stop_everything(ctx, false);
 		return 0;
 	}
 	return -ENOTTY;
@@ -278,6 +363,7 @@ static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 const struct file_operations fastio_fops = {
 	.owner = THIS_MODULE,
 	.open = fastio_open,
+	.flush = fastio_flush,
 	.release = fastio_release,
 	.mmap = fastio_mmap,
 	.unlocked_ioctl = fastio_ioctl,
@@ -296,6 +382,9 @@ static int __init fastio_init(void)
 	BUILD_BUG_ON(sizeof(struct fastio_sqe) != 64);
 	BUILD_BUG_ON(sizeof(struct fastio_cqe) != 16);
 	BUILD_BUG_ON(sizeof(struct fastio_stats) != 16 * sizeof(__u64));
+	/* One busy bit per by_file bucket in an unsigned long. */
+	BUILD_BUG_ON(FASTIO_BY_FILE_BUCKETS > BITS_PER_LONG ||
+		     !is_power_of_2(FASTIO_BY_FILE_BUCKETS));
 	fastio_dev.mode = dev_mode & 0666;
 	return misc_register(&fastio_dev);
 }

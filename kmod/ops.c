@@ -197,6 +197,7 @@ static ssize_t fio_rw(const struct fastio_sqe *sqe, struct file *file)
 {
 	bool reading = sqe->opcode == FASTIO_OP_READ;
 	bool at_pos = sqe->off == FASTIO_OFF_CURRENT;
+	bool lock_pos;
 	struct iov_iter iter;
 	struct iovec iov;
 	loff_t pos;
@@ -208,6 +209,13 @@ static ssize_t fio_rw(const struct fastio_sqe *sqe, struct file *file)
 				  &iov, &iter);
 	if (ret)
 		return ret;
+	/* At the file position: under f_pos_lock where the file wants it
+	 * (FMODE_ATOMIC_POS, as read(2) does), or two ops at once would read
+	 * the same bytes or lose an update. Always, not only when shared:
+	 * our own workers and the process's threads share the file. */
+	lock_pos = at_pos && (file->f_mode & FMODE_ATOMIC_POS);
+	if (lock_pos)
+		mutex_lock(&file->f_pos_lock);
 	pos = at_pos ? file->f_pos : (loff_t)sqe->off;
 	if (reading)
 		ret = vfs_iter_read(file, &iter, &pos, 0);
@@ -215,6 +223,8 @@ static ssize_t fio_rw(const struct fastio_sqe *sqe, struct file *file)
 		ret = vfs_iter_write(file, &iter, &pos, 0);
 	if (at_pos && ret >= 0)
 		file->f_pos = pos;
+	if (lock_pos)
+		mutex_unlock(&file->f_pos_lock);
 	return ret;
 }
 

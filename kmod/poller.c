@@ -31,6 +31,7 @@ struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_s
 	if (!req)
 		return NULL;
 	INIT_LIST_HEAD(&req->node);
+	INIT_HLIST_NODE(&req->file_node);
 	req->sqe = *sqe;
 	req->ring = r;
 	req->file = file;
@@ -39,16 +40,26 @@ struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_s
 	return req;
 }
 
-/* Posts the req's completion and frees it with its file reference. */
-void fastio_req_finish(struct fastio_req *req, s32 res)
+/* Frees a req (out of every list) with its file reference. A ring whose
+ * SQ its poller stopped consuming at the in-flight cap gets its poller
+ * kicked: the process is not expected to know (a blocking worker or a
+ * canceller may be the one freeing). */
+void fastio_req_free(struct fastio_req *req)
 {
 	struct fastio_ring *r = req->ring;
 
-	fastio_post(r, req->sqe.user_data, res);
 	if (req->file)
 		fput(req->file);
-	atomic_dec(&r->inflight);
 	kfree(req);
+	if (atomic_dec_return(&r->inflight) == FASTIO_MAX_INFLIGHT - 1)
+		fastio_poller_kick(r->poller);
+}
+
+/* Posts the req's completion and frees it. */
+void fastio_req_finish(struct fastio_req *req, s32 res)
+{
+	fastio_post(req->ring, req->sqe.user_data, res);
+	fastio_req_free(req);
 }
 
 void fastio_poller_kick(struct fastio_poller *po)
@@ -87,27 +98,39 @@ static void settle(struct fastio_poller *po, struct fastio_req *req, enum fastio
 		break;
 	case FASTIO_OFFLOAD:
 		po->stats.offloaded++;
+		fastio_untrack(po, req);
 		fastio_wq_queue(po->ctx, req);
 		return;
 	case FASTIO_DONE:
 		break;
 	}
+	fastio_untrack(po, req);
 	fastio_req_finish(req, res);
 }
 
+/*
+ * Ops on the file would otherwise wait as long as their references keep it
+ * open, and the peer would never see it closed: after the fd leaves the
+ * table, cancel them wherever they are. Here at once; on other pollers by
+ * message (they alone may touch their reqs between states); in the
+ * blocking workers' queue. An op a blocking worker is running finishes on
+ * its own. (A dup of the fd loses its parked ops too: they are the file's.)
+ */
 static void do_close(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
 {
 	struct file *file = fastio_fget(sqe->fd);
+	int res;
 
 	if (IS_ERR(file)) {
 		fastio_post(r, sqe->user_data, PTR_ERR(file));
 		return;
 	}
-	/* Ops parked on the file would otherwise wait as long as our reference
-	 * keeps it open: cancel them, oldest first, then close. */
-	fastio_cancel(po, file);
+	res = close_fd(sqe->fd);
+	fastio_cancel(po, file, true);
+	fastio_cancel_elsewhere(po, file);
+	fastio_wq_cancel(po->ctx, file, true);
 	fput(file);
-	fastio_post(r, sqe->user_data, close_fd(sqe->fd));
+	fastio_post(r, sqe->user_data, res);
 }
 
 /* First look at a fresh submission. */
@@ -192,6 +215,8 @@ static unsigned int run_ready(struct fastio_poller *po)
 		list_del_init(&req->node);
 		n++;
 		if (req->sqe.opcode == FASTIO_OP_TIMEOUT) {
+			/* Its callback may still be returning: wait it out. */
+			hrtimer_cancel(&req->timer);
 			fastio_req_finish(req, req->res);
 			continue;
 		}
@@ -220,6 +245,7 @@ static unsigned int drain_rings(struct fastio_poller *po)
 			handle(po, r, &sqe);
 			n++;
 		}
+		cond_resched();	/* a pass may take many rings' worth */
 	}
 	return n;
 }
@@ -229,7 +255,8 @@ static bool has_work(struct fastio_poller *po)
 	struct fastio_ring *r;
 	unsigned int i;
 
-	if (READ_ONCE(po->ctx->stopping) || READ_ONCE(po->kick) || !list_empty_careful(&po->ready))
+	if (READ_ONCE(po->ctx->stopping) || READ_ONCE(po->kick) ||
+	    !list_empty_careful(&po->ready) || !list_empty_careful(&po->inbox))
 		return true;
 	for_each_my_ring(po, r, i)
 		if (fastio_sq_pending(r) && may_consume(r))
@@ -273,7 +300,9 @@ static int poller_sleep(struct fastio_poller *po)
 	return ret;
 }
 
-int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
+/* The loop proper: until teardown (0), a signal (-EINTR) or task work to
+ * run in user mode (-EAGAIN; the caller comes straight back). */
+static int run_loop(struct fastio_ctx *ctx, struct fastio_poller *po)
 {
 	u64 idle_ns = (u64)ctx->p.idle_us * NSEC_PER_USEC;
 	ktime_t idle_since = 0;
@@ -294,6 +323,7 @@ int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 		if (task_work_pending(current))
 			return -EAGAIN;
 		po->stats.loops++;
+		fastio_run_inbox(po);
 		work = drain_rings(po) + run_ready(po);
 		if (work) {
 			idle_since = 0;
@@ -313,4 +343,22 @@ int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 		idle_since = 0;
 	}
 	return 0;
+}
+
+/* Teardown or the owner's exit, on the poller's way out (main.c calls it
+ * under ctx->lock): nothing parked here may outlive the loop, and only the
+ * loop's thread may take its reqs while it holds the slot. The blocking
+ * workers' queue is emptied too, after this poller's last offload. */
+void fastio_poller_stopped(struct fastio_ctx *ctx, struct fastio_poller *po)
+{
+	bool post = !READ_ONCE(ctx->orphaned);
+
+	fastio_run_inbox(po);
+	fastio_cancel(po, NULL, post);
+	fastio_wq_cancel(ctx, NULL, post);
+}
+
+int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
+{
+	return run_loop(ctx, po);
 }

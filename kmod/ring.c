@@ -101,9 +101,13 @@ static u32 cq_space(struct fastio_ring *r)
 	return used > r->cq_entries ? 0 : r->cq_entries - used;
 }
 
+/* Completions the process can see: counted from the published tail (the
+ * private one runs ahead while a post is in progress), so that WAIT never
+ * returns before they are visible. A tail the process scribbled on only
+ * changes when its own WAIT returns, and never past a ring's worth. */
 u32 fastio_cq_ready(struct fastio_ring *r)
 {
-	u32 n = READ_ONCE(r->cq_tail) - READ_ONCE(r->cq_hdr->head);
+	u32 n = READ_ONCE(r->cq_hdr->tail) - READ_ONCE(r->cq_hdr->head);
 
 	return min(n, r->cq_entries);
 }
@@ -161,9 +165,9 @@ bool fastio_flush_backlog(struct fastio_ring *r)
 
 /*
  * Posts one completion. Never drops it: if the CQ is full it joins the
- * backlog, FASTIO_CQ_OVERFLOW tells the process to WAKE us after reaping,
- * and the poller stops consuming this ring's SQ until the backlog is gone,
- * so the backlog stays bounded by the ops already in flight.
+ * backlog, FASTIO_CQ_OVERFLOW tells the process to WAKE us (or WAIT) after
+ * reaping, and the poller stops consuming this ring's SQ until the backlog
+ * is gone, so the backlog stays bounded by the ops already in flight.
  */
 void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 {
@@ -182,11 +186,16 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 		ovf->cqe = cqe;
 		list_add_tail(&ovf->node, &r->backlog);
 		WRITE_ONCE(r->cq_hdr->overflow, READ_ONCE(r->cq_hdr->overflow) + 1);
+		WRITE_ONCE(r->overflowed, r->overflowed + 1);
 		atomic_or(FASTIO_CQ_OVERFLOW, hdr_flags(r->cq_hdr));
-		atomic64_inc(&r->ctx->overflowed);
+		/* The process reaps (moves head), then reads the flag; we set
+		 * the flag, then read head again. Either it sees the flag and
+		 * wakes us, or we see the room it made and use it now. */
+		smp_mb__after_atomic();
+		flush_locked(r);
 	}
+	WRITE_ONCE(r->completed, r->completed + 1);
 	mutex_unlock(&r->cq_lock);
-	atomic64_inc(&r->ctx->completed);
 	wake_cq_waiters(r);
 }
 

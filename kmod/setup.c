@@ -98,6 +98,7 @@ static void init_poller(struct fastio_ctx *ctx, unsigned int i)
 	spin_lock_init(&po->ready_lock);
 	INIT_LIST_HEAD(&po->parked);
 	INIT_LIST_HEAD(&po->ready);
+	INIT_LIST_HEAD(&po->inbox);	/* by_file: kcalloc left it empty */
 }
 
 int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)

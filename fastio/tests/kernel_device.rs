@@ -403,3 +403,404 @@ fn ring_memory_is_charged_to_memlock() {
     assert_eq!(setup_as_nobody(64 << 10), 1, "SETUP past RLIMIT_MEMLOCK");
     assert_eq!(setup_as_nobody(64 << 20), 0, "SETUP within RLIMIT_MEMLOCK");
 }
+
+// ---------------------------------------------------------------------------
+// Teardown, the owner's exit and CLOSE, through the library's kernel backend.
+
+use fastio::abi::{op, Cqe, Sqe};
+use fastio::config::{BackendChoice, Config};
+use fastio::{Fastio, Ring};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+fn kernel_context(pollers: u32, blocking: u32, rings: u32) -> (Fastio, Vec<Ring>) {
+    let cfg = Config {
+        backend: BackendChoice::Kernel,
+        max_ker_worker: pollers,
+        max_wq_worker: blocking,
+        ring_entries: 2048,
+        ..Config::default()
+    };
+    let mut f = Fastio::new(&cfg, rings).expect("kernel context");
+    let r = f.take_rings();
+    (f, r)
+}
+
+/// The module's reference count: one per open /dev/fastio file.
+fn module_refs() -> u32 {
+    std::fs::read_to_string("/sys/module/fastio/refcnt")
+        .expect("/sys/module/fastio/refcnt")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Waits (up to 30 s) for `cond`, polling every 10 ms; false on timeout.
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+fn pair(kind: i32) -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid out-array of two ints.
+    assert_eq!(
+        unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                kind | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        },
+        0
+    );
+    // SAFETY: both fds were just created and belong to nobody else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+fn sqe(opcode: u8, fd: RawFd, user_data: u64) -> Sqe {
+    Sqe {
+        opcode,
+        fd,
+        user_data,
+        ..Default::default()
+    }
+}
+
+/// Pushes and submits one entry.
+///
+/// # Safety
+/// As `Ring::push`: its buffers outlive its completion.
+unsafe fn submit(ring: &mut Ring, e: Sqe) {
+    ring.push(&e).expect("ring has room");
+    ring.submit().unwrap();
+}
+
+/// The next completion on `ring`, waiting up to 30 s.
+fn next_cqe(ring: &mut Ring) -> Cqe {
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(c) = ring.pop() {
+            return c;
+        }
+        assert!(Instant::now() < end, "no completion within 30 s");
+        ring.wait(1, Some(Duration::from_millis(100))).unwrap();
+    }
+}
+
+/// The fd this process has open on /dev/fastio (the library keeps it).
+fn device_fd() -> RawFd {
+    for e in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        if std::fs::read_link(e.path()).is_ok_and(|l| l == std::path::Path::new("/dev/fastio")) {
+            return e.file_name().to_str().unwrap().parse().unwrap();
+        }
+    }
+    panic!("no /dev/fastio fd");
+}
+
+/// Sends `fd` over the unix socket `via` with SCM_RIGHTS.
+fn send_fd(via: RawFd, fd: RawFd) -> bool {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    let mut cbuf = vec![0u64; space.div_ceil(8)];
+    // SAFETY: msghdr is plain data; every pointer set below outlives sendmsg.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: the control buffer has room for one cmsg carrying one fd.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<RawFd>(), fd);
+        libc::sendmsg(via, &msg, 0) == 1
+    }
+}
+
+/// A device fd sent with SCM_RIGHTS into the receive queue of a socket
+/// that one of the context's own ops pins (a SEND parked on it) would keep
+/// the context alive forever after the process exits: the op holds the
+/// socket, the socket's queue holds the device. The module breaks the cycle
+/// when the owner goes away (->flush): the module's refcount comes back.
+#[test]
+fn a_device_fd_in_flight_in_a_socket_its_op_pins_does_not_leak_the_context() {
+    let Some(_) = open() else { return };
+    let before = module_refs();
+    let code = in_child(|| {
+        let (_f, mut rings) = kernel_context(1, 1, 1);
+        let ring = &mut rings[0];
+        let (a, b) = pair(libc::SOCK_STREAM);
+        // Fill b's receive queue so that a SEND on a parks.
+        // SAFETY: fcntl on our own fd.
+        unsafe { libc::fcntl(raw_fd(&a), libc::F_SETFL, libc::O_NONBLOCK) };
+        let chunk = [0u8; 4096];
+        // SAFETY: chunk is a live buffer.
+        while unsafe { libc::write(raw_fd(&a), chunk.as_ptr().cast(), chunk.len()) } > 0 {}
+        let send = Sqe {
+            addr: chunk.as_ptr() as u64,
+            len: chunk.len() as u32,
+            ..sqe(op::SEND, raw_fd(&a), 1)
+        };
+        // SAFETY: chunk outlives the process (we _exit below).
+        unsafe { submit(ring, send) };
+        if !eventually(|| _f.stats().parked >= 1) {
+            return 10;
+        }
+        // The device into a's receive queue (b -> a), then exit without
+        // tearing anything down: the SEND still pins a.
+        if !send_fd(raw_fd(&b), device_fd()) {
+            return 11;
+        }
+        // Exit as a crash would: no teardown from the library's Drop.
+        std::mem::forget(rings);
+        std::mem::forget(_f);
+        std::mem::forget((a, b));
+        0
+    });
+    assert_eq!(code, 0, "child failed at step {code}");
+    assert!(
+        eventually(|| module_refs() == before),
+        "module refcount {} after the child exited, {before} before: the context leaked",
+        module_refs()
+    );
+}
+
+fn raw_fd(fd: &OwnedFd) -> RawFd {
+    fd.as_raw_fd()
+}
+
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix))
+        })
+        .count()
+}
+
+fn thread_in(prefix: &str, wchan: &str) -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .any(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix))
+                && std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.trim() == wchan)
+        })
+}
+
+/// A blocking worker asleep inside a pipe read (nobody ever writes) is
+/// interrupted by teardown: every worker thread returns, the read completes
+/// -ECANCELED... and the context is freed.
+#[test]
+fn teardown_interrupts_a_blocking_worker_inside_a_pipe_read() {
+    let Some(_) = open() else { return };
+    let before = module_refs();
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid out-array of two ints.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both fds were just created and belong to nobody else.
+    let (rd, _wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    {
+        let (f, mut rings) = kernel_context(1, 1, 1);
+        let mut buf = [0u8; 16];
+        let read = Sqe {
+            addr: buf.as_mut_ptr() as u64,
+            len: buf.len() as u32,
+            off: abi::FASTIO_OFF_CURRENT,
+            ..sqe(op::READ, raw_fd(&rd), 7)
+        };
+        // SAFETY: buf outlives the context (dropped at the end of this block,
+        // after teardown has taken every op back).
+        unsafe { submit(&mut rings[0], read) };
+        assert!(
+            eventually(|| f.stats().offloaded >= 1),
+            "READ not offloaded"
+        );
+        assert!(
+            eventually(|| thread_in("fastio-kwq", "pipe_read")),
+            "the blocking worker never slept in pipe_read"
+        );
+        drop(rings);
+        drop(f); // TEARDOWN, pollers joined, the fd closed
+    }
+    assert!(
+        eventually(|| threads_named("fastio-kwq") == 0),
+        "a blocking worker is still inside the module after teardown"
+    );
+    assert!(
+        eventually(|| module_refs() == before),
+        "the context was not freed: module refcount {} (was {before})",
+        module_refs()
+    );
+}
+
+/// CLOSE through one ring cancels the fd's ops parked through another ring
+/// (another poller): the RECV completes -ECANCELED and the peer sees the
+/// end of the stream at once.
+#[test]
+fn close_cancels_the_fds_ops_on_every_poller() {
+    let Some(_) = open() else { return };
+    let (f, mut rings) = kernel_context(2, 1, 2);
+    let (a, b) = pair(libc::SOCK_STREAM);
+    let mut buf = [0u8; 64];
+    let recv = Sqe {
+        addr: buf.as_mut_ptr() as u64,
+        len: buf.len() as u32,
+        ..sqe(op::RECV, raw_fd(&a), 1)
+    };
+    // SAFETY: buf outlives the op (its completion is awaited below).
+    unsafe { submit(&mut rings[1], recv) };
+    assert!(eventually(|| f.stats().parked >= 1), "RECV not parked");
+    let a = std::mem::ManuallyDrop::new(a); // CLOSE closes it
+                                            // SAFETY: CLOSE carries no pointers.
+    unsafe { submit(&mut rings[0], sqe(op::CLOSE, raw_fd(&a), 2)) };
+    let c = next_cqe(&mut rings[0]);
+    assert_eq!((c.user_data, c.res), (2, 0));
+    let c = next_cqe(&mut rings[1]);
+    assert_eq!((c.user_data, c.res), (1, -libc::ECANCELED));
+    // The peer: end of stream, not a wait (a timeout would be EAGAIN).
+    let tv = libc::timeval {
+        tv_sec: 10,
+        tv_usec: 0,
+    };
+    // SAFETY: setsockopt with a timeval on our own socket.
+    unsafe {
+        libc::setsockopt(
+            raw_fd(&b),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    // SAFETY: buf is a live buffer.
+    let n = unsafe { libc::read(raw_fd(&b), buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(n, 0, "the peer did not see the end of the stream");
+}
+
+/// Thousands of socket ops parked across 4 pollers, connections closed at
+/// random through random rings: every op completes exactly once, with
+/// -ECANCELED (its fd closed), 0 (its peer closed) or its data.
+#[test]
+fn parked_ops_across_four_pollers_survive_random_closes() {
+    let Some(_) = open() else { return };
+    // SAFETY: raising our own soft fd limit to the hard one.
+    unsafe {
+        let mut l: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+        l.rlim_cur = l.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+    }
+    const PAIRS: usize = 1000;
+    let (f, mut rings) = kernel_context(4, 1, 4);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let pairs: Vec<(OwnedFd, OwnedFd)> = (0..PAIRS).map(|_| pair(libc::SOCK_STREAM)).collect();
+    let mut bufs = vec![[0u8; 8]; 2 * PAIRS];
+    // user_data 2i: RECV on pair i's a side, 2i+1: on its b side; each
+    // through a random ring (so a random poller).
+    let mut ring_of = vec![0usize; 2 * PAIRS];
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        for (k, fd) in [raw_fd(a), raw_fd(b)].into_iter().enumerate() {
+            let ud = 2 * i + k;
+            let e = Sqe {
+                addr: bufs[ud].as_mut_ptr() as u64,
+                len: 8,
+                ..sqe(op::RECV, fd, ud as u64)
+            };
+            ring_of[ud] = rand(4);
+            // SAFETY: bufs outlives every op: the context is torn down
+            // before bufs is dropped.
+            unsafe { submit(&mut rings[ring_of[ud]], e) };
+        }
+    }
+    assert!(
+        eventually(|| f.stats().parked >= 2 * PAIRS as u64),
+        "not all RECVs parked"
+    );
+    // Half the pairs: CLOSE the a side; the others: SEND a message a -> b.
+    // Each through a random ring.
+    let mut closed = vec![false; PAIRS];
+    let mut expect = [0usize; 4];
+    let msg = *b"fastio!!";
+    for (i, (a, _)) in pairs.iter().enumerate() {
+        let r = rand(4);
+        closed[i] = rand(2) == 0;
+        let e = if closed[i] {
+            sqe(op::CLOSE, raw_fd(a), (1 << 32) | i as u64)
+        } else {
+            Sqe {
+                addr: msg.as_ptr() as u64,
+                len: 8,
+                ..sqe(op::SEND, raw_fd(a), (2 << 32) | i as u64)
+            }
+        };
+        // SAFETY: msg outlives the op; CLOSE carries no pointers.
+        unsafe { submit(&mut rings[r], e) };
+        expect[r] += 1;
+        // What completes before teardown: b's RECV always (data or end of
+        // stream), a's RECV only if a was closed.
+        expect[ring_of[2 * i + 1]] += 1;
+        if closed[i] {
+            expect[ring_of[2 * i]] += 1;
+        }
+    }
+    let mut seen = vec![false; 2 * PAIRS];
+    for (r, ring) in rings.iter_mut().enumerate() {
+        for _ in 0..expect[r] {
+            let c = next_cqe(ring);
+            let (kind, i) = (c.user_data >> 32, (c.user_data & 0xffff_ffff) as usize);
+            match kind {
+                1 => assert_eq!(c.res, 0, "CLOSE of pair {i}"),
+                2 => assert_eq!(c.res, 8, "SEND on pair {i}"),
+                _ => {
+                    assert!(!seen[i], "RECV {i} completed twice");
+                    seen[i] = true;
+                    let (p, a_side) = (i / 2, i % 2 == 0);
+                    let want = match (closed[p], a_side) {
+                        (true, true) => -libc::ECANCELED,
+                        (true, false) => 0,
+                        (false, false) => 8,
+                        (false, true) => {
+                            panic!("RECV on open pair {p}'s a side completed: {}", c.res)
+                        }
+                    };
+                    assert_eq!(c.res, want, "RECV {i} (pair {p} closed: {})", closed[p]);
+                    if want == 8 {
+                        assert_eq!(bufs[i], msg);
+                    }
+                }
+            }
+        }
+    }
+    drop(rings);
+    drop(f);
+    drop(bufs);
+    for (i, (a, b)) in pairs.into_iter().enumerate() {
+        if closed[i] {
+            std::mem::forget(a); // CLOSE closed it
+        }
+        drop(b);
+    }
+}

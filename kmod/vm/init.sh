@@ -242,6 +242,8 @@ step_test_proactor() { run_test_binary proactor; }
 step_test_stress() { run_test_binary stress; }
 step_test_ring_model() { run_test_binary ring_model; }
 step_test_kernel_device() { run_test_binary kernel_device; }
+# The C client that never calls WAKE (kmod/vm/wakeless.c).
+step_wakeless() { run_timed "$TEST_TIMEOUT" /fastio/bin/wakeless; }
 
 step_echo_w1() { echo_once 12345 3 --workers 1; }
 

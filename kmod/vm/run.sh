@@ -193,6 +193,15 @@ cargo_static() { # cargo_static JSONOUT LOG ARGS...
         --message-format=json-render-diagnostics >"$json" 2>"$clog")
 }
 
+# The C client that drives the module with the uapi header alone and never
+# calls WAKE (kmod/vm/wakeless.c).
+build_c() {
+    log "building static wakeless (C, uapi header only)"
+    gcc -static -O2 -Wall -Wextra -Werror -pthread -I "$KMOD_DIR/include" \
+        -o "$OUT/wakeless" "$SCRIPT_DIR/wakeless.c" || die "building kmod/vm/wakeless.c failed"
+    BIN[wakeless]=$OUT/wakeless
+}
+
 build_rust() {
     local t p json=$OUT/cargo-tests.json clog=$OUT/cargo-tests.log args=()
     for t in "${TESTS[@]}"; do args+=(--test "$t"); done
@@ -291,6 +300,7 @@ make_initramfs() {
     # The plan: the steps the guest runs, in order (also what the verdict expects).
     steps="insmod"
     for t in "${TESTS[@]}"; do steps+=" test_$t"; done
+    steps+=" wakeless"
     if [ "$HAVE_ECHO" -eq 1 ]; then
         steps+=" echo_w1 echo_w2t2 echo_churn echo_sigkill echo_after_kill echo_two_procs"
         [ "$HAVE_KV" -eq 1 ] && steps+=" kvserver_bench"
@@ -396,6 +406,7 @@ ensure_packages
 resolve_kernel
 build_module
 build_rust
+build_c
 make_initramfs
 BUILD_SECS=$((SECONDS - T_START))
 

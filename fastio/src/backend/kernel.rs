@@ -75,7 +75,6 @@ impl Device {
             workers: Mutex::new(Vec::new()),
             stopping: Arc::new(AtomicBool::new(false)),
         });
-        let fd = dev.file.as_raw_fd();
         let mut workers = Vec::new();
         let kinds = [
             (abi::FASTIO_WORKER_POLLER, p.max_ker_worker, "fastio-kpoll"),
@@ -84,6 +83,10 @@ impl Device {
         for (kind, count, name) in kinds {
             for index in 0..count {
                 let stopping = dev.stopping.clone();
+                // Each worker has its own fd on the device (a dup): a
+                // detached blocking worker may outlive the Device, whose
+                // fd number could by then name another file.
+                let file = dev.file.try_clone()?;
                 let h = std::thread::Builder::new()
                     .name(format!("{name}-{index}"))
                     .spawn(move || {
@@ -100,9 +103,8 @@ impl Device {
                         // Returns 0 at teardown. EINTR (a signal) and EAGAIN
                         // (task work to run in user mode, e.g. the release of
                         // a socket it closed) mean: go back in, unless we are
-                        // stopping. The fd stays valid: pollers are joined
-                        // before it closes, and an ioctl in progress holds
-                        // its own reference.
+                        // stopping. `file` is this thread's own fd.
+                        let fd = file.as_raw_fd();
                         while let Err(e) = ioctl(fd, abi::FASTIO_IOC_RUN_WORKER, &mut arg) {
                             let again =
                                 matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN));
