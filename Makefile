@@ -35,6 +35,10 @@ reload: kmod
 vm-test:
 	kmod/vm/run.sh
 
+# The kernel backend measured in a guest: KVM when usable, else a TCG smoke test.
+vm-bench:
+	kmod/vm/bench.sh
+
 run: build
 	$(RELEASE)/kvserver
 

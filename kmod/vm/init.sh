@@ -350,6 +350,90 @@ step_kvserver_bench() {
     return $ok
 }
 
+# ------------------------------------------------------------ bench mode
+# (run.sh --bench; kmod/vm/bench.sh). Servers on vCPUs 0..BENCH_MAXW-1, the
+# load generator on the others. Results go to the console between
+# FASTIO-CSV-BEGIN/END (echo, read back by run.sh into bench-report) and
+# FASTIO-TABLE-BEGIN/END (kvserver, printed as is).
+
+# wait_listen PORT PID: until PORT listens on 127.0.0.1 (30 s at most).
+wait_listen() {
+    local hex end
+    hex=$(printf '%04X' "$1")
+    upsecs
+    end=$((UP + 30))
+    while ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do
+        alive "$2" || { say "server $2 exited before listening on $1"; return 1; }
+        upsecs
+        [ "$UP" -lt "$end" ] || { say "nothing listens on $1 after 30 s"; return 1; }
+        usleep 100000
+    done
+}
+
+client_cpus() { echo "$BENCH_MAXW-$(($(nproc) - 1))"; }
+
+# CPU time of a process in clock ticks (utime + stime).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+step_bench_echo() {
+    local s k pid hdr=--csv-header ok=0 cli
+    cli=$(client_cpus)
+    echo "FASTIO-CSV-BEGIN echo"
+    for s in epoll threads uring kernel; do
+        for k in $(seq 1 "$BENCH_MAXW"); do
+            if [ "$s" = epoll ]; then
+                epoll_echo_server --port 12345 --threads "$k" --affinity-offset 0 2>/dev/null &
+            else
+                proactor_echo_server --backend "$s" --port 12345 --workers "$k" --threads "$k" \
+                    --fastio affinity_offset=0 2>/dev/null &
+            fi
+            pid=$!
+            if wait_listen 12345 "$pid"; then
+                taskset -c "$cli" echo-bench -a 127.0.0.1:12345 -c 25 -l 512 -t "$BENCH_SECS" \
+                    --warmup 1 --server-pid "$pid" --format csv $hdr --tag-server \
+                    "$([ "$s" = epoll ] && echo epoll || echo proactor)" --tag-backend \
+                    "$([ "$s" = epoll ] && echo - || echo "$s")" --tag-workers "$k" || ok=1
+                hdr=""
+            else
+                ok=1
+            fi
+            stop_server "$pid" || ok=1
+        done
+    done
+    echo "FASTIO-CSV-END echo"
+    return $ok
+}
+
+step_bench_kv() {
+    local b p pid t0 t1 out set get ok=0 cli
+    cli=$(client_cpus)
+    echo "FASTIO-TABLE-BEGIN kvserver"
+    echo "| backend | pipeline | SET req/s | GET req/s | server CPU us/req |"
+    echo "|---------|----------|-----------|-----------|-------------------|"
+    for b in uring kernel; do
+        kvserver --backend "$b" --port 6379 --io-threads "$BENCH_MAXW" --workers "$BENCH_MAXW" \
+            --fastio affinity_offset=0 >/dev/null 2>&1 &
+        pid=$!
+        wait_listen 6379 "$pid" || { ok=1; continue; }
+        for p in 1 16; do
+            t0=$(cpu_ticks "$pid")
+            out=$(taskset -c "$cli" /fastio/redis/lib/ld-linux-x86-64.so.2 --library-path \
+                /fastio/redis/lib /fastio/redis/redis-benchmark -h 127.0.0.1 -p 6379 -c 50 \
+                -n "$BENCH_KV_N" -r 100000 -P "$p" -t set,get --csv 2>&1) || ok=1
+            t1=$(cpu_ticks "$pid")
+            set=$(echo "$out" | awk -F'"' '$2 == "SET" { print $4 }')
+            get=$(echo "$out" | awk -F'"' '$2 == "GET" { print $4 }')
+            [ -n "$set" ] && [ -n "$get" ] || { say "redis-benchmark: $out"; ok=1; }
+            # Ticks are 1/100 s; SET and GET ran BENCH_KV_N requests each.
+            echo "| $b | $p | $set | $get | $(echo "$t0 $t1 $BENCH_KV_N" |
+                awk '{ printf "%.2f", ($2 - $1) * 10000 / (2 * $3) }') |"
+        done
+        stop_server "$pid" || ok=1
+    done
+    echo "FASTIO-TABLE-END kvserver"
+    return $ok
+}
+
 step_rmmod() { do_rmmod; }
 step_reinsmod() { do_insmod; }
 step_echo_reload() { echo_once 12345 1 --workers 1; }

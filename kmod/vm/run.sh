@@ -5,6 +5,8 @@
 #   kmod/vm/run.sh            two boots: plain, then slub_debug + poisoning
 #   kmod/vm/run.sh --quick    one plain boot
 #   kmod/vm/run.sh --shell    boot to an interactive busybox shell (module loaded)
+#   kmod/vm/run.sh --bench    benchmarks in the guest (KVM when usable; on TCG
+#                             a smoke test whose numbers mean nothing)
 #
 # Exit status 0 only if every boot passed every step (see kmod/vm/README.md).
 # Environment (all optional):
@@ -19,6 +21,8 @@
 #   FASTIO_VM_TIMEOUT      seconds per boot             [900]
 #   FASTIO_VM_TEST_TIMEOUT seconds per test binary      [60]
 #   FASTIO_VM_OUT          output dir                   [<repo>/target/vm]
+#   FASTIO_VM_CPUS         --bench: guest vCPUs         [host CPUs with KVM, else 2]
+#   FASTIO_VM_BENCH_SECS   --bench: seconds per echo run [5 with KVM, else 1]
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,11 +50,12 @@ SLUB_APPEND="slub_debug=FZPU page_poison=1 init_on_free=1"
 BAD_RE='Oops|(^|[^A-Za-z_])BUG([: ]|$)|WARNING:|Call Trace|Kernel panic|general protection fault|blocked for more than|FASTIO-FAIL|UBSAN|list_add corruption|list_del corruption'
 
 MODE=full
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) MODE=quick ;;
     --shell) MODE=shell ;;
+    --bench) MODE=bench ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -221,8 +226,8 @@ build_rust() {
     log "building static proactor_echo_server (fastio-echo) and echo-bench (fastio-bench)"
     HAVE_ECHO=1
     if cargo_static "$json" "$clog" build -p fastio-echo --bin proactor_echo_server \
-        -p fastio-bench --bin echo-bench; then
-        for t in proactor_echo_server echo-bench; do
+        --bin epoll_echo_server -p fastio-bench --bin echo-bench; then
+        for t in proactor_echo_server epoll_echo_server echo-bench; do
             p=$(artifact_path "$json" bin "$t")
             if [ -n "$p" ] && [ -x "$p" ]; then BIN[$t]=$p; else HAVE_ECHO=0; fi
         done
@@ -301,7 +306,10 @@ make_initramfs() {
     steps="insmod"
     for t in "${TESTS[@]}"; do steps+=" test_$t"; done
     steps+=" wakeless"
-    if [ "$HAVE_ECHO" -eq 1 ]; then
+    if [ "$MODE" = bench ]; then
+        [ "$HAVE_ECHO" -eq 1 ] && [ "$HAVE_KV" -eq 1 ] || die "--bench needs the echo programs and kvserver"
+        steps="insmod bench_echo bench_kv rmmod taint"
+    elif [ "$HAVE_ECHO" -eq 1 ]; then
         steps+=" echo_w1 echo_w2t2 echo_churn echo_sigkill echo_after_kill echo_two_procs"
         [ "$HAVE_KV" -eq 1 ] && steps+=" kvserver_bench"
         steps+=" rmmod reinsmod echo_reload rmmod2"
@@ -319,6 +327,9 @@ ECHO_BACKEND='$ECHO_BACKEND'
 PLAN='$PLAN'
 TEST_TIMEOUT='$TEST_TIMEOUT'
 FATAL_STEPS='insmod reinsmod'
+BENCH_MAXW='$((VM_CPUS / 2))'
+BENCH_SECS='$BENCH_SECS'
+BENCH_KV_N='$BENCH_KV_N'
 EOF
     (cd "$root" && find . -print0 | LC_ALL=C sort -z |
         cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$OUT/initrd.gz"
@@ -327,12 +338,91 @@ EOF
 
 file_is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'INTERP'; }
 
+# ------------------------------------------------------------------ accel
+# Tests boot on TCG (what every machine here can do; see the notes). --bench
+# uses KVM when a one-second probe boot works (/dev/kvm can exist and still
+# be unusable: nested virtualisation that the stock kernel cannot drive).
+ACCEL=(-accel tcg,thread=multi -cpu max)
+ACCEL_NAME=tcg
+VM_CPUS=2
+VM_MEM=1G
+kvm_works() {
+    [ -w /dev/kvm ] || return 1
+    timeout 15 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256M -kernel "$KERNEL" \
+        -nographic -no-reboot -nic none -append "console=ttyS0 panic=-1 rdinit=/none" \
+        </dev/null 2>&1 | grep -q "Kernel panic"
+}
+pick_accel() {
+    if [ "$MODE" = bench ] && kvm_works; then
+        ACCEL=(-accel kvm -cpu host)
+        ACCEL_NAME=kvm
+        VM_CPUS=${FASTIO_VM_CPUS:-$(nproc)}
+        VM_MEM=4G
+        BENCH_SECS=${FASTIO_VM_BENCH_SECS:-5}
+        BENCH_KV_N=200000
+    else
+        VM_CPUS=${FASTIO_VM_CPUS:-2}
+        BENCH_SECS=${FASTIO_VM_BENCH_SECS:-1}
+        BENCH_KV_N=2000
+    fi
+    [ "$VM_CPUS" -ge 2 ] || die "FASTIO_VM_CPUS must be at least 2"
+    log "accelerator: $ACCEL_NAME, $VM_CPUS vCPUs"
+}
+
+# KVM: vCPU i runs on host CPU i, so the guest's own pinning (servers on
+# vCPUs 0..N/2-1, the client on the rest) holds on the host too.
+pin_vcpus() {
+    local pid="" t name i
+    for _ in $(seq 1 100); do
+        pid=$(pgrep -n -f "qemu-system-x86_64.*$OUT/initrd.gz" || true)
+        [ -n "$pid" ] && [ "$(ls "/proc/$pid/task" | wc -l)" -gt "$VM_CPUS" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] || return 0
+    sleep 1
+    for t in /proc/"$pid"/task/*; do
+        name=$(cat "$t/comm" 2>/dev/null) || continue
+        case $name in
+        "CPU "*/KVM)
+            i=${name#CPU }
+            i=${i%%/*}
+            taskset -pc "$((i % $(nproc)))" "${t##*/}" >/dev/null 2>&1 || true
+            ;;
+        esac
+    done
+}
+
+# --bench: the echo CSV through bench-report (built for the host), and the
+# kvserver table as the guest printed it.
+bench_report() {
+    local clean=$OUT/console-bench.clean dir=$OUT/bench
+    mkdir -p "$dir"
+    tr -d '\r' <"$LOG" >"$clean"
+    sed -n '/^FASTIO-CSV-BEGIN echo/,/^FASTIO-CSV-END echo/p' "$clean" |
+        grep -vE '^(FASTIO-|fastio-init:|\[ )' | awk -F, 'NF >= 9' >"$dir/echo.csv" || true
+    printf '\n=== vm: benchmarks in the guest (%s, %s vCPUs: servers on 0..%s, client on the rest)\n' \
+        "$ACCEL_NAME" "$VM_CPUS" "$((VM_CPUS / 2 - 1))"
+    if [ "$ACCEL_NAME" = tcg ]; then
+        echo "### TCG (emulated CPU): a smoke test of the benchmark; its numbers mean NOTHING."
+    fi
+    if (cd "$REPO_ROOT" && "$CARGO" build --release -q -p fastio-bench --bin bench-report) &&
+        [ -s "$dir/echo.csv" ]; then
+        "$REPO_ROOT/target/release/bench-report" --csv "$dir/echo.csv" --markdown "$dir/echo.md" \
+            --svg "$dir/echo.svg" && cat "$dir/echo.md"
+    else
+        FAILURES+=("no echo results to report ($dir/echo.csv)")
+    fi
+    sed -n '/^FASTIO-TABLE-BEGIN kvserver/,/^FASTIO-TABLE-END kvserver/p' "$clean" |
+        grep '^|' | tee "$dir/kvserver.md"
+    echo "    files: $dir/echo.csv echo.md echo.svg kvserver.md"
+}
+
 # ------------------------------------------------------------------ boot
 boot() { # boot RUNNAME EXTRA_APPEND; sets QEMU_RC, LOG
     local name=$1 append="$BASE_APPEND $2 $EXTRA_APPEND" t0=$SECONDS
     LOG=$OUT/console-$name.log
     log "boot '$name': -append \"$append\" (console: $LOG)"
-    local cmd=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G
+    local cmd=(qemu-system-x86_64 "${ACCEL[@]}" -smp "$VM_CPUS" -m "$VM_MEM"
         -kernel "$KERNEL" -initrd "$OUT/initrd.gz" -nographic -no-reboot -nic none
         -append "$append")
     # shellcheck disable=SC2206 # word splitting wanted
@@ -342,6 +432,7 @@ boot() { # boot RUNNAME EXTRA_APPEND; sets QEMU_RC, LOG
         "${cmd[@]}" 2>&1 | tee "$LOG"
         QEMU_RC=${PIPESTATUS[0]}
     else
+        [ "$ACCEL_NAME" = kvm ] && pin_vcpus &
         timeout -k 10 "$QEMU_TIMEOUT" "${cmd[@]}" </dev/null 2>&1 | tee "$LOG"
         QEMU_RC=${PIPESTATUS[0]}
     fi
@@ -404,6 +495,7 @@ verdict() {
 # ------------------------------------------------------------------ main
 ensure_packages
 resolve_kernel
+pick_accel
 build_module
 build_rust
 build_c
@@ -418,11 +510,14 @@ fi
 declare -A RESULT=()
 RUNS=(plain)
 [ "$MODE" = full ] && RUNS+=(slub)
+[ "$MODE" = bench ] && RUNS=(bench)
 for r in "${RUNS[@]}"; do
     case $r in
     plain) boot plain "" ;;
     slub) boot slub "$SLUB_APPEND" ;;
+    bench) boot bench "" ;;
     esac
+    [ "$r" = bench ] && bench_report
     if verdict "$r"; then
         RESULT[$r]="PASS (${BOOT_SECS}s)"
     else
