@@ -46,6 +46,10 @@ struct fastio_ring {
 	 * backlog entries can be allocated while holding it. */
 	struct mutex cq_lock;
 	u32 cq_tail;			/* private producer index */
+	/* The poller holds cq_lock across a pass over this ring's SQ and
+	 * publishes the tail once at its end (ring.c: batches). */
+	struct task_struct *batcher;	/* holder of such a batch (READ_ONCE) */
+	bool batch_posted;		/* unpublished CQEs in the batch */
 	struct list_head backlog;	/* struct fastio_ovf, oldest first */
 
 	u64 completed, overflowed;	/* counters, written under cq_lock */
@@ -156,6 +160,8 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res);
 bool fastio_flush_backlog(struct fastio_ring *r);
 void fastio_free_backlog(struct fastio_ring *r);
 u32 fastio_cq_ready(struct fastio_ring *r);
+void fastio_cq_batch_begin(struct fastio_ring *r);
+void fastio_cq_batch_end(struct fastio_ring *r);
 bool fastio_sq_pending(struct fastio_ring *r);
 bool fastio_sq_pop(struct fastio_ring *r, struct fastio_sqe *out);
 int fastio_check_sqe(const struct fastio_sqe *sqe);

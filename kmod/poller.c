@@ -116,6 +116,7 @@ static void settle(struct fastio_poller *po, struct fastio_req *req, enum fastio
  * blocking workers' queue. An op a blocking worker is running finishes on
  * its own. (A dup of the fd loses its parked ops too: they are the file's.)
  */
+/* Runs inside the ring's CQ batch (drain_rings), which it suspends. */
 static void do_close(struct fastio_poller *po, struct fastio_ring *r, const struct fastio_sqe *sqe)
 {
 	struct file *file = fastio_fget(sqe->fd);
@@ -126,11 +127,14 @@ static void do_close(struct fastio_poller *po, struct fastio_ring *r, const stru
 		return;
 	}
 	res = close_fd(sqe->fd);
+	/* Cancelled ops complete on any ring: no batch may be held then. */
+	fastio_cq_batch_end(r);
 	fastio_cancel(po, file, true);
 	fastio_cancel_elsewhere(po, file);
 	fastio_wq_cancel(po->ctx, file, true);
 	fput(file);
 	fastio_post(r, sqe->user_data, res);
+	fastio_cq_batch_begin(r);
 }
 
 /* First look at a fresh submission. */
@@ -241,10 +245,15 @@ static unsigned int drain_rings(struct fastio_poller *po)
 
 		if (!list_empty_careful(&r->backlog) && !fastio_flush_backlog(r))
 			continue;
+		if (!may_consume(r) || !fastio_sq_pending(r))
+			continue;
+		/* The completions of this pass are published once, at its end. */
+		fastio_cq_batch_begin(r);
 		while (budget-- && may_consume(r) && fastio_sq_pop(r, &sqe)) {
 			handle(po, r, &sqe);
 			n++;
 		}
+		fastio_cq_batch_end(r);
 		cond_resched();	/* a pass may take many rings' worth */
 	}
 	return n;

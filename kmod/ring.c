@@ -164,6 +164,35 @@ bool fastio_flush_backlog(struct fastio_ring *r)
 }
 
 /*
+ * Batches: a poller consuming a ring's SQ posts most of that ring's
+ * completions. It takes cq_lock once for the pass, writes CQEs without
+ * publishing them, and publishes the tail (and wakes WAIT) once at the end,
+ * instead of a mutex, a release store and a barrier per CQE. Other posters
+ * (blocking workers, WAIT flushing the backlog) wait for the pass, which is
+ * bounded by the SQ's size. While batching, the poller must not post to
+ * another ring whose owner might be batching and posting to ours: CLOSE,
+ * the one op that cancels across rings, ends the batch first (poller.c).
+ */
+void fastio_cq_batch_begin(struct fastio_ring *r)
+{
+	mutex_lock(&r->cq_lock);
+	WRITE_ONCE(r->batcher, current);
+}
+
+void fastio_cq_batch_end(struct fastio_ring *r)
+{
+	bool posted = r->batch_posted;
+
+	if (posted)
+		smp_store_release(&r->cq_hdr->tail, r->cq_tail);
+	r->batch_posted = false;
+	WRITE_ONCE(r->batcher, NULL);
+	mutex_unlock(&r->cq_lock);
+	if (posted)
+		wake_cq_waiters(r);
+}
+
+/*
  * Posts one completion. Never drops it: if the CQ is full it joins the
  * backlog, FASTIO_CQ_OVERFLOW tells the process to WAKE us (or WAIT) after
  * reaping, and the poller stops consuming this ring's SQ until the backlog
@@ -172,11 +201,18 @@ bool fastio_flush_backlog(struct fastio_ring *r)
 void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 {
 	struct fastio_cqe cqe = { .user_data = user_data, .res = res };
+	/* Only this thread ever stores `current` here: no lock needed to
+	 * recognise our own batch. */
+	bool batched = READ_ONCE(r->batcher) == current;
 
-	mutex_lock(&r->cq_lock);
+	if (!batched)
+		mutex_lock(&r->cq_lock);
 	if (flush_locked(r) && cq_space(r)) {
 		cq_write(r, &cqe);
-		smp_store_release(&r->cq_hdr->tail, r->cq_tail);
+		if (batched)
+			r->batch_posted = true;
+		else
+			smp_store_release(&r->cq_hdr->tail, r->cq_tail);
 	} else {
 		struct fastio_ovf *ovf;
 
@@ -187,6 +223,10 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 		list_add_tail(&ovf->node, &r->backlog);
 		WRITE_ONCE(r->cq_hdr->overflow, READ_ONCE(r->cq_hdr->overflow) + 1);
 		WRITE_ONCE(r->overflowed, r->overflowed + 1);
+		/* What the batch wrote must be visible before the process
+		 * reads the flag and reaps. */
+		if (batched && r->batch_posted)
+			smp_store_release(&r->cq_hdr->tail, r->cq_tail);
 		atomic_or(FASTIO_CQ_OVERFLOW, hdr_flags(r->cq_hdr));
 		/* The process reaps (moves head), then reads the flag; we set
 		 * the flag, then read head again. Either it sees the flag and
@@ -195,8 +235,10 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 		flush_locked(r);
 	}
 	WRITE_ONCE(r->completed, r->completed + 1);
-	mutex_unlock(&r->cq_lock);
-	wake_cq_waiters(r);
+	if (!batched) {
+		mutex_unlock(&r->cq_lock);
+		wake_cq_waiters(r);
+	}
 }
 
 /* Drops completions nobody will read (the context is being freed). */
