@@ -191,6 +191,14 @@ pub static PARAMS: &[Param] = &[
     ),
     p("busy-reply-threshold", Int(0, i64::MAX), "5000", Yes),
     p("lua-time-limit", Int(0, i64::MAX), "5000", Yes),
+    // kvserver's own: the most memory one thread's Lua state may hold
+    // (exec/script/sandbox.rs); Redis bounds scripts only by maxmemory.
+    p(
+        "lua-memory-limit",
+        Mem(1 << 20, i64::MAX),
+        "1073741824",
+        Yes,
+    ),
     p("notify-keyspace-events", Notify, "", Yes),
     p("lazyfree-lazy-user-flush", Bool, "no", Yes),
     p("lazyfree-lazy-user-del", Bool, "no", Yes),

@@ -147,6 +147,8 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
         server.ks.shard_count(),
         fcfg.max_ker_worker
     );
+    /// Stack of each I/O thread.
+    const IO_THREAD_STACK: usize = 32 << 20;
     let mut handles = Vec::with_capacity(threads);
     let rings = rings.into_iter().zip(listeners).zip(wake_ends);
     for (i, ((ring, listener), wake)) in rings.enumerate() {
@@ -159,6 +161,11 @@ fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> 
             .then(|| server.cfg.server_cpus[i % server.cfg.server_cpus.len()]);
         let h = std::thread::Builder::new()
             .name(format!("kv-io-{i}"))
+            // Scripts run here: cjson/cmsgpack decode nesting down to
+            // their limits (1000 levels) and a debug build's frames need
+            // more than the default 2 MiB (only what is touched is
+            // committed).
+            .stack_size(IO_THREAD_STACK)
             .spawn(move || {
                 if let Some(cpu) = cpu {
                     if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {

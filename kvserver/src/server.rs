@@ -74,6 +74,8 @@ pub struct Server {
     /// The background ring that SAVE, BGSAVE and BGREWRITEAOF write files
     /// through.
     pub bg_io: BgIo,
+    /// Scripts by SHA1 (EVAL, SCRIPT LOAD; exec/script/cache.rs).
+    pub scripts: crate::exec::script::cache::ScriptCache,
 }
 
 impl Server {
@@ -134,6 +136,7 @@ impl Server {
             peak_memory: AtomicU64::new(0),
             rdb: Arc::new(Rdb::new(bg_io.clone(), start_unix)),
             bg_io,
+            scripts: Default::default(),
         }
     }
 
@@ -238,6 +241,9 @@ pub struct Client {
     pub serving: bool,
     /// Inside EXEC: blocking commands answer at once, as timed out.
     pub deny_blocking: bool,
+    /// Running a script's commands (Redis's CLIENT_SCRIPT): XREAD refuses
+    /// BLOCK.
+    pub in_script: bool,
     /// The AOF loader (later, a master): limits that protect the server
     /// from clients (proto-max-bulk-len on APPEND ...) do not apply to
     /// what it replays (Redis's `mustObeyClient`).
@@ -279,6 +285,7 @@ impl Client {
             blocked: None,
             serving: false,
             deny_blocking: false,
+            in_script: false,
             obey: false,
             channels: IndexSet::new(),
             patterns: IndexSet::new(),

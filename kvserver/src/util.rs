@@ -172,6 +172,12 @@ pub fn fmt_human(v: f64) -> String {
 /// RESP3 doubles): C's `%.17g` (`1.5`, `1`, `0.10000000000000001`,
 /// `1e+20`), and `inf` / `-inf` spelled out.
 pub fn fmt_double(d: f64) -> String {
+    fmt_g(d, 17)
+}
+
+/// C's `%.{p}g` (`p` >= 1): `%.17g` for Redis's doubles, `%.14g` for Lua
+/// 5.1's number-to-string (`tostring`, numbers passed to `redis.call`).
+pub fn fmt_g(d: f64, p: usize) -> String {
     if d.is_nan() {
         return "nan".into();
     }
@@ -181,8 +187,8 @@ pub fn fmt_double(d: f64) -> String {
     if d == 0.0 {
         return if d.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    // %g with precision P = 17: the exponent X of the %e form decides.
-    let e = format!("{d:.16e}");
+    // The exponent X of the %e form decides between %e and %f.
+    let e = format!("{d:.prec$e}", prec = p - 1);
     let (mant, exp) = e.split_once('e').expect("exponent");
     let x: i32 = exp.parse().expect("exponent digits");
     let trim = |s: &str| -> String {
@@ -192,11 +198,11 @@ pub fn fmt_double(d: f64) -> String {
             s.to_string()
         }
     };
-    if !(-4..17).contains(&x) {
+    if x < -4 || x >= p as i32 {
         let sign = if x < 0 { '-' } else { '+' };
         format!("{}e{sign}{:02}", trim(mant), x.abs())
     } else {
-        let prec = (16 - x) as usize;
+        let prec = (p as i32 - 1 - x) as usize;
         trim(&format!("{d:.prec$}"))
     }
 }

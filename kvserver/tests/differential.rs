@@ -28,6 +28,12 @@
 //!   remove whole 100-entry nodes (these streams stay far below Redis's 4 KB
 //!   node size, which kvserver does not model). No XREAD BLOCK (it would
 //!   block redis-server).
+//! - scripts: a third generator (its own sequence) interleaves EVALs
+//!   that run a command of the main generators through `redis.call`
+//!   (RESP2) or `redis.pcall` under `redis.setresp(3)`, and scripts of a
+//!   few commands; a wrapped command's reply is compared as the command's
+//!   own would be (the Lua round trip must give both servers' replies
+//!   back the same, errors with the same `script: <sha>` suffix).
 //! - OBJECT ENCODING of strings: Redis's answer depends on how the string
 //!   was built (APPEND gives `raw`, INCRBYFLOAT `embstr`), ours only on its
 //!   content, so string encodings compare as one (semantics.rs checks SET's).
@@ -1018,6 +1024,9 @@ fn sorted_scan(n: Node, pairs: bool) -> Node {
 /// Replies compared loosely where the servers may legitimately differ (see
 /// the module comment).
 fn normalize(cmd: &[String], reply: &[u8]) -> Node {
+    if cmd.len() > 3 && cmd[0] == "EVAL" && (cmd[1] == EVAL_CALL || cmd[1] == EVAL_PCALL3) {
+        return normalize(&cmd[3..], reply);
+    }
     let (node, rest) = parse(reply);
     assert!(rest.is_empty(), "one reply per command");
     if matches!(node, Node::Error(_)) {
@@ -1058,6 +1067,48 @@ fn normalize(cmd: &[String], reply: &[u8]) -> Node {
         },
         _ => node,
     }
+}
+
+/// The scripts of [`gen_eval`] that run one command (`ARGV`) and answer
+/// its reply: [`normalize`] compares that reply as the command's.
+const EVAL_CALL: &str = "return redis.call(unpack(ARGV))";
+const EVAL_PCALL3: &str = "redis.setresp(3) return redis.pcall(unpack(ARGV))";
+
+/// Scripts of several commands over the string keys: read-modify-write,
+/// keys built from arguments, errors caught with pcall, returned tables.
+const EVAL_SCRIPTS: &[&str] = &[
+    "local v = redis.call('get', KEYS[1]) if v then redis.call('set', KEYS[2], v .. ARGV[1]) end return {v, redis.call('exists', KEYS[2])}",
+    "local r = {} for i, k in ipairs(KEYS) do r[i] = redis.pcall('incrby', k, ARGV[1]) end return r",
+    "redis.call('del', KEYS[1]) return redis.call('lpush', KEYS[1], unpack(ARGV))",
+    "local n = redis.call('strlen', KEYS[1]) redis.call('append', KEYS[1], ARGV[1]) return {n, redis.call('get', KEYS[1])}",
+    "local t = redis.call('type', KEYS[1]) return t.ok .. ':' .. tostring(redis.call('exists', KEYS[1]))",
+    "return redis.pcall('hset', KEYS[1], ARGV[1], ARGV[2], 'n', ARGV[3])",
+    "return cjson.encode({redis.call('mget', unpack(KEYS))})",
+];
+
+/// An EVAL: one command of the main generators wrapped in a script, or
+/// one of [`EVAL_SCRIPTS`] over random keys and values.
+fn gen_eval(r: &mut Rng) -> Vec<String> {
+    let mut c: Vec<String> = Vec::new();
+    match r.below(3) {
+        0 | 1 => {
+            let body = if r.below(2) == 0 {
+                EVAL_CALL
+            } else {
+                EVAL_PCALL3
+            };
+            c.extend(["EVAL".into(), body.into(), "0".into()]);
+            c.extend(gen(r));
+        }
+        _ => {
+            let body = EVAL_SCRIPTS[r.below(EVAL_SCRIPTS.len())];
+            let keys = 1 + r.below(3);
+            c.extend(["EVAL".into(), body.into(), keys.to_string()]);
+            c.extend((0..keys).map(|_| r.pick(KEYS).to_string()));
+            c.extend((0..3).map(|_| r.pick(VALUES).to_string()));
+        }
+    }
+    c
 }
 
 /// Commands per backend.
@@ -1105,8 +1156,10 @@ fn same_replies_as_redis_server() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0x5eed_1234_abcd_0001);
         let mut r = Rng(seed);
-        // Stream commands come from their own sequence, interleaved.
+        // Stream commands and scripts come from their own sequences,
+        // interleaved.
         let mut rx = Rng(seed ^ 0x5157_7ea3_0000_0001);
+        let mut re = Rng(seed ^ 0xe7a1_5c41_0000_0001);
         // COMMANDS from the main generator, plus about a quarter as many
         // stream commands; `i` numbers them all.
         let mut i = 0;
@@ -1115,6 +1168,9 @@ fn same_replies_as_redis_server() {
             next.push_back(gen(&mut r));
             if rx.below(4) == 0 {
                 next.push_back(gen_stream(&mut rx));
+            }
+            if re.below(8) == 0 {
+                next.push_back(gen_eval(&mut re));
             }
         }
         while let Some(cmd) = next.pop_front() {
@@ -1262,12 +1318,14 @@ fn random_sequence_replays_from_the_aof() {
     // Checked every 400 commands (a lost change shows before later
     // commands overwrite its key).
     let (mut r, mut rx) = (Rng(0x0a0f_5eed_0000_0001), Rng(0x0a0f_5eed_0000_0002));
+    let mut re = Rng(0x0a0f_5eed_0000_0003);
     for round in 0..COMMANDS / 400 {
         let kv = start(&["--appendfsync", "always"]);
         let mut c = Raw::connect(kv.port);
         for _ in 0..400 {
             let stream = (rx.below(4) == 0).then(|| gen_stream(&mut rx));
-            for cmd in std::iter::once(gen(&mut r)).chain(stream) {
+            let script = (re.below(8) == 0).then(|| gen_eval(&mut re));
+            for cmd in std::iter::once(gen(&mut r)).chain(stream).chain(script) {
                 let args: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
                 c.cmd(&args);
             }

@@ -169,6 +169,27 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "allocator_resident" => a.resident,
                     "total_system_memory" => total,
                     "total_system_memory_human" => human(total),
+                );
+                // Scripting: Lua states and cached scripts (no Functions
+                // yet).
+                let lua = crate::exec::script::run::vm_memory();
+                let scripts = srv.scripts.memory();
+                fields!(s,
+                    "used_memory_lua" => lua,
+                    "used_memory_vm_eval" => lua,
+                    "used_memory_lua_human" => human(lua),
+                    "used_memory_scripts_eval" => scripts,
+                    "number_of_cached_scripts" => srv.scripts.count(),
+                    "number_of_functions" => 0,
+                    "number_of_libraries" => 0,
+                    "used_memory_vm_functions" => 0,
+                    "used_memory_vm_total" => lua,
+                    "used_memory_vm_total_human" => human(lua),
+                    "used_memory_functions" => 0,
+                    "used_memory_scripts" => scripts,
+                    "used_memory_scripts_human" => human(scripts),
+                );
+                fields!(s,
                     "maxmemory" => maxmem,
                     "maxmemory_human" => human(maxmem),
                     "maxmemory_policy" => srv.config.get("maxmemory-policy"),

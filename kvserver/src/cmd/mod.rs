@@ -27,6 +27,7 @@ pub mod list;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod set;
 pub mod stream;
 pub mod string;

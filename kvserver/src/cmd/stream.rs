@@ -522,6 +522,11 @@ pub fn xread(ctx: &mut Ctx, argv: &[&[u8]]) {
         let more = argv.len() - 1 - i;
         let o = argv[i];
         if is(o, "block") && more > 0 {
+            if ctx.client.in_script {
+                return ctx
+                    .out
+                    .error("ERR xread command is not allowed with BLOCK option from scripts");
+            }
             i += 1;
             let Some(t) = parse_i64(argv[i]) else {
                 return ctx

@@ -11,7 +11,7 @@
 //! (BLPOP & co.), [`security`] (AUTH, protected mode), [`evict`]
 //! (maxmemory), [`expire`] (the active expiry cycle), [`loading`]
 //! (start-up), [`monitor`], [`clients`] (the client registry), [`stats`],
-//! [`notify`] (keyspace notifications).
+//! [`notify`] (keyspace notifications), [`script`] (Lua scripting).
 //!
 //! May import `cmd` (the table binds the handlers; `notify` publishes
 //! through `cmd::pubsub::publish_to`), `keyspace`, `types`, `persist`
@@ -33,6 +33,7 @@ pub mod monitor;
 pub mod multi;
 pub mod notify;
 pub mod pipeline;
+pub mod script;
 pub mod security;
 pub mod stats;
 pub mod table;

@@ -17,7 +17,7 @@ use super::context::Ctx;
 use super::meta::{self, Meta};
 use crate::cmd::{
     admin, bitops, client, connection, dump, hash, introspection, keys, list, object, persistence,
-    pubsub, set, stream, string, zset,
+    pubsub, scripting, set, stream, string, zset,
 };
 use crate::exec::{monitor, multi};
 use crate::proto::reply::Reply;
@@ -441,6 +441,19 @@ pub static COMMANDS: &[Command] = &[
     Command::new("pubsub|shardnumsub", pubsub::shardnumsub),
     Command::new("pubsub|help", pubsub::help),
     Command::new("monitor", monitor::monitor),
+    // Scripting (cmd/scripting.rs, exec/script/). A script may touch
+    // keys it did not declare: it holds every shard (exec/script/run.rs).
+    Command::new("eval", scripting::eval).locking(Locks::All),
+    Command::new("evalsha", scripting::evalsha).locking(Locks::All),
+    Command::new("eval_ro", scripting::eval_ro).locking(Locks::All),
+    Command::new("evalsha_ro", scripting::evalsha_ro).locking(Locks::All),
+    Command::container_of("script"),
+    Command::new("script|load", scripting::script_load),
+    Command::new("script|exists", scripting::script_exists),
+    Command::new("script|flush", scripting::script_flush),
+    Command::new("script|kill", scripting::script_kill),
+    Command::new("script|debug", scripting::script_debug),
+    Command::new("script|help", scripting::script_help),
     Command::new("reset", connection::reset),
 ];
 

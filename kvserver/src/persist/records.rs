@@ -39,6 +39,12 @@ impl Records {
         self.list.is_empty()
     }
 
+    /// How many commands (a script propagates its commands as a
+    /// transaction when it ran more than one).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// The records in order: (database, RESP bytes).
     pub fn iter(&self) -> impl Iterator<Item = (usize, &[u8])> {
         self.list.iter().map(|(db, r)| (*db, &self.buf[r.clone()]))
