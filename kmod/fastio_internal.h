@@ -146,7 +146,14 @@ struct fastio_ctx {
 	struct list_head wq_list;
 	wait_queue_head_t wq_wait;
 	struct task_struct **wq_tasks;	/* ctx->lock */
+
+	atomic_t allocs;		/* counted for fault injection (main.c) */
 };
+
+/* main.c: fault injection; ALLOC(ctx, expr) is expr, or NULL when the
+ * module parameter fault_every says this allocation fails. */
+bool fastio_fault(struct fastio_ctx *ctx);
+#define FASTIO_ALLOC(ctx, expr) (fastio_fault(ctx) ? NULL : (expr))
 
 /* main.c */
 extern const struct file_operations fastio_fops;

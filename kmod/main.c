@@ -40,6 +40,22 @@ static ushort dev_mode = 0660;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "mode of /dev/fastio (default 0660)");
 
+/* Fault injection for the guest tests: Debian's kernel is built without
+ * CONFIG_FAULT_INJECTION (no failslab), so the module fails its own
+ * allocations: every fault_every-th one a context makes after open (ring
+ * memory, worker state, ops). 0 (the default) turns it off. Allocations
+ * that must not fail (__GFP_NOFAIL) are never failed. */
+static unsigned int fault_every;
+module_param(fault_every, uint, 0644);
+MODULE_PARM_DESC(fault_every, "test only: fail every Nth allocation of a context (0: never)");
+
+bool fastio_fault(struct fastio_ctx *ctx)
+{
+	unsigned int every = READ_ONCE(fault_every);
+
+	return every && (unsigned int)atomic_inc_return(&ctx->allocs) % every == 0;
+}
+
 static int fastio_open(struct inode *inode, struct file *file)
 {
 	struct fastio_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);

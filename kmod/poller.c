@@ -26,7 +26,7 @@
 struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
 				    struct file *file)
 {
-	struct fastio_req *req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	struct fastio_req *req = FASTIO_ALLOC(r->ctx, kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT));
 
 	if (!req)
 		return NULL;

@@ -128,10 +128,12 @@ int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)
 	mmgrab(ctx->mm);
 	ctx->locked_pages = ctx->mem_size >> PAGE_SHIFT;
 	ret = -ENOMEM;
-	ctx->mem = __vmalloc(ctx->mem_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	ctx->rings = kcalloc(p.nr_rings, sizeof(*ctx->rings), GFP_KERNEL_ACCOUNT);
-	ctx->pollers = kcalloc(p.max_ker_worker, sizeof(*ctx->pollers), GFP_KERNEL_ACCOUNT);
-	ctx->wq_tasks = kcalloc(p.max_wq_worker, sizeof(*ctx->wq_tasks), GFP_KERNEL_ACCOUNT);
+	ctx->mem = FASTIO_ALLOC(ctx, __vmalloc(ctx->mem_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO));
+	ctx->rings = FASTIO_ALLOC(ctx, kcalloc(p.nr_rings, sizeof(*ctx->rings), GFP_KERNEL_ACCOUNT));
+	ctx->pollers = FASTIO_ALLOC(ctx, kcalloc(p.max_ker_worker, sizeof(*ctx->pollers),
+						 GFP_KERNEL_ACCOUNT));
+	ctx->wq_tasks = FASTIO_ALLOC(ctx, kcalloc(p.max_wq_worker, sizeof(*ctx->wq_tasks),
+						  GFP_KERNEL_ACCOUNT));
 	if (!ctx->mem || !ctx->rings || !ctx->pollers || !ctx->wq_tasks) {
 		fastio_free_rings(ctx);
 		goto out;

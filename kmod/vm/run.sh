@@ -308,7 +308,7 @@ make_initramfs() {
     steps+=" wakeless"
     if [ "$MODE" = bench ]; then
         [ "$HAVE_ECHO" -eq 1 ] && [ "$HAVE_KV" -eq 1 ] || die "--bench needs the echo programs and kvserver"
-        steps="insmod bench_echo bench_kv rmmod taint"
+        steps="insmod bench_echo bench_kv rmmod"
     elif [ "$HAVE_ECHO" -eq 1 ]; then
         steps+=" echo_w1 echo_w2t2 echo_churn echo_sigkill echo_after_kill echo_two_procs"
         [ "$HAVE_KV" -eq 1 ] && steps+=" kvserver_bench"
@@ -316,6 +316,7 @@ make_initramfs() {
     else
         steps+=" rmmod reinsmod rmmod2"
     fi
+    [ "$MODE" = bench ] || steps+=" faults"
     steps+=" taint"
     PLAN=$steps
     cat >"$root/fastio/plan.env" <<EOF
