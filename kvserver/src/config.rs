@@ -679,6 +679,8 @@ pub struct Runtime {
     /// Index in [`EVICTION`] of maxmemory-policy.
     pub maxmemory_policy: AtomicU64,
     pub maxmemory_samples: AtomicU64,
+    /// busy-reply-threshold (lua-time-limit), ms.
+    pub busy_reply_threshold: AtomicU64,
     /// client-output-buffer-limit: `[hard, soft, seconds]` per class of
     /// [`OUTPUT_CLASSES`] (0 = no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
@@ -708,6 +710,7 @@ impl Runtime {
             notify: AtomicU32::new(0),
             maxmemory_policy: AtomicU64::new(0),
             maxmemory_samples: AtomicU64::new(5),
+            busy_reply_threshold: AtomicU64::new(5000),
             output_limits: Default::default(),
             keyspace: Arc::default(),
         };
@@ -752,6 +755,9 @@ impl Runtime {
             "maxmemory-samples" => self
                 .maxmemory_samples
                 .store(int() as u64, Ordering::Relaxed),
+            "busy-reply-threshold" | "lua-time-limit" => self
+                .busy_reply_threshold
+                .store(int().max(0) as u64, Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 if let Some(l) = parse_output_limits(v) {
                     for (class, vals) in l.iter().enumerate() {

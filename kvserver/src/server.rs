@@ -76,6 +76,9 @@ pub struct Server {
     pub bg_io: BgIo,
     /// Scripts by SHA1 (EVAL, SCRIPT LOAD; exec/script/cache.rs).
     pub scripts: crate::exec::script::cache::ScriptCache,
+    /// The running script, busy or killed (exec/script/busy.rs); shared
+    /// with every thread's Lua count hook.
+    pub script_busy: Arc<crate::exec::script::busy::Busy>,
 }
 
 impl Server {
@@ -137,6 +140,7 @@ impl Server {
             rdb: Arc::new(Rdb::new(bg_io.clone(), start_unix)),
             bg_io,
             scripts: Default::default(),
+            script_busy: Default::default(),
         }
     }
 

@@ -584,6 +584,104 @@ fn bad_scripts_leave_the_server_alive(s: &Server) {
     assert_eq!(c.q(&["PING"]), "+PONG\r\n");
 }
 
+/// A connection of `s` on another I/O thread than the one running the
+/// busy script: connections are spread over the threads by the kernel; one
+/// that answers `-BUSY` is served by another thread (one on the script's
+/// thread gets no answer until the script ends: it is kept, its PING
+/// answered later, in `stuck`).
+fn connection_answering_busy(s: &Server, stuck: &mut Vec<Raw>) -> Raw {
+    for _ in 0..64 {
+        let mut c = s.raw();
+        c.s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+            .unwrap();
+        loop {
+            c.send_raw(&common::encode(&[b"PING"]));
+            match c.try_read_reply() {
+                Ok(Some(r)) if r.starts_with(b"-BUSY ") => {
+                    c.s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                        .unwrap();
+                    return c;
+                }
+                // Not busy yet (busy-reply-threshold): ask again.
+                Ok(Some(r)) => assert_eq!(r, b"+PONG\r\n"),
+                Ok(None) => panic!("connection closed"),
+                Err(_) => {
+                    stuck.push(c);
+                    break;
+                }
+            }
+        }
+    }
+    panic!("no connection on another I/O thread than the script's");
+}
+
+/// busy-reply-threshold and SCRIPT KILL (2 I/O threads): past the
+/// threshold other clients get `-BUSY` at once (even for a key the script
+/// holds the shard of), SCRIPT KILL stops a script that wrote nothing
+/// (its caller gets Redis's error), answers UNKILLABLE for one that
+/// wrote, and SHUTDOWN NOSAVE still stops the server.
+fn busy_script_and_script_kill(s: &Server) {
+    let mut c = s.raw();
+    assert_eq!(
+        c.q(&["CONFIG", "SET", "busy-reply-threshold", "100"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.q(&["SCRIPT", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+    let mut a = s.raw();
+    a.send_raw(&common::encode(&[
+        b"EVAL",
+        b"local i = 0 while true do i = i + 1 end",
+        b"0",
+    ]));
+    let mut stuck = Vec::new();
+    let mut other = connection_answering_busy(s, &mut stuck);
+    let busy = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+    assert_eq!(other.q(&["GET", "x"]), busy);
+    assert_eq!(other.q(&["SCRIPT", "KILL"]), "+OK\r\n");
+    assert_eq!(
+        String::from_utf8(a.read_reply().unwrap()).unwrap(),
+        "-ERR Script killed by user with SCRIPT KILL... script: \
+         3fcf51a9b854b8f66cb8685600b0d7df968f4398, on @user_script:1.\r\n"
+    );
+    assert_eq!(other.q(&["PING"]), "+PONG\r\n");
+    for mut c in stuck.drain(..) {
+        c.s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(c.read_reply().unwrap(), b"+PONG\r\n");
+    }
+    assert_eq!(a.q(&["SET", "w", "0"]), "+OK\r\n");
+
+    a.send_raw(&common::encode(&[
+        b"EVAL",
+        b"redis.call('set', 'w', '1') while true do end",
+        b"0",
+    ]));
+    let mut other = connection_answering_busy(s, &mut stuck);
+    assert_eq!(
+        other.q(&["SCRIPT", "KILL"]),
+        "-UNKILLABLE Sorry the script already executed write commands against the dataset. You \
+         can either wait the script termination or kill the server in a hard way using the \
+         SHUTDOWN NOSAVE command.\r\n"
+    );
+    other.send_raw(&common::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+    assert!(a
+        .read_reply()
+        .is_some_and(|r| r.starts_with(b"-ERR Script killed")));
+}
+
+#[test]
+fn busy_script_kill_and_shutdown() {
+    let mut s = Server::kvserver("threads");
+    busy_script_and_script_kill(&s);
+    assert!(common::wait_exit(
+        &mut s,
+        std::time::Duration::from_secs(20)
+    ));
+}
+
 per_backend! {
     same_errors_and_conversions_as_redis => [errors_and_conversions],
     redis_py_lock_protocol_and_mutual_exclusion => [redis_py_lock],

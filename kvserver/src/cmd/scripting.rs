@@ -61,10 +61,13 @@ pub fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.out.ok();
 }
 
-/// SCRIPT KILL: no script can be seen running by another client here (a
-/// script holds every shard until it ends).
+/// SCRIPT KILL: stops the busy script (exec/script/busy.rs) unless it
+/// wrote; runs on another I/O thread than the script's (it locks nothing).
 pub fn script_kill(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    ctx.out.error("NOTBUSY No scripts in execution right now.");
+    match ctx.server.script_busy.kill() {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(e),
+    }
 }
 
 /// SCRIPT DEBUG: the Lua debugger is not implemented.

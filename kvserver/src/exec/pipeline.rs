@@ -200,6 +200,14 @@ fn refused(
     if !client.authenticated && super::security::reject(server, client, cmd, out) {
         return true;
     }
+    // A script past busy-reply-threshold holds every shard: answer now
+    // rather than wait for it (exec/script/busy.rs).
+    if server.script_busy.is_busy() && !cmd.has(flags::ALLOW_BUSY) {
+        client.multi_error |= client.multi.is_some();
+        server.stats.error(b"BUSY");
+        out.error(super::script::busy::BUSY);
+        return true;
+    }
     if server.config.maxmemory.load(Ordering::Relaxed) != 0 {
         let size = argv.iter().map(|a| a.len()).sum();
         if super::evict::before_command(server, client, cmd, rng, fx, size) {

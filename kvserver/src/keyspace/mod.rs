@@ -230,6 +230,24 @@ impl Keyspace {
         }
     }
 
+    /// Shard `i` if no one holds it, else None: the active expiry cycle
+    /// passes over a busy shard rather than wait (a running script holds
+    /// every shard, and the cycle's thread must stay free to answer
+    /// SCRIPT KILL). Taking it without waiting cannot break the lock
+    /// order.
+    pub fn try_lock_shard(&self, i: usize) -> Option<Locked<'_>> {
+        let guard = match self.shards[i].try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Locked {
+            ks: self,
+            guards: Guards::One([(i, guard)]),
+            touched: 0,
+        })
+    }
+
     /// Locks every shard (commands over the whole keyspace: KEYS, DBSIZE,
     /// FLUSHALL...), in the same ascending order.
     pub fn lock_all(&self) -> Locked<'_> {
@@ -269,7 +287,9 @@ impl Keyspace {
             if i % of.max(1) != part {
                 continue;
             }
-            let mut locked = self.lock(&[i]);
+            let Some(mut locked) = self.try_lock_shard(i) else {
+                continue;
+            };
             let now = crate::util::now_ms();
             let mut gone_here = 0;
             for db in locked.shards()[0].dbs.iter_mut() {

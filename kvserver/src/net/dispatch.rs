@@ -76,7 +76,9 @@ pub fn owner_elsewhere(
     here: usize,
 ) -> Option<usize> {
     let owners = server.owners;
-    if owners <= 1 || !plain(client) {
+    // While a script is busy its thread (maybe the owner) answers
+    // nothing: the pipeline here answers -BUSY (exec/script/busy.rs).
+    if owners <= 1 || !plain(client) || server.script_busy.is_busy() {
         return None;
     }
     let cmd = server.commands.find(argv)?;

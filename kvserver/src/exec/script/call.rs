@@ -101,6 +101,9 @@ pub fn call(lua: &Lua, st: &mut CallState, args: MultiValue, raise: bool) -> mlu
             raise,
         );
     }
+    if cmd.has(flags::WRITE) {
+        ctx.server.script_busy.wrote();
+    }
     let reply_at = ctx.out.buf.len();
     let client_resp = std::mem::replace(&mut ctx.out.resp, st.resp);
     let propagating = ctx.fx.propagating;

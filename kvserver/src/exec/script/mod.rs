@@ -7,11 +7,12 @@
 //! Start reading at [`run`] (a script's run: its locks, its Lua state,
 //! its result and errors), then [`call`] (`redis.call` through the
 //! pipeline), [`convert`] (RESP ⇄ Lua), [`sandbox`] (the Lua state and its
-//! protection), [`api`] (the rest of the `redis` table), [`libs`] (`bit`,
+//! protection), [`api`] (the rest of the `redis` table), [`busy`] (busy scripts, SCRIPT KILL), [`libs`] (`bit`,
 //! `struct`, `cjson`, `cmsgpack`), [`cache`] (scripts by SHA1) and
 //! [`rand48`] (`math.random`).
 
 pub mod api;
+pub mod busy;
 pub mod cache;
 pub mod call;
 pub mod convert;

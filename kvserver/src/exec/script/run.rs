@@ -66,7 +66,8 @@ fn ensure_vm<'v>(slot: &'v mut Option<Vm>, server: &Server) -> Result<&'v mut Vm
             .get("lua-memory-limit")
             .parse()
             .unwrap_or(1 << 30);
-        let vm = Vm::new(generation, limit).map_err(|e| format!("ERR Lua state: {e}"))?;
+        let vm = Vm::new(generation, limit, server.script_busy.clone())
+            .map_err(|e| format!("ERR Lua state: {e}"))?;
         count_memory(vm.lua.used_memory() as u64);
         *slot = Some(vm);
     }
@@ -269,6 +270,13 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
     ctx.client.in_script = true;
     let saved_cmd = ctx.client.info.last_cmd.load(Ordering::Relaxed);
     let records_before = ctx.fx.records.len();
+    let busy = ctx.server.script_busy.clone();
+    busy.start(
+        ctx.server
+            .config
+            .busy_reply_threshold
+            .load(Ordering::Relaxed),
+    );
     let state = RefCell::new(CallState {
         ctx: &mut *ctx,
         resp: 2,
@@ -353,6 +361,7 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             )?;
             vm.xpcall.call::<MultiValue>((f, vm.handler.clone()))
         });
+    busy.end();
     let script_resp = state.into_inner().resp;
     ctx.client.db = saved_db;
     ctx.client.deny_blocking = saved_deny;

@@ -18,7 +18,8 @@
 //! docs/kvserver/scripting.md.
 
 use super::{api, libs, rand48};
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use std::sync::Arc;
 
 /// The globals a script may read, as redis-server 7.0.15 lists them with
 /// `pairs(_G)` (KEYS and ARGV are set per run).
@@ -161,12 +162,27 @@ impl Vm {
     /// holding at most `memory_limit` bytes (`lua-memory-limit`: a script
     /// building a huge table fails with `not enough memory` instead of
     /// taking the server's memory; Redis bounds it only by maxmemory).
-    pub fn new(generation: u64, memory_limit: usize) -> mlua::Result<Vm> {
+    pub fn new(
+        generation: u64,
+        memory_limit: usize,
+        busy: Arc<super::busy::Busy>,
+    ) -> mlua::Result<Vm> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::new(),
         )?;
         lua.set_memory_limit(memory_limit)?;
+        // Redis's count hook: every 100 000 instructions, is the script
+        // busy, killed, or the server stopping?
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| match busy.check() {
+                Ok(()) => Ok(VmState::Continue),
+                Err(msg) => Err(mlua::Error::external(super::call::ReplyError(
+                    msg.as_bytes().to_vec(),
+                ))),
+            },
+        )?;
         let g = lua.globals();
         let xpcall: Function = g.raw_get("xpcall")?;
         let visible = lua.create_table()?;
