@@ -76,6 +76,8 @@ pub struct Server {
     pub bg_io: BgIo,
     /// Scripts by SHA1 (EVAL, SCRIPT LOAD; exec/script/cache.rs).
     pub scripts: crate::exec::script::cache::ScriptCache,
+    /// Redis Functions' libraries (exec/script/functions.rs).
+    pub functions: crate::exec::script::functions::Registry,
     /// The running script, busy or killed (exec/script/busy.rs); shared
     /// with every thread's Lua count hook.
     pub script_busy: Arc<crate::exec::script::busy::Busy>,
@@ -141,6 +143,7 @@ impl Server {
             bg_io,
             scripts: Default::default(),
             script_busy: Default::default(),
+            functions: Default::default(),
         }
     }
 

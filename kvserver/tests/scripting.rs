@@ -189,6 +189,74 @@ const RESP3_CLIENT: &[Case] = &[
     (&["EVAL", "return {big_number=\"12\"}", "0"], b"(12\r\n"),
 ];
 
+/// Redis Functions: FUNCTION LOAD's errors (metadata, the load-time API
+/// without `redis.call` or `error`, register_function's arguments),
+/// FCALL / FCALL_RO, errors raised in functions (`script: <function>, on
+/// @user_function:N.`), REPLACE, DELETE, LIST (LIBRARYNAME, WITHCODE),
+/// STATS, KILL, FLUSH, as redis-server 7.0.15 answers them.
+const FUNCTIONS: &[Case] = &[
+        (&["FLUSHALL"], b"+OK\r\n"),
+        (&["FUNCTION", "FLUSH"], b"+OK\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad\nredis.call('get','x')"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad2\nredis.register_function('f', 5)"], b"-ERR Error registering functions: ERR second argument to redis.register_function must be a function\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad3\nerror('boom')"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'error'\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua\nreturn 1"], b"-ERR Library name was not given\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad4 x=y\nreturn 1"], b"-ERR Invalid metadata value given: x=y\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad5\nreturn 1"], b"-ERR No functions registered\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad6\nredis.register_function('f', function() end)\nredis.register_function('f', function() end)"], b"-ERR Error registering functions: ERR Function already exists in the library\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad7\nredis.register_function('1f', function() end)"], b"$4\r\nbad7\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad8\nredis.register_function{function_name='f', callback=function() end, flags={'bogus'}}"], b"-ERR Error registering functions: ERR unknown flag given\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad9\nredis.register_function{function_name='f', callback=function() end, foo=1}"], b"-ERR Error registering functions: ERR unknown argument given to redis.register_function\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=bad10\nlocal x = ("], b"-ERR Error compiling function: user_function:2: unexpected symbol near '<eof>'\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l2\nredis.register_function('f2', function(keys, args) return {keys[1], args[1], #keys, #args} end)"], b"$2\r\nl2\r\n"),
+        (&["FCALL", "f2", "1", "k", "a", "b"], b"*4\r\n$1\r\nk\r\n$1\r\na\r\n:1\r\n:2\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l3\nredis.register_function('f3', function() error('x') end)"], b"$2\r\nl3\r\n"),
+        (&["FCALL", "f3", "0"], b"-ERR user_function:2: x script: f3, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l4\nlocal function g() return redis.call('ping') end\nredis.register_function('f4', function() return g() end)"], b"$2\r\nl4\r\n"),
+        (&["FCALL", "f4", "0"], b"+PONG\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l5\nredis.register_function('f5', function() x = 1 end)"], b"$2\r\nl5\r\n"),
+        (&["FCALL", "f5", "0"], b"-ERR user_function:2: Attempt to modify a readonly table script: f5, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l6\nredis.register_function('f6', function() return y end)"], b"$2\r\nl6\r\n"),
+        (&["FCALL", "f6", "0"], b"-ERR user_function:2: Script attempted to access nonexistent global variable 'y' script: f6, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l7\nredis.register_function('f7', function() return redis.call('nope') end)"], b"$2\r\nl7\r\n"),
+        (&["FCALL", "f7", "0"], b"-ERR Unknown Redis command called from script script: f7, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l8\nredis.register_function('f8', function() return KEYS end)"], b"$2\r\nl8\r\n"),
+        (&["FCALL", "f8", "0"], b"-ERR user_function:2: Script attempted to access nonexistent global variable 'KEYS' script: f8, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l9\nredis.register_function('f9', function() return redis.setresp end)"], b"$2\r\nl9\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l10\nlocal t = redis.call\nredis.register_function('f10', function() return 1 end)"], b"-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l11\nredis.register_function('f11', function() return redis.call('set', 'a', 'b') end)"], b"$3\r\nl11\r\n"),
+        (&["FCALL_RO", "f11", "0"], b"-ERR Can not execute a script with write flag using *_ro command.\r\n"),
+        (&["FUNCTION", "LOAD", "REPLACE", "#!lua name=l11\nredis.register_function{function_name='f11', callback=function() return redis.call('set', 'a', 'b') end, flags={'no-writes'}}"], b"$3\r\nl11\r\n"),
+        (&["FCALL", "f11", "0"], b"-ERR Write commands are not allowed from read-only scripts. script: f11, on @user_function:2.\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=l12\nredis.register_function('f2', function() return 1 end)"], b"-ERR Function f2 already exists\r\n"),
+        (&["FUNCTION", "DELETE", "l2"], b"+OK\r\n"),
+        (&["FCALL", "f2", "0"], b"-ERR Function not found\r\n"),
+        (&["FUNCTION", "LIST", "LIBRARYNAME", "l1"], b"*0\r\n"),
+        (&["FUNCTION", "LOAD", "REPLACE"], b"-ERR Missing library metadata\r\n"),
+        (&["FUNCTION", "LIST", "BOGUS"], b"-ERR Unknown argument BOGUS\r\n"),
+        (&["FUNCTION", "FLUSH", "SYNC"], b"+OK\r\n"),
+        (&["FUNCTION", "LIST"], b"*0\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return redis.call('incr', keys[1]) end)\nredis.register_function{function_name='ro', callback=function(keys, args) return args[1] end, flags={'no-writes'}, description='d'}"], b"$5\r\nmylib\r\n"),
+        (&["FCALL", "myfunc", "1", "fk"], b":1\r\n"),
+        (&["FCALL", "ro", "0", "hello"], b"$5\r\nhello\r\n"),
+        (&["FCALL_RO", "myfunc", "1", "fk"], b"-ERR Can not execute a script with write flag using *_ro command.\r\n"),
+        (&["FCALL_RO", "ro", "0", "x"], b"$1\r\nx\r\n"),
+        (&["FCALL", "nope", "0"], b"-ERR Function not found\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=mylib\nredis.register_function('myfunc', function() return 1 end)"], b"-ERR Library 'mylib' already exists\r\n"),
+        (&["FUNCTION", "LIST"], b"*1\r\n*6\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*2\r\n*6\r\n$4\r\nname\r\n$6\r\nmyfunc\r\n$11\r\ndescription\r\n$-1\r\n$5\r\nflags\r\n*0\r\n*6\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$1\r\nd\r\n$5\r\nflags\r\n*1\r\n+no-writes\r\n"),
+        (&["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "my*"], b"*1\r\n*8\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*2\r\n*6\r\n$4\r\nname\r\n$6\r\nmyfunc\r\n$11\r\ndescription\r\n$-1\r\n$5\r\nflags\r\n*0\r\n*6\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$1\r\nd\r\n$5\r\nflags\r\n*1\r\n+no-writes\r\n$12\r\nlibrary_code\r\n$243\r\n#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return redis.call('incr', keys[1]) end)\nredis.register_function{function_name='ro', callback=function(keys, args) return args[1] end, flags={'no-writes'}, description='d'}\r\n"),
+        (&["FUNCTION", "LOAD", "return 1"], b"-ERR Missing library metadata\r\n"),
+        (&["FUNCTION", "LOAD", "#!lua name=x"], b"-ERR Invalid library metadata\r\n"),
+        (&["FUNCTION", "STATS"], b"*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n"),
+        (&["FCALL", "myfunc", "-1"], b"-ERR Number of keys can't be negative\r\n"),
+        (&["FCALL", "myfunc", "5", "a"], b"-ERR Number of keys can't be greater than number of args\r\n"),
+        (&["FUNCTION", "KILL"], b"-NOTBUSY No scripts in execution right now.\r\n"),
+        (&["FUNCTION", "DELETE", "mylib"], b"+OK\r\n"),
+        (&["FUNCTION", "DELETE", "mylib"], b"-ERR Library not found\r\n"),
+        (&["FUNCTION", "STATS"], b"*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:0\r\n$15\r\nfunctions_count\r\n:0\r\n"),
+        (&["FUNCTION", "FLUSH", "BOGUS"], b"-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n"),
+];
+
 fn errors_and_conversions(s: &Server) {
     let mut c = s.raw();
     assert_eq!(c.q(&["FLUSHALL"]), "+OK\r\n");
@@ -199,6 +267,7 @@ fn errors_and_conversions(s: &Server) {
     c3.resp3 = true;
     assert!(c3.q(&["HELLO", "3"]).starts_with('%'));
     expect_all(&mut c3, RESP3_CLIENT);
+    expect_all(&mut c, FUNCTIONS);
     assert_eq!(c.q(&["PING"]), "+PONG\r\n");
 }
 
@@ -694,6 +763,77 @@ per_backend! {
 /// Scripts replicate by effects: the AOF holds the commands a script ran
 /// (several as one MULTI ... EXEC), so a restart rebuilds the same data
 /// even from scripts that used math.random, TIME and SPOP.
+/// Libraries come back after a restart from the AOF (FUNCTION LOAD,
+/// REPLACE and DELETE are propagated as they were sent), and a function
+/// loaded on one I/O thread runs on another (each thread's Lua state loads
+/// the library on first use, and again after REPLACE).
+#[test]
+fn functions_survive_restart_through_the_aof() {
+    let dir = common::TempDir::new("fn-aof");
+    let d = dir.s();
+    let start = || {
+        Server::spawn(env!("CARGO_BIN_EXE_kvserver"), |port| {
+            [
+                "--port",
+                &port.to_string(),
+                "--io-threads",
+                "2",
+                "--dir",
+                &d,
+            ]
+            .iter()
+            .chain(&["--appendonly", "yes", "--appendfsync", "always"])
+            .map(|s| s.to_string())
+            .collect()
+        })
+    };
+    let lib = |v: &str| {
+        format!(
+            "#!lua name=counters\nredis.register_function('bump', function(keys, args) \
+             return redis.call('incrby', keys[1], {v}) end)"
+        )
+    };
+    let kv = start();
+    let mut c = kv.raw();
+    assert_eq!(c.q(&["FUNCTION", "LOAD", &lib("1")]), "$8\r\ncounters\r\n");
+    assert_eq!(
+        c.q(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=gone\nredis.register_function('g', function() return 1 end)"
+        ]),
+        "$4\r\ngone\r\n"
+    );
+    assert_eq!(c.q(&["FUNCTION", "DELETE", "gone"]), "+OK\r\n");
+    // Connections land on both I/O threads: every one sees the library,
+    // and REPLACE reaches every thread's Lua state.
+    let mut conns: Vec<Raw> = (0..8).map(|_| kv.raw()).collect();
+    for (i, k) in conns.iter_mut().enumerate() {
+        assert_eq!(k.q(&["FCALL", "bump", "1", "n"]), format!(":{}\r\n", i + 1));
+    }
+    assert_eq!(
+        c.q(&["FUNCTION", "LOAD", "REPLACE", &lib("10")]),
+        "$8\r\ncounters\r\n"
+    );
+    for (i, k) in conns.iter_mut().enumerate() {
+        assert_eq!(
+            k.q(&["FCALL", "bump", "1", "n"]),
+            format!(":{}\r\n", 8 + 10 * (i + 1))
+        );
+    }
+    drop(conns);
+    drop(c);
+    drop(kv); // SIGKILL
+    let kv = start();
+    let mut c = kv.raw();
+    assert_eq!(c.q(&["GET", "n"]), "$2\r\n88\r\n");
+    assert_eq!(c.q(&["FCALL", "bump", "1", "n"]), ":98\r\n");
+    assert_eq!(c.q(&["FCALL", "g", "0"]), "-ERR Function not found\r\n");
+    let info = c.q(&["INFO", "memory"]);
+    assert!(info.contains("number_of_functions:1\r\n"), "{info}");
+    assert!(info.contains("number_of_libraries:1\r\n"), "{info}");
+}
+
 #[test]
 fn aof_replays_scripts_by_effects() {
     let dir = common::TempDir::new("script-aof");

@@ -174,14 +174,15 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 // yet).
                 let lua = crate::exec::script::run::vm_memory();
                 let scripts = srv.scripts.memory();
+                let (libraries, functions) = srv.functions.counts();
                 fields!(s,
                     "used_memory_lua" => lua,
                     "used_memory_vm_eval" => lua,
                     "used_memory_lua_human" => human(lua),
                     "used_memory_scripts_eval" => scripts,
                     "number_of_cached_scripts" => srv.scripts.count(),
-                    "number_of_functions" => 0,
-                    "number_of_libraries" => 0,
+                    "number_of_functions" => functions,
+                    "number_of_libraries" => libraries,
                     "used_memory_vm_functions" => 0,
                     "used_memory_vm_total" => lua,
                     "used_memory_vm_total_human" => human(lua),

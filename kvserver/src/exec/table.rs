@@ -454,6 +454,17 @@ pub static COMMANDS: &[Command] = &[
     Command::new("script|kill", scripting::script_kill),
     Command::new("script|debug", scripting::script_debug),
     Command::new("script|help", scripting::script_help),
+    Command::new("fcall", scripting::fcall).locking(Locks::All),
+    Command::new("fcall_ro", scripting::fcall_ro).locking(Locks::All),
+    Command::container_of("function"),
+    Command::new("function|load", scripting::function_load),
+    Command::new("function|delete", scripting::function_delete),
+    Command::new("function|flush", scripting::function_flush),
+    Command::new("function|list", scripting::function_list),
+    Command::new("function|stats", scripting::function_stats),
+    Command::new("function|kill", scripting::script_kill),
+    Command::new("function|dump", scripting::function_dump),
+    Command::new("function|restore", scripting::function_dump),
     Command::new("reset", connection::reset),
 ];
 

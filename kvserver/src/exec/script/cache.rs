@@ -26,13 +26,23 @@ pub mod flag {
     pub const EVAL_COMPAT: u32 = 1 << 5;
 }
 
-const FLAG_NAMES: &[(&str, u32)] = &[
+/// The flags by name (shebang lines, `redis.register_function`).
+pub const FLAG_NAMES: &[(&str, u32)] = &[
     ("no-writes", flag::NO_WRITES),
     ("allow-oom", flag::ALLOW_OOM),
     ("allow-stale", flag::ALLOW_STALE),
     ("no-cluster", flag::NO_CLUSTER),
     ("allow-cross-slot-keys", flag::ALLOW_CROSS_SLOT),
 ];
+
+/// The names of `flags` (FUNCTION LIST), in Redis's order.
+pub fn flag_names(flags: u32) -> Vec<&'static str> {
+    FLAG_NAMES
+        .iter()
+        .filter(|(_, f)| flags & f != 0)
+        .map(|(n, _)| *n)
+        .collect()
+}
 
 /// One cached script.
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 //! its result and errors), then [`call`] (`redis.call` through the
 //! pipeline), [`convert`] (RESP ⇄ Lua), [`sandbox`] (the Lua state and its
 //! protection), [`api`] (the rest of the `redis` table), [`busy`] (busy scripts, SCRIPT KILL), [`libs`] (`bit`,
-//! `struct`, `cjson`, `cmsgpack`), [`cache`] (scripts by SHA1) and
+//! `struct`, `cjson`, `cmsgpack`), [`functions`] (FUNCTION, FCALL), [`cache`] (scripts by SHA1) and
 //! [`rand48`] (`math.random`).
 
 pub mod api;
@@ -16,6 +16,7 @@ pub mod busy;
 pub mod cache;
 pub mod call;
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod rand48;
 pub mod run;
@@ -57,7 +58,12 @@ pub fn error_message(e: &Value) -> String {
 
 fn rust_error_message(e: &mlua::Error) -> String {
     match e {
-        mlua::Error::RuntimeError(m) => m.clone(),
+        // Without the traceback mlua appends to errors of Function::call.
+        mlua::Error::RuntimeError(m) => m
+            .split("\nstack traceback:")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         mlua::Error::CallbackError { cause, .. } => rust_error_message(cause),
         mlua::Error::MemoryError(_) => "not enough memory".into(),
         mlua::Error::ExternalError(x) => match x.downcast_ref::<call::ReplyError>() {

@@ -127,27 +127,50 @@ pub fn error_handler(lua: &Lua, e: Value) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// EVAL's and FCALL's `numkeys` (`argv[2]`), checked against the
+/// arguments; None once the error is answered.
+pub fn numkeys(ctx: &mut Ctx, argv: &[&[u8]]) -> Option<usize> {
+    let Some(n) = crate::util::parse_i64(argv[2]) else {
+        ctx.out.error(err::NOT_INTEGER);
+        return None;
+    };
+    if n > (argv.len() - 3) as i64 {
+        ctx.out
+            .error("ERR Number of keys can't be greater than number of args");
+        return None;
+    }
+    if n < 0 {
+        ctx.out.error("ERR Number of keys can't be negative");
+        return None;
+    }
+    Some(n as usize)
+}
+
+/// Runs `f` with this thread's Lua state (built if needed), then counts
+/// its memory; the error if no state can be built.
+pub fn with_vm<R>(server: &Server, f: impl FnOnce(&mut Vm) -> R) -> Result<R, String> {
+    VM.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let vm = ensure_vm(&mut slot, server)?;
+        let r = f(vm);
+        count_memory(vm.lua.used_memory() as u64);
+        Ok(r)
+    })
+}
+
 /// EVAL script numkeys key... arg... (`by_sha`: EVALSHA; `ro`: the `_RO`
 /// forms).
 pub fn eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro: bool) {
-    let Some(numkeys) = crate::util::parse_i64(argv[2]) else {
-        return ctx.out.error(err::NOT_INTEGER);
+    let Some(numkeys) = numkeys(ctx, argv) else {
+        return;
     };
-    if numkeys > (argv.len() - 3) as i64 {
-        return ctx
-            .out
-            .error("ERR Number of keys can't be greater than number of args");
-    }
-    if numkeys < 0 {
-        return ctx.out.error("ERR Number of keys can't be negative");
-    }
     let cache = &ctx.server.scripts;
     let cached = if by_sha {
         cache.get(argv[1])
     } else {
         cache.get(sha1_hex(argv[1]).as_bytes())
     };
-    let (keys, args) = argv[3..].split_at(numkeys as usize);
+    let (keys, args) = argv[3..].split_at(numkeys);
     VM.with(|slot| {
         let mut slot = slot.borrow_mut();
         let vm = match ensure_vm(&mut slot, ctx.server) {
@@ -234,7 +257,7 @@ fn int_arg(
     }
 }
 
-fn strings(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+pub fn strings(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, a) in items.iter().enumerate() {
         t.raw_set(i + 1, lua.create_string(a)?)?;
@@ -263,6 +286,26 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             .out
             .error(&format!("ERR Error running script {}, {e}", script.sha));
     }
+    invoke(
+        ctx,
+        vm,
+        &script.sha,
+        ro || script.flags & flag::NO_WRITES != 0,
+        Invoke::Chunk(f),
+    );
+}
+
+/// What runs: a script's compiled chunk, or a function's callback with
+/// its keys and arguments (FCALL).
+pub enum Invoke {
+    Chunk(Function),
+    Callback(Function, Table, Table),
+}
+
+/// Runs `what` under the error handler, every shard locked by the caller,
+/// and writes its result (or error, with `script: <name>, on
+/// <source>:<line>.`) as the reply.
+pub fn invoke(ctx: &mut Ctx, vm: &mut Vm, name: &str, read_only: bool, what: Invoke) {
     // What the script's commands change in the client is the script's own
     // (Redis runs them on its Lua client): restored after.
     let saved_db = ctx.client.db;
@@ -280,7 +323,7 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
     let state = RefCell::new(CallState {
         ctx: &mut *ctx,
         resp: 2,
-        read_only: ro || script.flags & flag::NO_WRITES != 0,
+        read_only,
         repl: 3,
     });
     let result =
@@ -359,7 +402,13 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
                     }
                 })?,
             )?;
-            vm.xpcall.call::<MultiValue>((f, vm.handler.clone()))
+            match what {
+                Invoke::Chunk(f) => vm.xpcall.call::<MultiValue>((f, vm.handler.clone())),
+                Invoke::Callback(f, keys, args) => {
+                    vm.fcall_runner
+                        .call::<MultiValue>((f, keys, args, vm.handler.clone()))
+                }
+            }
         });
     busy.end();
     let script_resp = state.into_inner().resp;
@@ -376,7 +425,7 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             let msg = super::error_message(&Value::Error(Box::new(e)));
             return ctx
                 .out
-                .error(&format!("ERR Error running script {}, {msg}", script.sha));
+                .error(&format!("ERR Error running script {}, {msg}", name));
         }
     };
     let ok = matches!(ret.next(), Some(Value::Boolean(true)));
@@ -395,12 +444,8 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             let mut text = msg;
             if let (Some(source), Some(line)) = (source, line) {
                 text.extend_from_slice(
-                    format!(
-                        " script: {}, on {}:{line}.",
-                        script.sha,
-                        source.to_string_lossy()
-                    )
-                    .as_bytes(),
+                    format!(" script: {}, on {}:{line}.", name, source.to_string_lossy())
+                        .as_bytes(),
                 );
             }
             ctx.out.error_bytes(&text);
@@ -410,7 +455,7 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             vm.lua.gc_collect().ok();
             ctx.out.error(&format!(
                 "ERR Error running script {}, {}",
-                script.sha,
+                name,
                 super::error_message(&other)
             ));
         }

@@ -59,7 +59,7 @@ pub const PRELUDE_NAME: &str = "=prelude";
 /// Built once per Lua state (env = the real globals): the proxies,
 /// Redis's `pcall`, and the wrappers that keep scripts inside them.
 const PRELUDE: &str = r#"
-local visible, errmsg = ...
+local visible, errmsg, load_redis = ...
 local rawpcall, rawset, type, error, tostring, next, setmetatable, getmetatable, setfenv, loadstring, load =
       pcall, rawset, type, error, tostring, next, setmetatable, getmetatable, setfenv, loadstring, load
 local backing = setmetatable({}, {__mode = 'k'})
@@ -69,23 +69,29 @@ local function readonly(t)
   backing[p] = t
   return p
 end
+-- A read-only proxy of `t` whose missing names are errors, as globals
+-- are.
+local function strict(t)
+  local p = {}
+  backing[p] = t
+  setmetatable(p, {
+    __index = function(_, n)
+      local v = t[n]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(n) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly_error,
+    __metatable = {},
+  })
+  return p
+end
 for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'struct', 'cjson', 'cmsgpack', 'redis'}) do
   visible[name] = readonly(_G[name])
 end
-local env = {}
-backing[env] = visible
+local env = strict(visible)
 visible._G = env
-setmetatable(env, {
-  __index = function(_, n)
-    local v = visible[n]
-    if v == nil then
-      error("Script attempted to access nonexistent global variable '" .. tostring(n) .. "'", 2)
-    end
-    return v
-  end,
-  __newindex = readonly_error,
-  __metatable = {},
-})
 -- Strings' methods come from the read-only `string`, and their metatable
 -- is seen read-only too.
 local string_mt = getmetatable('')
@@ -134,7 +140,30 @@ visible.load = function(f, name)
   if g then setfenv(g, env) end
   return g, e
 end
-return env
+-- Functions (FUNCTION LOAD, FCALL): a library's code and its functions
+-- see `fn_env`, backed by the load-time API while the library loads
+-- (the library tables and redis.register_function/log: no call, no
+-- pairs, no error, as redis-server 7.0.15) and by the run-time one (a
+-- script's globals without KEYS and ARGV) when a function runs.
+local load_visible, fn_visible = {}, {}
+for _, name in ipairs({'string', 'table', 'math', 'bit', 'struct', 'cjson', 'cmsgpack'}) do
+  load_visible[name] = visible[name]
+end
+-- Its `redis` answers a missing name as a missing global (redis.call).
+load_visible.redis = strict(load_redis)
+for k, v in next, visible do fn_visible[k] = v end
+-- fn_env reads through `fn_switch`, whose __index is one API or the other.
+local fn_switch = setmetatable({}, {__index = load_visible})
+local fn_env = strict(fn_switch)
+fn_visible._G = fn_env
+local function fn_mode(loading)
+  getmetatable(fn_switch).__index = loading and load_visible or fn_visible
+  backing[fn_env] = loading and load_visible or fn_visible
+end
+local function runner(f, k, a, h)
+  return xpcall(function() return f(k, a) end, h)
+end
+return env, fn_env, fn_mode, runner
 "#;
 
 /// A thread's Lua state and what running a script needs from it.
@@ -155,6 +184,16 @@ pub struct Vm {
     /// `xpcall` and the error handler scripts run under.
     pub xpcall: Function,
     pub handler: Function,
+    /// Functions: the globals of libraries and their functions, the
+    /// switch between their load-time and run-time API, the load-time
+    /// `redis` table (register_function is set per load), the runner
+    /// (`xpcall` of `f(keys, args)`), and the libraries loaded here by
+    /// name: (registry id, functions by name).
+    pub fn_env: Table,
+    pub fn_mode: Function,
+    pub load_redis: Table,
+    pub fcall_runner: Function,
+    pub libraries: hashbrown::HashMap<String, (u64, hashbrown::HashMap<String, Function>)>,
 }
 
 impl Vm {
@@ -233,10 +272,22 @@ impl Vm {
         api::install(&lua, &redis)?;
         g.raw_set("redis", redis.clone())?;
         let errmsg = lua.create_function(|_, e: Value| Ok(super::error_message(&e)))?;
-        let env: Table = lua
+        let load_redis = lua.create_table()?;
+        for name in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            load_redis.raw_set(name, redis.raw_get::<Value>(name)?)?;
+        }
+        let (env, fn_env, fn_mode, fcall_runner): (Table, Table, Function, Function) = lua
             .load(PRELUDE)
             .set_name(PRELUDE_NAME)
-            .call((visible.clone(), errmsg))?;
+            .call((visible.clone(), errmsg, load_redis.clone()))?;
         let handler = lua.create_function(super::run::error_handler)?;
         visible.raw_set("__redis__err__handler", handler.clone())?;
         Ok(Vm {
@@ -248,6 +299,11 @@ impl Vm {
             redis,
             xpcall,
             handler,
+            fn_env,
+            fn_mode,
+            load_redis,
+            fcall_runner,
+            libraries: Default::default(),
         })
     }
 }
