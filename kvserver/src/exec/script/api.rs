@@ -4,7 +4,7 @@
 //! switches that effects replication makes no-ops, and the constants.
 
 use super::cache::sha1_hex;
-use super::call::ReplyError;
+use super::call::{ReplyError, RunFlags};
 use mlua::{Lua, MultiValue, Table, Value};
 
 /// redis.REDIS_VERSION_NUM of 7.0.15 (0x07000f).
@@ -98,6 +98,67 @@ pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
             let mark = ['.', '-', '*', '#'][level as usize];
             eprintln!("kvserver: {mark} {}", String::from_utf8_lossy(&line));
             Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "setresp",
+        lua.create_function(|lua, a: MultiValue| {
+            let v = super::run::int_arg(
+                lua,
+                &a,
+                "ERR redis.setresp() requires one argument.",
+                2..=3,
+                "ERR RESP version must be 2 or 3.",
+            )?;
+            if let Some(mut f) = lua.app_data_mut::<RunFlags>() {
+                f.resp = v;
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "set_repl",
+        lua.create_function(|lua, a: MultiValue| {
+            let v = super::run::int_arg(
+                lua,
+                &a,
+                "ERR redis.set_repl() requires two arguments.",
+                0..=3,
+                "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            )?;
+            if let Some(mut f) = lua.app_data_mut::<RunFlags>() {
+                f.repl = v;
+            }
+            Ok(())
+        })?,
+    )?;
+    // Only the `default` user exists, allowed everything: a command that
+    // exists is permitted (looked up by its own name).
+    redis.raw_set(
+        "acl_check_cmd",
+        lua.create_function(|lua, a: MultiValue| {
+            let mut argv: Vec<Vec<u8>> = Vec::with_capacity(a.len());
+            for v in a.iter() {
+                match lua.coerce_string(v.clone())? {
+                    Some(s) if !matches!(v, Value::Boolean(_)) => argv.push(s.as_bytes().to_vec()),
+                    _ => {
+                        return Err(raised(
+                            "ERR Lua redis lib command arguments must be strings or integers",
+                        ))
+                    }
+                }
+            }
+            let Some(name) = argv.first() else {
+                return Err(raised(
+                    "ERR Please specify at least one argument for this redis lib call",
+                ));
+            };
+            match crate::exec::table::by_own_name(name) {
+                Some(_) => Ok(true),
+                None => Err(raised(
+                    "ERR Invalid command passed to redis.acl_check_cmd()",
+                )),
+            }
         })?,
     )?;
     redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;

@@ -29,13 +29,26 @@ impl std::error::Error for ReplyError {}
 /// What a running script's calls share.
 pub struct CallState<'c, 'a> {
     pub ctx: &'c mut Ctx<'a>,
-    /// `redis.setresp`: the protocol of the replies the script reads.
-    pub resp: u8,
     /// EVAL_RO / EVALSHA_RO, or a `no-writes` shebang flag.
     pub read_only: bool,
+}
+
+/// What the script set for its calls, kept in the Lua state's app data
+/// (so that `redis.setresp` and `redis.set_repl` are built once per Lua
+/// state, not per run): reset before each run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFlags {
+    /// `redis.setresp`: the protocol of the replies the script reads.
+    pub resp: u8,
     /// `redis.set_repl` flags: bit 0 the AOF (kvserver has no replicas,
     /// so REPL_REPLICA changes nothing).
     pub repl: u8,
+}
+
+impl Default for RunFlags {
+    fn default() -> RunFlags {
+        RunFlags { resp: 2, repl: 3 }
+    }
 }
 
 /// Fails the call with `msg` (raised by `redis.call`, returned as
@@ -104,10 +117,13 @@ pub fn call(lua: &Lua, st: &mut CallState, args: MultiValue, raise: bool) -> mlu
     if cmd.has(flags::WRITE) {
         ctx.server.script_busy.wrote();
     }
+    let flags = lua
+        .app_data_ref::<RunFlags>()
+        .map_or_else(RunFlags::default, |f| *f);
     let reply_at = ctx.out.buf.len();
-    let client_resp = std::mem::replace(&mut ctx.out.resp, st.resp);
+    let client_resp = std::mem::replace(&mut ctx.out.resp, flags.resp);
     let propagating = ctx.fx.propagating;
-    ctx.fx.propagating = propagating && st.repl & 1 != 0;
+    ctx.fx.propagating = propagating && flags.repl & 1 != 0;
     pipeline::call(cmd, ctx, &argv);
     ctx.fx.propagating = propagating;
     ctx.out.resp = client_resp;

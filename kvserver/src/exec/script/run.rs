@@ -17,7 +17,7 @@
 //! from the same calls.
 
 use super::cache::{flag, sha1_hex, Script};
-use super::call::{self, CallState, ReplyError};
+use super::call::{self, CallState, ReplyError, RunFlags};
 use super::convert::lua_to_reply;
 use super::sandbox::Vm;
 use crate::exec::context::Ctx;
@@ -240,7 +240,7 @@ fn compile(vm: &mut Vm, script: &Script) -> Result<Function, String> {
 
 /// The one integer argument of `redis.setresp` / `redis.set_repl`, in
 /// `range`; Redis's errors (raised as tables) otherwise.
-fn int_arg(
+pub fn int_arg(
     lua: &Lua,
     a: &MultiValue,
     arity_error: &str,
@@ -320,98 +320,35 @@ pub fn invoke(ctx: &mut Ctx, vm: &mut Vm, name: &str, read_only: bool, what: Inv
             .busy_reply_threshold
             .load(Ordering::Relaxed),
     );
+    vm.lua.set_app_data(RunFlags::default());
     let state = RefCell::new(CallState {
         ctx: &mut *ctx,
-        resp: 2,
         read_only,
-        repl: 3,
     });
-    let result =
-        vm.lua.scope(|scope| {
-            let redis = &vm.redis;
-            redis.raw_set(
-                "call",
-                scope.create_function(|lua, a: MultiValue| {
-                    call::call(lua, &mut state.borrow_mut(), a, true)
-                })?,
-            )?;
-            redis.raw_set(
-                "pcall",
-                scope.create_function(|lua, a: MultiValue| {
-                    call::call(lua, &mut state.borrow_mut(), a, false)
-                })?,
-            )?;
-            redis.raw_set(
-                "setresp",
-                scope.create_function(|lua, a: MultiValue| {
-                    let v = int_arg(
-                        lua,
-                        &a,
-                        "ERR redis.setresp() requires one argument.",
-                        2..=3,
-                        "ERR RESP version must be 2 or 3.",
-                    )?;
-                    state.borrow_mut().resp = v;
-                    Ok(())
-                })?,
-            )?;
-            redis.raw_set(
-                "set_repl",
-                scope.create_function(|lua, a: MultiValue| {
-                    let v = int_arg(
-                        lua,
-                        &a,
-                        "ERR redis.set_repl() requires two arguments.",
-                        0..=3,
-                        "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL \
-                         or REPL_NONE.",
-                    )?;
-                    state.borrow_mut().repl = v;
-                    Ok(())
-                })?,
-            )?;
-            // Only the `default` user exists, allowed everything: a command
-            // that exists is permitted.
-            redis.raw_set(
-                "acl_check_cmd",
-                scope.create_function(|lua, a: MultiValue| {
-                    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(a.len());
-                    for v in a.iter() {
-                        match lua.coerce_string(v.clone())? {
-                            Some(s) if !matches!(v, Value::Boolean(_)) => {
-                                argv.push(s.as_bytes().to_vec())
-                            }
-                            _ => return Err(mlua::Error::external(ReplyError(
-                                b"ERR Lua redis lib command arguments must be strings or integers"
-                                    .to_vec(),
-                            ))),
-                        }
-                    }
-                    if argv.is_empty() {
-                        return Err(mlua::Error::external(ReplyError(
-                            b"ERR Please specify at least one argument for this redis lib call"
-                                .to_vec(),
-                        )));
-                    }
-                    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-                    match state.borrow().ctx.server.commands.lookup(&refs) {
-                        crate::exec::table::Found::Command(_) => Ok(true),
-                        _ => Err(mlua::Error::external(ReplyError(
-                            b"ERR Invalid command passed to redis.acl_check_cmd()".to_vec(),
-                        ))),
-                    }
-                })?,
-            )?;
-            match what {
-                Invoke::Chunk(f) => vm.xpcall.call::<MultiValue>((f, vm.handler.clone())),
-                Invoke::Callback(f, keys, args) => {
-                    vm.fcall_runner
-                        .call::<MultiValue>((f, keys, args, vm.handler.clone()))
-                }
+    let result = vm.lua.scope(|scope| {
+        let redis = &vm.redis;
+        redis.raw_set(
+            "call",
+            scope.create_function(|lua, a: MultiValue| {
+                call::call(lua, &mut state.borrow_mut(), a, true)
+            })?,
+        )?;
+        redis.raw_set(
+            "pcall",
+            scope.create_function(|lua, a: MultiValue| {
+                call::call(lua, &mut state.borrow_mut(), a, false)
+            })?,
+        )?;
+        match what {
+            Invoke::Chunk(f) => vm.xpcall.call::<MultiValue>((f, vm.handler.clone())),
+            Invoke::Callback(f, keys, args) => {
+                vm.fcall_runner
+                    .call::<MultiValue>((f, keys, args, vm.handler.clone()))
             }
-        });
+        }
+    });
     busy.end();
-    let script_resp = state.into_inner().resp;
+    let script_resp = vm.lua.app_data_ref::<RunFlags>().map_or(2, |f| f.resp);
     ctx.client.db = saved_db;
     ctx.client.deny_blocking = saved_deny;
     ctx.client.in_script = false;
