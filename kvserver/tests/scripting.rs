@@ -751,7 +751,41 @@ fn busy_script_kill_and_shutdown() {
     ));
 }
 
+/// Redis 7.0.15's OOM rules for scripts, above maxmemory: a script with a
+/// shebang that may write is refused before it runs; `no-writes` and
+/// `allow-oom` ones run; a script without a shebang has its first denyoom
+/// command refused (raised, or returned by pcall) unless it already wrote.
+const OOM_CASES: &[Case] = &[
+        (&["EVAL", "#!lua\nreturn 1", "0"], b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"),
+        (&["EVAL", "#!lua flags=no-writes\nreturn redis.call(\"get\", \"big\")", "0"], b"$39\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+        (&["EVAL", "#!lua flags=allow-oom\nreturn redis.call(\"set\", \"x\", \"1\")", "0"], b"+OK\r\n"),
+        (&["EVAL", "return redis.call(\"set\", \"y\", \"1\")", "0"], b"-OOM command not allowed when used memory > 'maxmemory'. script: f7595d94b8c6738c884bf69c86f9e0da008514a8, on @user_script:1.\r\n"),
+        (&["EVAL", "return redis.call(\"get\", \"big\")", "0"], b"$39\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+        (&["EVAL", "redis.call(\"del\", \"x\") return redis.call(\"set\", \"y\", \"1\")", "0"], b"+OK\r\n"),
+        (&["EVAL_RO", "return redis.call(\"get\", \"big\")", "0"], b"$39\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+        (&["EVAL", "return redis.pcall(\"set\", \"y\", \"1\")", "0"], b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"),
+];
+
+fn scripts_under_maxmemory(s: &Server) {
+    let mut c = s.raw();
+    assert_eq!(c.q(&["FLUSHALL"]), "+OK\r\n");
+    assert_eq!(c.q(&["SET", "big", &"x".repeat(39)]), "+OK\r\n");
+    assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    // The memory figure the rules read is sampled (every 100 ms): wait
+    // until it is above the limit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.q(&["EVAL", "#!lua\nreturn 1", "0"]).starts_with("-OOM") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never above maxmemory"
+        );
+    }
+    expect_all(&mut c, OOM_CASES);
+    assert_eq!(c.q(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+}
+
 per_backend! {
+    scripts_follow_the_oom_rules => [scripts_under_maxmemory],
     same_errors_and_conversions_as_redis => [errors_and_conversions],
     redis_py_lock_protocol_and_mutual_exclusion => [redis_py_lock],
     bullmq_style_script_is_atomic_across_shards => [bullmq_style_undeclared_keys],

@@ -31,6 +31,12 @@ pub struct CallState<'c, 'a> {
     pub ctx: &'c mut Ctx<'a>,
     /// EVAL_RO / EVALSHA_RO, or a `no-writes` shebang flag.
     pub read_only: bool,
+    /// A script without a shebang that started above maxmemory: its
+    /// denyoom commands are refused until it has written (after that,
+    /// refusing would break its atomicity: Redis's rule).
+    pub deny_oom: bool,
+    /// It ran a write command.
+    pub wrote: bool,
 }
 
 /// What the script set for its calls, kept in the Lua state's app data
@@ -114,7 +120,11 @@ pub fn call(lua: &Lua, st: &mut CallState, args: MultiValue, raise: bool) -> mlu
             raise,
         );
     }
+    if st.deny_oom && !st.wrote && cmd.has(flags::DENYOOM) {
+        return fail(lua, crate::exec::evict::OOM.as_bytes(), raise);
+    }
     if cmd.has(flags::WRITE) {
+        st.wrote = true;
         ctx.server.script_busy.wrote();
     }
     let flags = lua

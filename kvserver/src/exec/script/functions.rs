@@ -346,6 +346,9 @@ pub fn fcall(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
             .out
             .error("ERR Can not execute a script with write flag using *_ro command.");
     }
+    if let Err(e) = run::oom_check(ctx, meta.flags, ro) {
+        return ctx.out.error(e);
+    }
     let (keys, args) = argv[3..].split_at(numkeys);
     let server = ctx.server;
     let outcome = run::with_vm(server, |vm| {
@@ -368,7 +371,14 @@ pub fn fcall(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
         let k = run::strings(&vm.lua, keys).map_err(|e| e.to_string())?;
         let a = run::strings(&vm.lua, args).map_err(|e| e.to_string())?;
         let read_only = ro || meta.flags & flag::NO_WRITES != 0;
-        run::invoke(ctx, vm, &meta.name, read_only, Invoke::Callback(f, k, a));
+        run::invoke(
+            ctx,
+            vm,
+            &meta.name,
+            read_only,
+            false,
+            Invoke::Callback(f, k, a),
+        );
         Ok::<(), String>(())
     });
     match outcome {

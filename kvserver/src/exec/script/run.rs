@@ -273,6 +273,9 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             .out
             .error("ERR Can not execute a script with write flag using *_ro command.");
     }
+    if let Err(e) = oom_check(ctx, script.flags, ro) {
+        return ctx.out.error(e);
+    }
     let f = match compile(vm, script) {
         Ok(f) => f,
         Err(e) => return ctx.out.error(&e),
@@ -286,13 +289,29 @@ fn run(ctx: &mut Ctx, vm: &mut Vm, script: &Arc<Script>, keys: &[&[u8]], args: &
             .out
             .error(&format!("ERR Error running script {}, {e}", script.sha));
     }
-    invoke(
-        ctx,
-        vm,
-        &script.sha,
-        ro || script.flags & flag::NO_WRITES != 0,
-        Invoke::Chunk(f),
-    );
+    let read_only = ro || script.flags & flag::NO_WRITES != 0;
+    let deny_oom = script.flags & flag::EVAL_COMPAT != 0 && over_maxmemory(ctx);
+    invoke(ctx, vm, &script.sha, read_only, deny_oom, Invoke::Chunk(f));
+}
+
+/// Memory is above maxmemory after the eviction the pipeline tried before
+/// the script (Redis's `pre_command_oom_state`).
+fn over_maxmemory(ctx: &Ctx) -> bool {
+    let max = ctx.server.config.maxmemory.load(Ordering::Relaxed);
+    max != 0 && ctx.server.used_memory.load(Ordering::Relaxed) > max
+}
+
+/// Redis 7.0's OOM rule for a script or function with flags (a shebang
+/// line, or a function's): one that may write (neither `no-writes` nor
+/// `allow-oom`, not run by a `_RO` command) is refused while memory is
+/// above maxmemory. Scripts without a shebang are checked per command
+/// instead ([`super::call`]).
+pub fn oom_check(ctx: &Ctx, flags: u32, ro: bool) -> Result<(), &'static str> {
+    let may_write = !ro && flags & (flag::NO_WRITES | flag::ALLOW_OOM | flag::EVAL_COMPAT) == 0;
+    if may_write && over_maxmemory(ctx) {
+        return Err(crate::exec::evict::OOM);
+    }
+    Ok(())
 }
 
 /// What runs: a script's compiled chunk, or a function's callback with
@@ -305,7 +324,16 @@ pub enum Invoke {
 /// Runs `what` under the error handler, every shard locked by the caller,
 /// and writes its result (or error, with `script: <name>, on
 /// <source>:<line>.`) as the reply.
-pub fn invoke(ctx: &mut Ctx, vm: &mut Vm, name: &str, read_only: bool, what: Invoke) {
+/// `deny_oom`: a script without flags that started above maxmemory (its
+/// first denyoom command before any write is refused, as Redis's).
+pub fn invoke(
+    ctx: &mut Ctx,
+    vm: &mut Vm,
+    name: &str,
+    read_only: bool,
+    deny_oom: bool,
+    what: Invoke,
+) {
     // What the script's commands change in the client is the script's own
     // (Redis runs them on its Lua client): restored after.
     let saved_db = ctx.client.db;
@@ -324,6 +352,8 @@ pub fn invoke(ctx: &mut Ctx, vm: &mut Vm, name: &str, read_only: bool, what: Inv
     let state = RefCell::new(CallState {
         ctx: &mut *ctx,
         read_only,
+        deny_oom,
+        wrote: false,
     });
     let result = vm.lua.scope(|scope| {
         let redis = &vm.redis;
