@@ -468,6 +468,58 @@ fn bullmq_style_undeclared_keys(s: &Server) {
     assert_eq!(c.q(&["HGET", "bull:q:job:300", "id"]), "$3\r\n300\r\n");
 }
 
+/// A sliding-window rate limiter as libraries write it (a sorted set of
+/// request times, trimmed to the window; the caller passes its clock):
+/// `limit` requests per window, then refusals until old ones leave it.
+const RATE_LIMIT: &str = "
+    local key, now, window, limit, id = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+    redis.call('zremrangebyscore', key, '-inf', now - window)
+    if redis.call('zcard', key) >= limit then
+        return 0
+    end
+    redis.call('zadd', key, now, id)
+    redis.call('pexpire', key, window)
+    return 1
+";
+
+/// The limiter admits exactly `limit` of many concurrent requests in one
+/// window (the script is atomic), refuses the rest, and admits again once
+/// the window has moved past them.
+fn sliding_window_rate_limiter(s: &Server) {
+    let mut c = s.raw();
+    let sha = load(&mut c, RATE_LIMIT);
+    const CLIENTS: usize = 4;
+    const TRIES: usize = 50;
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (port, sha) = (s.port, sha.clone());
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                (0..TRIES)
+                    .filter(|i| {
+                        let id = format!("{t}-{i}");
+                        let r = c.q(&["EVALSHA", &sha, "1", "rl", "1000000", "60000", "37", &id]);
+                        r == ":1\r\n"
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let admitted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(admitted, 37);
+    assert_eq!(c.q(&["ZCARD", "rl"]), ":37\r\n");
+    assert_eq!(
+        c.q(&["EVALSHA", &sha, "1", "rl", "1059999", "60000", "37", "x"]),
+        ":0\r\n"
+    );
+    // One window later the old requests are trimmed away.
+    assert_eq!(
+        c.q(&["EVALSHA", &sha, "1", "rl", "1060000", "60000", "37", "y"]),
+        ":1\r\n"
+    );
+    assert_eq!(c.q(&["ZCARD", "rl"]), ":1\r\n");
+}
+
 /// EVAL queued in MULTI runs at EXEC with the transaction's other
 /// commands (its errors in place); a WATCHed key written by a script
 /// aborts the watcher's EXEC; a script's writes serve a blocked client.
@@ -789,6 +841,7 @@ per_backend! {
     same_errors_and_conversions_as_redis => [errors_and_conversions],
     redis_py_lock_protocol_and_mutual_exclusion => [redis_py_lock],
     bullmq_style_script_is_atomic_across_shards => [bullmq_style_undeclared_keys],
+    sliding_window_rate_limiter_admits_exactly_the_limit => [sliding_window_rate_limiter],
     eval_inside_multi_and_under_watch => [eval_in_multi_and_watch],
     script_cache_and_info => [script_cache],
     hostile_scripts_get_errors => [bad_scripts_leave_the_server_alive],
