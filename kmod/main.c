@@ -281,6 +281,11 @@ static long run_worker(struct fastio_ctx *ctx, struct fastio_worker_arg __user *
 	return ret;
 }
 
+static bool cq_done(struct fastio_ctx *ctx, struct fastio_ring *r, u32 min_complete)
+{
+	return fastio_cq_ready(r) >= min_complete || READ_ONCE(ctx->stopping);
+}
+
 static long do_wait(struct fastio_ctx *ctx, struct fastio_wait_arg __user *uarg)
 {
 	struct fastio_wait_arg arg;
@@ -303,13 +308,14 @@ static long do_wait(struct fastio_ctx *ctx, struct fastio_wait_arg __user *uarg)
 	else if (fastio_sq_pending(r) &&
 		 (READ_ONCE(r->sq_hdr->flags) & FASTIO_SQ_NEED_WAKEUP))
 		fastio_poller_kick(r->poller);
-#define CQ_DONE (fastio_cq_ready(r) >= arg.min_complete || READ_ONCE(ctx->stopping))
 	if (arg.timeout_ns)
-		ret = wait_event_interruptible_hrtimeout(r->cq_wait, CQ_DONE,
+		ret = wait_event_interruptible_hrtimeout(r->cq_wait,
+							 cq_done(ctx, r, arg.min_complete),
 							 ns_to_ktime(min_t(u64, arg.timeout_ns, KTIME_MAX)));
 	else
-		ret = wait_event_interruptible(r->cq_wait, CQ_DONE);
-#undef CQ_DONE
+		ret = wait_event_interruptible(r->cq_wait, cq_done(ctx, r, arg.min_complete));
+	/* A signal ends the wait with EINTR, not a restart (as io_uring_enter
+	 * does when waiting for completions): the caller reaps, then decides. */
 	if (ret == -ERESTARTSYS)
 		return -EINTR;
 	return ret;
@@ -383,6 +389,8 @@ const struct file_operations fastio_fops = {
 	.release = fastio_release,
 	.mmap = fastio_mmap,
 	.unlocked_ioctl = fastio_ioctl,
+	/* Every ioctl argument is fixed-size (no long, no pointer inside). */
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
 

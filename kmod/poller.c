@@ -73,9 +73,11 @@ static bool is_ours(struct fastio_poller *po, struct fastio_ring *r)
 	return r->poller == po;
 }
 
+/* The rings poller `po` serves. (`if (!...) {} else`: a following else
+ * cannot attach to the macro's if.) */
 #define for_each_my_ring(po, r, i)					\
 	for ((i) = 0; (i) < (po)->ctx->p.nr_rings; (i)++)		\
-		if (((r) = &(po)->ctx->rings[i]), is_ours(po, r))
+		if (((r) = &(po)->ctx->rings[i]), !is_ours(po, r)) {} else
 
 /* A ring may be consumed unless completions wait in its backlog or it has
  * too many ops in flight: then the SQ fills and the process sees it full. */
