@@ -13,13 +13,16 @@
 # (ratios of the sums over the rounds, then the medians of each round's
 # ratios: a slow spell of the machine during one server's run moves the
 # sums, hardly the median).
+# Tests are redis-benchmark's -t names, plus `evalsha` (EVALSHA of
+# "return redis.call('incr', KEYS[1])" on a random key) and `fcall` (FCALL
+# of a library function doing the same), loaded on both servers first.
 # Knobs: SPECS ("test pipeline requests" triples), ROUNDS (3), BACKEND,
 # BIN (target/release/kvserver; build it first). Used for the "Final
 # verdict" table of docs/BENCHMARKS.md.
 set -uo pipefail
 TIMEFORMAT='%R %U %S'
 cd "$(dirname "$0")/.."
-SPECS=${SPECS:-"lpush 1 200000|sadd 1 200000|hset 1 200000|zadd 1 200000|set 1 200000|lpush 16 1000000|sadd 16 1000000|hset 16 1000000|zadd 16 300000"}
+SPECS=${SPECS:-"lpush 1 200000|sadd 1 200000|hset 1 200000|zadd 1 200000|set 1 200000|evalsha 1 200000|fcall 1 200000|lpush 16 1000000|sadd 16 1000000|hset 16 1000000|zadd 16 300000|evalsha 16 1000000|fcall 16 1000000"}
 ROUNDS=${ROUNDS:-3}
 BACKEND=${BACKEND:-uring}
 BIN=${BIN:-target/release/kvserver}
@@ -36,6 +39,22 @@ sleep 0.6
 for pid in $rp $kp; do
   kill -0 "$pid" 2>/dev/null || { echo "kv-interleave: a server did not start (ports $RPORT/$KPORT busy?)" >&2; exit 1; }
 done
+# The script and the function the evalsha and fcall tests call.
+SCRIPT="return redis.call('incr', KEYS[1])"
+LIBRARY="#!lua name=kvbench
+redis.register_function('kvbench_incr', function(keys, args) return redis.call('incr', keys[1]) end)"
+for port in "$RPORT" "$KPORT"; do
+  sha=$(redis-cli -p "$port" SCRIPT LOAD "$SCRIPT")
+  redis-cli -p "$port" FUNCTION LOAD REPLACE "$LIBRARY" >/dev/null
+done
+# The command line of test $1 for redis-benchmark.
+bench_args() {
+  case $1 in
+    evalsha) echo "EVALSHA $sha 1 key:__rand_int__" ;;
+    fcall) echo "FCALL kvbench_incr 1 key:__rand_int__" ;;
+    *) echo "-t $1" ;;
+  esac
+}
 echo "test,pipeline,round,server,requests_per_sec,server_cpu_us_per_req,user_us,sys_us,client_cpu_us_per_req,client_busy"
 csv=$(mktemp)
 IFS='|' read -ra specs <<<"$SPECS"
@@ -51,7 +70,8 @@ for spec in "${specs[@]}"; do
       read -r u0 s0 < <(cpu "$pid")
       # The client's own CPU (bash's `time` of redis-benchmark): at -P 1
       # the client, not the server, is what runs out of CPU first.
-      out=$( { time redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" -t "$t" --csv 2>/dev/null; } 2>&1)
+      # shellcheck disable=SC2046 # bench_args is a list of words
+      out=$( { time redis-benchmark -p "$port" -c 50 -n "$n" -r 100000 -P "$p" --csv $(bench_args "$t") 2>/dev/null; } 2>&1)
       rps=$(grep "^\"${t^^}" <<<"$out" | tail -1 | cut -d'"' -f4)
       read -r creal cuser csys < <(tail -1 <<<"$out")
       read -r u1 s1 < <(cpu "$pid")
