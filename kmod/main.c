@@ -70,6 +70,25 @@ static int fastio_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Cancels the ops of every poller no thread runs (all of them at release)
+ * and the blocking queue: completed -ECANCELED (`post`) or freed. Pending
+ * CLOSE messages are dropped: everything they would cancel goes too.
+ * Caller holds ctx->lock, or no worker can exist (release). */
+static void cancel_unrun(struct fastio_ctx *ctx, bool post)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->p.max_ker_worker; i++) {
+		struct fastio_poller *po = &ctx->pollers[i];
+
+		if (po->task)
+			continue;
+		fastio_free_inbox(po);
+		fastio_cancel(po, NULL, post);
+	}
+	fastio_wq_cancel(ctx, NULL, post);
+}
+
 /*
  * Stops the context for good: teardown, or its owner went away (`orphaned`:
  * cancelled ops are then freed without completions). Workers leave their
@@ -80,8 +99,8 @@ static int fastio_open(struct inode *inode, struct file *file)
  */
 static void stop_everything(struct fastio_ctx *ctx, bool orphaned)
 {
-	bool post = !orphaned;
 	unsigned int i;
+	bool post = !orphaned;
 
 	if (orphaned)
 		WRITE_ONCE(ctx->orphaned, true);
@@ -96,15 +115,7 @@ static void stop_everything(struct fastio_ctx *ctx, bool orphaned)
 
 	mutex_lock(&ctx->lock);
 	fastio_wq_interrupt(ctx);
-	for (i = 0; i < ctx->p.max_ker_worker; i++) {
-		struct fastio_poller *po = &ctx->pollers[i];
-
-		if (po->task)
-			continue;
-		fastio_free_inbox(po);	/* everything is cancelled anyway */
-		fastio_cancel(po, NULL, post);
-	}
-	fastio_wq_cancel(ctx, NULL, post);
+	cancel_unrun(ctx, post);
 	mutex_unlock(&ctx->lock);
 }
 
@@ -147,11 +158,7 @@ static int fastio_release(struct inode *inode, struct file *file)
 	if (ctx->ready) {
 		WRITE_ONCE(ctx->orphaned, true);
 		WRITE_ONCE(ctx->stopping, true);
-		for (i = 0; i < ctx->p.max_ker_worker; i++) {
-			fastio_free_inbox(&ctx->pollers[i]);
-			fastio_cancel(&ctx->pollers[i], NULL, false);
-		}
-		fastio_wq_cancel(ctx, NULL, false);
+		cancel_unrun(ctx, false);
 		for (i = 0; i < ctx->p.nr_rings; i++)
 			WARN_ON_ONCE(atomic_read(&ctx->rings[i].inflight));
 		put_pid(ctx->owner);

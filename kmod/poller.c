@@ -311,9 +311,9 @@ static int poller_sleep(struct fastio_poller *po)
 	return ret;
 }
 
-/* The loop proper: until teardown (0), a signal (-EINTR) or task work to
- * run in user mode (-EAGAIN; the caller comes straight back). */
-static int run_loop(struct fastio_ctx *ctx, struct fastio_poller *po)
+/* The loop: until teardown (0), a signal (-EINTR) or task work to run in
+ * user mode (-EAGAIN; the caller comes straight back). */
+int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 {
 	u64 idle_ns = (u64)ctx->p.idle_us * NSEC_PER_USEC;
 	ktime_t idle_since = 0;
@@ -364,12 +364,7 @@ void fastio_poller_stopped(struct fastio_ctx *ctx, struct fastio_poller *po)
 {
 	bool post = !READ_ONCE(ctx->orphaned);
 
-	fastio_run_inbox(po);
+	fastio_free_inbox(po);	/* everything is cancelled anyway */
 	fastio_cancel(po, NULL, post);
 	fastio_wq_cancel(ctx, NULL, post);
-}
-
-int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
-{
-	return run_loop(ctx, po);
 }

@@ -169,25 +169,32 @@ run_timed() {
     wait "$pid"
 }
 
-# start_server PORT [extra args...]: sets SERVER_PID, waits until listening.
-start_server() {
-    local port=$1 hex end
-    shift
-    proactor_echo_server --backend "$ECHO_BACKEND" --port "$port" "$@" &
-    SERVER_PID=$!
-    hex=$(printf '%04X' "$port")
+# wait_listen PORT PID: until PORT listens on 127.0.0.1 (30 s at most);
+# fails if PID exits first.
+wait_listen() {
+    local hex end
+    hex=$(printf '%04X' "$1")
     upsecs
     end=$((UP + 30))
     while ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do
-        if ! alive "$SERVER_PID"; then
-            wait "$SERVER_PID"
-            say "server on port $port exited (rc $?) before listening"
+        if ! alive "$2"; then
+            wait "$2"
+            say "server $2 exited (rc $?) before listening on $1"
             return 1
         fi
         upsecs
-        if [ "$UP" -ge "$end" ]; then say "server on port $port not listening after 30 s"; return 1; fi
+        [ "$UP" -lt "$end" ] || { say "nothing listens on $1 after 30 s"; return 1; }
         usleep 100000
     done
+}
+
+# start_server PORT [extra args...]: sets SERVER_PID, waits until listening.
+start_server() {
+    local port=$1
+    shift
+    proactor_echo_server --backend "$ECHO_BACKEND" --port "$port" "$@" &
+    SERVER_PID=$!
+    wait_listen "$port" "$SERVER_PID"
 }
 
 # stop_server PID: SIGTERM, must exit 0 within 15 s.
@@ -324,14 +331,7 @@ step_kvserver_bench() {
     local srv ok=0 out p
     kvserver --backend "$ECHO_BACKEND" --port 6379 --io-threads 2 --workers 2 &
     srv=$!
-    upsecs
-    end=$((UP + 30))
-    while ! grep -q "0100007F:18EB 00000000:0000 0A" /proc/net/tcp; do
-        alive "$srv" || { say "kvserver exited before listening"; return 1; }
-        upsecs
-        [ "$UP" -lt "$end" ] || { say "kvserver not listening after 30 s"; return 1; }
-        usleep 100000
-    done
+    wait_listen 6379 "$srv" || return 1
     for p in 1 16; do
         out=$(run_timed 120 redis_tool redis-benchmark -h 127.0.0.1 -p 6379 -c 10 -n 2000 -r 1000 -P "$p" --csv 2>&1)
         echo "$out"
@@ -355,20 +355,6 @@ step_kvserver_bench() {
 # load generator on the others. Results go to the console between
 # FASTIO-CSV-BEGIN/END (echo, read back by run.sh into bench-report) and
 # FASTIO-TABLE-BEGIN/END (kvserver, printed as is).
-
-# wait_listen PORT PID: until PORT listens on 127.0.0.1 (30 s at most).
-wait_listen() {
-    local hex end
-    hex=$(printf '%04X' "$1")
-    upsecs
-    end=$((UP + 30))
-    while ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do
-        alive "$2" || { say "server $2 exited before listening on $1"; return 1; }
-        upsecs
-        [ "$UP" -lt "$end" ] || { say "nothing listens on $1 after 30 s"; return 1; }
-        usleep 100000
-    done
-}
 
 client_cpus() { echo "$BENCH_MAXW-$(($(nproc) - 1))"; }
 
