@@ -93,11 +93,7 @@ pub fn before_command(
     let grow = || {
         server.used_memory.fetch_add(incoming, Ordering::Relaxed);
     };
-    if used + incoming <= max {
-        grow();
-        return false;
-    }
-    if evict(server, rng, fx, used + incoming - max) {
+    if used + incoming <= max || evict(server, rng, fx, incoming, max) {
         grow();
         return false;
     }
@@ -113,10 +109,18 @@ pub fn before_command(
     reject
 }
 
-/// Evicts keys until `need` bytes (estimated) are freed. True when done,
-/// or when the time budget ran out after freeing something; false when no
-/// key can be evicted (noeviction, or no candidate).
-pub fn evict(server: &Server, rng: &mut Rng, fx: &mut Effects, need: u64) -> bool {
+/// Evicts keys until the estimate plus `incoming` is back under `max`.
+/// True when done, or when the time budget ran out after freeing
+/// something; false when no key can be evicted (noeviction, or no
+/// candidate left) and a fresh measurement still says memory is full.
+///
+/// The estimate is re-read on every round, not computed once: clients on
+/// other I/O threads evict at the same time, and a need computed from an
+/// old reading would go on looking for keys they already took (and find
+/// the database empty). Before refusing, the estimate is replaced by a
+/// real measurement: it can be stale-high (sampled while big requests
+/// were in flight) until the next cron tick.
+pub fn evict(server: &Server, rng: &mut Rng, fx: &mut Effects, incoming: u64, max: u64) -> bool {
     let policy = server.config.maxmemory_policy.load(Ordering::Relaxed) as usize;
     let policy = POLICIES.get(policy).copied().unwrap_or("noeviction");
     if policy == "noeviction" {
@@ -136,26 +140,24 @@ pub fn evict(server: &Server, rng: &mut Rng, fx: &mut Effects, need: u64) -> boo
             .clamp(1, 64) as usize
     };
     let start = Instant::now();
-    let mut freed = 0u64;
-    let mut done = true;
-    while freed < need {
-        match evict_one(server, rng, fx, samples, volatile, ttl, lfu) {
-            Some(n) => freed += n,
-            None => {
-                done = false;
-                break;
-            }
-        }
+    let mut freed_any = false;
+    while server.used_memory.load(Ordering::Relaxed) + incoming > max {
+        let Some(n) = evict_one(server, rng, fx, samples, volatile, ttl, lfu) else {
+            let now = used_memory_now();
+            server.used_memory.store(now, Ordering::Relaxed);
+            return now + incoming <= max;
+        };
+        freed_any = true;
+        let _ = server
+            .used_memory
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(n))
+            });
         if start.elapsed() > EVICT_BUDGET {
             break;
         }
     }
-    let _ = server
-        .used_memory
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-            Some(u.saturating_sub(freed))
-        });
-    done
+    freed_any || server.used_memory.load(Ordering::Relaxed) + incoming <= max
 }
 
 /// Evicts one key: from the first shard (starting at a random one) and
