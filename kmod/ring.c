@@ -57,9 +57,10 @@ bool fastio_sq_pop(struct fastio_ring *r, struct fastio_sqe *out)
 /* Same rules as fastio/src/validate.rs: bad entries complete with -EINVAL. */
 int fastio_check_sqe(const struct fastio_sqe *sqe)
 {
-	if (sqe->opcode >= FASTIO_OP_LAST || (sqe->flags & ~FASTIO_SQE_VALID_FLAGS))
+	/* BUFFER_SELECT and MULTISHOT are not implemented here yet. */
+	if (sqe->opcode >= FASTIO_OP_LAST || (sqe->flags & ~FASTIO_SQE_ASYNC))
 		return -EINVAL;
-	if (sqe->resv0 || sqe->resv1[0] || sqe->resv1[1] || sqe->resv1[2])
+	if (sqe->buf_group || sqe->resv1[0] || sqe->resv1[1] || sqe->resv1[2])
 		return -EINVAL;
 	switch (sqe->opcode) {
 	case FASTIO_OP_RECV:

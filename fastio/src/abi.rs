@@ -4,7 +4,7 @@
 //! program against it and checks every size, field offset, constant and ioctl
 //! number below, so the two cannot drift apart silently.
 
-pub const FASTIO_ABI_VERSION: u32 = 1;
+pub const FASTIO_ABI_VERSION: u32 = 2;
 
 pub const FASTIO_MAX_ENTRIES: u32 = 32768;
 pub const FASTIO_MAX_RINGS: u32 = 256;
@@ -13,6 +13,8 @@ pub const FASTIO_MAX_IDLE_US: u32 = 10_000_000;
 pub const FASTIO_MAX_IO_LEN: u32 = 1 << 30;
 pub const FASTIO_MAX_IOVECS: u32 = 1024;
 pub const FASTIO_MAX_INFLIGHT: u32 = 65536;
+pub const FASTIO_MAX_BUF_GROUPS: u32 = 64;
+pub const FASTIO_MAX_BUF_ENTRIES: u32 = 32768;
 /// MSG_* bits RECV/SEND/SENDV accept in `op_flags`.
 pub const FASTIO_MSG_FLAGS: u32 = 0xc9e7;
 
@@ -53,7 +55,19 @@ pub const FASTIO_OFF_CURRENT: u64 = !0;
 pub const FASTIO_FSYNC_DATASYNC: u32 = 1 << 0;
 
 pub const FASTIO_SQE_ASYNC: u8 = 1 << 0;
-pub const FASTIO_SQE_VALID_FLAGS: u8 = FASTIO_SQE_ASYNC;
+/// RECV: the worker picks a buffer of group `buf_group` once data is ready.
+pub const FASTIO_SQE_BUFFER_SELECT: u8 = 1 << 1;
+/// ACCEPT, and RECV with BUFFER_SELECT: one completion per result, with
+/// [`FASTIO_CQE_F_MORE`] while the op goes on.
+pub const FASTIO_SQE_MULTISHOT: u8 = 1 << 2;
+pub const FASTIO_SQE_VALID_FLAGS: u8 =
+    FASTIO_SQE_ASYNC | FASTIO_SQE_BUFFER_SELECT | FASTIO_SQE_MULTISHOT;
+
+/// The completion's buffer id is in `flags >> FASTIO_CQE_BUFFER_SHIFT`.
+pub const FASTIO_CQE_F_BUFFER: u32 = 1 << 0;
+/// A multishot op goes on: more completions with this user_data follow.
+pub const FASTIO_CQE_F_MORE: u32 = 1 << 1;
+pub const FASTIO_CQE_BUFFER_SHIFT: u32 = 16;
 
 pub const FASTIO_SQ_NEED_WAKEUP: u32 = 1 << 0;
 pub const FASTIO_CQ_OVERFLOW: u32 = 1 << 0;
@@ -65,7 +79,8 @@ pub const FASTIO_CQ_WAITING: u32 = 1 << 1;
 pub struct Sqe {
     pub opcode: u8,
     pub flags: u8,
-    pub resv0: u16,
+    /// With `FASTIO_SQE_BUFFER_SELECT`: the buffer group; else 0.
+    pub buf_group: u16,
     pub fd: i32,
     pub off: u64,
     pub addr: u64,
@@ -83,6 +98,32 @@ pub struct Cqe {
     /// Result: a value, or `-errno`.
     pub res: i32,
     pub flags: u32,
+}
+
+/// One buffer descriptor of a buffer group (`struct fastio_buf`, 16 bytes).
+/// In a group's ring, the `resv` of entry 0 is the producer's 16-bit tail.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufDesc {
+    pub addr: u64,
+    pub len: u32,
+    pub bid: u16,
+    pub resv: u16,
+}
+
+/// Byte offset of a buffer ring's tail (bufs[0].resv).
+pub const BUF_RING_TAIL_OFFSET: usize = 14;
+
+/// Buffer group registration (`struct fastio_buf_reg`, 32 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufReg {
+    pub ring_addr: u64,
+    pub ring_entries: u32,
+    pub ring: u32,
+    pub bgid: u16,
+    pub flags: u16,
+    pub resv: [u32; 3],
 }
 
 /// Ring header (`struct fastio_ring_hdr`, 192 bytes). Only ever accessed
@@ -182,6 +223,8 @@ pub const FASTIO_IOC_WAKE: u32 = ioc(IOC_WRITE, 3, std::mem::size_of::<u32>());
 pub const FASTIO_IOC_WAIT: u32 = ioc(IOC_WRITE, 4, std::mem::size_of::<WaitArg>());
 pub const FASTIO_IOC_STATS: u32 = ioc(IOC_READ, 5, std::mem::size_of::<Stats>());
 pub const FASTIO_IOC_TEARDOWN: u32 = ioc(0, 6, 0);
+pub const FASTIO_IOC_REGISTER_BUFS: u32 = ioc(IOC_WRITE, 7, std::mem::size_of::<BufReg>());
+pub const FASTIO_IOC_UNREGISTER_BUFS: u32 = ioc(IOC_WRITE, 8, std::mem::size_of::<BufReg>());
 
 #[cfg(test)]
 mod tests {
@@ -192,6 +235,9 @@ mod tests {
     fn entry_sizes_are_what_the_header_promises() {
         assert_eq!(size_of::<Sqe>(), 64);
         assert_eq!(size_of::<Cqe>(), 16);
+        assert_eq!(size_of::<BufDesc>(), 16);
+        assert_eq!(std::mem::offset_of!(BufDesc, resv), BUF_RING_TAIL_OFFSET);
+        assert_eq!(size_of::<BufReg>(), 32);
         assert_eq!(size_of::<RingHdr>(), 192);
         assert_eq!(std::mem::offset_of!(RingHdr, tail), 64);
         assert_eq!(std::mem::offset_of!(RingHdr, ring_mask), 128);

@@ -13,8 +13,35 @@ pub fn check(sqe: &Sqe) -> Result<(), i32> {
     if sqe.opcode >= op::LAST || sqe.flags & !abi::FASTIO_SQE_VALID_FLAGS != 0 {
         return einval;
     }
-    if sqe.resv0 != 0 || sqe.resv1 != [0; 3] {
+    if sqe.resv1 != [0; 3] {
         return einval;
+    }
+    let select = sqe.flags & abi::FASTIO_SQE_BUFFER_SELECT != 0;
+    let multi = sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0;
+    let async_ = sqe.flags & abi::FASTIO_SQE_ASYNC != 0;
+    if select {
+        // The worker supplies the buffer: no address, a known group, and a
+        // poller (a blocking worker has no group to take from).
+        if sqe.opcode != op::RECV
+            || sqe.addr != 0
+            || sqe.buf_group as u32 >= abi::FASTIO_MAX_BUF_GROUPS
+            || async_
+        {
+            return einval;
+        }
+    } else if sqe.buf_group != 0 {
+        return einval;
+    }
+    if multi {
+        let ok = match sqe.opcode {
+            op::ACCEPT => true,
+            // WAITALL would make one completion wait for a whole buffer.
+            op::RECV => select && sqe.op_flags & libc::MSG_WAITALL as u32 == 0,
+            _ => false,
+        };
+        if !ok || async_ {
+            return einval;
+        }
     }
     match sqe.opcode {
         op::RECV | op::SEND | op::READ | op::WRITE if sqe.len > abi::FASTIO_MAX_IO_LEN => einval,
@@ -45,6 +72,19 @@ mod tests {
             ..ok
         };
         assert_eq!(check(&peek), Ok(()));
+        let select = Sqe {
+            flags: abi::FASTIO_SQE_BUFFER_SELECT | abi::FASTIO_SQE_MULTISHOT,
+            buf_group: 63,
+            len: 0,
+            ..ok
+        };
+        assert_eq!(check(&select), Ok(()));
+        let multi_accept = Sqe {
+            opcode: op::ACCEPT,
+            flags: abi::FASTIO_SQE_MULTISHOT,
+            ..Default::default()
+        };
+        assert_eq!(check(&multi_accept), Ok(()));
         let bad = [
             Sqe {
                 opcode: op::LAST,
@@ -52,7 +92,48 @@ mod tests {
             },
             Sqe { opcode: 200, ..ok },
             Sqe { flags: 0x80, ..ok },
-            Sqe { resv0: 1, ..ok },
+            Sqe { buf_group: 1, ..ok },
+            // BUFFER_SELECT: RECV only, no address, a group in range, not
+            // on a blocking worker.
+            Sqe {
+                flags: abi::FASTIO_SQE_BUFFER_SELECT,
+                addr: 8,
+                ..ok
+            },
+            Sqe {
+                flags: abi::FASTIO_SQE_BUFFER_SELECT,
+                buf_group: abi::FASTIO_MAX_BUF_GROUPS as u16,
+                ..ok
+            },
+            Sqe {
+                flags: abi::FASTIO_SQE_BUFFER_SELECT | abi::FASTIO_SQE_ASYNC,
+                ..ok
+            },
+            Sqe {
+                opcode: op::SEND,
+                flags: abi::FASTIO_SQE_BUFFER_SELECT,
+                ..ok
+            },
+            // MULTISHOT: ACCEPT, or RECV with BUFFER_SELECT and no WAITALL.
+            Sqe {
+                flags: abi::FASTIO_SQE_MULTISHOT,
+                ..ok
+            },
+            Sqe {
+                flags: abi::FASTIO_SQE_MULTISHOT | abi::FASTIO_SQE_BUFFER_SELECT,
+                op_flags: libc::MSG_WAITALL as u32,
+                ..ok
+            },
+            Sqe {
+                opcode: op::SEND,
+                flags: abi::FASTIO_SQE_MULTISHOT,
+                ..ok
+            },
+            Sqe {
+                opcode: op::ACCEPT,
+                flags: abi::FASTIO_SQE_MULTISHOT | abi::FASTIO_SQE_ASYNC,
+                ..ok
+            },
             Sqe {
                 resv1: [0, 0, 1],
                 ..ok

@@ -13,7 +13,7 @@ const FIELDS: &[(&str, &[&str])] = &[
         &[
             "opcode",
             "flags",
-            "resv0",
+            "buf_group",
             "fd",
             "off",
             "addr",
@@ -24,6 +24,11 @@ const FIELDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("fastio_cqe", &["user_data", "res", "flags"]),
+    ("fastio_buf", &["addr", "len", "bid", "resv"]),
+    (
+        "fastio_buf_reg",
+        &["ring_addr", "ring_entries", "ring", "bgid", "flags", "resv"],
+    ),
     (
         "fastio_ring_hdr",
         &[
@@ -87,6 +92,8 @@ const CONSTANTS: &[&str] = &[
     "FASTIO_MAX_IO_LEN",
     "FASTIO_MAX_IOVECS",
     "FASTIO_MAX_INFLIGHT",
+    "FASTIO_MAX_BUF_GROUPS",
+    "FASTIO_MAX_BUF_ENTRIES",
     "FASTIO_MSG_FLAGS",
     "FASTIO_OP_NOP",
     "FASTIO_OP_ACCEPT",
@@ -102,7 +109,12 @@ const CONSTANTS: &[&str] = &[
     "FASTIO_OFF_CURRENT",
     "FASTIO_FSYNC_DATASYNC",
     "FASTIO_SQE_ASYNC",
+    "FASTIO_SQE_BUFFER_SELECT",
+    "FASTIO_SQE_MULTISHOT",
     "FASTIO_SQE_VALID_FLAGS",
+    "FASTIO_CQE_F_BUFFER",
+    "FASTIO_CQE_F_MORE",
+    "FASTIO_CQE_BUFFER_SHIFT",
     "FASTIO_SQ_NEED_WAKEUP",
     "FASTIO_CQ_OVERFLOW",
     "FASTIO_CQ_WAITING",
@@ -115,6 +127,8 @@ const CONSTANTS: &[&str] = &[
     "FASTIO_IOC_WAIT",
     "FASTIO_IOC_STATS",
     "FASTIO_IOC_TEARDOWN",
+    "FASTIO_IOC_REGISTER_BUFS",
+    "FASTIO_IOC_UNREGISTER_BUFS",
 ];
 
 /// Runs the C side: "name value" per line.
@@ -174,9 +188,16 @@ fn rust_values() -> HashMap<String, u64> {
         m,
         "fastio_sqe",
         Sqe,
-        [opcode, flags, resv0, fd, off, addr, len, op_flags, user_data, resv1]
+        [opcode, flags, buf_group, fd, off, addr, len, op_flags, user_data, resv1]
     );
     rust_layout!(m, "fastio_cqe", Cqe, [user_data, res, flags]);
+    rust_layout!(m, "fastio_buf", BufDesc, [addr, len, bid, resv]);
+    rust_layout!(
+        m,
+        "fastio_buf_reg",
+        BufReg,
+        [ring_addr, ring_entries, ring, bgid, flags, resv]
+    );
     rust_layout!(
         m,
         "fastio_ring_hdr",
@@ -242,6 +263,8 @@ fn rust_values() -> HashMap<String, u64> {
         ("FASTIO_MAX_IO_LEN", FASTIO_MAX_IO_LEN as u64),
         ("FASTIO_MAX_IOVECS", FASTIO_MAX_IOVECS as u64),
         ("FASTIO_MAX_INFLIGHT", FASTIO_MAX_INFLIGHT as u64),
+        ("FASTIO_MAX_BUF_GROUPS", FASTIO_MAX_BUF_GROUPS as u64),
+        ("FASTIO_MAX_BUF_ENTRIES", FASTIO_MAX_BUF_ENTRIES as u64),
         ("FASTIO_MSG_FLAGS", FASTIO_MSG_FLAGS as u64),
         ("FASTIO_OP_NOP", op::NOP as u64),
         ("FASTIO_OP_ACCEPT", op::ACCEPT as u64),
@@ -257,7 +280,12 @@ fn rust_values() -> HashMap<String, u64> {
         ("FASTIO_OFF_CURRENT", FASTIO_OFF_CURRENT),
         ("FASTIO_FSYNC_DATASYNC", FASTIO_FSYNC_DATASYNC as u64),
         ("FASTIO_SQE_ASYNC", FASTIO_SQE_ASYNC as u64),
+        ("FASTIO_SQE_BUFFER_SELECT", FASTIO_SQE_BUFFER_SELECT as u64),
+        ("FASTIO_SQE_MULTISHOT", FASTIO_SQE_MULTISHOT as u64),
         ("FASTIO_SQE_VALID_FLAGS", FASTIO_SQE_VALID_FLAGS as u64),
+        ("FASTIO_CQE_F_BUFFER", FASTIO_CQE_F_BUFFER as u64),
+        ("FASTIO_CQE_F_MORE", FASTIO_CQE_F_MORE as u64),
+        ("FASTIO_CQE_BUFFER_SHIFT", FASTIO_CQE_BUFFER_SHIFT as u64),
         ("FASTIO_SQ_NEED_WAKEUP", FASTIO_SQ_NEED_WAKEUP as u64),
         ("FASTIO_CQ_OVERFLOW", FASTIO_CQ_OVERFLOW as u64),
         ("FASTIO_CQ_WAITING", FASTIO_CQ_WAITING as u64),
@@ -270,6 +298,8 @@ fn rust_values() -> HashMap<String, u64> {
         ("FASTIO_IOC_WAIT", FASTIO_IOC_WAIT as u64),
         ("FASTIO_IOC_STATS", FASTIO_IOC_STATS as u64),
         ("FASTIO_IOC_TEARDOWN", FASTIO_IOC_TEARDOWN as u64),
+        ("FASTIO_IOC_REGISTER_BUFS", FASTIO_IOC_REGISTER_BUFS as u64),
+        ("FASTIO_IOC_UNREGISTER_BUFS", FASTIO_IOC_UNREGISTER_BUFS as u64),
     ];
     for (k, v) in consts {
         m.insert(k.to_string(), *v);

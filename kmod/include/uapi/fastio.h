@@ -27,6 +27,12 @@
  *   off.cq_hdr  struct fastio_ring_hdr   (CQ indices and flags)
  *   off.sqes    struct fastio_sqe[sq_entries]
  *   off.cqes    struct fastio_cqe[cq_entries]
+ *
+ * Buffer groups (ABI version 2): a RECV may leave the choice of its buffer
+ * to the worker, which takes one from a group only when data has arrived, so
+ * an idle connection pins no memory. A group is a ring of fastio_buf
+ * descriptors in the process's own memory, registered for one ring pair
+ * (FASTIO_IOC_REGISTER_BUFS) and described under "Buffer groups" below.
  */
 #ifndef _UAPI_LINUX_FASTIO_H
 #define _UAPI_LINUX_FASTIO_H
@@ -34,7 +40,10 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define FASTIO_ABI_VERSION	1
+/* 2: buffer groups, BUFFER_SELECT and MULTISHOT, cqe flags. SETUP with any
+ * other version fails with -EPROTO, and the module writes the version it
+ * speaks into fastio_params.version, so either side can say which. */
+#define FASTIO_ABI_VERSION	2
 
 /* Limits every implementation enforces; setup rejects anything beyond. */
 #define FASTIO_MAX_ENTRIES	32768		/* per ring, power of two */
@@ -43,6 +52,9 @@
 #define FASTIO_MAX_IDLE_US	10000000	/* 10 s of spinning at most */
 #define FASTIO_MAX_IO_LEN	(1U << 30)	/* bytes per op; larger: -EINVAL */
 #define FASTIO_MAX_IOVECS	1024		/* SENDV iovcnt (UIO_MAXIOV) */
+#define FASTIO_MAX_BUF_GROUPS	64		/* buffer groups per ring pair */
+#define FASTIO_MAX_BUF_ENTRIES	32768		/* descriptors per group (the
+						 * tail is 16 bits) */
 #define FASTIO_MAX_INFLIGHT	65536		/* ops parked, queued or timing per
 						 * ring pair (module and threads
 						 * backend); beyond it the ring's SQ
@@ -53,10 +65,13 @@
 
 enum fastio_op {
 	FASTIO_OP_NOP = 0,	/* completes with 0 */
-	FASTIO_OP_ACCEPT,	/* fd: listener; addr: struct sockaddr * or 0;
+	FASTIO_OP_ACCEPT,	/* fd: listener (FASTIO_SQE_MULTISHOT: one
+				 * completion per connection); addr: struct sockaddr * or 0;
 				 * off: socklen_t * or 0; op_flags: SOCK_NONBLOCK |
 				 * SOCK_CLOEXEC. res: the new fd */
-	FASTIO_OP_RECV,		/* fd: socket; addr, len: buffer; op_flags: MSG_*.
+	FASTIO_OP_RECV,		/* fd: socket; addr, len: buffer (or, with
+				 * FASTIO_SQE_BUFFER_SELECT, addr 0 and len the
+				 * most to take); op_flags: MSG_*.
 				 * res: bytes received, 0 at end of stream */
 	FASTIO_OP_SEND,		/* fd: socket; addr, len: buffer; op_flags: MSG_*.
 				 * res: bytes sent (may be short) */
@@ -84,7 +99,33 @@ enum fastio_op {
 
 /* fastio_sqe.flags */
 #define FASTIO_SQE_ASYNC	(1U << 0)	/* run on a blocking worker */
-#define FASTIO_SQE_VALID_FLAGS	(FASTIO_SQE_ASYNC)
+#define FASTIO_SQE_BUFFER_SELECT (1U << 1)	/* RECV only: addr must be 0; the
+						 * worker takes a buffer of group
+						 * buf_group once data is ready, and
+						 * receives at most min(len, buffer
+						 * length) bytes (len 0: the buffer's
+						 * length). With an empty group the op
+						 * stays parked until the process
+						 * adds buffers (and WAKEs a sleeping
+						 * poller); a multishot op ends with
+						 * -ENOBUFS instead. A group that is
+						 * not registered: -ENOENT. Not with
+						 * ASYNC */
+#define FASTIO_SQE_MULTISHOT	(1U << 2)	/* ACCEPT, and RECV with
+						 * BUFFER_SELECT: one completion per
+						 * connection / per buffer filled, each
+						 * with FASTIO_CQE_F_MORE while the op
+						 * goes on. It ends (a completion
+						 * without MORE) on an error, at end
+						 * of stream (RECV res 0), on
+						 * cancellation (-ECANCELED), on an
+						 * empty group (-ENOBUFS), and when
+						 * the CQ is full (the last result is
+						 * then posted without MORE, to the
+						 * backlog): re-arm it after reaping.
+						 * Not with ASYNC */
+#define FASTIO_SQE_VALID_FLAGS	(FASTIO_SQE_ASYNC | FASTIO_SQE_BUFFER_SELECT | \
+				 FASTIO_SQE_MULTISHOT)
 
 /* ---------------------------------------------------------------------- */
 /* Ring entries.                                                           */
@@ -92,7 +133,7 @@ enum fastio_op {
 struct fastio_sqe {
 	__u8	opcode;		/* enum fastio_op */
 	__u8	flags;		/* FASTIO_SQE_* */
-	__u16	resv0;		/* must be zero */
+	__u16	buf_group;	/* with BUFFER_SELECT: the group; else 0 */
 	__s32	fd;
 	__u64	off;		/* file offset, pointer or timeout: see opcode */
 	__u64	addr;		/* user buffer or struct pointer */
@@ -105,8 +146,19 @@ struct fastio_sqe {
 struct fastio_cqe {
 	__u64	user_data;	/* from the sqe */
 	__s32	res;		/* result, or -errno */
-	__u32	flags;		/* FASTIO_CQE_*, none defined yet */
+	__u32	flags;		/* FASTIO_CQE_F_*; the buffer id in the
+				 * upper 16 bits with F_BUFFER */
 };				/* 16 bytes */
+
+/* fastio_cqe.flags */
+#define FASTIO_CQE_F_BUFFER	(1U << 0)	/* a buffer of the op's group holds
+						 * the res bytes: its id is
+						 * flags >> FASTIO_CQE_BUFFER_SHIFT.
+						 * It is the process's again (to add
+						 * back to the group when done) */
+#define FASTIO_CQE_F_MORE	(1U << 1)	/* a multishot op goes on: more
+						 * completions with this user_data */
+#define FASTIO_CQE_BUFFER_SHIFT	16
 
 /* ---------------------------------------------------------------------- */
 /* Ring header. head and tail sit on cache lines of their own so that the  */
@@ -133,6 +185,47 @@ struct fastio_ring_hdr {
 						 * reaping, WAKE the poller to flush them */
 #define FASTIO_CQ_WAITING	(1U << 1)	/* set by the application while it sleeps
 						 * in WAIT; the producer then wakes it */
+
+/* ---------------------------------------------------------------------- */
+/* Buffer groups.                                                          */
+/*
+ * A group's memory is an array of ring_entries fastio_buf descriptors in the
+ * process (page-aligned, ring_entries a power of two), the same layout as
+ * io_uring's provided-buffer rings, so the uring backend registers it as it
+ * is. The process produces descriptors, the workers consume them:
+ *
+ *   tail  a __u16 that overlays bufs[0].resv (offset 14). The process writes
+ *         bufs[tail & (ring_entries - 1)], then publishes it with a release
+ *         store of tail + 1 (wrapping at 2^16);
+ *   head  private to the workers: the process learns which buffers were
+ *         taken from the completions (F_BUFFER and the id), never from head.
+ *
+ * A worker copies each descriptor once, when it takes it, and checks that
+ * copy (len 1..FASTIO_MAX_IO_LEN; the address through the normal user-copy
+ * path): rewriting descriptors under a worker's feet gets an op -EFAULT or
+ * -EINVAL, never a write outside the process's memory. A descriptor is
+ * taken only when data is there to fill it, and goes back to the process
+ * with the completion (F_BUFFER), so a buffer is never handed out twice
+ * unless the process adds it twice.
+ */
+struct fastio_buf {
+	__u64	addr;		/* buffer start */
+	__u32	len;		/* bytes, 1..FASTIO_MAX_IO_LEN */
+	__u16	bid;		/* the process's id for it, echoed in the cqe */
+	__u16	resv;		/* bufs[0].resv is the tail; others: unused */
+};				/* 16 bytes */
+
+/* FASTIO_IOC_REGISTER_BUFS / FASTIO_IOC_UNREGISTER_BUFS */
+struct fastio_buf_reg {
+	__u64	ring_addr;	/* struct fastio_buf[ring_entries], page-aligned;
+				 * unregister: 0 */
+	__u32	ring_entries;	/* power of two, 1..FASTIO_MAX_BUF_ENTRIES;
+				 * unregister: 0 */
+	__u32	ring;		/* ring pair index whose ops use the group */
+	__u16	bgid;		/* group id, < FASTIO_MAX_BUF_GROUPS */
+	__u16	flags;		/* none defined, must be zero */
+	__u32	resv[3];	/* must be zero */
+};				/* 32 bytes */
 
 /* ---------------------------------------------------------------------- */
 /* Setup.                                                                  */
@@ -212,5 +305,12 @@ struct fastio_stats {
 #define FASTIO_IOC_STATS	_IOR(FASTIO_IOC_MAGIC, 5, struct fastio_stats)
 /* Stop the workers; their RUN_WORKER calls return 0. */
 #define FASTIO_IOC_TEARDOWN	_IO(FASTIO_IOC_MAGIC, 6)
+/* Register a buffer group for a ring pair: -EEXIST if bgid is taken,
+ * -EINVAL for a bad ring_entries, alignment, index or flags, -EFAULT if the
+ * array is not accessible. The memory must stay mapped until unregistered. */
+#define FASTIO_IOC_REGISTER_BUFS _IOW(FASTIO_IOC_MAGIC, 7, struct fastio_buf_reg)
+/* Forget a group: -ENOENT if not registered, -EBUSY while an op of the
+ * group is armed (cancel it first: CLOSE its fd). */
+#define FASTIO_IOC_UNREGISTER_BUFS _IOW(FASTIO_IOC_MAGIC, 8, struct fastio_buf_reg)
 
 #endif /* _UAPI_LINUX_FASTIO_H */
