@@ -12,6 +12,7 @@
 //! - [`layout`]: setup validation and the memory map of a ring pair;
 //! - [`ring`]: the single-producer / single-consumer queues;
 //! - [`validate`]: per-entry checks every backend applies;
+//! - [`bufring`]: buffer groups' descriptor rings (buffer selection);
 //! - [`backend`]: who executes the rings (kernel module, io_uring, or poller
 //!   threads) behind one [`Ring`] type;
 //! - [`proactor`]: the safe, buffer-owning API servers use;
@@ -20,6 +21,7 @@
 
 pub mod abi;
 pub mod backend;
+pub mod bufring;
 pub mod config;
 pub mod layout;
 pub mod proactor;

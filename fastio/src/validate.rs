@@ -34,9 +34,13 @@ pub fn check(sqe: &Sqe) -> Result<(), i32> {
     }
     if multi {
         let ok = match sqe.opcode {
-            op::ACCEPT => true,
-            // WAITALL would make one completion wait for a whole buffer.
-            op::RECV => select && sqe.op_flags & libc::MSG_WAITALL as u32 == 0,
+            // One address buffer cannot serve many connections.
+            op::ACCEPT => sqe.addr == 0 && sqe.off == 0,
+            // Each completion fills at most one buffer (len 0); WAITALL
+            // would make one wait for a whole buffer.
+            op::RECV => {
+                select && sqe.len == 0 && sqe.op_flags & libc::MSG_WAITALL as u32 == 0
+            }
             _ => false,
         };
         if !ok || async_ {
@@ -55,9 +59,68 @@ pub fn check(sqe: &Sqe) -> Result<(), i32> {
     }
 }
 
+/// Checks a buffer group registration (`FASTIO_IOC_REGISTER_BUFS`) for a
+/// context of `nr_rings` ring pairs, as the module does.
+pub fn check_buf_reg(reg: &abi::BufReg, nr_rings: u32) -> Result<(), i32> {
+    let page = 4096u64;
+    let ok = reg.ring < nr_rings
+        && (reg.bgid as u32) < abi::FASTIO_MAX_BUF_GROUPS
+        && reg.ring_entries.is_power_of_two()
+        && reg.ring_entries <= abi::FASTIO_MAX_BUF_ENTRIES
+        && reg.ring_addr != 0
+        && reg.ring_addr % page == 0
+        && reg.flags == 0
+        && reg.resv == [0; 3];
+    if ok {
+        Ok(())
+    } else {
+        Err(libc::EINVAL)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buffer_group_registrations() {
+        let ok = abi::BufReg {
+            ring_addr: 0x10000,
+            ring_entries: 8,
+            ring: 1,
+            bgid: 63,
+            ..Default::default()
+        };
+        assert_eq!(check_buf_reg(&ok, 2), Ok(()));
+        for bad in [
+            abi::BufReg { ring: 2, ..ok },
+            abi::BufReg { bgid: 64, ..ok },
+            abi::BufReg {
+                ring_entries: 6,
+                ..ok
+            },
+            abi::BufReg {
+                ring_entries: 0,
+                ..ok
+            },
+            abi::BufReg {
+                ring_entries: 65536,
+                ..ok
+            },
+            abi::BufReg {
+                ring_addr: 0x10010,
+                ..ok
+            },
+            abi::BufReg { ring_addr: 0, ..ok },
+            abi::BufReg { flags: 1, ..ok },
+            abi::BufReg {
+                resv: [0, 1, 0],
+                ..ok
+            },
+        ] {
+            assert_eq!(check_buf_reg(&bad, 2), Err(libc::EINVAL), "{bad:?}");
+        }
+    }
 
     #[test]
     fn rejects_what_no_backend_can_run() {
@@ -127,6 +190,17 @@ mod tests {
             Sqe {
                 opcode: op::SEND,
                 flags: abi::FASTIO_SQE_MULTISHOT,
+                ..ok
+            },
+            Sqe {
+                flags: abi::FASTIO_SQE_MULTISHOT | abi::FASTIO_SQE_BUFFER_SELECT,
+                len: 100,
+                ..ok
+            },
+            Sqe {
+                opcode: op::ACCEPT,
+                flags: abi::FASTIO_SQE_MULTISHOT,
+                addr: 64,
                 ..ok
             },
             Sqe {

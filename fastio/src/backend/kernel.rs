@@ -163,6 +163,19 @@ impl Device {
         }
     }
 
+    /// FASTIO_IOC_REGISTER_BUFS (the caller vouches for the memory: see
+    /// `Ring::register_buf_ring`).
+    pub fn register_bufs(&self, reg: &abi::BufReg) -> io::Result<()> {
+        let mut r = *reg;
+        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_REGISTER_BUFS, &mut r).map(drop)
+    }
+
+    /// FASTIO_IOC_UNREGISTER_BUFS.
+    pub fn unregister_bufs(&self, reg: &abi::BufReg) -> io::Result<()> {
+        let mut r = *reg;
+        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_UNREGISTER_BUFS, &mut r).map(drop)
+    }
+
     pub fn stats(&self) -> io::Result<Stats> {
         let mut s = Stats::default();
         ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_STATS, &mut s)?;

@@ -14,7 +14,7 @@ pub mod kernel;
 pub mod threads;
 pub mod uring;
 
-use crate::abi::{self, Cqe, Sqe, Stats};
+use crate::abi::{self, BufDesc, BufReg, Cqe, Sqe, Stats};
 use crate::config::{BackendChoice, Config};
 use crate::layout;
 use crate::ring::{CqConsumer, RingFull, SqProducer};
@@ -125,9 +125,11 @@ impl Fastio {
         let owner = Arc::new(owner);
         let rings = rings
             .into_iter()
-            .map(|imp| Ring {
+            .enumerate()
+            .map(|(index, imp)| Ring {
                 imp,
                 kind,
+                index: index as u32,
                 _owner: owner.clone(),
             })
             .collect();
@@ -169,6 +171,8 @@ impl Fastio {
 pub struct Ring {
     imp: Imp,
     kind: BackendKind,
+    /// Which ring pair of the context this is.
+    index: u32,
     _owner: Arc<Owner>,
 }
 
@@ -351,6 +355,89 @@ impl Ring {
                 r.sq.queue().flags().load(Ordering::SeqCst) & abi::FASTIO_SQ_NEED_WAKEUP != 0
             }
             Imp::Uring(r) => r.poller_sleeping(),
+        }
+    }
+
+    /// Whether buffer groups (BUFFER_SELECT, multishot RECV) work here:
+    /// always on threads and kernel (ABI 2); on uring when the kernel has
+    /// provided-buffer rings (5.19+).
+    pub fn supports_buffer_select(&self) -> bool {
+        match &self.imp {
+            Imp::Shm(_) => true,
+            Imp::Uring(r) => r.buffer_rings(),
+        }
+    }
+
+    /// Registers buffer group `bgid` for this ring pair: `entries`
+    /// descriptors at `ring` (page-aligned, e.g. [`crate::bufring::BufRing`]).
+    /// Errors as `FASTIO_IOC_REGISTER_BUFS`: EEXIST, EINVAL.
+    ///
+    /// # Safety
+    /// The descriptor array, and every buffer a descriptor published in it
+    /// names, must stay valid (and not be otherwise used while the workers
+    /// own it) until [`Ring::unregister_buf_ring`] succeeds or the context
+    /// is gone: workers write received data into them.
+    pub unsafe fn register_buf_ring(
+        &mut self,
+        bgid: u16,
+        ring: *mut BufDesc,
+        entries: u32,
+    ) -> io::Result<()> {
+        let reg = BufReg {
+            ring_addr: ring as u64,
+            ring_entries: entries,
+            ring: self.index,
+            bgid,
+            ..Default::default()
+        };
+        let nr_rings = self.index + 1;
+        crate::validate::check_buf_reg(&reg, nr_rings).map_err(io::Error::from_raw_os_error)?;
+        match &mut self.imp {
+            Imp::Shm(r) => match &r.notify {
+                // SAFETY: forwarded contract.
+                Notify::Threads(shared) => unsafe { shared.register_group(&reg) }
+                    .map_err(io::Error::from_raw_os_error),
+                Notify::Kernel(dev, _) => dev.register_bufs(&reg),
+            },
+            // SAFETY: forwarded contract.
+            Imp::Uring(r) => unsafe { r.register_buf_ring(&reg) },
+        }
+    }
+
+    /// Forgets buffer group `bgid`: ENOENT if not registered, EBUSY while
+    /// an op of the group is armed (its receive may still write).
+    pub fn unregister_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
+        let reg = BufReg {
+            ring: self.index,
+            bgid,
+            ..Default::default()
+        };
+        match &mut self.imp {
+            Imp::Shm(r) => match &r.notify {
+                Notify::Threads(shared) => shared
+                    .unregister_group(bgid)
+                    .map_err(io::Error::from_raw_os_error),
+                Notify::Kernel(dev, _) => dev.unregister_bufs(&reg),
+            },
+            Imp::Uring(r) => r.unregister_buf_ring(bgid),
+        }
+    }
+
+    /// Tells the workers that descriptors were published to a group, so
+    /// receives waiting for buffers go on: wakes a sleeping poller (the
+    /// same NEED_WAKEUP pairing as [`Ring::submit`]); on uring, resubmits
+    /// them.
+    pub fn buffers_added(&mut self) -> io::Result<()> {
+        match &mut self.imp {
+            Imp::Shm(r) => {
+                fence(Ordering::SeqCst);
+                if r.sq.queue().flags().load(Ordering::Relaxed) & abi::FASTIO_SQ_NEED_WAKEUP != 0
+                {
+                    r.notify.wake()?;
+                }
+                Ok(())
+            }
+            Imp::Uring(r) => r.buffers_added(),
         }
     }
 

@@ -6,6 +6,19 @@
 //! caller's user_data plus anything the kernel reads until completion (the
 //! timespec of a TIMEOUT, the msghdr of a SENDV).
 //!
+//! Buffer groups map to io_uring's provided-buffer rings, registered as they
+//! are (FastIO's group layout is io_uring's); BUFFER_SELECT and MULTISHOT
+//! map to IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT and
+//! IORING_ACCEPT_MULTISHOT, and the cqe flags F_BUFFER / F_MORE and the
+//! buffer id have the same bits. Two differences are bridged here: a
+//! single-shot receive that finds its group empty gets -ENOBUFS from
+//! io_uring, where FastIO keeps it waiting until buffers are added (it is
+//! held in `starving` and resubmitted by `buffers_added`); and a group
+//! cannot be unregistered while an op of it is armed (-EBUSY), as in the
+//! other backends. Kernels without buffer rings (before 5.19) are detected
+//! at setup ([`UringRing::buffer_rings`]) and the proactor falls back to a
+//! buffer per receive.
+//!
 //! With `uring_sqpoll = yes` the first `max_ker_worker` rings get their own
 //! SQPOLL thread and the others attach to them round-robin, so the pollers
 //! are shared exactly as in the other backends.
@@ -74,6 +87,12 @@ enum Extra {
 
 struct Slot {
     user_data: u64,
+    /// The entry as submitted, for a single-shot buffer-selecting receive
+    /// that may have to be resubmitted after -ENOBUFS; None otherwise.
+    select: Option<Sqe>,
+    /// The buffer group of a BUFFER_SELECT op (armed until its last
+    /// completion).
+    group: Option<u16>,
     /// The socket of a RECV (its completion says whether data is left),
     /// else -1.
     recv_fd: i32,
@@ -100,6 +119,14 @@ pub struct UringRing {
     /// instead of trying and failing once. A bit per fd; a hint only.
     drained: Vec<u64>,
     counters: Arc<RingCounters>,
+    /// Registered buffer groups: ops of each that are armed (None: not
+    /// registered).
+    groups: Vec<Option<u32>>,
+    /// Single-shot receives that found their group empty, to resubmit
+    /// once the process adds buffers.
+    starving: Vec<Sqe>,
+    /// Whether this kernel has provided-buffer rings (5.19+).
+    buffer_rings: bool,
 }
 
 /// IORING_RECVSEND_POLL_FIRST (linux/io_uring.h; the crate does not export
@@ -124,6 +151,13 @@ fn set_drained(bits: &mut Vec<u64>, fd: i32, drained: bool) {
         bits[i] |= bit;
     } else {
         bits[i] &= !bit;
+    }
+}
+
+/// Counts ops armed on buffer group `bgid` up or down.
+fn arm(groups: &mut [Option<u32>], bgid: u16, delta: i32) {
+    if let Some(Some(n)) = groups.get_mut(bgid as usize) {
+        *n = n.saturating_add_signed(delta);
     }
 }
 
@@ -169,7 +203,12 @@ impl UringRing {
                 disabled,
                 drained: Vec::new(),
                 counters: rc,
+                groups: Vec::new(),
+                starving: Vec::new(),
+                buffer_rings: false,
             });
+            let last = rings.len() - 1;
+            rings[last].buffer_rings = rings[last].probe_buffer_rings();
         }
         Ok(rings)
     }
@@ -220,6 +259,96 @@ impl UringRing {
         Ok(())
     }
 
+    /// Registers and drops a one-entry buffer ring: whether the kernel has
+    /// them (5.19+; multishot receive came with 6.0, a year later, and is
+    /// assumed with them).
+    fn probe_buffer_rings(&mut self) -> bool {
+        let Ok(mem) = memmap2::MmapMut::map_anon(4096) else {
+            return false;
+        };
+        let bgid = abi::FASTIO_MAX_BUF_GROUPS as u16 - 1;
+        // SAFETY: a page of our own, unregistered again before it is freed.
+        let ok = unsafe {
+            self.ring
+                .submitter()
+                .register_buf_ring_with_flags(mem.as_ptr() as u64, 1, bgid, 0)
+        }
+        .is_ok();
+        if ok {
+            let _ = self.ring.submitter().unregister_buf_ring(bgid);
+        }
+        ok
+    }
+
+    /// Whether buffer groups work on this kernel.
+    pub(crate) fn buffer_rings(&self) -> bool {
+        self.buffer_rings
+    }
+
+    /// Registers a buffer group with io_uring (`reg` validated by the
+    /// caller, `reg.ring` is ours).
+    ///
+    /// # Safety
+    /// As `Ring::register_buf_ring`: the descriptor array and the buffers
+    /// stay valid until unregistered or the ring is gone.
+    pub(crate) unsafe fn register_buf_ring(&mut self, reg: &abi::BufReg) -> io::Result<()> {
+        let i = reg.bgid as usize;
+        if self.groups.get(i).is_some_and(|g| g.is_some()) {
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        if !self.buffer_rings {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this kernel's io_uring has no provided-buffer rings (5.19+)",
+            ));
+        }
+        // SAFETY: forwarded contract; entries <= 32768 fits io_uring's u16.
+        unsafe {
+            self.ring.submitter().register_buf_ring_with_flags(
+                reg.ring_addr,
+                reg.ring_entries as u16,
+                reg.bgid,
+                0,
+            )?;
+        }
+        if self.groups.len() <= i {
+            self.groups.resize(i + 1, None);
+        }
+        self.groups[i] = Some(0);
+        Ok(())
+    }
+
+    pub(crate) fn unregister_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
+        match self.groups.get(bgid as usize).copied().flatten() {
+            None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+            Some(armed) if armed > 0 => Err(io::Error::from_raw_os_error(libc::EBUSY)),
+            Some(_) => {
+                self.ring.submitter().unregister_buf_ring(bgid)?;
+                self.groups[bgid as usize] = None;
+                Ok(())
+            }
+        }
+    }
+
+    fn group_armed(&mut self, bgid: u16, delta: i32) {
+        arm(&mut self.groups, bgid, delta);
+    }
+
+    /// The process added buffers: resubmit the receives that waited for
+    /// them (they go back to the SQ; a full SQ keeps the rest for later).
+    pub(crate) fn buffers_added(&mut self) -> io::Result<()> {
+        while let Some(sqe) = self.starving.last().copied() {
+            // Counted as armed already: undo before push counts it again.
+            self.group_armed(sqe.buf_group, -1);
+            if self.push(&sqe).is_err() {
+                self.group_armed(sqe.buf_group, 1);
+                break;
+            }
+            self.starving.pop();
+        }
+        self.submit().map(drop)
+    }
+
     fn is_drained(&self, fd: i32) -> bool {
         let i = fd as usize;
         (0..DRAINED_MAX_FD).contains(&fd)
@@ -234,6 +363,23 @@ impl UringRing {
         let nosig = libc::MSG_NOSIGNAL;
         let e = match sqe.opcode {
             op::NOP => opcode::Nop::new().build(),
+            op::ACCEPT if sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0 => {
+                opcode::AcceptMulti::new(fd)
+                    .flags(sqe.op_flags as i32)
+                    .build()
+            }
+            op::RECV if sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0 => {
+                opcode::RecvMulti::new(fd, sqe.buf_group)
+                    .flags(sqe.op_flags as i32)
+                    .build()
+            }
+            op::RECV if sqe.flags & abi::FASTIO_SQE_BUFFER_SELECT != 0 => {
+                opcode::Recv::new(fd, std::ptr::null_mut(), sqe.len)
+                    .buf_group(sqe.buf_group)
+                    .flags(sqe.op_flags as i32)
+                    .build()
+                    .flags(squeue::Flags::BUFFER_SELECT)
+            }
             op::ACCEPT => opcode::Accept::new(
                 fd,
                 sqe.addr as usize as *mut libc::sockaddr,
@@ -308,17 +454,49 @@ impl UringRing {
             });
             return Ok(());
         }
+        let select = sqe.flags & abi::FASTIO_SQE_BUFFER_SELECT != 0;
+        if select {
+            match self.groups.get(sqe.buf_group as usize) {
+                Some(Some(_)) => self.group_armed(sqe.buf_group, 1),
+                _ => {
+                    self.ready.push_back(Cqe {
+                        user_data: sqe.user_data,
+                        res: -libc::ENOENT,
+                        flags: 0,
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        let multishot = sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0;
         let mut extra = Extra::None;
-        let is_recv = sqe.opcode == op::RECV;
+        let is_recv = sqe.opcode == op::RECV && !select;
         let entry = Self::translate(sqe, is_recv && self.is_drained(sqe.fd), &mut extra);
         let key = self.slots.insert(Slot {
             user_data: sqe.user_data,
+            select: (select && !multishot).then_some(*sqe),
+            group: select.then_some(sqe.buf_group),
             recv_fd: if is_recv { sqe.fd } else { -1 },
             _extra: extra,
         });
         let entry = entry.user_data(key as u64);
         let mut sq = self.ring.submission();
         if sqe.opcode == op::CLOSE {
+            // Receives waiting for buffers are ours, not io_uring's.
+            let mut i = 0;
+            while i < self.starving.len() {
+                if self.starving[i].fd == sqe.fd {
+                    let s = self.starving.remove(i);
+                    arm(&mut self.groups, s.buf_group, -1);
+                    self.ready.push_back(Cqe {
+                        user_data: s.user_data,
+                        res: -libc::ECANCELED,
+                        flags: 0,
+                    });
+                } else {
+                    i += 1;
+                }
+            }
             // FastIO's CLOSE cancels the ops waiting on the fd first (they
             // complete with -ECANCELED), as the other backends do; io_uring's
             // close alone would leave them parked and the socket open. The
@@ -341,6 +519,9 @@ impl UringRing {
         if unsafe { sq.push(&entry) }.is_err() {
             drop(sq);
             self.slots.remove(key);
+            if select {
+                self.group_armed(sqe.buf_group, -1);
+            }
             return Err(RingFull);
         }
         Ok(())
@@ -380,16 +561,43 @@ impl UringRing {
                 continue;
             }
             let key = c.user_data() as usize;
+            // The bits FastIO defines have io_uring's values (F_BUFFER,
+            // F_MORE, the id above bit 16); SOCK_NONEMPTY and NOTIF are not
+            // ours to pass on.
+            let flags = c.flags()
+                & (abi::FASTIO_CQE_F_BUFFER
+                    | abi::FASTIO_CQE_F_MORE
+                    | 0xffff << abi::FASTIO_CQE_BUFFER_SHIFT);
+            if flags & abi::FASTIO_CQE_F_MORE != 0 {
+                if let Some(slot) = self.slots.get(key) {
+                    self.ready.push_back(Cqe {
+                        user_data: slot.user_data,
+                        res: c.result(),
+                        flags,
+                    });
+                }
+                continue;
+            }
             // Only our own slot keys are ever submitted, so the slot exists.
             if let Some(slot) = self.slots.try_remove(key) {
                 if slot.recv_fd >= 0 {
                     let drained = c.result() > 0 && !io_uring::cqueue::sock_nonempty(c.flags());
                     set_drained(&mut self.drained, slot.recv_fd, drained);
                 }
+                if let Some(sqe) = slot.select {
+                    if c.result() == -libc::ENOBUFS {
+                        // Empty group: wait for buffers_added, still armed.
+                        self.starving.push(sqe);
+                        continue;
+                    }
+                }
+                if let Some(bgid) = slot.group {
+                    arm(&mut self.groups, bgid, -1);
+                }
                 self.ready.push_back(Cqe {
                     user_data: slot.user_data,
                     res: c.result(),
-                    flags: 0,
+                    flags,
                 });
             }
         }

@@ -12,6 +12,10 @@
 //!   re-arms it after every connection;
 //! - [`Proactor::recv`]: receives into the spare capacity of a growable
 //!   `BytesMut`, growing it when it is nearly full;
+//! - [`Proactor::add_pool`] with [`Proactor::recv_pooled`] /
+//!   [`Proactor::recv_multi`]: receives into a buffer the worker picks from
+//!   a pool only when data has arrived (buffer selection), once or
+//!   multishot; an idle connection holds no buffer (see `pool`);
 //! - [`Proactor::send_all`] / [`Proactor::send_all_vectored`]: resubmit the
 //!   rest after a partial send and complete once everything is sent (or on
 //!   the first error);
@@ -20,6 +24,10 @@
 //! Submission never fails for lack of ring space: entries that do not fit
 //! wait in a local queue and go in as completions free the ring (this is the
 //! backpressure of [`Ring::push`], handled once here).
+
+mod pool;
+
+pub use pool::PoolBuf;
 
 use crate::abi::{self, op, Sqe};
 use crate::backend::{BackendKind, Ring};
@@ -57,6 +65,8 @@ pub enum Buffer {
     /// What was sent or written.
     Sent(Bytes),
     Vectored(Vec<Bytes>),
+    /// Received data in a pool buffer (`recv_pooled`, `recv_multi`).
+    Pooled(PoolBuf),
 }
 
 /// The result of one operation.
@@ -71,7 +81,7 @@ pub struct Completion {
     pub res: i32,
     pub buf: Buffer,
     /// The operation goes on and will complete again with the same token
-    /// (an `accept_multi` that re-armed itself).
+    /// (an `accept_multi`, a `recv_multi`).
     pub more: bool,
 }
 
@@ -82,6 +92,17 @@ impl Completion {
             Err(io::Error::from_raw_os_error(-self.res))
         } else {
             Ok(self.res as usize)
+        }
+    }
+
+    /// Moves a pool buffer out, leaving `Buffer::None`.
+    pub fn take_pooled(&mut self) -> Option<PoolBuf> {
+        match std::mem::take(&mut self.buf) {
+            Buffer::Pooled(b) => Some(b),
+            other => {
+                self.buf = other;
+                None
+            }
         }
     }
 
@@ -107,6 +128,10 @@ enum Op {
     },
     Recv {
         buf: BytesMut,
+    },
+    /// A receive into a buffer of pool `bgid`, once or multishot.
+    RecvPooled {
+        bgid: u16,
     },
     Send {
         buf: Bytes,
@@ -162,6 +187,8 @@ pub struct Proactor {
     /// fds with a CLOSE in flight: ops on them are not resubmitted (the fd
     /// number may already name a new file by then).
     closing: HashSet<RawFd>,
+    /// Buffer pools registered with the ring.
+    pools: Vec<pool::Pool>,
 }
 
 impl Proactor {
@@ -171,6 +198,80 @@ impl Proactor {
             ops: Slab::new(),
             waiting: VecDeque::new(),
             closing: HashSet::new(),
+            pools: Vec::new(),
+        }
+    }
+
+    /// Whether [`Proactor::add_pool`] works on this backend (see
+    /// [`Ring::supports_buffer_select`]).
+    pub fn supports_pools(&self) -> bool {
+        self.ring.supports_buffer_select()
+    }
+
+    /// Registers a pool of `count` buffers of `size` bytes as buffer group
+    /// `bgid` (below `FASTIO_MAX_BUF_GROUPS`), for `recv_pooled` and
+    /// `recv_multi`.
+    pub fn add_pool(&mut self, bgid: u16, count: usize, size: usize) -> io::Result<()> {
+        if self.pools.iter().any(|p| p.bgid == bgid) {
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        let p = pool::Pool::new(bgid, count, size)?;
+        // SAFETY: the descriptor ring and the buffers live in `p`, which is
+        // kept in `self.pools` until Drop, where it is unregistered first,
+        // or leaked if ops may still use it. A buffer is written by workers
+        // only while offered (see pool.rs).
+        unsafe {
+            self.ring
+                .register_buf_ring(bgid, p.ring().addr(), p.ring().entries())?
+        };
+        self.pools.push(p);
+        Ok(())
+    }
+
+    /// Buffers of pool `bgid` offered to the workers right now (the rest
+    /// are held by completions not yet dropped).
+    pub fn pool_offered(&self, bgid: u16) -> Option<usize> {
+        self.pools
+            .iter()
+            .find(|p| p.bgid == bgid)
+            .map(|p| p.offered())
+    }
+
+    /// Receives once into a buffer of pool `bgid`, taken when data arrives.
+    /// The completion carries `Buffer::Pooled`; a result of 0 means the
+    /// peer closed. With the pool empty the receive waits for a buffer to
+    /// come back.
+    pub fn recv_pooled(&mut self, fd: RawFd, bgid: u16, token: u64) {
+        self.start_pooled(fd, bgid, token, 0);
+    }
+
+    /// Receives into pool buffers until end of stream or an error: one
+    /// completion per buffer filled, with `more` set while it goes on. It
+    /// also ends (`more` false, `-ENOBUFS`) when the pool ran dry, or when
+    /// the completion queue was full (a normal result without `more`):
+    /// start it again after reaping.
+    pub fn recv_multi(&mut self, fd: RawFd, bgid: u16, token: u64) {
+        self.start_pooled(fd, bgid, token, abi::FASTIO_SQE_MULTISHOT);
+    }
+
+    fn start_pooled(&mut self, fd: RawFd, bgid: u16, token: u64, multi: u8) {
+        let key = self.start(token, fd, Op::RecvPooled { bgid });
+        self.queue(Sqe {
+            flags: abi::FASTIO_SQE_BUFFER_SELECT | multi,
+            buf_group: bgid,
+            ..sqe(op::RECV, fd, key)
+        });
+    }
+
+    /// Offers the pool buffers dropped since the last call to the workers
+    /// again, and tells them if any were.
+    fn recycle(&mut self) {
+        let mut n = 0;
+        for p in &mut self.pools {
+            n += p.recycle();
+        }
+        if n > 0 {
+            let _ = self.ring.buffers_added();
         }
     }
 
@@ -235,7 +336,12 @@ impl Proactor {
     }
 
     fn accept_sqe(&self, listener: RawFd, key: usize) -> Sqe {
+        let multi = match &self.ops[key].op {
+            Op::Accept { repeat: true } => abi::FASTIO_SQE_MULTISHOT,
+            _ => 0,
+        };
         Sqe {
+            flags: multi,
             op_flags: (libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) as u32,
             ..sqe(op::ACCEPT, listener, key)
         }
@@ -425,6 +531,7 @@ impl Proactor {
 
     /// Publishes everything queued and wakes the pollers if they sleep.
     pub fn submit(&mut self) -> io::Result<()> {
+        self.recycle();
         self.push_waiting();
         self.ring.submit().map(drop)
     }
@@ -432,6 +539,7 @@ impl Proactor {
     /// Submits, then waits until at least `min` raw completions are ready or
     /// `timeout` passes. Follow with [`Proactor::reap`].
     pub fn wait(&mut self, min: usize, timeout: Option<Duration>) -> io::Result<()> {
+        self.recycle();
         self.push_waiting();
         self.ring.wait(min, timeout).map(drop)
     }
@@ -447,10 +555,11 @@ impl Proactor {
                 // Not ours: only keys from `start` are ever submitted.
                 continue;
             }
-            if let Some(c) = self.complete(key, cqe.res) {
+            if let Some(c) = self.complete(key, cqe.res, cqe.flags) {
                 out.push(c);
             }
         }
+        self.recycle();
         // Room was made: move waiting entries in and publish them.
         if !self.waiting.is_empty() {
             self.push_waiting();
@@ -459,9 +568,43 @@ impl Proactor {
         out.len() - before
     }
 
+    /// Wraps the pool buffer a completion names, if any.
+    fn pooled(&mut self, bgid: u16, res: i32, flags: u32) -> Buffer {
+        if flags & abi::FASTIO_CQE_F_BUFFER == 0 {
+            return Buffer::None;
+        }
+        let bid = (flags >> abi::FASTIO_CQE_BUFFER_SHIFT) as u16;
+        let Some(p) = self.pools.iter_mut().find(|p| p.bgid == bgid) else {
+            return Buffer::None;
+        };
+        if res <= 0 {
+            // An error that still took the buffer (a bad descriptor): it
+            // holds nothing for the caller; offer it again.
+            p.put_back(bid);
+            return Buffer::None;
+        }
+        p.take(bid, res as usize).map_or(Buffer::None, Buffer::Pooled)
+    }
+
     /// Handles one raw completion; `None` if the op continues.
-    fn complete(&mut self, key: usize, res: i32) -> Option<Completion> {
+    fn complete(&mut self, key: usize, res: i32, flags: u32) -> Option<Completion> {
+        let more = flags & abi::FASTIO_CQE_F_MORE != 0;
         let f = &mut self.ops[key];
+        if let Op::RecvPooled { bgid } = f.op {
+            let (token, fd) = (f.token, f.fd);
+            if !more {
+                self.ops.remove(key);
+            }
+            let buf = self.pooled(bgid, res, flags);
+            return Some(Completion {
+                token,
+                kind: OpKind::Recv,
+                fd,
+                res,
+                buf,
+                more,
+            });
+        }
         let closing = self.closing.contains(&f.fd);
         // Progress made and more to do on an fd that stays open: go on.
         let partial =
@@ -469,14 +612,18 @@ impl Proactor {
         match &mut f.op {
             Op::Accept { repeat: true } => {
                 let (token, fd) = (f.token, f.fd);
+                // The multishot accept goes on by itself while MORE is set;
+                // when it ended on something transient (or a full CQ) it is
+                // armed again, unless the listener is being closed.
                 let transient = res >= 0 || res == -libc::ECONNABORTED || res == -libc::EINTR;
-                let more = transient && !closing;
-                if more {
+                let again = !more && transient && !closing;
+                if again {
                     let e = self.accept_sqe(fd, key);
                     self.queue(e);
-                } else {
+                } else if !more {
                     self.ops.remove(key);
                 }
+                let more = more || again;
                 return Some(Completion {
                     token,
                     kind: OpKind::Accept,
@@ -514,6 +661,7 @@ impl Proactor {
             Op::Simple { kind } => (kind, Buffer::None, res),
             Op::Accept { .. } => (OpKind::Accept, Buffer::None, res),
             Op::Recv { buf } => (OpKind::Recv, Buffer::Filled(filled(buf, res)), res),
+            Op::RecvPooled { .. } => (OpKind::Recv, Buffer::None, res),
             Op::Read { buf } => (OpKind::Read, Buffer::Filled(filled(buf, res)), res),
             Op::Send { buf, done } => {
                 let total = if res > 0 { done + res as usize } else { done };
@@ -567,8 +715,17 @@ impl Drop for Proactor {
         // Workers may still write into the buffers of ops in flight (a parked
         // recv, a read on a blocking worker). Freeing them would be a
         // use-after-free in the making, so they are leaked instead.
+        let busy = !self.ops.is_empty();
         for f in self.ops.drain() {
             std::mem::forget(f);
+        }
+        // The same for pools: with ops in flight a worker may still fill a
+        // buffer, so the memory is leaked; otherwise the groups are
+        // unregistered before the memory goes.
+        for p in std::mem::take(&mut self.pools) {
+            if busy || self.ring.unregister_buf_ring(p.bgid).is_err() {
+                std::mem::forget(p);
+            }
         }
     }
 }

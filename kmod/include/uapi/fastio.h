@@ -111,8 +111,10 @@ enum fastio_op {
 						 * -ENOBUFS instead. A group that is
 						 * not registered: -ENOENT. Not with
 						 * ASYNC */
-#define FASTIO_SQE_MULTISHOT	(1U << 2)	/* ACCEPT, and RECV with
-						 * BUFFER_SELECT: one completion per
+#define FASTIO_SQE_MULTISHOT	(1U << 2)	/* ACCEPT (addr and off 0),
+						 * and RECV with BUFFER_SELECT (len 0:
+						 * a buffer's worth at most per
+						 * completion): one completion per
 						 * connection / per buffer filled, each
 						 * with FASTIO_CQE_F_MORE while the op
 						 * goes on. It ends (a completion

@@ -58,6 +58,32 @@ fn recv(sqe: &Sqe, flags: i32) -> i32 {
     result(unsafe { libc::recv(sqe.fd, buf(sqe), sqe.len as usize, flags) })
 }
 
+/// A non-blocking receive into a buffer a group supplied.
+pub fn recv_into(fd: i32, addr: u64, len: u32, op_flags: u32) -> i32 {
+    let flags = op_flags as i32 | DONTWAIT;
+    // SAFETY: the buffer is one the process registered through a group
+    // (`Ring::register_buf_ring` makes it promise validity); the kernel
+    // checks the range and fails with EFAULT if it is not mapped.
+    result(unsafe { libc::recv(fd, addr as usize as *mut libc::c_void, len as usize, flags) })
+}
+
+/// Whether a receive on `fd` would find something (data, end of stream or
+/// an error) without taking it: > 0 data, 0 end of stream, -EAGAIN nothing
+/// yet, other -errno an error. Used only when a group is empty, to tell
+/// "wait for data" from "wait for buffers".
+pub fn peek_ready(fd: i32) -> i32 {
+    let mut b = [0u8; 1];
+    // SAFETY: a one-byte buffer on our stack.
+    result(unsafe {
+        libc::recv(
+            fd,
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | DONTWAIT,
+        )
+    })
+}
+
 fn send(sqe: &Sqe, flags: i32) -> i32 {
     // SAFETY: as for recv; the kernel only reads the buffer.
     result(unsafe { libc::send(sqe.fd, buf(sqe), sqe.len as usize, flags) })

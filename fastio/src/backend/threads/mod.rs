@@ -15,14 +15,16 @@
 //! ```
 //!
 //! Modules: `exec` (one op with libc), `park` (ops waiting for readiness),
-//! `poller` (the polling loop), `blocking` (the blocking-worker pool).
+//! `poller` (the polling loop), `groups` (registered buffer groups),
+//! `blocking` (the blocking-worker pool).
 
 mod blocking;
 mod exec;
+mod groups;
 mod park;
 mod poller;
 
-use crate::abi::{self, Cqe, Params, Sqe, Stats};
+use crate::abi::{self, BufReg, Cqe, Params, Sqe, Stats};
 use crate::ring::{CqProducer, RawQueue};
 use crate::sys::{futex_wake, EventFd};
 use memmap2::MmapMut;
@@ -82,6 +84,9 @@ pub struct RingShared {
     /// unbounded memory in the backend: its SQ fills instead.
     inflight: AtomicU32,
     poller: Arc<PollerHandle>,
+    /// Buffer groups of this ring pair.
+    pub(crate) groups: Mutex<groups::Groups>,
+    nr_rings: u32,
 }
 
 impl RingShared {
@@ -119,6 +124,8 @@ impl RingShared {
             overflowed: AtomicU64::new(0),
             inflight: AtomicU32::new(0),
             poller,
+            groups: Mutex::new(groups::Groups::default()),
+            nr_rings: params.nr_rings,
         })
     }
 
@@ -148,6 +155,44 @@ impl RingShared {
             self.wake();
         }
         self.wake_waiter();
+    }
+
+    /// Posts a completion of a multishot op that goes on (`cqe` carries
+    /// `FASTIO_CQE_F_MORE`). When the CQ has no room it is posted without
+    /// MORE, to the backlog, and the op ends there (returns false): a
+    /// multishot op cannot grow the backlog without bound.
+    pub(crate) fn post_more(&self, cqe: Cqe) -> bool {
+        {
+            let mut side = self.cq_side.lock().unwrap_or_else(|e| e.into_inner());
+            if self.flush_locked(&mut side) && side.producer.push(&cqe).is_ok() {
+                side.producer.publish();
+                drop(side);
+                self.completed.fetch_add(1, Ordering::Relaxed);
+                self.wake_waiter();
+                return true;
+            }
+        }
+        self.post(Cqe {
+            flags: cqe.flags & !abi::FASTIO_CQE_F_MORE,
+            ..cqe
+        });
+        false
+    }
+
+    /// Registers a buffer group for this ring pair (`reg.ring` is ours).
+    ///
+    /// # Safety
+    /// As `Ring::register_buf_ring`: the descriptors, and every buffer they
+    /// name, stay valid until unregistered or the context is gone.
+    pub(crate) unsafe fn register_group(&self, reg: &BufReg) -> Result<(), i32> {
+        let mut g = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: forwarded contract.
+        unsafe { g.register(reg, self.nr_rings) }
+    }
+
+    pub(crate) fn unregister_group(&self, bgid: u16) -> Result<(), i32> {
+        let mut g = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        g.unregister(bgid)
     }
 
     /// Counts an op taken from the SQ; every one is posted exactly once.

@@ -5,8 +5,17 @@
 //!   for each of my rings: flush CQ backlog; pop and handle every SQE
 //!   if ops are parked: epoll_wait(0) and retry the ready ones
 //!   fire expired TIMEOUTs
+//!   retry ops that wait for buffers if their group was refilled
 //!   idle for poller_idle_us? set NEED_WAKEUP, re-check, sleep in epoll_wait
 //! ```
+//!
+//! Buffer selection and multishot (ABI 2): a `BUFFER_SELECT` receive takes
+//! a descriptor from its group only when the receive returns data; on
+//! EAGAIN it parks like any receive, holding nothing. With the group empty
+//! and data waiting, a single-shot op waits in `starving` until the process
+//! adds buffers; a multishot op ends with -ENOBUFS. A multishot op posts a
+//! completion with MORE per result and keeps going (parking when the socket
+//! is drained) until an error, end of stream, cancellation or a full CQ.
 //! Sleeping in epoll_wait rather than on a futex means a sleeping poller is
 //! woken both by a submitter (through its eventfd) and by a parked socket
 //! becoming ready, with no thread in between.
@@ -33,6 +42,21 @@ const PURE_SPIN: Duration = Duration::from_micros(5);
 /// epoll data of the poller's own wake-up eventfd (fds are < 2^31).
 const WAKE_TOKEN: u64 = u64::MAX;
 
+/// Results a multishot op produces in one go before it parks again (the
+/// socket is level-triggered: it comes back at once if more is there), so
+/// one busy connection cannot hold the poller.
+const SHOTS_PER_TURN: usize = 16;
+
+/// One attempt of a buffer-selecting receive or a multishot op.
+enum Shot {
+    /// A result (and cqe flags: the buffer, if one was used).
+    Done(i32, u32),
+    /// The socket has nothing yet: park for readiness.
+    WouldBlock,
+    /// Data is waiting but the group is empty.
+    NoBuffer,
+}
+
 struct Ring {
     shared: Arc<RingShared>,
     sq: SqConsumer,
@@ -44,6 +68,9 @@ pub(crate) struct Poller {
     rings: Vec<Ring>,
     epoll: Epoll,
     parked: ParkTable,
+    /// Single-shot buffer-selecting receives with data waiting and an empty
+    /// group: retried when their group has descriptors again.
+    starving: Vec<Parked>,
     /// Pending TIMEOUT ops: (deadline, sequence, ring, user_data).
     timers: BinaryHeap<Reverse<(Instant, u64, usize, u64)>>,
     timer_seq: u64,
@@ -86,6 +113,7 @@ impl Poller {
                 .collect(),
             epoll,
             parked: ParkTable::default(),
+            starving: Vec::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
             idle: Duration::from_micros(params.idle_us as u64),
@@ -107,6 +135,9 @@ impl Poller {
             }
             if !self.timers.is_empty() {
                 work += self.fire_timers();
+            }
+            if !self.starving.is_empty() {
+                work += self.feed_starving();
             }
             if work > 0 {
                 idle_since = None;
@@ -176,6 +207,14 @@ impl Poller {
             bump(&c.invalid);
             return self.post(ring, sqe.user_data, -errno);
         }
+        if sqe.flags & abi::FASTIO_SQE_BUFFER_SELECT != 0 {
+            let mut groups = self.rings[ring].shared.groups.lock();
+            let groups = groups.as_deref_mut().map_err(|_| ());
+            match groups.ok().and_then(|g| g.get(sqe.buf_group)) {
+                Some(g) => g.armed += 1,
+                None => return self.post(ring, sqe.user_data, -libc::ENOENT),
+            }
+        }
         match sqe.opcode {
             op::TIMEOUT => {
                 let deadline = Instant::now() + Duration::from_nanos(sqe.off);
@@ -186,8 +225,14 @@ impl Poller {
             op::CLOSE => {
                 // Ops parked on the fd would otherwise wait forever: epoll
                 // forgets a closed file. Cancel them first, oldest first.
-                for p in self.parked.cancel(&self.epoll, sqe.fd) {
-                    self.post(p.ring, p.sqe.user_data, -libc::ECANCELED);
+                let mut gone = self.parked.cancel(&self.epoll, sqe.fd);
+                let (starving, rest) = std::mem::take(&mut self.starving)
+                    .into_iter()
+                    .partition(|p| p.sqe.fd == sqe.fd);
+                self.starving = rest;
+                gone.extend::<Vec<Parked>>(starving);
+                for p in gone {
+                    self.finish(p, -libc::ECANCELED, 0);
                 }
                 // SAFETY: closing an fd number is memory-safe; which fds
                 // the process closes is the submitter's business.
@@ -202,8 +247,150 @@ impl Poller {
         }
     }
 
+    /// Posts the last completion of `p` (its only one, unless multishot),
+    /// and releases its hold on its buffer group.
+    fn finish(&mut self, p: Parked, res: i32, flags: u32) {
+        self.release_group(&p);
+        self.rings[p.ring].shared.post(Cqe {
+            user_data: p.sqe.user_data,
+            res,
+            flags,
+        });
+    }
+
+    fn release_group(&self, p: &Parked) {
+        if p.sqe.flags & abi::FASTIO_SQE_BUFFER_SELECT != 0 {
+            let mut groups = self.rings[p.ring].shared.groups.lock();
+            if let Some(g) = groups
+                .as_deref_mut()
+                .ok()
+                .and_then(|g| g.get(p.sqe.buf_group))
+            {
+                g.armed = g.armed.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Parks `p` until its socket is readable.
+    fn park_read(&mut self, p: Parked) {
+        bump(&self.me.counters.parked);
+        if let Err((p, errno)) = self.parked.park(&self.epoll, exec::Interest::Read, p) {
+            self.finish(p, -errno, 0);
+        }
+    }
+
+    /// One non-blocking try of a buffer-selecting receive: a descriptor is
+    /// taken only if the receive returns data into it.
+    fn select_recv(&mut self, p: &Parked) -> Shot {
+        let sqe = &p.sqe;
+        let mut groups = self.rings[p.ring]
+            .shared
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Registered when the op was taken, and not unregistrable while
+        // the op is armed.
+        let Some(g) = groups.get(sqe.buf_group) else {
+            return Shot::Done(-libc::ENOENT, 0);
+        };
+        let Some(d) = g.consumer.peek() else {
+            drop(groups);
+            return match exec::peek_ready(sqe.fd) {
+                r if r == -libc::EAGAIN => Shot::WouldBlock,
+                r if r > 0 => Shot::NoBuffer,
+                r => Shot::Done(r, 0),
+            };
+        };
+        let with_buf = abi::FASTIO_CQE_F_BUFFER | (d.bid as u32) << abi::FASTIO_CQE_BUFFER_SHIFT;
+        let len = match super::groups::usable_len(&d, sqe.len) {
+            Ok(len) => len,
+            Err(e) => {
+                // A bad descriptor is taken (else every op would trip on
+                // it) and its id handed back with the error.
+                g.consumer.advance();
+                return Shot::Done(-e, with_buf);
+            }
+        };
+        match exec::recv_into(sqe.fd, d.addr, len, sqe.op_flags) {
+            r if r > 0 => {
+                g.consumer.advance();
+                Shot::Done(r, with_buf)
+            }
+            r if r == -libc::EAGAIN => Shot::WouldBlock,
+            r if r == -libc::EFAULT => {
+                g.consumer.advance();
+                Shot::Done(r, with_buf)
+            }
+            r => Shot::Done(r, 0),
+        }
+    }
+
+    /// Runs a buffer-selecting or multishot op as far as it goes now.
+    fn attempt_shots(&mut self, p: Parked) {
+        let multi = p.sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0;
+        let accept = p.sqe.opcode == op::ACCEPT;
+        for _ in 0..SHOTS_PER_TURN {
+            let shot = if accept {
+                match exec::try_nonblocking(&p.sqe) {
+                    Outcome::Done(r) => Shot::Done(r, 0),
+                    _ => Shot::WouldBlock,
+                }
+            } else {
+                self.select_recv(&p)
+            };
+            match shot {
+                Shot::WouldBlock => return self.park_read(p),
+                Shot::NoBuffer if multi => return self.finish(p, -libc::ENOBUFS, 0),
+                Shot::NoBuffer => return self.starving.push(p),
+                Shot::Done(res, flags) => {
+                    // An accepted fd may be 0; a receive ends at 0 (EOF).
+                    let ended = res < 0 || (!accept && res == 0);
+                    if !multi || ended {
+                        return self.finish(p, res, flags);
+                    }
+                    let more = Cqe {
+                        user_data: p.sqe.user_data,
+                        res,
+                        flags: flags | abi::FASTIO_CQE_F_MORE,
+                    };
+                    if !self.rings[p.ring].shared.post_more(more) {
+                        // Posted without MORE: the CQ is full, the op ends.
+                        return self.release_group(&p);
+                    }
+                }
+            }
+        }
+        // Turn over: more may be waiting; epoll says so at once if it is.
+        self.park_read(p);
+    }
+
+    /// Retries starving receives whose group has descriptors again.
+    fn feed_starving(&mut self) -> usize {
+        let mut fed = 0;
+        let mut i = 0;
+        while i < self.starving.len() {
+            let p = self.starving[i];
+            let mut groups = self.rings[p.ring].shared.groups.lock();
+            let ready = groups
+                .as_deref_mut()
+                .is_ok_and(|g| g.has_buffers(p.sqe.buf_group));
+            drop(groups);
+            if ready {
+                self.starving.swap_remove(i);
+                fed += 1;
+                self.attempt(p);
+            } else {
+                i += 1;
+            }
+        }
+        fed
+    }
+
     /// Tries an op without blocking, and parks or offloads it if need be.
     fn attempt(&mut self, p: Parked) {
+        if p.sqe.flags & (abi::FASTIO_SQE_BUFFER_SELECT | abi::FASTIO_SQE_MULTISHOT) != 0 {
+            return self.attempt_shots(p);
+        }
         match exec::try_nonblocking(&p.sqe) {
             Outcome::Done(res) => self.post(p.ring, p.sqe.user_data, res),
             Outcome::WouldBlock(interest) => {
@@ -284,6 +471,15 @@ impl Poller {
             .rings
             .iter()
             .any(|r| !r.shared.sq.is_empty() && r.shared.may_take());
+        // Buffers added while we decided to sleep: the process checks
+        // NEED_WAKEUP after publishing its group's tail (same pairing).
+        let fed = self.starving.iter().any(|p| {
+            let mut groups = self.rings[p.ring].shared.groups.lock();
+            groups
+                .as_deref_mut()
+                .is_ok_and(|g| g.has_buffers(p.sqe.buf_group))
+        });
+        let pending = pending || fed;
         if !pending && !self.shared.stop.load(Ordering::SeqCst) {
             bump(&self.me.counters.sleeps);
             let timeout_ms = match self.timers.peek() {
