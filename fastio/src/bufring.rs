@@ -176,7 +176,11 @@ mod tests {
         assert_eq!(c.peek(), None);
         for round in 0..5u16 {
             for i in 0..4u16 {
-                r.push((0x1000 * (i as usize + 1)) as *mut u8, 100 + i as u32, i + round);
+                r.push(
+                    (0x1000 * (i as usize + 1)) as *mut u8,
+                    100 + i as u32,
+                    i + round,
+                );
             }
             assert_eq!(c.available(), 0, "nothing visible before publish");
             r.publish();

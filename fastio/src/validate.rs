@@ -38,9 +38,7 @@ pub fn check(sqe: &Sqe) -> Result<(), i32> {
             op::ACCEPT => sqe.addr == 0 && sqe.off == 0,
             // Each completion fills at most one buffer (len 0); WAITALL
             // would make one wait for a whole buffer.
-            op::RECV => {
-                select && sqe.len == 0 && sqe.op_flags & libc::MSG_WAITALL as u32 == 0
-            }
+            op::RECV => select && sqe.len == 0 && sqe.op_flags & libc::MSG_WAITALL as u32 == 0,
             _ => false,
         };
         if !ok || async_ {

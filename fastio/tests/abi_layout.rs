@@ -299,7 +299,10 @@ fn rust_values() -> HashMap<String, u64> {
         ("FASTIO_IOC_STATS", FASTIO_IOC_STATS as u64),
         ("FASTIO_IOC_TEARDOWN", FASTIO_IOC_TEARDOWN as u64),
         ("FASTIO_IOC_REGISTER_BUFS", FASTIO_IOC_REGISTER_BUFS as u64),
-        ("FASTIO_IOC_UNREGISTER_BUFS", FASTIO_IOC_UNREGISTER_BUFS as u64),
+        (
+            "FASTIO_IOC_UNREGISTER_BUFS",
+            FASTIO_IOC_UNREGISTER_BUFS as u64,
+        ),
     ];
     for (k, v) in consts {
         m.insert(k.to_string(), *v);

@@ -173,7 +173,12 @@ impl Device {
     /// FASTIO_IOC_UNREGISTER_BUFS.
     pub fn unregister_bufs(&self, reg: &abi::BufReg) -> io::Result<()> {
         let mut r = *reg;
-        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_UNREGISTER_BUFS, &mut r).map(drop)
+        ioctl(
+            self.file.as_raw_fd(),
+            abi::FASTIO_IOC_UNREGISTER_BUFS,
+            &mut r,
+        )
+        .map(drop)
     }
 
     pub fn stats(&self) -> io::Result<Stats> {

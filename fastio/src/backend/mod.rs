@@ -395,8 +395,9 @@ impl Ring {
         match &mut self.imp {
             Imp::Shm(r) => match &r.notify {
                 // SAFETY: forwarded contract.
-                Notify::Threads(shared) => unsafe { shared.register_group(&reg) }
-                    .map_err(io::Error::from_raw_os_error),
+                Notify::Threads(shared) => {
+                    unsafe { shared.register_group(&reg) }.map_err(io::Error::from_raw_os_error)
+                }
                 Notify::Kernel(dev, _) => dev.register_bufs(&reg),
             },
             // SAFETY: forwarded contract.
@@ -431,8 +432,7 @@ impl Ring {
         match &mut self.imp {
             Imp::Shm(r) => {
                 fence(Ordering::SeqCst);
-                if r.sq.queue().flags().load(Ordering::Relaxed) & abi::FASTIO_SQ_NEED_WAKEUP != 0
-                {
+                if r.sq.queue().flags().load(Ordering::Relaxed) & abi::FASTIO_SQ_NEED_WAKEUP != 0 {
                     r.notify.wake()?;
                 }
                 Ok(())

@@ -583,7 +583,8 @@ impl Proactor {
             p.put_back(bid);
             return Buffer::None;
         }
-        p.take(bid, res as usize).map_or(Buffer::None, Buffer::Pooled)
+        p.take(bid, res as usize)
+            .map_or(Buffer::None, Buffer::Pooled)
     }
 
     /// Handles one raw completion; `None` if the op continues.

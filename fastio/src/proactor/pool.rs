@@ -99,8 +99,7 @@ impl Pool {
     /// all offered.
     pub(crate) fn new(bgid: u16, count: usize, size: usize) -> io::Result<Pool> {
         let max = crate::abi::FASTIO_MAX_BUF_ENTRIES as usize;
-        if count == 0 || count > max || size == 0 || size > crate::abi::FASTIO_MAX_IO_LEN as usize
-        {
+        if count == 0 || count > max || size == 0 || size > crate::abi::FASTIO_MAX_IO_LEN as usize {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("a pool holds 1..={max} buffers of 1 byte .. 1 GiB"),

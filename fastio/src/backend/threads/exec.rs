@@ -74,14 +74,7 @@ pub fn recv_into(fd: i32, addr: u64, len: u32, op_flags: u32) -> i32 {
 pub fn peek_ready(fd: i32) -> i32 {
     let mut b = [0u8; 1];
     // SAFETY: a one-byte buffer on our stack.
-    result(unsafe {
-        libc::recv(
-            fd,
-            b.as_mut_ptr().cast(),
-            1,
-            libc::MSG_PEEK | DONTWAIT,
-        )
-    })
+    result(unsafe { libc::recv(fd, b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | DONTWAIT) })
 }
 
 fn send(sqe: &Sqe, flags: i32) -> i32 {
