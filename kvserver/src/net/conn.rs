@@ -8,6 +8,7 @@ use crate::proto::reply::Reply;
 use crate::proto::request;
 use crate::server::{Client, Server};
 use bytes::BytesMut;
+use fastio::proactor::PoolBuf;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -29,6 +30,9 @@ pub(super) struct Conn {
     /// Received, not yet parsed bytes (moved into the recv while one is in
     /// flight).
     pub(super) input: BytesMut,
+    /// A pool buffer just received into, parsed in place by `process`,
+    /// which copies what it leaves into `input` and gives the buffer back.
+    pub(super) pooled: Option<PoolBuf>,
     /// How far the parse of an incomplete request at the front of `input`
     /// got (so a huge request is not walked again on every receive).
     pub(super) resume: request::Resume,

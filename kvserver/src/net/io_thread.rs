@@ -26,6 +26,15 @@
 //! that arrived in one recv is answered with one send. A blocked client's
 //! later requests wait in its input until it is unblocked.
 //!
+//! Receive buffers come from a pool (FastIO buffer selection) where the
+//! backend has them: a worker takes a buffer only when data has arrived, so
+//! an idle connection holds no input buffer, and its reply buffer goes back
+//! to a per-thread spare list once sent. A request parsed straight from the
+//! pool buffer leaves only its unparsed tail in the connection (a partial
+//! request); a big argument being received still gets one buffer of its
+//! own, sized for it. Without pools (a uring kernel before 5.19) every
+//! connection keeps its own buffers, as before.
+//!
 //! Tokens carry a per-connection generation (`gen << 32 | slab key`): a
 //! completion for a connection that closed and whose slot was reused is
 //! recognised and dropped. The slot is freed only when the close completed
@@ -67,7 +76,7 @@ use crate::proto::request::{self, Parsed};
 use crate::server::{Client, Server};
 use crate::util::Rng;
 use bytes::{Buf, Bytes, BytesMut};
-use fastio::proactor::{Buffer, Completion, OpKind};
+use fastio::proactor::{Buffer, Completion, OpKind, PoolBuf};
 use fastio::server::accept::{Accepted, Acceptor};
 use fastio::server::{buffer, net, signals};
 use fastio::{Proactor, Ring};
@@ -92,6 +101,13 @@ const IDLE_CHECK_PERIOD: Duration = Duration::from_secs(1);
 /// by a fresh small one once empty, so idle connections stay small.
 const IN_SHRINK: usize = 1024 * 1024;
 const EXPIRE_PERIOD: Duration = Duration::from_millis(100);
+/// The receive pool: its buffer group id, buffer size and count per I/O
+/// thread (4 MB of address space; pages are touched as buffers are used).
+const POOL_BGID: u16 = 1;
+const POOL_BUF_SIZE: usize = 16 * 1024;
+const POOL_BUFS: usize = 256;
+/// Reply buffers kept for reuse per I/O thread (pooled mode).
+const SPARE_OUT_MAX: usize = 64;
 /// Time the active expiry cycle may take per run (Redis: 25% of a 100 ms
 /// tick; we are one of N threads, so less).
 const EXPIRE_BUDGET: Duration = Duration::from_millis(2);
@@ -129,6 +145,11 @@ pub struct Worker {
     /// requests forwarded here (each batch is split off).
     fwd_requests: BytesMut,
     fwd_replies: BytesMut,
+    /// Receives take pool buffers (see the module doc).
+    pooled: bool,
+    /// Reply buffers of connections that went idle, for the next that
+    /// needs one (pooled mode).
+    spare_out: Vec<BytesMut>,
 }
 
 impl Worker {
@@ -141,11 +162,35 @@ impl Worker {
         wake_rx: RawFd,
     ) -> Worker {
         let aof = server.aof().cloned();
+        let mut p = Proactor::new(ring);
+        let pooled = p.supports_pools()
+            && match p.add_pool(POOL_BGID, POOL_BUFS, POOL_BUF_SIZE) {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!(
+                        "kvserver: I/O thread {id}: no receive pool ({e}); a buffer per connection"
+                    );
+                    false
+                }
+            };
+        if id == 0 {
+            eprintln!(
+                "kvserver: receive buffers: {}",
+                if pooled {
+                    format!(
+                        "pooled ({POOL_BUFS} x {} KB per I/O thread, taken when data arrives)",
+                        POOL_BUF_SIZE / 1024
+                    )
+                } else {
+                    "one per connection (no buffer selection on this backend)".to_string()
+                }
+            );
+        }
         Worker {
             id,
             threads,
             server,
-            p: Proactor::new(ring),
+            p,
             acceptor: Acceptor::new(listener, format!("kvserver: I/O thread {id}")),
             wake_rx,
             wake_buf: Some(BytesMut::with_capacity(64)),
@@ -164,6 +209,8 @@ impl Worker {
             held: Vec::new(),
             fwd_requests: BytesMut::new(),
             fwd_replies: BytesMut::new(),
+            pooled,
+            spare_out: Vec::new(),
         }
     }
 
@@ -317,25 +364,35 @@ impl Worker {
                 if conn.closing {
                     return;
                 }
-                match (c.res, c.take_filled()) {
-                    (n, Some(buf)) if n > 0 => {
-                        if watched {
-                            // Behind the requests still waiting in `input`.
-                            conn.input.extend_from_slice(&buf);
-                        } else {
-                            conn.input = buf;
-                        }
-                        // client-query-buffer-limit: Redis closes such a
-                        // client without a reply.
-                        let limit = self.server.config.query_buffer_limit.load(Relaxed);
-                        if conn.input.len() as u64 > limit {
-                            return self.close(key);
-                        }
-                        self.process(key);
-                    }
+                if c.res <= 0 {
                     // 0: the peer closed; < 0: reset or another error.
-                    _ => self.close(key),
+                    return self.close(key);
                 }
+                if let Some(buf) = c.take_pooled() {
+                    if watched || !conn.input.is_empty() {
+                        // Behind the requests (or the partial request)
+                        // waiting in `input`.
+                        conn.input.extend_from_slice(&buf);
+                    } else {
+                        // Parsed where it lies.
+                        conn.pooled = Some(buf);
+                    }
+                } else if let Some(buf) = c.take_filled() {
+                    if watched {
+                        // Behind the requests still waiting in `input`.
+                        conn.input.extend_from_slice(&buf);
+                    } else {
+                        conn.input = buf;
+                    }
+                }
+                // client-query-buffer-limit: Redis closes such a client
+                // without a reply.
+                let limit = self.server.config.query_buffer_limit.load(Relaxed);
+                let held = conn.input.len() + conn.pooled.as_ref().map_or(0, |b| b.len());
+                if held as u64 > limit {
+                    return self.close(key);
+                }
+                self.process(key);
             }
             OpKind::Send => {
                 conn.send_busy = false;
@@ -348,7 +405,13 @@ impl Worker {
                 }
                 if conn.out.buf.is_empty() {
                     if let Buffer::Sent(b) = std::mem::take(&mut c.buf) {
-                        conn.out.buf = buffer::recycle(b);
+                        if !self.pooled {
+                            conn.out.buf = buffer::recycle(b);
+                        } else if self.spare_out.len() < SPARE_OUT_MAX {
+                            // The connection may stay idle for hours: its
+                            // reply buffer serves the next busy one.
+                            self.spare_out.push(buffer::recycle(b));
+                        }
                     }
                 }
                 // Requests may be waiting behind the replies just sent.
@@ -395,6 +458,16 @@ impl Worker {
         // A watching recv leaves `input` here: it can be parsed.
         let mut watch = false;
         if !conn.recv_busy || conn.watching {
+            // Received bytes: in a pool buffer (then `input` is empty), or
+            // in `input`.
+            let pooled: Option<PoolBuf> = conn.pooled.take();
+            let src: &[u8] = match &pooled {
+                Some(b) => b,
+                None => &conn.input,
+            };
+            if !src.is_empty() && conn.out.buf.capacity() == 0 {
+                conn.out.buf = self.spare_out.pop().unwrap_or_else(buffer::conn_buffer);
+            }
             let mut pos = 0;
             let mut clock = crate::util::BatchClock::default();
             // Requests for another thread's shards, gathered while they
@@ -405,7 +478,7 @@ impl Worker {
                 if conn.client.close_after_reply || conn.out.buf.len() + conn.sending >= OUT_HIGH {
                     break;
                 }
-                let data = &conn.input[pos..];
+                let data = &src[pos..];
                 let mut parsed = request::parse_resuming(
                     data,
                     &mut self.ranges,
@@ -499,7 +572,7 @@ impl Worker {
                         // client: the rest of the stream cannot be framed.
                         conn.out.error(&format!("ERR {msg}"));
                         conn.client.close_after_reply = true;
-                        pos = conn.input.len();
+                        pos = src.len();
                     }
                 }
                 if let Some(blocking::Blocked {
@@ -529,9 +602,21 @@ impl Worker {
                     self.wakes.push(owner);
                 }
             }
-            conn.input.advance(pos);
-            if conn.input.is_empty() && conn.input.capacity() > IN_SHRINK {
-                conn.input = buffer::conn_buffer();
+            match &pooled {
+                // Only what is left (a partial request, or requests that
+                // wait) is copied out; the pool buffer goes back.
+                Some(b) => conn.input.extend_from_slice(&b[pos..]),
+                None => conn.input.advance(pos),
+            }
+            drop(pooled);
+            if conn.input.is_empty() {
+                if self.pooled {
+                    if conn.input.capacity() > 0 {
+                        conn.input = BytesMut::new();
+                    }
+                } else if conn.input.capacity() > IN_SHRINK {
+                    conn.input = buffer::conn_buffer();
+                }
             }
             if over_output_limit(&self.server, conn) {
                 return self.close(key);
@@ -576,15 +661,23 @@ impl Worker {
             // A big argument is being received: room for all of it now
             // (and the recv's minimum spare), not by doubling.
             let need = conn.resume.wants() + fastio::proactor::RECV_MIN_SPARE;
-            if need > conn.input.capacity() {
-                conn.input.reserve(need - conn.input.len());
+            if self.pooled && need <= POOL_BUF_SIZE {
+                self.p.recv_pooled(fd, POOL_BGID, tok);
+            } else {
+                if need > conn.input.capacity() {
+                    conn.input.reserve(need - conn.input.len());
+                }
+                let input = std::mem::take(&mut conn.input);
+                self.p.recv(fd, input, tok);
             }
-            let input = std::mem::take(&mut conn.input);
-            self.p.recv(fd, input, tok);
         } else if watch {
             conn.recv_busy = true;
             conn.watching = true;
-            self.p.recv(fd, BytesMut::new(), tok);
+            if self.pooled {
+                self.p.recv_pooled(fd, POOL_BGID, tok);
+            } else {
+                self.p.recv(fd, BytesMut::new(), tok);
+            }
         }
     }
 
@@ -823,7 +916,12 @@ impl Worker {
             } else {
                 None
             };
-            let mut out = Reply::new(buffer::conn_buffer());
+            let mut out = Reply::new(if self.pooled {
+                // Taken from the spares when it has something to say.
+                BytesMut::new()
+            } else {
+                buffer::conn_buffer()
+            });
             if let Some(msg) = refuse {
                 out.buf.extend_from_slice(msg);
                 client.close_after_reply = true;
@@ -837,6 +935,7 @@ impl Worker {
                 closing: false,
                 input: BytesMut::new(),
                 resume: request::Resume::default(),
+                pooled: None,
                 out,
                 client,
                 held: false,
@@ -846,6 +945,8 @@ impl Worker {
             });
             if refuse.is_some() {
                 self.process(key);
+            } else if self.pooled {
+                self.p.recv_pooled(fd, POOL_BGID, token(key, gen));
             } else {
                 self.p.recv(fd, buffer::conn_buffer(), token(key, gen));
             }
