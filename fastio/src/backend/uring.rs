@@ -87,9 +87,15 @@ enum Extra {
 
 struct Slot {
     user_data: u64,
-    /// The entry as submitted, for a single-shot buffer-selecting receive
-    /// that may have to be resubmitted after -ENOBUFS; None otherwise.
-    select: Option<Sqe>,
+    /// A single-shot buffer-selecting receive, which may have to be
+    /// resubmitted after -ENOBUFS: its fd, len and op_flags (the rest of
+    /// the entry follows from them and `group`; kept this small because
+    /// every idle connection has one slot).
+    select: Option<(i32, u32, u32)>,
+    /// `UringRing::added` when it was pushed: if buffers were added since,
+    /// an -ENOBUFS it gets may be stale (io_uring looked before they
+    /// came) and it is resubmitted at once instead of waiting.
+    epoch: u32,
     /// The buffer group of a BUFFER_SELECT op (armed until its last
     /// completion).
     group: Option<u16>,
@@ -125,6 +131,11 @@ pub struct UringRing {
     /// Single-shot receives that found their group empty, to resubmit
     /// once the process adds buffers.
     starving: Vec<Sqe>,
+    /// Calls of `buffers_added` so far (wrapping).
+    added: u32,
+    /// A starving receive must be resubmitted without waiting for the
+    /// next `buffers_added` (see `Slot::epoch`).
+    retry_now: bool,
     /// Whether this kernel has provided-buffer rings (5.19+).
     buffer_rings: bool,
 }
@@ -205,6 +216,8 @@ impl UringRing {
                 counters: rc,
                 groups: Vec::new(),
                 starving: Vec::new(),
+                added: 0,
+                retry_now: false,
                 buffer_rings: false,
             });
             let last = rings.len() - 1;
@@ -337,6 +350,14 @@ impl UringRing {
     /// The process added buffers: resubmit the receives that waited for
     /// them (they go back to the SQ; a full SQ keeps the rest for later).
     pub(crate) fn buffers_added(&mut self) -> io::Result<()> {
+        self.added = self.added.wrapping_add(1);
+        self.resubmit_starving();
+        self.submit().map(drop)
+    }
+
+    /// Moves the receives that waited for buffers back into the SQ (a full
+    /// SQ keeps the rest for later); the next submit sends them.
+    fn resubmit_starving(&mut self) {
         while let Some(sqe) = self.starving.last().copied() {
             // Counted as armed already: undo before push counts it again.
             self.group_armed(sqe.buf_group, -1);
@@ -346,7 +367,6 @@ impl UringRing {
             }
             self.starving.pop();
         }
-        self.submit().map(drop)
     }
 
     fn is_drained(&self, fd: i32) -> bool {
@@ -474,7 +494,8 @@ impl UringRing {
         let entry = Self::translate(sqe, is_recv && self.is_drained(sqe.fd), &mut extra);
         let key = self.slots.insert(Slot {
             user_data: sqe.user_data,
-            select: (select && !multishot).then_some(*sqe),
+            select: (select && !multishot).then_some((sqe.fd, sqe.len, sqe.op_flags)),
+            epoch: self.added,
             group: select.then_some(sqe.buf_group),
             recv_fd: if is_recv { sqe.fd } else { -1 },
             _extra: extra,
@@ -584,10 +605,24 @@ impl UringRing {
                     let drained = c.result() > 0 && !io_uring::cqueue::sock_nonempty(c.flags());
                     set_drained(&mut self.drained, slot.recv_fd, drained);
                 }
-                if let Some(sqe) = slot.select {
+                if let (Some((fd, len, op_flags)), Some(bgid)) = (slot.select, slot.group) {
                     if c.result() == -libc::ENOBUFS {
-                        // Empty group: wait for buffers_added, still armed.
-                        self.starving.push(sqe);
+                        // Empty group: wait for buffers_added, still armed
+                        // (or go again at once if some came since it was
+                        // pushed: that call saw no starving op to resubmit).
+                        if slot.epoch != self.added {
+                            self.retry_now = true;
+                        }
+                        self.starving.push(Sqe {
+                            opcode: op::RECV,
+                            flags: abi::FASTIO_SQE_BUFFER_SELECT,
+                            buf_group: bgid,
+                            fd,
+                            len,
+                            op_flags,
+                            user_data: slot.user_data,
+                            ..Default::default()
+                        });
                         continue;
                     }
                 }
@@ -600,6 +635,10 @@ impl UringRing {
                     flags,
                 });
             }
+        }
+        drop(cq);
+        if std::mem::take(&mut self.retry_now) {
+            self.resubmit_starving();
         }
     }
 
