@@ -72,8 +72,7 @@ impl Device {
                     format!(
                         "{DEVICE}: the kernel module speaks fastio ABI version {}, \
                          this process version {} (rebuild one to match the other)",
-                        p.version,
-                        params.version
+                        p.version, params.version
                     ),
                 ));
             }
@@ -191,7 +190,12 @@ impl Device {
     /// op of the group is armed.
     pub fn unregister_bufs(&self, reg: &BufReg) -> io::Result<()> {
         let mut r = *reg;
-        ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_UNREGISTER_BUFS, &mut r).map(drop)
+        ioctl(
+            self.file.as_raw_fd(),
+            abi::FASTIO_IOC_UNREGISTER_BUFS,
+            &mut r,
+        )
+        .map(drop)
     }
 
     pub fn stats(&self) -> io::Result<Stats> {
