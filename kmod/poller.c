@@ -368,6 +368,11 @@ static bool has_work(struct fastio_poller *po)
 	if (READ_ONCE(po->ctx->stopping) || READ_ONCE(po->kick) ||
 	    !list_empty_careful(&po->ready) || !list_empty_careful(&po->inbox))
 		return true;
+	/* A final fput() of ours is waiting to run in user mode (the loop
+	 * returns -EAGAIN for it): say, a socket whose last op an inbox CLOSE
+	 * just cancelled. Asleep, we would keep it open indefinitely. */
+	if (task_work_pending(current))
+		return true;
 	for_each_my_ring(po, r, i)
 		if (fastio_sq_pending(r) && may_consume(r))
 			return true;
