@@ -13,6 +13,7 @@
  *               awake (no WAKE: it must see the new tail itself)
  *   enobufs     a multishot RECV ends with -ENOBUFS, without MORE
  *   eof, error  a multishot RECV until the end of the stream / a reset
+ *   cqfull      ... until the CQ is full: that result without MORE
  *   close       cancelled by CLOSE submitted on another ring (poller):
  *               exactly one -ECANCELED without MORE; the peer sees EOF
  *   accept      multishot ACCEPT: a completion with MORE per connection,
@@ -113,7 +114,8 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-static struct ctx *ctx_open(unsigned int rings, unsigned int idle_us, unsigned int sq_entries)
+static struct ctx *ctx_open_cq(unsigned int rings, unsigned int idle_us, unsigned int sq_entries,
+			       unsigned int cq_entries)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	unsigned int i;
@@ -123,7 +125,7 @@ static struct ctx *ctx_open(unsigned int rings, unsigned int idle_us, unsigned i
 	CHECK(c->dev >= 0, "open /dev/fastio");
 	c->p.version = FASTIO_ABI_VERSION;
 	c->p.sq_entries = sq_entries;
-	c->p.cq_entries = 2 * sq_entries;
+	c->p.cq_entries = cq_entries;
 	c->p.nr_rings = rings;
 	c->p.max_ker_worker = rings;	/* ring i -> poller i */
 	c->p.max_wq_worker = 1;
@@ -152,6 +154,11 @@ static struct ctx *ctx_open(unsigned int rings, unsigned int idle_us, unsigned i
 	}
 	c->nth = rings + 1;
 	return c;
+}
+
+static struct ctx *ctx_open(unsigned int rings, unsigned int idle_us, unsigned int sq_entries)
+{
+	return ctx_open_cq(rings, idle_us, sq_entries, 2 * sq_entries);
 }
 
 static void ctx_join(struct ctx *c)
@@ -649,6 +656,48 @@ static void t_eof(void)
 	close(sv[1]);
 	ctx_close(c);
 	printf("bufsel: multishot until EOF PASS\n");
+}
+
+/* A multishot RECV whose results fill the CQ: the one that does not fit is
+ * its last, posted to the backlog without MORE. */
+static void t_cqfull(void)
+{
+	struct ctx *c = ctx_open_cq(1, 0, 8, 8);
+	struct group *g = group_new(16, 64, 16);
+	struct ring *r = &c->r[0];
+	struct fastio_sqe e;
+	int sv[2], i, n;
+
+	spair(sv);
+	CHECK(reg(c, 0, 0, g) == 0, "REGISTER");
+	for (i = 0; i < 16; i++)
+		group_add(g, i);
+	e = recv_sel(sv[0], 0, 1, 61);
+	submit(c, 0, &e);
+	/* One byte at a time, each once the previous one's completion is in
+	 * the CQ (not reaped), until the CQ overflows. */
+	for (n = 0; !(__atomic_load_n(&r->cqh->flags, __ATOMIC_ACQUIRE) & FASTIO_CQ_OVERFLOW); n++) {
+		uint64_t deadline = now_ms() + 10000;
+
+		CHECK(n <= 8, "cqfull: no overflow after %d results", n);
+		put(sv[1], "x");
+		while (__atomic_load_n(&r->cqh->tail, __ATOMIC_ACQUIRE) - r->cqh->head < (uint32_t)n + 1 &&
+		       !(__atomic_load_n(&r->cqh->flags, __ATOMIC_ACQUIRE) & FASTIO_CQ_OVERFLOW)) {
+			CHECK(now_ms() < deadline, "cqfull: result %d not posted", n);
+			usleep(1000);
+		}
+	}
+	CHECK(n == 9, "cqfull: overflow after %d results, want 9", n);
+	for (i = 0; i < 8; i++)
+		expect(c, 0, 61, 1, buf_flags(i, 1), "cqfull: results that fit");
+	/* WAIT moves the backlog in: the last result, without MORE. */
+	expect(c, 0, 61, 1, buf_flags(8, 0), "cqfull: the result that did not fit");
+	put(sv[1], "y");
+	expect_none(c, 0, 300, "cqfull: after the op ended");
+	close(sv[0]);
+	close(sv[1]);
+	ctx_close(c);
+	printf("bufsel: multishot ended by a full CQ PASS\n");
 }
 
 static void t_error(void)
@@ -1155,6 +1204,7 @@ int main(int argc, char **argv)
 	t_refill();
 	t_enobufs();
 	t_eof();
+	t_cqfull();
 	t_error();
 	t_close();
 	t_accept();
