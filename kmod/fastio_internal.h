@@ -19,6 +19,8 @@
 
 struct fastio_ctx;
 struct fastio_poller;
+struct fastio_buf_group;
+struct socket;
 
 #define FASTIO_BY_FILE_BUCKETS	64
 
@@ -56,11 +58,19 @@ struct fastio_ring {
 
 	atomic_t inflight;		/* reqs parked, queued or timing */
 	wait_queue_head_t cq_wait;	/* FASTIO_IOC_WAIT sleepers */
+
+	/* Buffer groups (bufs.c). bufs_lock guards the table and each group's
+	 * pin count; it nests inside ctx->lock and cq_lock (a req freed by a
+	 * canceller or inside a CQ batch unpins its group). */
+	struct mutex bufs_lock;
+	struct fastio_buf_group **bgroups;	/* [FASTIO_MAX_BUF_GROUPS], allocated
+						 * at the first registration */
 } ____cacheline_aligned_in_smp;
 
 enum fastio_req_state {
 	FASTIO_REQ_RUNNING,	/* owned by the thread executing it */
-	FASTIO_REQ_PARKED,	/* on poller->parked, armed on a wait queue or timer */
+	FASTIO_REQ_PARKED,	/* on poller->parked, armed on a wait queue or timer;
+				 * or on poller->nobuf, waiting for a buffer */
 	FASTIO_REQ_READY,	/* on poller->ready, to be retried or completed */
 	FASTIO_REQ_CANCELLED,	/* taken by a canceller */
 };
@@ -73,6 +83,9 @@ struct fastio_req {
 	struct fastio_sqe sqe;		/* private copy, made once */
 	struct fastio_ring *ring;
 	struct file *file;		/* reference held for the req's lifetime */
+	/* BUFFER_SELECT: the group it takes buffers from, pinned for the req's
+	 * lifetime (UNREGISTER_BUFS says -EBUSY meanwhile). */
+	struct fastio_buf_group *group;
 	enum fastio_req_state state;	/* under poller->ready_lock when listed */
 	int res;			/* result for a fired TIMEOUT */
 
@@ -107,6 +120,13 @@ struct fastio_poller {
 	 * cancels them itself, the only thread that may see its reqs between
 	 * states (poll.c). */
 	struct list_head inbox;
+
+	/* Reqs waiting for a buffer of an empty group (FASTIO_REQ_PARKED, on no
+	 * wait queue). Only the thread that owns the poller's reqs touches it
+	 * (changes are made under ready_lock, as cancellers claim reqs there);
+	 * the loop re-reads the groups' tails each pass (bufs.c). */
+	struct list_head nobuf;
+	unsigned long bufs_gen;		/* pass number of those re-reads */
 
 	/* Parked and ready reqs by file, so that CLOSE cancels in proportion
 	 * to the fd's own ops. Touched only by the thread that owns the
@@ -164,6 +184,7 @@ void fastio_free_rings(struct fastio_ctx *ctx);
 
 /* ring.c */
 void fastio_post(struct fastio_ring *r, u64 user_data, s32 res);
+bool fastio_post_flags(struct fastio_ring *r, u64 user_data, s32 res, u32 flags);
 bool fastio_flush_backlog(struct fastio_ring *r);
 void fastio_free_backlog(struct fastio_ring *r);
 u32 fastio_cq_ready(struct fastio_ring *r);
@@ -180,6 +201,7 @@ void fastio_poller_kick(struct fastio_poller *po);
 struct fastio_req *fastio_req_alloc(struct fastio_ring *r, const struct fastio_sqe *sqe,
 				    struct file *file);
 void fastio_req_finish(struct fastio_req *req, s32 res);
+void fastio_req_complete(struct fastio_req *req, s32 res, u32 cflags);
 void fastio_req_free(struct fastio_req *req);
 
 /* ops.c */
@@ -189,11 +211,30 @@ enum fastio_next {
 	FASTIO_DONE,		/* *res is the result: post it */
 	FASTIO_PARK,		/* not ready: park on *events */
 	FASTIO_OFFLOAD,		/* may sleep: hand to a blocking worker */
+	FASTIO_NOBUF,		/* data is there, the group is empty: wait for a
+				 * buffer (single-shot BUFFER_SELECT) */
 };
 struct file *fastio_fget(int fd);
 enum fastio_next fastio_exec_nonblock(const struct fastio_sqe *sqe, struct file *file, int *res,
 				      __poll_t *events);
 int fastio_exec_blocking(const struct fastio_sqe *sqe, struct file *file);
+int fastio_recv_buf(struct socket *sock, u64 addr, u32 len, unsigned int flags);
+
+/* bufs.c */
+/* What one attempt at an op came to, besides enum fastio_next. */
+struct fastio_attempt {
+	int res;		/* FASTIO_DONE: the result */
+	u32 cflags;		/* FASTIO_DONE: cqe flags (a buffer taken) */
+	__poll_t events;	/* FASTIO_PARK: what to wait for */
+};
+int fastio_register_bufs(struct fastio_ctx *ctx, const struct fastio_buf_reg __user *uarg);
+int fastio_unregister_bufs(struct fastio_ctx *ctx, const struct fastio_buf_reg __user *uarg);
+struct fastio_buf_group *fastio_buf_get(struct fastio_ring *r, u16 bgid);
+void fastio_buf_put(struct fastio_ring *r, struct fastio_buf_group *g);
+void fastio_free_bufs(struct fastio_ring *r);
+enum fastio_next fastio_recv_select(struct fastio_req *req, struct fastio_attempt *at);
+bool fastio_buf_available(struct fastio_buf_group *g, unsigned long gen);
+unsigned int fastio_recheck_bufs(struct fastio_poller *po);
 
 /* poll.c */
 int fastio_arm(struct fastio_poller *po, struct fastio_req *req, __poll_t events);
@@ -204,6 +245,7 @@ void fastio_untrack(struct fastio_poller *po, struct fastio_req *req);
 void fastio_cancel_elsewhere(struct fastio_poller *po, struct file *file);
 void fastio_run_inbox(struct fastio_poller *po);
 void fastio_free_inbox(struct fastio_poller *po);
+int fastio_park_nobuf(struct fastio_poller *po, struct fastio_req *req);
 
 /* wq.c */
 void fastio_wq_queue(struct fastio_ctx *ctx, struct fastio_req *req);

@@ -10,6 +10,7 @@
  *                    blocking worker (wq.c) until TEARDOWN or a signal
  *   WAKE / WAIT   -> wake a sleeping poller / sleep until completions
  *   STATS         -> counters
+ *   REGISTER_BUFS / UNREGISTER_BUFS -> buffer groups (bufs.c)
  *   TEARDOWN      -> workers return
  *   release       -> (last close and munmap) everything left is cancelled
  *                    and freed
@@ -385,6 +386,15 @@ static long fastio_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EPERM;
 		stop_everything(ctx, false);
 		return 0;
+	case FASTIO_IOC_REGISTER_BUFS:
+		/* The group names memory of the opener's: only its threads. */
+		if (!is_owner(ctx))
+			return -EPERM;
+		return fastio_register_bufs(ctx, uarg);
+	case FASTIO_IOC_UNREGISTER_BUFS:
+		if (!is_owner(ctx))
+			return -EPERM;
+		return fastio_unregister_bufs(ctx, uarg);
 	}
 	return -ENOTTY;
 }
@@ -413,6 +423,11 @@ static int __init fastio_init(void)
 	BUILD_BUG_ON(sizeof(struct fastio_sqe) != 64);
 	BUILD_BUG_ON(sizeof(struct fastio_cqe) != 16);
 	BUILD_BUG_ON(sizeof(struct fastio_stats) != 16 * sizeof(__u64));
+	BUILD_BUG_ON(sizeof(struct fastio_buf) != 16);
+	BUILD_BUG_ON(offsetof(struct fastio_buf, resv) != 14);	/* the tail */
+	BUILD_BUG_ON(sizeof(struct fastio_buf_reg) != 32);
+	/* The tail is 16 bits: a group may not hold more than it counts. */
+	BUILD_BUG_ON(FASTIO_MAX_BUF_ENTRIES > 32768);
 	/* One busy bit per by_file bucket in an unsigned long. */
 	BUILD_BUG_ON(FASTIO_BY_FILE_BUCKETS > BITS_PER_LONG ||
 		     !is_power_of_2(FASTIO_BY_FILE_BUCKETS));

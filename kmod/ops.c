@@ -40,17 +40,25 @@ static void __user *uptr(u64 addr)
 	return u64_to_user_ptr(addr);
 }
 
-static int fio_recv(struct socket *sock, const struct fastio_sqe *sqe, unsigned int flags)
+/* Receives into the user buffer [addr, addr + len): a RECV's own, or one a
+ * BUFFER_SELECT RECV took from its group (bufs.c). */
+int fastio_recv_buf(struct socket *sock, u64 addr, u32 len, unsigned int flags)
 {
 	struct msghdr msg = {};
 	struct iovec iov;
 	int ret;
 
-	ret = import_single_range(ITER_DEST, uptr(sqe->addr), sqe->len, &iov, &msg.msg_iter);
+	/* access_ok() inside: a kernel address is -EFAULT here. */
+	ret = import_single_range(ITER_DEST, uptr(addr), len, &iov, &msg.msg_iter);
 	if (ret)
 		return ret;
 	msg.msg_flags = flags;
 	return sock_recvmsg(sock, &msg, flags);
+}
+
+static int fio_recv(struct socket *sock, const struct fastio_sqe *sqe, unsigned int flags)
+{
+	return fastio_recv_buf(sock, sqe->addr, sqe->len, flags);
 }
 
 static int fio_send(struct socket *sock, const struct fastio_sqe *sqe, unsigned int flags)

@@ -180,6 +180,24 @@ int fastio_arm(struct fastio_poller *po, struct fastio_req *req, __poll_t events
 	return 0;
 }
 
+/* Parks `req` until its buffer group has a descriptor for it: on the
+ * poller's nobuf list, on no wait queue (the loop re-reads the group's tail,
+ * fastio_recheck_bufs). Tracked by file like any parked req, so CLOSE,
+ * teardown and release find it. Returns -ECANCELED if its fd was closed. */
+int fastio_park_nobuf(struct fastio_poller *po, struct fastio_req *req)
+{
+	unsigned long flags;
+
+	if (!track(po, req))
+		return -ECANCELED;
+	fastio_disarm(req);	/* a previous park's wait entry, if any */
+	spin_lock_irqsave(&po->ready_lock, flags);
+	req->state = FASTIO_REQ_PARKED;
+	list_add_tail(&req->node, &po->nobuf);
+	spin_unlock_irqrestore(&po->ready_lock, flags);
+	return 0;
+}
+
 static enum hrtimer_restart fastio_timer_fn(struct hrtimer *timer)
 {
 	struct fastio_req *req = container_of(timer, struct fastio_req, timer);
@@ -210,7 +228,8 @@ static void claim(struct fastio_req *req, struct list_head *victims)
 }
 
 /*
- * Cancels every parked or ready req on `file`, or every req of the poller
+ * Cancels every parked (on a wait queue, a timer or waiting for a buffer)
+ * or ready req on `file`, or every req of the poller
  * when `file` is NULL (teardown, release): completed with -ECANCELED when
  * `post`, else freed without a completion (nobody will read the rings).
  * Only the thread that owns the poller's reqs may call it: the poller's
@@ -236,6 +255,8 @@ void fastio_cancel(struct fastio_poller *po, struct file *file, bool post)
 		list_for_each_entry_safe(req, tmp, &po->parked, node)
 			claim(req, &victims);
 		list_for_each_entry_safe(req, tmp, &po->ready, node)
+			claim(req, &victims);
+		list_for_each_entry_safe(req, tmp, &po->nobuf, node)
 			claim(req, &victims);
 	}
 	spin_unlock_irqrestore(&po->ready_lock, flags);

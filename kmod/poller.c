@@ -7,7 +7,8 @@
  *   loop:
  *     for each ring this poller serves: flush its CQ backlog, then pop and
  *       handle every submission (copied once into kernel memory)
- *     retry the parked ops whose socket became ready, post fired TIMEOUTs
+ *     retry the parked ops whose socket became ready, and those waiting for
+ *       a buffer whose group got one (bufs.c); post fired TIMEOUTs
  *     idle for idle_us? set SQ NEED_WAKEUP on each ring, re-check, sleep
  *
  * An op is tried once without blocking. Not ready: parked on the socket's
@@ -50,6 +51,8 @@ void fastio_req_free(struct fastio_req *req)
 
 	if (req->file)
 		fput(req->file);
+	if (req->group)
+		fastio_buf_put(r, req->group);
 	kfree(req);
 	if (atomic_dec_return(&r->inflight) == FASTIO_MAX_INFLIGHT - 1)
 		fastio_poller_kick(r->poller);
@@ -58,7 +61,13 @@ void fastio_req_free(struct fastio_req *req)
 /* Posts the req's completion and frees it. */
 void fastio_req_finish(struct fastio_req *req, s32 res)
 {
-	fastio_post(req->ring, req->sqe.user_data, res);
+	fastio_req_complete(req, res, 0);
+}
+
+/* The same with cqe flags (a buffer taken). Never F_MORE: this ends it. */
+void fastio_req_complete(struct fastio_req *req, s32 res, u32 cflags)
+{
+	fastio_post_flags(req->ring, req->sqe.user_data, res, cflags);
 	fastio_req_free(req);
 }
 
@@ -89,12 +98,20 @@ static bool may_consume(struct fastio_ring *r)
 
 /* Parks, offloads or completes a req after an attempt came to `next`. */
 static void settle(struct fastio_poller *po, struct fastio_req *req, enum fastio_next next,
-		   int res, __poll_t events)
+		   const struct fastio_attempt *at)
 {
+	u32 cflags = 0;
+	int res;
+
 	switch (next) {
 	case FASTIO_PARK:
 		po->stats.parked++;
-		res = fastio_arm(po, req, events);
+		res = fastio_arm(po, req, at->events);
+		if (!res)
+			return;
+		break;
+	case FASTIO_NOBUF:
+		res = fastio_park_nobuf(po, req);
 		if (!res)
 			return;
 		break;
@@ -104,10 +121,94 @@ static void settle(struct fastio_poller *po, struct fastio_req *req, enum fastio
 		fastio_wq_queue(po->ctx, req);
 		return;
 	case FASTIO_DONE:
+	default:
+		res = at->res;
+		cflags = at->cflags;
 		break;
 	}
 	fastio_untrack(po, req);
-	fastio_req_finish(req, res);
+	fastio_req_complete(req, res, cflags);
+}
+
+/* A multishot op's result that lets it go on: a connection, or bytes (0 is
+ * the end of the stream, a negative value an error: both end it). */
+static bool is_shot(const struct fastio_req *req, int res)
+{
+	if (!(req->sqe.flags & FASTIO_SQE_MULTISHOT))
+		return false;
+	return req->sqe.opcode == FASTIO_OP_ACCEPT ? res >= 0 : res > 0;
+}
+
+/* One non-blocking attempt at a req, with or without a selected buffer. */
+static enum fastio_next attempt(struct fastio_req *req, struct fastio_attempt *at)
+{
+	if (req->sqe.flags & FASTIO_SQE_BUFFER_SELECT)
+		return fastio_recv_select(req, at);
+	return fastio_exec_nonblock(&req->sqe, req->file, &at->res, &at->events);
+}
+
+/*
+ * Tries a req (a fresh BUFFER_SELECT or MULTISHOT op, or one made ready)
+ * and settles it. A multishot op's result is posted with F_MORE and the op
+ * parks again for the next one (arming sees readiness that is already
+ * there, so remaining data is taken on the next pass, not in a loop here);
+ * if the CQ had no room, that result was its last, posted without MORE.
+ */
+static void run_req(struct fastio_poller *po, struct fastio_req *req)
+{
+	struct fastio_attempt at = {};
+	enum fastio_next next = attempt(req, &at);
+
+	if (next == FASTIO_DONE && is_shot(req, at.res)) {
+		if (!fastio_post_flags(req->ring, req->sqe.user_data, at.res,
+				       at.cflags | FASTIO_CQE_F_MORE)) {
+			fastio_untrack(po, req);
+			fastio_req_free(req);
+			return;
+		}
+		next = FASTIO_PARK;	/* at.events: what the attempt waits for */
+	}
+	settle(po, req, next, &at);
+}
+
+/*
+ * BUFFER_SELECT and MULTISHOT ops get a req before their first attempt:
+ * they may take a buffer, post several completions or wait for a buffer.
+ * The req pins its group (-ENOENT: not registered for this ring).
+ */
+static void start_req(struct fastio_poller *po, struct fastio_ring *r,
+		      const struct fastio_sqe *sqe)
+{
+	struct fastio_buf_group *g = NULL;
+	struct fastio_req *req;
+	struct file *file;
+	int res;
+
+	if (sqe->flags & FASTIO_SQE_BUFFER_SELECT) {
+		g = fastio_buf_get(r, sqe->buf_group);
+		if (!g) {
+			fastio_post(r, sqe->user_data, -ENOENT);
+			return;
+		}
+	}
+	file = fastio_fget(sqe->fd);
+	if (IS_ERR(file)) {
+		res = PTR_ERR(file);
+		goto fail;
+	}
+	req = fastio_req_alloc(r, sqe, file);
+	if (!req) {
+		fput(file);
+		res = -ENOMEM;
+		goto fail;
+	}
+	req->group = g;		/* the req's pin from now on */
+	run_req(po, req);
+	return;
+fail:
+	if (g)
+		fastio_buf_put(r, g);
+	fastio_post(r, sqe->user_data, res);
 }
 
 /*
@@ -171,6 +272,10 @@ static void handle(struct fastio_poller *po, struct fastio_ring *r, const struct
 		fastio_arm_timeout(po, req);
 		return;
 	}
+	if (sqe->flags & (FASTIO_SQE_BUFFER_SELECT | FASTIO_SQE_MULTISHOT)) {
+		start_req(po, r, sqe);
+		return;
+	}
 
 	file = fastio_fget(sqe->fd);
 	if (IS_ERR(file)) {
@@ -193,7 +298,7 @@ static void handle(struct fastio_poller *po, struct fastio_ring *r, const struct
 		fastio_post(r, sqe->user_data, -ENOMEM);
 		return;
 	}
-	settle(po, req, next, 0, events);
+	settle(po, req, next, &(struct fastio_attempt){ .events = events });
 }
 
 /* Retries parked ops whose socket became ready and completes fired
@@ -214,10 +319,6 @@ static unsigned int run_ready(struct fastio_poller *po)
 	spin_unlock_irqrestore(&po->ready_lock, flags);
 
 	list_for_each_entry_safe(req, tmp, &batch, node) {
-		enum fastio_next next;
-		__poll_t events = 0;
-		int res = 0;
-
 		list_del_init(&req->node);
 		n++;
 		if (req->sqe.opcode == FASTIO_OP_TIMEOUT) {
@@ -228,10 +329,8 @@ static unsigned int run_ready(struct fastio_poller *po)
 		}
 		po->stats.requeued++;
 		/* Not ready after all (spurious or stolen readiness)? Then it
-		 * parks again through settle(). (Two statements: C leaves the
-		 * order of argument evaluation open, and res is set by the call.) */
-		next = fastio_exec_nonblock(&req->sqe, req->file, &res, &events);
-		settle(po, req, next, res, events);
+		 * parks again through settle(). */
+		run_req(po, req);
 	}
 	return n;
 }
@@ -269,6 +368,11 @@ static bool has_work(struct fastio_poller *po)
 	if (READ_ONCE(po->ctx->stopping) || READ_ONCE(po->kick) ||
 	    !list_empty_careful(&po->ready) || !list_empty_careful(&po->inbox))
 		return true;
+	/* A final fput() of ours is waiting to run in user mode (the loop
+	 * returns -EAGAIN for it): say, a socket whose last op an inbox CLOSE
+	 * just cancelled. Asleep, we would keep it open indefinitely. */
+	if (task_work_pending(current))
+		return true;
 	for_each_my_ring(po, r, i)
 		if (fastio_sq_pending(r) && may_consume(r))
 			return true;
@@ -301,7 +405,11 @@ static int poller_sleep(struct fastio_poller *po)
 
 	set_need_wakeup(po, true);
 	smp_mb();
-	if (!has_work(po)) {
+	/* Buffers the process added before it could see NEED_WAKEUP (it
+	 * publishes a group's tail, then reads the flag: the same race). Not
+	 * in has_work(): reading user memory may fault and sleep, which the
+	 * condition of wait_event must not. */
+	if (!fastio_recheck_bufs(po) && !has_work(po)) {
 		po->stats.sleeps++;
 		ret = wait_event_interruptible(po->wait, has_work(po));
 		po->stats.wakeups++;
@@ -335,7 +443,9 @@ int fastio_run_poller(struct fastio_ctx *ctx, struct fastio_poller *po)
 			return -EAGAIN;
 		po->stats.loops++;
 		fastio_run_inbox(po);
-		work = drain_rings(po) + run_ready(po);
+		work = drain_rings(po);
+		work += fastio_recheck_bufs(po);
+		work += run_ready(po);
 		if (work) {
 			idle_since = 0;
 			cond_resched();

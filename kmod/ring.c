@@ -54,13 +54,45 @@ bool fastio_sq_pop(struct fastio_ring *r, struct fastio_sqe *out)
 	return true;
 }
 
+/* BUFFER_SELECT: the worker supplies the buffer, so a RECV with no address,
+ * a group in range, and a poller to run it (blocking workers take no
+ * buffers). MULTISHOT: ACCEPT, or a BUFFER_SELECT RECV without WAITALL
+ * (which would make one completion wait for a whole buffer); never ASYNC. */
+static int check_select_multi(const struct fastio_sqe *sqe)
+{
+	bool select = sqe->flags & FASTIO_SQE_BUFFER_SELECT;
+	bool multi = sqe->flags & FASTIO_SQE_MULTISHOT;
+	bool async = sqe->flags & FASTIO_SQE_ASYNC;
+
+	if (select) {
+		if (sqe->opcode != FASTIO_OP_RECV || sqe->addr ||
+		    sqe->buf_group >= FASTIO_MAX_BUF_GROUPS || async)
+			return -EINVAL;
+	} else if (sqe->buf_group) {
+		return -EINVAL;
+	}
+	if (multi) {
+		if (async)
+			return -EINVAL;
+		/* One address buffer cannot serve many connections. */
+		if (sqe->opcode == FASTIO_OP_ACCEPT)
+			return (sqe->addr || sqe->off) ? -EINVAL : 0;
+		/* A buffer's worth per completion (len 0); no WAITALL. */
+		if (sqe->opcode != FASTIO_OP_RECV || !select || sqe->len ||
+		    (sqe->op_flags & MSG_WAITALL))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* Same rules as fastio/src/validate.rs: bad entries complete with -EINVAL. */
 int fastio_check_sqe(const struct fastio_sqe *sqe)
 {
-	/* BUFFER_SELECT and MULTISHOT are not implemented here yet. */
-	if (sqe->opcode >= FASTIO_OP_LAST || (sqe->flags & ~FASTIO_SQE_ASYNC))
+	if (sqe->opcode >= FASTIO_OP_LAST || (sqe->flags & ~FASTIO_SQE_VALID_FLAGS))
 		return -EINVAL;
-	if (sqe->buf_group || sqe->resv1[0] || sqe->resv1[1] || sqe->resv1[2])
+	if (sqe->resv1[0] || sqe->resv1[1] || sqe->resv1[2])
+		return -EINVAL;
+	if (check_select_multi(sqe))
 		return -EINVAL;
 	switch (sqe->opcode) {
 	case FASTIO_OP_RECV:
@@ -201,14 +233,27 @@ void fastio_cq_batch_end(struct fastio_ring *r)
  */
 void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 {
-	struct fastio_cqe cqe = { .user_data = user_data, .res = res };
+	fastio_post_flags(r, user_data, res, 0);
+}
+
+/*
+ * As fastio_post, with cqe flags. A completion with FASTIO_CQE_F_MORE (a
+ * multishot op going on) that does not fit in the CQ is posted to the
+ * backlog WITHOUT MORE, and false is returned: the op must end there (the
+ * process re-arms it), or one op could grow the backlog without bound.
+ */
+bool fastio_post_flags(struct fastio_ring *r, u64 user_data, s32 res, u32 flags)
+{
+	struct fastio_cqe cqe = { .user_data = user_data, .res = res, .flags = flags };
+	bool fits;
 	/* Only this thread ever stores `current` here: no lock needed to
 	 * recognise our own batch. */
 	bool batched = READ_ONCE(r->batcher) == current;
 
 	if (!batched)
 		mutex_lock(&r->cq_lock);
-	if (flush_locked(r) && cq_space(r)) {
+	fits = flush_locked(r) && cq_space(r);
+	if (fits) {
 		cq_write(r, &cqe);
 		if (batched)
 			r->batch_posted = true;
@@ -221,6 +266,7 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 		 * completion would leave the process waiting forever. */
 		ovf = kmalloc(sizeof(*ovf), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 		ovf->cqe = cqe;
+		ovf->cqe.flags &= ~FASTIO_CQE_F_MORE;
 		list_add_tail(&ovf->node, &r->backlog);
 		WRITE_ONCE(r->cq_hdr->overflow, READ_ONCE(r->cq_hdr->overflow) + 1);
 		WRITE_ONCE(r->overflowed, r->overflowed + 1);
@@ -240,6 +286,7 @@ void fastio_post(struct fastio_ring *r, u64 user_data, s32 res)
 		mutex_unlock(&r->cq_lock);
 		wake_cq_waiters(r);
 	}
+	return fits || !(flags & FASTIO_CQE_F_MORE);
 }
 
 /* Drops completions nobody will read (the context is being freed). */

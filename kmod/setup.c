@@ -83,6 +83,7 @@ static void init_ring(struct fastio_ctx *ctx, unsigned int i)
 	r->cq_hdr->ring_mask = r->cq_mask;
 	r->cq_hdr->ring_entries = r->cq_entries;
 	mutex_init(&r->cq_lock);
+	mutex_init(&r->bufs_lock);
 	INIT_LIST_HEAD(&r->backlog);
 	atomic_set(&r->inflight, 0);
 	init_waitqueue_head(&r->cq_wait);
@@ -99,6 +100,7 @@ static void init_poller(struct fastio_ctx *ctx, unsigned int i)
 	INIT_LIST_HEAD(&po->parked);
 	INIT_LIST_HEAD(&po->ready);
 	INIT_LIST_HEAD(&po->inbox);	/* by_file: kcalloc left it empty */
+	INIT_LIST_HEAD(&po->nobuf);
 }
 
 int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)
@@ -110,6 +112,10 @@ int fastio_setup(struct fastio_ctx *ctx, struct fastio_params __user *uarg)
 	if (copy_from_user(&p, uarg, sizeof(p)))
 		return -EFAULT;
 	ret = check_params(&p);
+	/* Tell the process which version we speak, so that it can say "module
+	 * speaks vN, this process vM" rather than a bare EPROTO. */
+	if (ret == -EPROTO && put_user(FASTIO_ABI_VERSION, &uarg->version))
+		return -EFAULT;
 	if (ret)
 		return ret;
 
@@ -167,8 +173,10 @@ void fastio_free_rings(struct fastio_ctx *ctx)
 
 	/* A failed setup may have rings whose lists were never initialised. */
 	if (ctx->rings && ctx->ready) {
-		for (i = 0; i < ctx->p.nr_rings; i++)
+		for (i = 0; i < ctx->p.nr_rings; i++) {
 			fastio_free_backlog(&ctx->rings[i]);
+			fastio_free_bufs(&ctx->rings[i]);
+		}
 	}
 	kfree(ctx->wq_tasks);
 	kfree(ctx->pollers);

@@ -251,6 +251,10 @@ step_test_ring_model() { run_test_binary ring_model; }
 step_test_kernel_device() { run_test_binary kernel_device; }
 # The C client that never calls WAKE (kmod/vm/wakeless.c).
 step_wakeless() { run_timed "$TEST_TIMEOUT" /fastio/bin/wakeless; }
+# Buffer groups, BUFFER_SELECT, MULTISHOT (kmod/vm/bufsel.c): 1,000
+# connections byte by byte and the hostile-descriptor case take a while
+# under TCG, hence three times the usual limit.
+step_bufsel() { run_timed $((TEST_TIMEOUT * 3)) /fastio/bin/bufsel; }
 
 step_echo_w1() { echo_once 12345 3 --workers 1; }
 

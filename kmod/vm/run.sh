@@ -21,6 +21,7 @@
 #   FASTIO_VM_TIMEOUT      seconds per boot             [900]
 #   FASTIO_VM_TEST_TIMEOUT seconds per test binary      [60]
 #   FASTIO_VM_OUT          output dir                   [<repo>/target/vm]
+#   FASTIO_VM_STEPS        run only these steps (iterating; the run then fails) []
 #   FASTIO_VM_CPUS         --bench: guest vCPUs         [host CPUs with KVM, else 2]
 #   FASTIO_VM_BENCH_SECS   --bench: seconds per echo run [5 with KVM, else 1]
 set -euo pipefail
@@ -198,13 +199,16 @@ cargo_static() { # cargo_static JSONOUT LOG ARGS...
         --message-format=json-render-diagnostics >"$json" 2>"$clog")
 }
 
-# The C client that drives the module with the uapi header alone and never
-# calls WAKE (kmod/vm/wakeless.c).
+# The C clients, with the uapi header alone: wakeless.c never calls WAKE;
+# bufsel.c drives buffer groups, BUFFER_SELECT and MULTISHOT.
 build_c() {
-    log "building static wakeless (C, uapi header only)"
-    gcc -static -O2 -Wall -Wextra -Werror -pthread -I "$KMOD_DIR/include" \
-        -o "$OUT/wakeless" "$SCRIPT_DIR/wakeless.c" || die "building kmod/vm/wakeless.c failed"
-    BIN[wakeless]=$OUT/wakeless
+    local c
+    for c in wakeless bufsel; do
+        log "building static $c (C, uapi header only)"
+        gcc -static -O2 -Wall -Wextra -Werror -pthread -I "$KMOD_DIR/include" \
+            -o "$OUT/$c" "$SCRIPT_DIR/$c.c" || die "building kmod/vm/$c.c failed"
+        BIN[$c]=$OUT/$c
+    done
 }
 
 build_rust() {
@@ -305,7 +309,7 @@ make_initramfs() {
     # The plan: the steps the guest runs, in order (also what the verdict expects).
     steps="insmod"
     for t in "${TESTS[@]}"; do steps+=" test_$t"; done
-    steps+=" wakeless"
+    steps+=" wakeless bufsel"
     if [ "$MODE" = bench ]; then
         [ "$HAVE_ECHO" -eq 1 ] && [ "$HAVE_KV" -eq 1 ] || die "--bench needs the echo programs and kvserver"
         steps="insmod bench_echo bench_kv rmmod"
@@ -318,6 +322,11 @@ make_initramfs() {
     fi
     [ "$MODE" = bench ] || steps+=" faults"
     steps+=" taint"
+    if [ -n "${FASTIO_VM_STEPS:-}" ]; then
+        # Iterating on a few steps: the run then fails at the end anyway.
+        steps=$FASTIO_VM_STEPS
+        FAILURES+=("FASTIO_VM_STEPS set: only '$steps' ran")
+    fi
     PLAN=$steps
     cat >"$root/fastio/plan.env" <<EOF
 MODE='$([ "$MODE" = shell ] && echo shell || echo test)'

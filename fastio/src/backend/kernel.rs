@@ -8,7 +8,7 @@
 //! the threads backend's; only waking and waiting are ioctls here.
 //! See kmod/README.md for the module's side.
 
-use crate::abi::{self, Cqe, Params, Sqe, Stats, WaitArg, WorkerArg};
+use crate::abi::{self, BufReg, Cqe, Params, Sqe, Stats, WaitArg, WorkerArg};
 use crate::ring::RawQueue;
 use memmap2::{MmapMut, MmapOptions};
 use std::fs::{File, OpenOptions};
@@ -63,7 +63,21 @@ impl Device {
     pub fn open(params: &Params) -> io::Result<Arc<Device>> {
         let file = open_device()?;
         let mut p = *params;
-        ioctl(file.as_raw_fd(), abi::FASTIO_IOC_SETUP, &mut p)?;
+        if let Err(e) = ioctl(file.as_raw_fd(), abi::FASTIO_IOC_SETUP, &mut p) {
+            // On EPROTO the module wrote the ABI version it speaks into
+            // p.version: say both, not a bare "protocol error".
+            if e.raw_os_error() == Some(libc::EPROTO) {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "{DEVICE}: the kernel module speaks fastio ABI version {}, \
+                         this process version {} (rebuild one to match the other)",
+                        p.version, params.version
+                    ),
+                ));
+            }
+            return Err(e);
+        }
         let len = p.off.ring_size as usize * p.nr_rings as usize;
         // SAFETY: mapping the device's ring pages; the module sized them from
         // the params it returned, and the mapping lives in `map`.
@@ -163,15 +177,18 @@ impl Device {
         }
     }
 
-    /// FASTIO_IOC_REGISTER_BUFS (the caller vouches for the memory: see
-    /// `Ring::register_buf_ring`).
-    pub fn register_bufs(&self, reg: &abi::BufReg) -> io::Result<()> {
+    /// Registers a buffer group (FASTIO_IOC_REGISTER_BUFS): `reg.ring_addr`
+    /// names `reg.ring_entries` descriptors that must stay mapped until
+    /// [`Device::unregister_bufs`] or the device is closed.
+    pub fn register_bufs(&self, reg: &BufReg) -> io::Result<()> {
         let mut r = *reg;
         ioctl(self.file.as_raw_fd(), abi::FASTIO_IOC_REGISTER_BUFS, &mut r).map(drop)
     }
 
-    /// FASTIO_IOC_UNREGISTER_BUFS.
-    pub fn unregister_bufs(&self, reg: &abi::BufReg) -> io::Result<()> {
+    /// Forgets buffer group `reg.bgid` of ring `reg.ring`
+    /// (FASTIO_IOC_UNREGISTER_BUFS): ENOENT if not registered, EBUSY while an
+    /// op of the group is armed.
+    pub fn unregister_bufs(&self, reg: &BufReg) -> io::Result<()> {
         let mut r = *reg;
         ioctl(
             self.file.as_raw_fd(),

@@ -15,7 +15,11 @@
 //! io_uring, where FastIO keeps it waiting until buffers are added (it is
 //! held in `starving` and resubmitted by `buffers_added`); and a group
 //! cannot be unregistered while an op of it is armed (-EBUSY), as in the
-//! other backends. Kernels without buffer rings (before 5.19) are detected
+//! other backends. One difference is not bridged: io_uring does not check
+//! a descriptor's length, and a receive into a zero-length buffer returns
+//! 0, which reads as end of stream (the module and the threads backend
+//! fail it with -EINVAL; the proactor never offers one). Kernels without
+//! buffer rings (before 5.19) are detected
 //! at setup ([`UringRing::buffer_rings`]) and the proactor falls back to a
 //! buffer per receive.
 //!

@@ -209,6 +209,24 @@ struct fastio_ring_hdr {
  * taken only when data is there to fill it, and goes back to the process
  * with the completion (F_BUFFER), so a buffer is never handed out twice
  * unless the process adds it twice.
+ *
+ * Details the module settled (ABI version 2 as implemented):
+ *   - a descriptor is consumed only by a completion with res > 0 (and
+ *     F_BUFFER). On EOF, an error, or a bad descriptor (-EINVAL for its len,
+ *     -EFAULT for its address) it stays at head: the next op of the group
+ *     reads it again, so the process must rewrite a bad one (the uring
+ *     backend cannot check a zero length: io_uring's receive of 0 bytes
+ *     then reads as end of stream);
+ *   - with an empty group, an op that has nothing to receive waits on its
+ *     socket as any RECV; once the socket has something to give (data, its
+ *     end, an error) a single-shot op waits for a buffer and a multishot op
+ *     ends with -ENOBUFS (also when what waits is the end of the stream);
+ *   - adding buffers while a poller sleeps: publish the tail, then a full
+ *     barrier, then read FASTIO_SQ_NEED_WAKEUP of the ring pair the group is
+ *     registered for, and WAKE that ring if set (as for an SQ submission).
+ *     An awake poller re-reads the tails of groups that have ops waiting;
+ *   - a multishot op re-arms on its socket after each completion; results
+ *     that are already there come one per poller pass.
  */
 struct fastio_buf {
 	__u64	addr;		/* buffer start */
@@ -220,9 +238,9 @@ struct fastio_buf {
 /* FASTIO_IOC_REGISTER_BUFS / FASTIO_IOC_UNREGISTER_BUFS */
 struct fastio_buf_reg {
 	__u64	ring_addr;	/* struct fastio_buf[ring_entries], page-aligned;
-				 * unregister: 0 */
+				 * unregister: ignored (0 by convention) */
 	__u32	ring_entries;	/* power of two, 1..FASTIO_MAX_BUF_ENTRIES;
-				 * unregister: 0 */
+				 * unregister: ignored (0 by convention) */
 	__u32	ring;		/* ring pair index whose ops use the group */
 	__u16	bgid;		/* group id, < FASTIO_MAX_BUF_GROUPS */
 	__u16	flags;		/* none defined, must be zero */
@@ -309,7 +327,9 @@ struct fastio_stats {
 #define FASTIO_IOC_TEARDOWN	_IO(FASTIO_IOC_MAGIC, 6)
 /* Register a buffer group for a ring pair: -EEXIST if bgid is taken,
  * -EINVAL for a bad ring_entries, alignment, index or flags, -EFAULT if the
- * array is not accessible. The memory must stay mapped until unregistered. */
+ * array is not accessible (outside user space, or ring_addr 0). The memory
+ * must stay mapped until unregistered. Both ioctls: -EPERM for a thread that
+ * may not run workers (another process, a forked child). */
 #define FASTIO_IOC_REGISTER_BUFS _IOW(FASTIO_IOC_MAGIC, 7, struct fastio_buf_reg)
 /* Forget a group: -ENOENT if not registered, -EBUSY while an op of the
  * group is armed (cancel it first: CLOSE its fd). */

@@ -68,9 +68,9 @@ pub fn recv_into(fd: i32, addr: u64, len: u32, op_flags: u32) -> i32 {
 }
 
 /// Whether a receive on `fd` would find something (data, end of stream or
-/// an error) without taking it: > 0 data, 0 end of stream, -EAGAIN nothing
-/// yet, other -errno an error. Used only when a group is empty, to tell
-/// "wait for data" from "wait for buffers".
+/// an error) without taking it: -EAGAIN when nothing is there yet. Used
+/// only when a group is empty, to tell "wait for the socket" from "wait
+/// for buffers".
 pub fn peek_ready(fd: i32) -> i32 {
     let mut b = [0u8; 1];
     // SAFETY: a one-byte buffer on our stack.

@@ -295,32 +295,28 @@ impl Poller {
         };
         let Some(d) = g.consumer.peek() else {
             drop(groups);
+            // Something to give (data, its end, an error): it waits for a
+            // buffer (the module's rule, and io_uring's, which selects the
+            // buffer before it receives).
             return match exec::peek_ready(sqe.fd) {
                 r if r == -libc::EAGAIN => Shot::WouldBlock,
-                r if r > 0 => Shot::NoBuffer,
-                r => Shot::Done(r, 0),
+                _ => Shot::NoBuffer,
             };
         };
-        let with_buf = abi::FASTIO_CQE_F_BUFFER | (d.bid as u32) << abi::FASTIO_CQE_BUFFER_SHIFT;
         let len = match super::groups::usable_len(&d, sqe.len) {
             Ok(len) => len,
-            Err(e) => {
-                // A bad descriptor is taken (else every op would trip on
-                // it) and its id handed back with the error.
-                g.consumer.advance();
-                return Shot::Done(-e, with_buf);
-            }
+            // A bad descriptor stays at head, as in the module: the op
+            // fails, and the process must rewrite it.
+            Err(e) => return Shot::Done(-e, 0),
         };
         match exec::recv_into(sqe.fd, d.addr, len, sqe.op_flags) {
             r if r > 0 => {
                 g.consumer.advance();
-                Shot::Done(r, with_buf)
+                let bid = (d.bid as u32) << abi::FASTIO_CQE_BUFFER_SHIFT;
+                Shot::Done(r, abi::FASTIO_CQE_F_BUFFER | bid)
             }
             r if r == -libc::EAGAIN => Shot::WouldBlock,
-            r if r == -libc::EFAULT => {
-                g.consumer.advance();
-                Shot::Done(r, with_buf)
-            }
+            // End of stream or an error: the descriptor is not used.
             r => Shot::Done(r, 0),
         }
     }
