@@ -246,6 +246,7 @@ run_test_binary() { run_timed "$TEST_TIMEOUT" "/fastio/bin/$1" --test-threads=1 
 step_test_ops() { run_test_binary ops; }
 step_test_poller() { run_test_binary poller; }
 step_test_proactor() { run_test_binary proactor; }
+step_test_pools() { run_test_binary pools; }
 step_test_stress() { run_test_binary stress; }
 step_test_ring_model() { run_test_binary ring_model; }
 step_test_kernel_device() { run_test_binary kernel_device; }

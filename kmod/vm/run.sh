@@ -43,7 +43,7 @@ CARGO=${CARGO:-cargo}
 TARGET=x86_64-unknown-linux-gnu
 
 PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio)
-TESTS=(ops poller proactor stress ring_model kernel_device)
+TESTS=(ops poller proactor pools stress ring_model kernel_device)
 BASE_APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nokaslr quiet"
 SLUB_APPEND="slub_debug=FZPU page_poison=1 init_on_free=1"
 # Anything matching this in a console log fails the boot. "BUG" is matched as

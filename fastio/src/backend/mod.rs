@@ -65,7 +65,7 @@ impl Fastio {
     pub fn new(cfg: &Config, nr_rings: u32) -> io::Result<Fastio> {
         let params = layout::validate(&cfg.params(nr_rings))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let (kind, reason) = match cfg.backend {
+        let (kind, mut reason) = match cfg.backend {
             BackendChoice::Kernel => (BackendKind::Kernel, "backend = kernel".to_string()),
             BackendChoice::Uring => (BackendKind::Uring, "backend = uring".to_string()),
             BackendChoice::Threads => (BackendKind::Threads, "backend = threads".to_string()),
@@ -114,6 +114,7 @@ impl Fastio {
                 (Owner::Kernel(dev), rings)
             }
             BackendKind::Uring => {
+                reason += &uring::features();
                 let counters = Arc::new(uring::Counters::default());
                 let rings = uring::UringRing::create_all(cfg, &params, &counters)?
                     .into_iter()
@@ -365,6 +366,17 @@ impl Ring {
         match &self.imp {
             Imp::Shm(_) => true,
             Imp::Uring(r) => r.buffer_rings(),
+        }
+    }
+
+    /// Whether a MULTISHOT RECV works here: on threads and kernel, and on
+    /// uring where io_uring's ends properly on an empty group (see
+    /// `uring::multishot_recv_native`); elsewhere it completes with
+    /// -EOPNOTSUPP.
+    pub fn supports_multishot_recv(&self) -> bool {
+        match &self.imp {
+            Imp::Shm(_) => true,
+            Imp::Uring(r) => r.buffer_rings() && uring::multishot_recv_native(),
         }
     }
 

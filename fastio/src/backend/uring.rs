@@ -15,7 +15,12 @@
 //! io_uring, where FastIO keeps it waiting until buffers are added (it is
 //! held in `starving` and resubmitted by `buffers_added`); and a group
 //! cannot be unregistered while an op of it is armed (-EBUSY), as in the
-//! other backends. One difference is not bridged: io_uring does not check
+//! other backends. A multishot receive is io_uring's own where the kernel
+//! ends it with -ENOBUFS when the group runs dry ([`multishot_recv_native`]):
+//! on Linux 6.1 it stays armed instead, and never completes again even after
+//! buffers come back. There it is refused (-EOPNOTSUPP, and
+//! `Ring::supports_multishot_recv` says so) and the proactor re-arms single
+//! receives itself. One difference is not bridged: io_uring does not check
 //! a descriptor's length, and a receive into a zero-length buffer returns
 //! 0, which reads as end of stream (the module and the threads backend
 //! fail it with -EINVAL; the proactor never offers one). Kernels without
@@ -39,6 +44,136 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Whether io_uring's multishot receive ends with -ENOBUFS when its group
+/// runs dry (then it is used; else refused, see the module doc).
+/// Probed once, on a throwaway ring set up like ours: arm it on a socketpair with a
+/// one-buffer group, let one byte take the buffer, send another, and see
+/// whether the -ENOBUFS end arrives (within 200 ms: it is posted as soon as
+/// the byte is, on kernels that post it at all).
+///
+/// The probe alone is not enough: Linux 6.1 passes it, yet a FastIO ring's
+/// multishot receive there stays armed without a completion once its group
+/// is empty (`tests/pools.rs` in the VM). So io_uring's own is used only
+/// from the first kernel where it was seen to end properly (6.18, the
+/// development host), and refused below it; a kernel in between that
+/// behaves is welcome to lower [`NATIVE_MULTISHOT_FROM`].
+pub fn multishot_recv_native() -> bool {
+    static NATIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NATIVE.get_or_init(|| {
+        // FASTIO_URING_MULTISHOT=off: as if the kernel were older (tests
+        // run the proactor's fallback this way).
+        std::env::var("FASTIO_URING_MULTISHOT").map_or(true, |v| v != "off")
+            && kernel_version().is_some_and(|v| v >= NATIVE_MULTISHOT_FROM)
+            && probe_multishot_recv().unwrap_or(false)
+    })
+}
+
+/// The first kernel whose multishot receive FastIO uses as it is.
+pub const NATIVE_MULTISHOT_FROM: (u32, u32) = (6, 18);
+
+/// The running kernel's (major, minor), from uname.
+fn kernel_version() -> Option<(u32, u32)> {
+    // SAFETY: utsname is plain data; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out-pointer.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return None;
+    }
+    let release: String = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8 as char)
+        .collect();
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+fn probe_multishot_recv() -> io::Result<bool> {
+    // Set up as the FastIO rings are (DEFER_TASKRUN where the kernel has
+    // it): Linux 6.1 ends the op on a plain ring but not on those.
+    let (mut ring, disabled) = UringRing::build(&IoUring::builder(), false, 4)?;
+    if disabled {
+        ring.submitter().register_enable_rings()?;
+    }
+    let mem = memmap2::MmapMut::map_anon(4096)?;
+    let base = mem.as_ptr() as *mut abi::BufDesc;
+    let mut buf = [0u8; 8];
+    // SAFETY: entry 0 of our own page; the tail (byte 14) is 1 after it.
+    unsafe {
+        base.write(abi::BufDesc {
+            addr: buf.as_mut_ptr() as u64,
+            len: 8,
+            bid: 0,
+            resv: 1,
+        });
+        ring.submitter()
+            .register_buf_ring_with_flags(base as u64, 1, 0, 0)?;
+    }
+    let mut fds = [0; 2];
+    // SAFETY: a valid out-array of two ints.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let close = |fds: [i32; 2]| {
+        // SAFETY: our own fds.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    };
+    let e = opcode::RecvMulti::new(types::Fd(fds[0]), 0)
+        .build()
+        .user_data(1);
+    // SAFETY: no pointers in the entry; the buffer outlives the ring's use.
+    let native = unsafe { ring.submission().push(&e) }.is_ok()
+        && (|| {
+            let one = |fd: i32| {
+                // SAFETY: one byte of a live array.
+                let n = unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) };
+                n == 1
+            };
+            // Armed before the data comes, as a server's are.
+            if ring.submit().is_err() || !one(fds[1]) || ring.submit_and_wait(1).is_err() {
+                return false;
+            }
+            let first = ring.completion().next();
+            if !first.is_some_and(|c| c.result() == 1 && io_uring::cqueue::more(c.flags())) {
+                return false;
+            }
+            if !one(fds[1]) {
+                return false;
+            }
+            let ts = types::Timespec::new().nsec(200_000_000);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            let _ = ring.submitter().submit_with_args(1, &args);
+            let end = ring.completion().next();
+            end.is_some_and(|c| c.result() == -libc::ENOBUFS && !io_uring::cqueue::more(c.flags()))
+        })();
+    close(fds);
+    drop(ring);
+    drop(mem);
+    Ok(native)
+}
+
+/// What this kernel's io_uring offers FastIO, for the start-up line.
+pub fn features() -> String {
+    let rings = IoUring::new(2).is_ok_and(|mut r| {
+        let mem = memmap2::MmapMut::map_anon(4096);
+        mem.is_ok_and(|m| probe_buffer_rings_on(&mut r, &m))
+    });
+    if !rings {
+        "; no provided-buffer rings (before 5.19): a buffer per receive".into()
+    } else if multishot_recv_native() {
+        "; buffer rings, multishot receive".into()
+    } else {
+        "; buffer rings; multishot receive not on this kernel (the proactor re-arms single ones)"
+            .into()
+    }
+}
 
 /// Whether io_uring can be used here at all.
 pub fn probe() -> io::Result<()> {
@@ -169,6 +304,21 @@ fn set_drained(bits: &mut Vec<u64>, fd: i32, drained: bool) {
     }
 }
 
+/// Registers and drops a one-entry buffer ring in `mem` on `ring`.
+fn probe_buffer_rings_on(ring: &mut IoUring, mem: &memmap2::MmapMut) -> bool {
+    let bgid = abi::FASTIO_MAX_BUF_GROUPS as u16 - 1;
+    // SAFETY: a page of the caller's, unregistered again before return.
+    let ok = unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(mem.as_ptr() as u64, 1, bgid, 0)
+    }
+    .is_ok();
+    if ok {
+        let _ = ring.submitter().unregister_buf_ring(bgid);
+    }
+    ok
+}
+
 /// Counts ops armed on buffer group `bgid` up or down.
 fn arm(groups: &mut [Option<u32>], bgid: u16, delta: i32) {
     if let Some(Some(n)) = groups.get_mut(bgid as usize) {
@@ -276,25 +426,9 @@ impl UringRing {
         Ok(())
     }
 
-    /// Registers and drops a one-entry buffer ring: whether the kernel has
-    /// them (5.19+; multishot receive came with 6.0, a year later, and is
-    /// assumed with them).
+    /// Whether this kernel has provided-buffer rings (5.19+).
     fn probe_buffer_rings(&mut self) -> bool {
-        let Ok(mem) = memmap2::MmapMut::map_anon(4096) else {
-            return false;
-        };
-        let bgid = abi::FASTIO_MAX_BUF_GROUPS as u16 - 1;
-        // SAFETY: a page of our own, unregistered again before it is freed.
-        let ok = unsafe {
-            self.ring
-                .submitter()
-                .register_buf_ring_with_flags(mem.as_ptr() as u64, 1, bgid, 0)
-        }
-        .is_ok();
-        if ok {
-            let _ = self.ring.submitter().unregister_buf_ring(bgid);
-        }
-        ok
+        memmap2::MmapMut::map_anon(4096).is_ok_and(|m| probe_buffer_rings_on(&mut self.ring, &m))
     }
 
     /// Whether buffer groups work on this kernel.
@@ -493,6 +627,18 @@ impl UringRing {
             }
         }
         let multishot = sqe.flags & abi::FASTIO_SQE_MULTISHOT != 0;
+        if multishot && sqe.opcode == op::RECV && !multishot_recv_native() {
+            // Refused clearly (see `multishot_recv_native`); the proactor
+            // checks `Ring::supports_multishot_recv` and re-arms single
+            // receives itself instead.
+            arm(&mut self.groups, sqe.buf_group, -1);
+            self.ready.push_back(Cqe {
+                user_data: sqe.user_data,
+                res: -libc::EOPNOTSUPP,
+                flags: 0,
+            });
+            return Ok(());
+        }
         let mut extra = Extra::None;
         let is_recv = sqe.opcode == op::RECV && !select;
         let entry = Self::translate(sqe, is_recv && self.is_drained(sqe.fd), &mut extra);

@@ -132,6 +132,9 @@ enum Op {
     /// A receive into a buffer of pool `bgid`, once or multishot.
     RecvPooled {
         bgid: u16,
+        /// A `recv_multi` on a ring without multishot receive: a single
+        /// receive that the proactor starts again after each buffer.
+        rearm: bool,
     },
     Send {
         buf: Bytes,
@@ -250,17 +253,31 @@ impl Proactor {
     /// also ends (`more` false, `-ENOBUFS`) when the pool ran dry, or when
     /// the completion queue was full (a normal result without `more`):
     /// start it again after reaping.
+    ///
+    /// Where the ring has no multishot receive (io_uring of some kernels:
+    /// [`Ring::supports_multishot_recv`]) the proactor starts a single one
+    /// again after each buffer, with the same completions, except that an
+    /// empty pool makes it wait instead of ending with `-ENOBUFS`.
     pub fn recv_multi(&mut self, fd: RawFd, bgid: u16, token: u64) {
-        self.start_pooled(fd, bgid, token, abi::FASTIO_SQE_MULTISHOT);
+        if self.ring.supports_multishot_recv() {
+            self.start_pooled(fd, bgid, token, abi::FASTIO_SQE_MULTISHOT);
+        } else {
+            let key = self.start(token, fd, Op::RecvPooled { bgid, rearm: true });
+            self.queue(Self::pooled_sqe(fd, bgid, key, 0));
+        }
     }
 
     fn start_pooled(&mut self, fd: RawFd, bgid: u16, token: u64, multi: u8) {
-        let key = self.start(token, fd, Op::RecvPooled { bgid });
-        self.queue(Sqe {
+        let key = self.start(token, fd, Op::RecvPooled { bgid, rearm: false });
+        self.queue(Self::pooled_sqe(fd, bgid, key, multi));
+    }
+
+    fn pooled_sqe(fd: RawFd, bgid: u16, key: usize, multi: u8) -> Sqe {
+        Sqe {
             flags: abi::FASTIO_SQE_BUFFER_SELECT | multi,
             buf_group: bgid,
             ..sqe(op::RECV, fd, key)
-        });
+        }
     }
 
     /// Offers the pool buffers dropped since the last call to the workers
@@ -591,9 +608,14 @@ impl Proactor {
     fn complete(&mut self, key: usize, res: i32, flags: u32) -> Option<Completion> {
         let more = flags & abi::FASTIO_CQE_F_MORE != 0;
         let f = &mut self.ops[key];
-        if let Op::RecvPooled { bgid } = f.op {
+        if let Op::RecvPooled { bgid, rearm } = f.op {
             let (token, fd) = (f.token, f.fd);
-            if !more {
+            // A re-armed single receive goes on after data, unless its fd
+            // is being closed.
+            let more = more || (rearm && res > 0 && !self.closing.contains(&fd));
+            if rearm && more {
+                self.queue(Self::pooled_sqe(fd, bgid, key, 0));
+            } else if !more {
                 self.ops.remove(key);
             }
             let buf = self.pooled(bgid, res, flags);
