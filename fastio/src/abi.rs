@@ -111,7 +111,7 @@ pub struct BufDesc {
     pub resv: u16,
 }
 
-/// Byte offset of a buffer ring's tail (bufs[0].resv).
+/// Byte offset of a buffer ring's tail (`bufs[0].resv`).
 pub const BUF_RING_TAIL_OFFSET: usize = 14;
 
 /// Buffer group registration (`struct fastio_buf_reg`, 32 bytes).

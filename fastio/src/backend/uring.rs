@@ -25,7 +25,7 @@
 //! 0, which reads as end of stream (the module and the threads backend
 //! fail it with -EINVAL; the proactor never offers one). Kernels without
 //! buffer rings (before 5.19) are detected
-//! at setup ([`UringRing::buffer_rings`]) and the proactor falls back to a
+//! at setup (`UringRing::buffer_rings`) and the proactor falls back to a
 //! buffer per receive.
 //!
 //! With `uring_sqpoll = yes` the first `max_ker_worker` rings get their own
