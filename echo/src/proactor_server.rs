@@ -12,10 +12,14 @@
 //!             └──────────▶ close ◀┘ ─▶ slot freed
 //! ```
 //!
-//! The buffer moves with the operation: recv fills the connection's one
-//! `BytesMut`, it is frozen and moved into send_all, and the send completion
-//! hands it back to be thawed for the next recv (see [`crate::buffer`]), so
-//! nothing is allocated per message. A client that does not read stalls its
+//! Where the backend has buffer selection, the recv takes a buffer of the
+//! thread's pool only when data arrives, and the very same buffer is sent
+//! back (`Bytes::from_owner`): it returns to the pool when the send
+//! completes, so an idle connection holds no buffer. Otherwise the buffer
+//! moves with the operation: recv fills the connection's one `BytesMut`, it
+//! is frozen and moved into send_all, and the send completion hands it back
+//! to be thawed for the next recv (see [`crate::buffer`]), so nothing is
+//! allocated per message. A client that does not read stalls its
 //! send, so its connection is not read either (backpressure, bounded memory),
 //! and messages of any size go through in buffer-sized chunks.
 
@@ -23,6 +27,7 @@ use crate::buffer;
 use crate::net;
 use crate::signals;
 use crate::stats::{self, ThreadStats};
+use bytes::Bytes;
 use fastio::proactor::{Buffer, Completion, OpKind};
 use fastio::server::accept::{Accepted, Acceptor, LISTENER, REARM};
 use fastio::{Config, Fastio, FastioArgs, Proactor, Ring};
@@ -37,6 +42,10 @@ const NAME: &str = "proactor_echo_server";
 const WAIT_TIMEOUT: Duration = Duration::from_millis(100);
 /// How long closing at shutdown may take before the thread gives up on it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// The receive pool of each thread: group id, buffers, their size.
+const POOL_BGID: u16 = 0;
+const POOL_BUFS: usize = 512;
+const POOL_BUF_SIZE: usize = 16 * 1024;
 
 /// Command-line settings (see the binary for their documentation).
 #[derive(Clone, Debug)]
@@ -157,16 +166,31 @@ struct Worker {
     /// Keyed by the token of the connection's operations.
     conns: Slab<Conn>,
     stats: ThreadStats,
+    /// Receives take pool buffers (see the module doc).
+    pooled: bool,
 }
 
 impl Worker {
     fn new(id: usize, ring: Ring, listener: RawFd) -> Worker {
+        let mut p = Proactor::new(ring);
+        let pooled = p.supports_pools() && p.add_pool(POOL_BGID, POOL_BUFS, POOL_BUF_SIZE).is_ok();
+        if id == 0 {
+            eprintln!(
+                "{NAME}: receive buffers: {}",
+                if pooled {
+                    "pooled (taken when data arrives)"
+                } else {
+                    "one per connection"
+                }
+            );
+        }
         Worker {
             id,
-            p: Proactor::new(ring),
+            p,
             acceptor: Acceptor::new(listener, format!("{NAME}: thread {id}")),
             conns: Slab::with_capacity(1024),
             stats: ThreadStats::default(),
+            pooled,
         }
     }
 
@@ -214,26 +238,37 @@ impl Worker {
         };
         let fd = conn.fd;
         match c.kind {
-            OpKind::Recv => match (c.res, c.take_filled()) {
-                (n, Some(buf)) if n > 0 => {
-                    self.stats.messages += 1;
-                    conn.state = State::Sending;
-                    self.p.send_all(fd, buf.freeze(), c.token);
-                }
+            OpKind::Recv => {
                 // 0: the peer closed; < 0: reset, or any other error.
-                _ => self.close(key),
-            },
+                if c.res <= 0 {
+                    return self.close(key);
+                }
+                let data = match (c.take_pooled(), c.take_filled()) {
+                    // The pool buffer itself is sent, and goes back to the
+                    // pool when the send completes.
+                    (Some(b), _) => Bytes::from_owner(b),
+                    (None, Some(buf)) => buf.freeze(),
+                    (None, None) => return self.close(key),
+                };
+                self.stats.messages += 1;
+                conn.state = State::Sending;
+                self.p.send_all(fd, data, c.token);
+            }
             OpKind::Send => {
                 if c.res < 0 {
                     // ECONNRESET, EPIPE...: the client is gone.
                     return self.close(key);
                 }
                 self.stats.bytes += c.res as u64;
+                conn.state = State::Receiving;
+                if self.pooled {
+                    self.p.recv_pooled(fd, POOL_BGID, c.token);
+                    return;
+                }
                 let buf = match std::mem::take(&mut c.buf) {
                     Buffer::Sent(b) => buffer::recycle(b),
                     _ => buffer::conn_buffer(),
                 };
-                conn.state = State::Receiving;
                 self.p.recv(fd, buf, c.token);
             }
             OpKind::Close => {
@@ -272,7 +307,11 @@ impl Worker {
             state: State::Receiving,
         });
         self.stats.connections += 1;
-        self.p.recv(fd, buffer::conn_buffer(), key as u64);
+        if self.pooled {
+            self.p.recv_pooled(fd, POOL_BGID, key as u64);
+        } else {
+            self.p.recv(fd, buffer::conn_buffer(), key as u64);
+        }
     }
 
     /// Closes the listener and the connections through the ring, and waits

@@ -272,8 +272,9 @@ pub struct UringRing {
     starving: Vec<Sqe>,
     /// Calls of `buffers_added` so far (wrapping).
     added: u32,
-    /// A starving receive must be resubmitted without waiting for the
-    /// next `buffers_added` (see `Slot::epoch`).
+    /// Starving receives must be resubmitted without waiting for the next
+    /// `buffers_added`: buffers came while one was in flight (see
+    /// `Slot::epoch`), or the SQ was full when they were resubmitted.
     retry_now: bool,
     /// Whether this kernel has provided-buffer rings (5.19+).
     buffer_rings: bool,
@@ -500,7 +501,10 @@ impl UringRing {
             // Counted as armed already: undo before push counts it again.
             self.group_armed(sqe.buf_group, -1);
             if self.push(&sqe).is_err() {
+                // The SQ is full: the rest go in after the next submit
+                // empties it (no buffers_added may ever come again).
                 self.group_armed(sqe.buf_group, 1);
+                self.retry_now = true;
                 break;
             }
             self.starving.pop();
@@ -699,6 +703,9 @@ impl UringRing {
     }
 
     pub(crate) fn submit(&mut self) -> io::Result<usize> {
+        if std::mem::take(&mut self.retry_now) {
+            self.resubmit_starving();
+        }
         let n = {
             let sq = self.ring.submission();
             // Nothing to submit, no deferred work or overflow to flush: no

@@ -61,6 +61,12 @@ impl Deref for PoolBuf {
     }
 }
 
+impl AsRef<[u8]> for PoolBuf {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl fmt::Debug for PoolBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PoolBuf(id {}, {} bytes)", self.bid, self.len)
