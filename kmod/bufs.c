@@ -298,6 +298,7 @@ unsigned int fastio_recheck_bufs(struct fastio_poller *po)
 	struct fastio_req *req, *tmp;
 	unsigned long flags;
 	unsigned int n = 0;
+	LIST_HEAD(go);
 
 	if (list_empty(&po->nobuf))
 		return 0;
@@ -305,11 +306,20 @@ unsigned int fastio_recheck_bufs(struct fastio_poller *po)
 	list_for_each_entry_safe(req, tmp, &po->nobuf, node) {
 		if (!fastio_buf_available(req->group, po->bufs_gen))
 			continue;
-		spin_lock_irqsave(&po->ready_lock, flags);
-		req->state = FASTIO_REQ_READY;
-		list_move_tail(&req->node, &po->ready);
-		spin_unlock_irqrestore(&po->ready_lock, flags);
-		n++;
+		list_move_tail(&req->node, &go);
+		if (!(++n % 256))
+			cond_resched();
 	}
+	if (!n)
+		return 0;
+	/* Ahead of the ready list, oldest first: they waited longest and
+	 * their data is already there. Behind ops that a socket woke they
+	 * would see those take the new buffers, go back to the end of
+	 * `nobuf`, and could wait for as long as others keep consuming. */
+	spin_lock_irqsave(&po->ready_lock, flags);
+	list_for_each_entry(req, &go, node)
+		req->state = FASTIO_REQ_READY;
+	list_splice(&go, &po->ready);
+	spin_unlock_irqrestore(&po->ready_lock, flags);
 	return n;
 }

@@ -181,15 +181,19 @@ static int fastio_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct fastio_ctx *ctx = file->private_data;
 	unsigned long pages = vma_pages(vma), i;
-	int ret = -ENXIO;
+	int ret;
 
-	mutex_lock(&ctx->lock);
-	if (!ctx->ready)
-		goto out;
-	ret = -EINVAL;
+	/* No ctx->lock here: mmap runs under mmap_lock, and a poller may fault
+	 * on user memory (a buffer descriptor, a receive's copy) while holding
+	 * a ring's cq_lock, which teardown takes under ctx->lock: taking
+	 * ctx->lock here would close that cycle. Nothing it reads changes
+	 * after SETUP publishes `ready`, and release cannot run while mmap
+	 * holds the file. */
+	if (!smp_load_acquire(&ctx->ready))
+		return -ENXIO;
 	if (vma->vm_pgoff > (ctx->mem_size >> PAGE_SHIFT) ||
 	    pages > (ctx->mem_size >> PAGE_SHIFT) - vma->vm_pgoff)
-		goto out;
+		return -EINVAL;
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 #else
@@ -201,12 +205,9 @@ static int fastio_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
 				     vmalloc_to_page(kaddr));
 		if (ret)
-			goto out;
+			return ret;
 	}
-	ret = 0;
-out:
-	mutex_unlock(&ctx->lock);
-	return ret;
+	return 0;
 }
 
 /* Whether the calling thread may act for the context: a thread of the
