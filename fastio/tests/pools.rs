@@ -204,7 +204,10 @@ fn multishot_receive_ends_with_enobufs_when_the_pool_runs_dry() {
             continue;
         };
         if is(p.backend(), BackendChoice::Uring) {
-            eprintln!("uring{}", fastio::backend::uring::features());
+            eprintln!(
+                "uring{}",
+                fastio::backend::uring::features(p.ring().supports_buffer_select())
+            );
         }
         p.add_pool(2, 1, 8).unwrap();
         let (a, peer) = socketpair();

@@ -114,12 +114,11 @@ impl Fastio {
                 (Owner::Kernel(dev), rings)
             }
             BackendKind::Uring => {
-                reason += &uring::features();
                 let counters = Arc::new(uring::Counters::default());
-                let rings = uring::UringRing::create_all(cfg, &params, &counters)?
-                    .into_iter()
-                    .map(Imp::Uring)
-                    .collect();
+                let rings = uring::UringRing::create_all(cfg, &params, &counters)?;
+                // Each ring probed buffer rings at setup: say what it found.
+                reason += &uring::features(rings.iter().all(|r| r.buffer_rings()));
+                let rings = rings.into_iter().map(Imp::Uring).collect();
                 (Owner::Uring(counters), rings)
             }
         };

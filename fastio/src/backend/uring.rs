@@ -159,12 +159,9 @@ fn probe_multishot_recv() -> io::Result<bool> {
     Ok(native)
 }
 
-/// What this kernel's io_uring offers FastIO, for the start-up line.
-pub fn features() -> String {
-    let rings = IoUring::new(2).is_ok_and(|mut r| {
-        let mem = memmap2::MmapMut::map_anon(4096);
-        mem.is_ok_and(|m| probe_buffer_rings_on(&mut r, &m))
-    });
+/// What this kernel's io_uring offers FastIO, for the start-up line:
+/// `rings` is what setup found (`UringRing::buffer_rings`).
+pub fn features(rings: bool) -> String {
     if !rings {
         "; no provided-buffer rings (before 5.19): a buffer per receive".into()
     } else if multishot_recv_native() {

@@ -594,13 +594,9 @@ impl Proactor {
         let Some(p) = self.pools.iter_mut().find(|p| p.bgid == bgid) else {
             return Buffer::None;
         };
-        if res <= 0 {
-            // An error that still took the buffer (a bad descriptor): it
-            // holds nothing for the caller; offer it again.
-            p.put_back(bid);
-            return Buffer::None;
-        }
-        p.take(bid, res as usize)
+        // Every backend names a buffer only with data in it (res > 0: the
+        // header's rule), so `res` is a length here.
+        p.take(bid, res.max(0) as usize)
             .map_or(Buffer::None, Buffer::Pooled)
     }
 

@@ -148,18 +148,6 @@ impl Pool {
         })
     }
 
-    /// Gives a buffer that came back empty-handed (an error completion that
-    /// still named it) straight back to the workers.
-    pub(crate) fn put_back(&mut self, bid: u16) {
-        if bid < self.count {
-            self.mem
-                .returned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(bid);
-        }
-    }
-
     /// Offers the buffers dropped since the last call again. Returns how
     /// many.
     pub(crate) fn recycle(&mut self) -> usize {

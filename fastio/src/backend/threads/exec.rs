@@ -53,18 +53,19 @@ fn is_socket(fd: i32) -> Result<bool, i32> {
 }
 
 fn recv(sqe: &Sqe, flags: i32) -> i32 {
-    // SAFETY: buffer validity is the submitter's promise (see module doc);
-    // the kernel checks the range and fails with EFAULT if it is not mapped.
-    result(unsafe { libc::recv(sqe.fd, buf(sqe), sqe.len as usize, flags) })
+    recv_raw(sqe.fd, sqe.addr, sqe.len, flags)
+}
+
+fn recv_raw(fd: i32, addr: u64, len: u32, flags: i32) -> i32 {
+    // SAFETY: buffer validity is the submitter's promise (see module doc; a
+    // group's buffers: `Ring::register_buf_ring`'s); the kernel checks the
+    // range and fails with EFAULT if it is not mapped.
+    result(unsafe { libc::recv(fd, addr as usize as *mut libc::c_void, len as usize, flags) })
 }
 
 /// A non-blocking receive into a buffer a group supplied.
 pub fn recv_into(fd: i32, addr: u64, len: u32, op_flags: u32) -> i32 {
-    let flags = op_flags as i32 | DONTWAIT;
-    // SAFETY: the buffer is one the process registered through a group
-    // (`Ring::register_buf_ring` makes it promise validity); the kernel
-    // checks the range and fails with EFAULT if it is not mapped.
-    result(unsafe { libc::recv(fd, addr as usize as *mut libc::c_void, len as usize, flags) })
+    recv_raw(fd, addr, len, op_flags as i32 | DONTWAIT)
 }
 
 /// Whether a receive on `fd` would find something (data, end of stream or
