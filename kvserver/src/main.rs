@@ -116,6 +116,13 @@ fn settings(args: &Args, directives: &[(String, Vec<String>)]) -> Result<ServerC
 
 fn run(args: &Args, directives: &[(String, Vec<String>)]) -> Result<(), String> {
     let cfg = settings(args, directives)?;
+    let inert = cfg.inert_settings();
+    if !inert.is_empty() {
+        eprintln!(
+            "kvserver: accepted but with no effect here (see kvserver/README.md): {}",
+            inert.join(", ")
+        );
+    }
     let fcfg = args
         .fastio
         .load()

@@ -49,6 +49,8 @@ pub struct Server {
     pub mail: Mailboxes,
     /// Clients blocked on keys (BLPOP...), per key in arrival order.
     pub blocking: Blocking,
+    /// CLIENT PAUSE's state (`exec/pause.rs`).
+    pub pause: crate::exec::pause::Pause,
     pub pubsub: PubSub,
     pub monitors: Monitors,
     /// maxmemory's view of the memory in use (`evict.rs`): sampled from
@@ -129,6 +131,7 @@ impl Server {
             total_connections: AtomicU64::new(0),
             mail,
             blocking: Blocking::default(),
+            pause: Default::default(),
             pubsub: PubSub::default(),
             monitors: Monitors::default(),
             used_memory: AtomicU64::new(0),
@@ -201,8 +204,7 @@ impl Server {
     /// Periodic work of I/O thread 0's 100 ms tick (Redis's serverCron):
     /// the ops/sec sample.
     pub fn cron(&self) {
-        self.stats
-            .sample_ops(crate::util::now_ms(), self.stats.total_calls());
+        self.stats.sample(crate::util::now_ms());
         crate::exec::evict::sample_memory(self);
         self.rdb.cron(
             &self.ks,

@@ -44,7 +44,7 @@
 
 mod common;
 
-use common::{on_path, Raw, Server};
+use common::{redis_server, Raw, Server};
 
 struct Rng(u64);
 
@@ -1125,30 +1125,6 @@ fn gen_eval(r: &mut Rng) -> Vec<String> {
 
 /// Commands per backend.
 const COMMANDS: usize = 8000;
-
-/// Debian's redis-server on a free port, without persistence.
-fn redis_server() -> Server {
-    assert!(
-        on_path("redis-server"),
-        "redis-server is not on PATH: install the Debian package redis-server (CI does); \
-         this differential test cannot run without it"
-    );
-    Server::spawn("redis-server", |port| {
-        [
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--bind",
-            "127.0.0.1",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    })
-}
 
 #[test]
 fn same_replies_as_redis_server() {

@@ -40,6 +40,10 @@ pub fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// CONFIG RESETSTAT
 pub fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
     ctx.server.stats.reset();
+    ctx.ks.reset_lookup_counts();
+    ctx.server
+        .evicted_keys
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     ctx.out.ok();
 }
 

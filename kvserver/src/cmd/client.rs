@@ -53,32 +53,67 @@ pub fn no_evict(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// CLIENT PAUSE timeout [WRITE|ALL]: the arguments are checked as Redis
-/// does, then refused: pausing needs the I/O threads to hold commands
-/// back (not there yet), and a fake OK would break failover scripts.
+/// CLIENT PAUSE timeout [WRITE|ALL] (ms): see `exec/pause.rs`. Redis
+/// checks the mode before the timeout, and takes 3 or 4 arguments.
 pub fn pause(ctx: &mut Ctx, argv: &[&[u8]]) {
-    match parse_i64(argv[2]) {
-        Some(t) if t >= 0 => {}
-        _ => {
-            return ctx
-                .out
-                .error("ERR timeout is not an integer or out of range")
-        }
+    if argv.len() > 4 {
+        return subcommand_syntax_error(ctx, argv[1]);
     }
-    if argv.len() > 4
-        || (argv.len() == 4
-            && !argv[3].eq_ignore_ascii_case(b"write")
-            && !argv[3].eq_ignore_ascii_case(b"all"))
-    {
-        return ctx.out.error(err::SYNTAX);
-    }
-    ctx.out
-        .error("ERR CLIENT PAUSE is not supported by this server yet")
+    let all = match argv.get(3) {
+        None => true,
+        Some(m) if m.eq_ignore_ascii_case(b"all") => true,
+        Some(m) if m.eq_ignore_ascii_case(b"write") => false,
+        Some(_) => return ctx.out.error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    let ms = match super::parse_timeout_ms(argv[2]) {
+        Ok(t) => t,
+        Err(e) => return ctx.out.error(e),
+    };
+    let now = ctx.start_us / 1000;
+    ctx.server.pause.start(now.saturating_add(ms), all);
+    ctx.out.ok()
 }
 
-/// CLIENT UNPAUSE: nothing is ever paused.
+/// CLIENT UNPAUSE: the held clients go on (every I/O thread is woken to
+/// look at its own).
 pub fn unpause(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    ctx.out.ok();
+    ctx.server.pause.stop();
+    for thread in 0..ctx.server.cfg.io_threads {
+        ctx.deliver(Delivery::Resume(thread));
+    }
+    ctx.out.ok()
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client blocked in BLPOP & co. or
+/// WAIT answers now, as if it had timed out (the default) or with
+/// `-UNBLOCKED`; 1 if it was blocked, else 0.
+pub fn unblock(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() > 4 {
+        return subcommand_syntax_error(ctx, argv[1]);
+    }
+    let Some(id) = parse_i64(argv[2]) else {
+        return ctx.out.error(err::NOT_INTEGER);
+    };
+    let error = match argv.get(3) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"timeout") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return ctx
+                .out
+                .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        }
+    };
+    let done = id >= 0 && crate::exec::blocking::unblock(ctx, id as u64, error);
+    ctx.out.int(i64::from(done))
+}
+
+/// Redis's addReplySubcommandSyntaxError: the subcommand as typed.
+fn subcommand_syntax_error(ctx: &mut Ctx, name: &[u8]) {
+    ctx.out.error(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+        String::from_utf8_lossy(name)
+    ))
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; the networking

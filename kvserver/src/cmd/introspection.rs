@@ -5,6 +5,7 @@
 use crate::exec::context::Ctx;
 use crate::exec::docs;
 use crate::exec::meta::{self, Meta};
+use crate::exec::stats::Counter;
 use crate::exec::table::{arity_error, Command, COMMANDS};
 use crate::proto::reply::err;
 use crate::server::{Server, REDIS_VERSION};
@@ -261,28 +262,35 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                 }
             }
             "stats" => {
+                let st = &srv.stats;
+                let (kbps_in, kbps_out) = st.net_kbps();
+                let (hits, misses) = ctx.ks.lookup_counts();
                 s.push_str("# Stats\r\n");
                 fields!(s,
                     "total_connections_received" => srv.total_connections.load(Ordering::Relaxed),
                     "total_commands_processed" => srv.stats.total_calls(),
                     "instantaneous_ops_per_sec" => srv.stats.ops_per_sec(),
-                    "total_net_input_bytes" => 0,
-                    "total_net_output_bytes" => 0,
-                    "instantaneous_input_kbps" => "0.00",
-                    "instantaneous_output_kbps" => "0.00",
+                    "total_net_input_bytes" => st.counter(Counter::NetInput),
+                    "total_net_output_bytes" => st.counter(Counter::NetOutput),
+                    "total_net_repl_input_bytes" => 0,
+                    "total_net_repl_output_bytes" => 0,
+                    "instantaneous_input_kbps" => format!("{kbps_in:.2}"),
+                    "instantaneous_output_kbps" => format!("{kbps_out:.2}"),
+                    "instantaneous_input_repl_kbps" => "0.00",
+                    "instantaneous_output_repl_kbps" => "0.00",
                     "rejected_connections" => srv.rejected_connections.load(Ordering::Relaxed),
                     "sync_full" => 0,
                     "sync_partial_ok" => 0,
                     "sync_partial_err" => 0,
-                    "expired_keys" => 0,
+                    "expired_keys" => st.counter(Counter::ExpiredKeys),
                     "expired_stale_perc" => "0.00",
                     "expired_time_cap_reached_count" => 0,
                     "evicted_keys" => srv.evicted_keys.load(Ordering::Relaxed),
                     "evicted_clients" => 0,
-                    "keyspace_hits" => 0,
-                    "keyspace_misses" => 0,
-                    "pubsub_channels" => 0,
-                    "pubsub_patterns" => 0,
+                    "keyspace_hits" => hits,
+                    "keyspace_misses" => misses,
+                    "pubsub_channels" => srv.pubsub.channel_count(),
+                    "pubsub_patterns" => srv.pubsub.pattern_count(),
                     "pubsubshard_channels" => 0,
                     "latest_fork_usec" => 0,
                     "total_forks" => 0,
@@ -291,6 +299,10 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "unexpected_error_replies" => 0,
                     "total_error_replies" => srv.stats.total_errors.load(Ordering::Relaxed),
                     "dump_payload_sanitizations" => 0,
+                    "total_reads_processed" => st.counter(Counter::Reads),
+                    "total_writes_processed" => st.counter(Counter::Writes),
+                    "io_threaded_reads_processed" => 0,
+                    "io_threaded_writes_processed" => 0,
                     // kvserver's own (dispatch.rs): commands their shards'
                     // owner ran for another I/O thread's connection.
                     "forwarded_commands" => srv.forwarded_commands.load(Ordering::Relaxed),

@@ -24,9 +24,12 @@ pub mod hash;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod lolwut;
+pub mod module;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod set;
 pub mod stream;
@@ -56,5 +59,15 @@ pub(crate) fn on_off(a: &[u8]) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+/// A timeout in milliseconds as CLIENT PAUSE and WAIT read it (Redis's
+/// getTimeoutFromObjectOrReply): the error reply's text if it is not one.
+pub(crate) fn parse_timeout_ms(arg: &[u8]) -> Result<u64, &'static str> {
+    match crate::util::parse_i64(arg) {
+        Some(t) if t < 0 => Err("ERR timeout is negative"),
+        Some(t) => Ok(t as u64),
+        None => Err("ERR timeout is not an integer or out of range"),
     }
 }

@@ -62,6 +62,16 @@ impl PubSub {
     fn write(&self) -> RwLockWriteGuard<'_, Registry> {
         self.reg.write().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Channels with subscribers (INFO's `pubsub_channels`).
+    pub fn channel_count(&self) -> usize {
+        self.read().channels.len()
+    }
+
+    /// Patterns with subscribers (INFO's `pubsub_patterns`).
+    pub fn pattern_count(&self) -> usize {
+        self.read().patterns.len()
+    }
 }
 
 /// Encodes a delivered message: `message channel payload` or `pmessage

@@ -25,7 +25,7 @@ use crate::util::{distinct_indices, parse_i64};
 /// SMEMBERS, SSCAN, and the algebra replies of such sets look like Redis's.
 /// Any other set is left in its (hash) order.
 pub fn intset_order<M: AsRef<[u8]>>(members: &mut [M]) {
-    if members.len() <= crate::types::SET_MAX_INTSET_ENTRIES
+    if members.len() <= crate::types::encoding::set_max_intset_entries()
         && members.iter().all(|m| parse_i64(m.as_ref()).is_some())
     {
         members.sort_by_cached_key(|m| parse_i64(m.as_ref()));

@@ -53,6 +53,28 @@ use std::sync::{Mutex, MutexGuard};
 pub struct Blocked {
     /// Absolute ms; None waits forever.
     pub deadline: Option<u64>,
+    /// What it answers when the deadline passes (or CLIENT UNBLOCK).
+    pub on_timeout: OnTimeout,
+}
+
+/// A blocked command's answer at its timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// BLPOP & co., XREAD: a null array.
+    NullArray,
+    /// WAIT: the replicas that acknowledged (none, without replication).
+    Replicas,
+}
+
+impl OnTimeout {
+    /// The reply, in protocol `resp`.
+    pub fn reply(self, resp: u8) -> Bytes {
+        match (self, resp) {
+            (OnTimeout::NullArray, 3) => Bytes::from_static(b"_\r\n"),
+            (OnTimeout::NullArray, _) => Bytes::from_static(b"*-1\r\n"),
+            (OnTimeout::Replicas, _) => Bytes::from_static(b":0\r\n"),
+        }
+    }
 }
 
 /// A blocked client in the registry: enough to re-run its command
@@ -63,6 +85,7 @@ struct Waiter {
     conn: usize,
     db: usize,
     resp: u8,
+    on_timeout: OnTimeout,
     cmd: &'static Command,
     retry: Vec<Bytes>,
     keys: Vec<Bytes>,
@@ -161,7 +184,10 @@ pub fn parse_timeout(arg: &[u8], now: u64) -> Result<Option<u64>, &'static str> 
 /// data".
 pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8]]) {
     if ctx.client.serving {
-        ctx.client.blocked = Some(Blocked { deadline: None });
+        ctx.client.blocked = Some(Blocked {
+            deadline: None,
+            on_timeout: OnTimeout::NullArray,
+        });
         return;
     }
     let cmd = retry.first().and_then(|name| table::by_own_name(name));
@@ -192,13 +218,78 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, retry: &[&[u8
             conn: c.conn,
             db,
             resp: ctx.out.resp,
+            on_timeout: OnTimeout::NullArray,
             cmd,
             retry: retry.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
             keys: owned,
         },
     );
     server.blocking.blocked.fetch_add(1, Ordering::SeqCst);
-    c.blocked = Some(Blocked { deadline });
+    c.blocked = Some(Blocked {
+        deadline,
+        on_timeout: OnTimeout::NullArray,
+    });
+}
+
+/// Blocks the client on no key until `deadline` (None: for ever), when it
+/// answers `on_timeout`: WAIT without replicas to acknowledge. It is a
+/// blocked client as any other (INFO's `blocked_clients`, CLIENT UNBLOCK,
+/// its disconnect noticed).
+pub fn block_until(
+    ctx: &mut Ctx,
+    deadline: Option<u64>,
+    on_timeout: OnTimeout,
+    cmd: &'static Command,
+) {
+    let c = &mut *ctx.client;
+    let server = ctx.server;
+    let mut reg = server.blocking.lock();
+    reg.waiters.insert(
+        c.id,
+        Waiter {
+            thread: c.thread,
+            conn: c.conn,
+            db: c.db,
+            resp: ctx.out.resp,
+            on_timeout,
+            cmd,
+            retry: Vec::new(),
+            keys: Vec::new(),
+        },
+    );
+    server.blocking.blocked.fetch_add(1, Ordering::SeqCst);
+    c.blocked = Some(Blocked {
+        deadline,
+        on_timeout,
+    });
+}
+
+/// CLIENT UNBLOCK: takes client `id` out of the registry and posts its
+/// answer (its timeout's, or `-UNBLOCKED` with `error`) to its thread,
+/// as a serve would; false if it was not blocked.
+pub fn unblock(ctx: &mut Ctx, id: u64, error: bool) -> bool {
+    let server = ctx.server;
+    let mut reg = server.blocking.lock();
+    let Some(w) = reg.waiters.get(&id) else {
+        return false;
+    };
+    let to = ClientRef {
+        thread: w.thread,
+        conn: w.conn,
+        id,
+    };
+    let reply = if error {
+        Bytes::from_static(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
+    } else {
+        w.on_timeout.reply(w.resp)
+    };
+    server.blocking.remove_locked(&mut reg, id);
+    drop(reg);
+    if error {
+        server.stats.error(b"UNBLOCKED");
+    }
+    ctx.deliver(Delivery::Unblock { to, reply });
+    true
 }
 
 enum Attempt {

@@ -43,6 +43,8 @@ pub enum Delivery {
     Unblock { to: ClientRef, reply: Bytes },
     /// Close the client now, without sending what is pending (CLIENT KILL).
     Kill(ClientRef),
+    /// CLIENT UNPAUSE: I/O thread `.0` looks at the clients it holds.
+    Resume(usize),
 }
 
 impl Delivery {
@@ -52,6 +54,11 @@ impl Delivery {
             | Delivery::Message { to, .. }
             | Delivery::Unblock { to, .. }
             | Delivery::Kill(to) => *to,
+            Delivery::Resume(thread) => ClientRef {
+                thread: *thread,
+                conn: usize::MAX,
+                id: 0,
+            },
         }
     }
 }
@@ -89,6 +96,9 @@ pub struct Effects {
     /// Changes to the dataset (Redis's `server.dirty`): what the `save`
     /// points count, and what decides whether a command is propagated.
     pub dirty: u64,
+    /// Keys deleted because they expired (INFO's `expired_keys`), counted
+    /// with `dirty`.
+    pub(super) expired: u64,
     /// The keyspace event classes notify-keyspace-events selects (read
     /// when the unit starts; 0: none, nothing is recorded).
     pub(super) notify: u32,
@@ -123,6 +133,7 @@ impl Effects {
             own_set: false,
             ready: Vec::new(),
             dirty: 0,
+            expired: 0,
             notify: 0,
             events: Vec::new(),
             deliver: Vec::new(),

@@ -20,6 +20,11 @@ pub fn active_cycle(
     fx: &mut Effects,
     budget: Duration,
 ) -> usize {
+    // CLIENT PAUSE holds the deletions too (Redis's rule: a paused server
+    // changes nothing, so a failover can compare offsets).
+    if server.pause.writes_held(crate::util::now_ms()) {
+        return 0;
+    }
     pipeline::begin(server, fx);
     let n = server.ks.active_expire(part, of, rng, budget, |locked| {
         pipeline::note_expired(locked, fx);

@@ -11,7 +11,8 @@
 //! (BLPOP & co.), [`security`] (AUTH, protected mode), [`evict`]
 //! (maxmemory), [`expire`] (the active expiry cycle), [`loading`]
 //! (start-up), [`monitor`], [`clients`] (the client registry), [`stats`],
-//! [`notify`] (keyspace notifications), [`script`] (Lua scripting).
+//! [`notify`] (keyspace notifications), [`script`] (Lua scripting),
+//! [`pause`] (CLIENT PAUSE).
 //!
 //! May import `cmd` (the table binds the handlers; `notify` publishes
 //! through `cmd::pubsub::publish_to`), `keyspace`, `types`, `persist`
@@ -32,6 +33,7 @@ pub mod meta;
 pub mod monitor;
 pub mod multi;
 pub mod notify;
+pub mod pause;
 pub mod pipeline;
 pub mod script;
 pub mod security;

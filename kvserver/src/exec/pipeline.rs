@@ -25,6 +25,7 @@ use super::context::Ctx;
 use super::effects::Effects;
 use super::multi;
 use super::notify::{self, class};
+use super::stats::Counter;
 use super::table::{
     allowed_when_subscribed, arity_error, flags, unknown_command, unknown_subcommand, Command,
     Found, Locks,
@@ -437,6 +438,7 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
 ///
 /// `reply_at` is where the command's reply starts in `ctx.out`.
 pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
+    ctx.ks.count_lookups = !cmd.has(flags::WRITE);
     ctx.fx.own_set = false;
     ctx.fx.redacted.clear();
     let dirty_before = ctx.fx.dirty;
@@ -475,10 +477,13 @@ pub fn begin(server: &Server, fx: &mut Effects) {
 /// the file must say it (Redis's `deleteExpiredKeyAndPropagate`).
 #[inline]
 pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
+    let mut n = 0;
     ks.take_expired(|db, key| {
         fx.also_propagate(db, &[b"DEL", &key]);
         fx.event(class::EXPIRED, "expired", db, &key);
+        n += 1;
     });
+    fx.expired += n;
 }
 
 /// The end of an execution unit, its shard locks still held: its records
@@ -505,6 +510,10 @@ pub fn finish(ctx: &mut Ctx) {
 pub fn propagate(server: &Server, fx: &mut Effects) {
     if fx.dirty != 0 {
         server.stats.dirty(std::mem::take(&mut fx.dirty), fx.thread);
+    }
+    if fx.expired != 0 {
+        let n = std::mem::take(&mut fx.expired);
+        server.stats.count(Counter::ExpiredKeys, n, fx.thread);
     }
     if !fx.records.is_empty() {
         if let Some(aof) = server.aof() {

@@ -1,6 +1,7 @@
 //! Server statistics: per-command counters (INFO commandstats), error
-//! counters (INFO errorstats), the slow log (SLOWLOG) and the ops/sec
-//! sampler (INFO stats' `instantaneous_ops_per_sec`).
+//! counters (INFO errorstats), the per-thread server counters (INFO
+//! stats' expired keys, network bytes, reads and writes: [`Counter`]), the
+//! slow log (SLOWLOG) and the sampler of the `instantaneous_*` rates.
 //!
 //! Cost per command (see `pipeline::call`): one clock reading (the end
 //! time, which is also the next pipelined command's start: see
@@ -97,6 +98,38 @@ impl CmdStat {
 #[repr(align(64))]
 struct Dirty(AtomicU64);
 
+/// The server counters each thread keeps (INFO stats), indices into
+/// [`Counters`].
+#[derive(Debug, Clone, Copy)]
+pub enum Counter {
+    /// Keys deleted because they expired (lazily or by the active cycle).
+    ExpiredKeys,
+    /// Bytes received from clients.
+    NetInput,
+    /// Bytes sent to clients.
+    NetOutput,
+    /// Receive completions with data (Redis's `total_reads_processed`).
+    Reads,
+    /// Send completions (Redis's `total_writes_processed`).
+    Writes,
+}
+
+const COUNTERS: usize = 5;
+
+/// One thread's server counters, alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Counters([AtomicU64; COUNTERS]);
+
+/// One `instantaneous_*` sample: time (ms) and the totals then.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: u64,
+    commands: u64,
+    net_in: u64,
+    net_out: u64,
+}
+
 /// One SLOWLOG entry.
 #[derive(Debug, Clone)]
 pub struct SlowEntry {
@@ -118,14 +151,15 @@ pub struct Stats {
     /// Changes to the dataset (Redis's `server.dirty`), per thread set as
     /// the command counters; not reset by CONFIG RESETSTAT.
     dirty: [Dirty; SLOTS],
+    /// The server counters, per thread set as the command counters.
+    counters: [Counters; SLOTS],
     /// Error code (first word of the error) → count.
     errors: Mutex<BTreeMap<String, u64>>,
     pub total_errors: AtomicU64,
     slowlog: Mutex<VecDeque<SlowEntry>>,
     slow_next_id: AtomicU64,
-    /// (time ms, total_commands) samples every 100 ms, the last 16, as
-    /// Redis's STATS_METRIC_COMMAND.
-    ops_samples: Mutex<VecDeque<(u64, u64)>>,
+    /// Samples every 100 ms, the last 16, as Redis's STATS_METRIC_*.
+    samples: Mutex<VecDeque<Sample>>,
 }
 
 impl Stats {
@@ -173,6 +207,26 @@ impl Stats {
         } else {
             a.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// Adds `n` to a server counter of thread `thread` (an I/O thread's
+    /// id, or [`SHARED`]).
+    pub fn count(&self, what: Counter, n: u64, thread: usize) {
+        let (set, own) = slot(thread);
+        let a = &self.counters[set].0[what as usize];
+        if own {
+            a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        } else {
+            a.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A server counter summed over the threads.
+    pub fn counter(&self, what: Counter) -> u64 {
+        self.counters
+            .iter()
+            .map(|c| c.0[what as usize].load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Changes to the dataset since the start (after loading).
@@ -228,7 +282,10 @@ impl Stats {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.total_errors.store(0, Ordering::Relaxed);
-        self.ops_samples
+        for c in &self.counters {
+            c.0.iter().for_each(|a| a.store(0, Ordering::Relaxed));
+        }
+        self.samples
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
@@ -298,24 +355,45 @@ impl Stats {
             .clear();
     }
 
-    /// Records a (time, total commands) sample; I/O thread 0 calls this
-    /// from its 100 ms tick.
-    pub fn sample_ops(&self, now_ms: u64, total: u64) {
-        let mut s = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
-        s.push_back((now_ms, total));
+    /// Records a sample of the totals; I/O thread 0 calls this from its
+    /// 100 ms tick.
+    pub fn sample(&self, now_ms: u64) {
+        let sample = Sample {
+            at: now_ms,
+            commands: self.total_calls(),
+            net_in: self.counter(Counter::NetInput),
+            net_out: self.counter(Counter::NetOutput),
+        };
+        let mut s = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        s.push_back(sample);
         if s.len() > 16 {
             s.pop_front();
         }
     }
 
-    /// Commands per second over the sampled window (up to 1.6 s).
-    pub fn ops_per_sec(&self) -> u64 {
-        let s = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+    /// The rate of one sampled total per second over the window (up to
+    /// 1.6 s).
+    fn rate(&self, of: fn(&Sample) -> u64) -> f64 {
+        let s = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         match (s.front(), s.back()) {
-            (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
-                n1.saturating_sub(n0) * 1000 / (t1 - t0)
+            (Some(a), Some(b)) if b.at > a.at => {
+                of(b).saturating_sub(of(a)) as f64 * 1000.0 / (b.at - a.at) as f64
             }
-            _ => 0,
+            _ => 0.0,
         }
+    }
+
+    /// Commands per second.
+    pub fn ops_per_sec(&self) -> u64 {
+        self.rate(|s| s.commands) as u64
+    }
+
+    /// KB/s received and sent (Redis's `instantaneous_input_kbps` and
+    /// `instantaneous_output_kbps`).
+    pub fn net_kbps(&self) -> (f64, f64) {
+        (
+            self.rate(|s| s.net_in) / 1024.0,
+            self.rate(|s| s.net_out) / 1024.0,
+        )
     }
 }

@@ -16,8 +16,8 @@
 use super::context::Ctx;
 use super::meta::{self, Meta};
 use crate::cmd::{
-    admin, bitops, client, connection, dump, hash, introspection, keys, list, object, persistence,
-    pubsub, scripting, set, stream, string, zset,
+    admin, bitops, client, connection, dump, hash, introspection, keys, list, lolwut, module,
+    object, persistence, pubsub, replication, scripting, set, stream, string, zset,
 };
 use crate::exec::{monitor, multi};
 use crate::proto::reply::Reply;
@@ -369,6 +369,7 @@ pub static COMMANDS: &[Command] = &[
     Command::new("client|no-evict", client::no_evict),
     Command::new("client|pause", client::pause),
     Command::new("client|unpause", client::unpause),
+    Command::new("client|unblock", client::unblock),
     Command::new("client|reply", client::reply),
     Command::new("client|help", client::help),
     // Introspection (cmd/introspection.rs): COMMAND INFO TIME SLOWLOG MEMORY LATENCY.
@@ -389,7 +390,7 @@ pub static COMMANDS: &[Command] = &[
     Command::container_of("config"),
     Command::new("config|get", admin::config_get),
     Command::new("config|set", admin::config_set),
-    Command::new("config|resetstat", admin::config_resetstat),
+    Command::new("config|resetstat", admin::config_resetstat).locking(Locks::All),
     Command::new("config|rewrite", admin::config_rewrite),
     Command::new("config|help", admin::config_help),
     Command::container_of("slowlog"),
@@ -412,6 +413,16 @@ pub static COMMANDS: &[Command] = &[
     Command::new("restore", dump::restore),
     Command::new("bgrewriteaof", persistence::bgrewriteaof),
     Command::new("shutdown", admin::shutdown),
+    Command::new("lolwut", lolwut::lolwut),
+    // MODULE (cmd/module.rs): none can be loaded.
+    Command::container_of("module"),
+    Command::new("module|list", module::list),
+    Command::new("module|load", module::load),
+    Command::new("module|loadex", module::load),
+    Command::new("module|unload", module::unload),
+    Command::new("module|help", module::help),
+    // Replication (cmd/replication.rs).
+    Command::new("wait", replication::wait),
     Command::new("debug", admin::debug),
     Command::container_of("latency"),
     Command::new("latency|latest", introspection::latency_latest),

@@ -32,6 +32,15 @@ pub struct Db {
     /// Parts emptied by FLUSHDB/FLUSHALL while a snapshot was walking
     /// them: kept, frozen, until the walk has copied them.
     detached: Vec<Store>,
+    /// Lookups that found their key and that did not (INFO's
+    /// `keyspace_hits` / `keyspace_misses`): plain counters, as the part is
+    /// only touched under its shard's lock; INFO sums them.
+    pub hits: u64,
+    pub misses: u64,
+    /// Whether lookups count as hits and misses now: a read command's do,
+    /// a write command's do not (Redis's lookupKeyRead / lookupKeyWrite).
+    /// Set by [`super::Locked`] as it hands the part out.
+    pub(super) count_lookups: bool,
 }
 
 /// A watched key's watcher count and modification version.
@@ -133,9 +142,22 @@ impl Db {
         Some(i)
     }
 
+    /// [`Db::live`], counted as a keyspace hit or miss.
+    fn lookup(&mut self, key: &[u8], now: u64) -> Option<u32> {
+        let found = self.live(key, now);
+        if self.count_lookups {
+            if found.is_some() {
+                self.hits += 1;
+            } else {
+                self.misses += 1;
+            }
+        }
+        found
+    }
+
     /// The live entry of `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let i = self.live(key, now)?;
+        let i = self.lookup(key, now)?;
         // The caller may change it.
         self.store.before_write(i);
         let e = self.store.slots.get_mut(i)?;
@@ -145,7 +167,7 @@ impl Db {
 
     /// [`Db::get`] without counting as an access (OBJECT, SCAN's TYPE).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        let i = self.live(key, now)?;
+        let i = self.lookup(key, now)?;
         self.store.slots.get(i)
     }
 
@@ -170,7 +192,12 @@ impl Db {
         // One table lookup when the key is there (the common case of
         // LPUSH/HSET/SADD onto an existing collection); as `set` then
         // `get` when it is created.
-        let i = match self.live(key, now) {
+        let found = if new.is_some() {
+            self.live(key, now)
+        } else {
+            self.lookup(key, now)
+        };
+        let i = match found {
             Some(i) => i,
             None => {
                 let Some(new) = new else { return Ok(None) };
@@ -188,7 +215,7 @@ impl Db {
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
-        self.live(key, now).is_some()
+        self.lookup(key, now).is_some()
     }
 
     /// Sets `key` to `value` with `expire_at` (None: no expiry), replacing
@@ -414,7 +441,9 @@ impl Db {
                 continue;
             };
             let k = Bytes::copy_from_slice(&e.key);
-            if self.get(&k, now).is_some() {
+            // Expired keys go (Redis's dbRandomKey); no access recorded,
+            // no keyspace hit.
+            if self.live(&k, now).is_some() {
                 return Some(k);
             }
         }

@@ -227,6 +227,7 @@ impl Keyspace {
             ks: self,
             guards,
             touched: 0,
+            count_lookups: false,
         }
     }
 
@@ -245,6 +246,7 @@ impl Keyspace {
             ks: self,
             guards: Guards::One([(i, guard)]),
             touched: 0,
+            count_lookups: false,
         })
     }
 
@@ -261,6 +263,7 @@ impl Keyspace {
                     .collect(),
             ),
             touched: 0,
+            count_lookups: false,
         }
     }
 
@@ -320,6 +323,9 @@ pub struct Locked<'a> {
     /// The databases handed out (bit `db`, bit 63 for 63 and above): where
     /// [`Locked::take_expired`] looks for keys that expired meanwhile.
     touched: u64,
+    /// Whether the running command's lookups count as keyspace hits and
+    /// misses (a read command's), passed to each database part handed out.
+    pub count_lookups: bool,
 }
 
 /// Bit `db` of [`Locked::touched`].
@@ -380,17 +386,41 @@ impl Locked<'_> {
             }
         };
         self.touched |= db_bit(db);
-        &mut self.guards.slice_mut()[i].1.dbs[db]
+        let d = &mut self.guards.slice_mut()[i].1.dbs[db];
+        d.count_lookups = self.count_lookups;
+        d
     }
 
     /// Every locked shard's database `db`.
     pub fn dbs(&mut self, db: usize) -> Vec<&mut Db> {
         self.touched |= db_bit(db);
+        let count = self.count_lookups;
         self.guards
             .slice_mut()
             .iter_mut()
-            .map(|(_, g)| &mut g.dbs[db])
+            .map(|(_, g)| {
+                let d = &mut g.dbs[db];
+                d.count_lookups = count;
+                d
+            })
             .collect()
+    }
+
+    /// Keyspace hits and misses of the locked shards, every database
+    /// (INFO stats).
+    pub fn lookup_counts(&self) -> (u64, u64) {
+        let dbs = self.guards.slice().iter().flat_map(|(_, g)| g.dbs.iter());
+        dbs.fold((0, 0), |(h, m), d| (h + d.hits, m + d.misses))
+    }
+
+    /// Zeroes the keyspace hits and misses of the locked shards (CONFIG
+    /// RESETSTAT).
+    pub fn reset_lookup_counts(&mut self) {
+        for (_, g) in self.guards.slice_mut() {
+            for d in g.dbs.iter_mut() {
+                (d.hits, d.misses) = (0, 0);
+            }
+        }
     }
 
     /// Whether shard `id` is among the locked ones.

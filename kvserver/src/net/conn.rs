@@ -48,6 +48,9 @@ pub(super) struct Conn {
     /// Requests of it are out at their shards' owner (`dispatch.rs`): it
     /// executes nothing else until their replies are back.
     pub(super) forwarded: bool,
+    /// Its next request waits for the end of a CLIENT PAUSE
+    /// (`exec/pause.rs`); it is in the thread's `paused` list.
+    pub(super) paused: bool,
 }
 
 /// Whether `conn` is past its class's client-output-buffer-limit: at or

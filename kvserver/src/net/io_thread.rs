@@ -65,6 +65,7 @@ use crate::exec::monitor;
 use crate::exec::multi;
 use crate::exec::pipeline;
 use crate::exec::security;
+use crate::exec::stats::Counter;
 use crate::exec::table;
 use crate::net::conn::{over_output_limit, token, Conn};
 use crate::net::dispatch;
@@ -128,6 +129,10 @@ pub struct Worker {
     rng: Rng,
     /// Blocked clients' deadlines: (ms, client id, slab key).
     timers: BTreeSet<(u64, u64, usize)>,
+    /// Connections whose next request a CLIENT PAUSE holds, and the
+    /// pause epoch they were last looked at in.
+    paused: Vec<usize>,
+    paused_epoch: u64,
     /// Reused: drained messages, threads owed a wake byte.
     inbox: Vec<Msg>,
     wakes: Vec<usize>,
@@ -200,6 +205,8 @@ impl Worker {
                 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1),
             ),
             timers: BTreeSet::new(),
+            paused: Vec::new(),
+            paused_epoch: 0,
             inbox: Vec::new(),
             wakes: Vec::new(),
             fx: Effects::for_thread(id),
@@ -251,6 +258,7 @@ impl Worker {
             // since the last wake.
             self.drain_inbox();
             self.expire_blocked();
+            self.resume_paused(false);
             if let Some(a) = self.aof.clone() {
                 a.pump(&mut self.p, Token::aof);
                 self.release_held();
@@ -282,14 +290,48 @@ impl Worker {
         ok
     }
 
-    /// Until the next blocked client's deadline, at most [`WAIT_TIMEOUT`].
+    /// Until the next blocked client's deadline (or the end of the pause
+    /// holding some of our clients), at most [`WAIT_TIMEOUT`].
     fn wait_timeout(&self) -> Duration {
-        match self.timers.first() {
-            Some(&(deadline, _, _)) => {
-                let now = crate::util::now_ms();
-                Duration::from_millis(deadline.saturating_sub(now)).min(WAIT_TIMEOUT)
-            }
+        let now = crate::util::now_ms();
+        let pause_end = if self.paused.is_empty() {
+            None
+        } else {
+            self.server.pause.active(now)
+        };
+        let next = self
+            .timers
+            .first()
+            .map(|t| t.0)
+            .into_iter()
+            .chain(pause_end)
+            .min();
+        match next {
+            Some(at) => Duration::from_millis(at.saturating_sub(now)).min(WAIT_TIMEOUT),
             None => WAIT_TIMEOUT,
+        }
+    }
+
+    /// Runs the requests a CLIENT PAUSE held, once it has ended or changed
+    /// (`force`: CLIENT UNPAUSE's wake); what is still held goes back on
+    /// the list.
+    fn resume_paused(&mut self, force: bool) {
+        if self.paused.is_empty() {
+            return;
+        }
+        let pause = &self.server.pause;
+        let epoch = pause.epoch();
+        if !force && epoch == self.paused_epoch && pause.active(crate::util::now_ms()).is_some() {
+            return;
+        }
+        self.paused_epoch = epoch;
+        for key in std::mem::take(&mut self.paused) {
+            if let Some(conn) = self.conns.get_mut(key) {
+                if conn.paused {
+                    conn.paused = false;
+                    self.process(key);
+                }
+            }
         }
     }
 
@@ -368,6 +410,9 @@ impl Worker {
                     // 0: the peer closed; < 0: reset or another error.
                     return self.close(key);
                 }
+                let stats = &self.server.stats;
+                stats.count(Counter::NetInput, c.res as u64, self.id);
+                stats.count(Counter::Reads, 1, self.id);
                 if let Some(buf) = c.take_pooled() {
                     if watched || !conn.input.is_empty() {
                         // Behind the requests (or the partial request)
@@ -403,6 +448,9 @@ impl Worker {
                 if c.res < 0 {
                     return self.close(key);
                 }
+                let stats = &self.server.stats;
+                stats.count(Counter::NetOutput, c.res as u64, self.id);
+                stats.count(Counter::Writes, 1, self.id);
                 if conn.out.buf.is_empty() {
                     if let Buffer::Sent(b) = std::mem::take(&mut c.buf) {
                         if !self.pooled {
@@ -492,7 +540,7 @@ impl Worker {
                         parsed = Parsed::Error(e);
                     }
                 }
-                if conn.client.blocked.is_some() || conn.forwarded {
+                if conn.client.blocked.is_some() || conn.forwarded || conn.paused {
                     // Its next requests wait. A recv stays in flight to
                     // notice a disconnect (Redis keeps reading a blocked
                     // client): into `input` while no request is complete,
@@ -527,6 +575,15 @@ impl Worker {
                             big = self.ranges.iter().map(|r| &data[r.clone()]).collect();
                             &big
                         };
+                        if held_by_pause(&self.server, &conn.client, argv) {
+                            // It waits, unparsed, as a blocked client's
+                            // next request does (a watch notices a
+                            // disconnect meanwhile).
+                            conn.paused = true;
+                            self.paused.push(key);
+                            watch = true;
+                            break;
+                        }
                         let owner =
                             dispatch::owner_elsewhere(&self.server, &conn.client, argv, self.id);
                         match (owner, batch) {
@@ -741,6 +798,7 @@ impl Worker {
                 }
                 return self.process(conn);
             }
+            Msg::Deliver(Delivery::Resume(_)) => return self.resume_paused(true),
             Msg::Deliver(d) => d,
         };
         let to = d.to();
@@ -753,6 +811,8 @@ impl Worker {
         let reply_on = !conn.client.reply_off;
         match d {
             Delivery::Kill(_) => return self.close(to.conn),
+            // Taken before the connection lookup (`deliver`).
+            Delivery::Resume(_) => return,
             Delivery::Unblock { reply, .. } => {
                 let Some(b) = conn.client.blocked.take() else {
                     return;
@@ -855,13 +915,14 @@ impl Worker {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            if conn.client.id != id || conn.client.blocked.is_none() {
+            let Some(b) = conn.client.blocked.filter(|_| conn.client.id == id) else {
                 continue;
-            }
+            };
             if self.server.blocking.remove(id) {
                 conn.client.blocked = None;
                 if !conn.client.reply_off {
-                    conn.out.null_array();
+                    let reply = b.on_timeout.reply(conn.out.resp);
+                    conn.out.buf.extend_from_slice(&reply);
                 }
                 self.process(key);
             }
@@ -941,6 +1002,7 @@ impl Worker {
                 held: false,
                 soft_since: None,
                 forwarded: false,
+                paused: false,
                 watching: false,
             });
             if refuse.is_some() {
@@ -993,6 +1055,19 @@ fn post_deliveries(server: &Server, me: usize, fx: &mut Effects, wakes: &mut Vec
             wakes.push(to);
         }
     }
+}
+
+/// Whether a CLIENT PAUSE holds `client`'s request `argv` (one load when
+/// no pause was ever set or the last one was lifted).
+fn held_by_pause(server: &Server, client: &Client, argv: &[&[u8]]) -> bool {
+    if !server.pause.set() {
+        return false;
+    }
+    server.commands.find(argv).is_some_and(|cmd| {
+        server
+            .pause
+            .holds(server, client, cmd, argv, crate::util::now_ms())
+    })
 }
 
 /// Runs one request for `conn`, honouring CLIENT REPLY OFF/SKIP: the

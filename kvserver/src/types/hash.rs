@@ -1,6 +1,7 @@
 //! The hash value.
 
-use super::{Hasher, Str, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE};
+use super::encoding::{hash_max_entries, hash_max_value};
+use super::{Hasher, Str};
 
 /// A hash: an insertion-ordered map (so a small hash lists its fields in
 /// the order Redis's listpack would, until a delete; and random fields and
@@ -17,7 +18,7 @@ pub struct HashObj {
 impl HashObj {
     /// Sets `field`; true if it is new.
     pub fn insert(&mut self, field: &[u8], value: Str) -> bool {
-        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+        if !self.big && (field.len() > hash_max_value() || value.len() > hash_max_value()) {
             self.big = true;
         }
         let new = if field.len() <= Str::INLINE {
@@ -44,7 +45,7 @@ impl HashObj {
                 }
             }
         };
-        if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
+        if !self.big && self.map.len() > hash_max_entries() {
             self.big = true;
         }
         new

@@ -12,6 +12,7 @@
 //! May import only `util`. Start reading at [`Value`] and [`Str`]. See
 //! docs/kvserver/types.md.
 
+pub mod encoding;
 pub mod hash;
 pub mod member_set;
 pub mod memory;
@@ -28,13 +29,6 @@ pub use str::Str;
 /// The hasher of the collections inside values (hashbrown's fast default).
 pub type Hasher = hashbrown::DefaultHashBuilder;
 
-/// Redis 7.0's encoding thresholds (its built-in defaults). They only decide
-/// what OBJECT ENCODING reports (and whether HSCAN/SSCAN answer in one
-/// call, as Redis does for its compact encodings): the data structure here
-/// is the same either way.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
-pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
-pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 /// Strings up to this length are `embstr` (one allocation with the object).
 pub const EMBSTR_MAX: usize = 44;
 
@@ -140,6 +134,9 @@ impl Value {
 
 #[cfg(test)]
 mod tests {
+    use super::encoding::{
+        HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE, SET_MAX_INTSET_ENTRIES,
+    };
     use super::*;
 
     fn s(v: &str) -> Value {

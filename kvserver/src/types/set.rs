@@ -1,6 +1,7 @@
 //! The set value.
 
-use super::{Str, SET_MAX_INTSET_ENTRIES};
+use super::encoding::set_max_intset_entries;
+use super::Str;
 
 /// A set: members by position for O(1) random members and index cursors
 /// (see `member_set.rs`). Members are [`Str`]s (a short one takes no
@@ -30,7 +31,7 @@ impl SetObj {
         if !self.set.insert(m) {
             return false;
         }
-        if big || self.set.len() > SET_MAX_INTSET_ENTRIES {
+        if big || (!self.big && self.set.len() > set_max_intset_entries()) {
             self.big = true;
         }
         true

@@ -48,12 +48,8 @@
 //! never NaN (every command rejects a NaN before it gets here); `-0.0` and
 //! `0.0` compare equal, as in C.
 
+use crate::types::encoding::{zset_max_entries, zset_max_value};
 use crate::types::{Hasher, Str};
-
-/// Redis 7.0's listpack thresholds for sorted sets (redis.conf defaults):
-/// past either one the set is a skiplist, for OBJECT ENCODING.
-pub const ZSET_MAX_LISTPACK_ENTRIES: usize = 128;
-pub const ZSET_MAX_LISTPACK_VALUE: usize = 64;
 
 const NIL: u32 = u32::MAX;
 
@@ -961,7 +957,7 @@ impl ZSetObj {
             }
             return false;
         }
-        if m.len() > ZSET_MAX_LISTPACK_VALUE || self.dict.len() >= ZSET_MAX_LISTPACK_ENTRIES {
+        if !self.big && (m.len() > zset_max_value() || self.dict.len() >= zset_max_entries()) {
             self.big = true;
         }
         let score = self.stored(raw);
@@ -1076,8 +1072,8 @@ impl ZSetObj {
     /// a listpack when it is small).
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Str, f64)>) -> ZSetObj {
         let pairs: Vec<(Str, f64)> = pairs.into_iter().collect();
-        let big = pairs.len() > ZSET_MAX_LISTPACK_ENTRIES
-            || pairs.iter().any(|(m, _)| m.len() > ZSET_MAX_LISTPACK_VALUE);
+        let big = pairs.len() > zset_max_entries()
+            || pairs.iter().any(|(m, _)| m.len() > zset_max_value());
         ZSetObj::build(pairs, big)
     }
 
@@ -1167,7 +1163,7 @@ mod tests {
     #[test]
     fn encoding_thresholds() {
         let mut z = ZSetObj::default();
-        for i in 0..ZSET_MAX_LISTPACK_ENTRIES {
+        for i in 0..crate::types::encoding::ZSET_MAX_LISTPACK_ENTRIES {
             z.insert(i.to_string().as_bytes(), 1.0);
         }
         assert_eq!(z.encoding(), "listpack");

@@ -119,6 +119,45 @@ pub fn scratch_dir() -> std::path::PathBuf {
     d
 }
 
+/// Debian's redis-server (7.0) on a free port, without persistence, on
+/// loopback, DEBUG allowed from loopback as [`Server::kvserver`] does: the
+/// reference the side-by-side tests compare with. Without it on PATH the
+/// test fails (by design): the comparison is the test.
+pub fn redis_server() -> Server {
+    assert!(
+        on_path("redis-server"),
+        "redis-server is not on PATH: install the Debian package redis-server (CI does); \
+         this test compares with it and cannot run without it"
+    );
+    Server::spawn("redis-server", |port| {
+        [
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+            "--enable-debug-command",
+            "local",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    })
+}
+
+/// Waits until `f` is true, checking every 10 ms, 20 s at most (then
+/// panics naming `what`): how a test waits on the server's state.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 impl Server {
     /// Starts `program` with the arguments `args(port)` on a free port and
     /// waits until it accepts. A port can be taken between `free_port` and

@@ -76,6 +76,11 @@ impl Script {
     }
 }
 
+/// The flags a script body declares (None: a bad shebang line).
+pub fn shebang_flags(body: &[u8]) -> Option<u32> {
+    shebang(body).ok().map(|(f, _)| f)
+}
+
 /// Redis's `evalExtractShebangFlags`.
 fn shebang(body: &[u8]) -> Result<(u32, usize), String> {
     if !body.starts_with(b"#!") {

@@ -3,15 +3,17 @@
 //! given as the first positional argument, and every directive also as
 //! `--name value...` on the command line (which wins).
 //!
-//! Every parameter CONFIG GET/SET knows is in [`PARAMS`] with Redis 7.0's
-//! name, default and validation (error texts are Redis's). The startup
+//! Every parameter CONFIG GET/SET knows is in [`PARAMS`] (params.rs): all
+//! of redis-server 7.0's, with its names and aliases, defaults, and
+//! validation (values.rs; error texts are Redis's). The startup
 //! values ([`ServerConfig`]) become the runtime configuration
 //! ([`Runtime`]): a map of the values as CONFIG GET shows them, plus atomics
 //! for the ones read on hot paths (slow log, hz, maxmemory, lazy flush,
 //! keyspace events, proto-max-bulk-len; the access settings are shared
-//! with the keyspace, `keyspace::Settings`). Some Redis parameters are
-//! accepted and shown but have no effect here (replication, cluster,
-//! modules...): see kvserver/README.md.
+//! with the keyspace, `keyspace::Settings`; the encoding thresholds with
+//! the values, `types::encoding`). The parameters of [`params::INERT`] are
+//! accepted, stored and shown but change nothing here (replication,
+//! cluster, TLS, defragmentation...): see kvserver/README.md.
 //!
 //! FastIO's settings are separate: fastio.conf via `--config PATH`,
 //! `--backend`, `--workers`, `--fastio key=value` (see `fastio::FastioArgs`).
@@ -22,490 +24,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Bool,
-    Int(i64, i64),
-    /// An integer clamped into the range instead of refused (hz).
-    Clamp(i64, i64),
-    /// A memory value (`1gb`, `100mb`, `512k`), shown in bytes.
-    Mem(i64, i64),
-    Enum(&'static [&'static str]),
-    Str,
-    Save,
-    Notify,
-    Bind,
-    Dir,
-    DbFilename,
-    /// requirepass: any one value ("" = no password).
-    Password,
-    /// client-output-buffer-limit: `class hard soft seconds` groups, merged
-    /// into the current value (see [`merge_output_limits`]).
-    OutputLimit,
-    /// A CPU list (`0-3,8,10-14:2`), see [`parse_cpulist`].
-    CpuList,
-}
+mod params;
+mod values;
 
-/// Whether CONFIG SET may change a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Set {
-    Yes,
-    /// Redis: "can't set immutable config" (here also for some Redis can
-    /// change at run time but we cannot: port, bind and the encoding
-    /// thresholds, which are constants in our code).
-    Immutable,
-    /// Redis 7's `enable-protected-configs no` default: "can't set
-    /// protected config".
-    Protected,
-}
-
-#[derive(Debug)]
-pub struct Param {
-    pub name: &'static str,
-    kind: Kind,
-    default: &'static str,
-    set: Set,
-}
-
-const fn p(name: &'static str, kind: Kind, default: &'static str, set: Set) -> Param {
-    Param {
-        name,
-        kind,
-        default,
-        set,
-    }
-}
-
-use Kind::*;
-use Set::{Immutable, Protected, Yes};
-
-const I32: i64 = i32::MAX as i64;
-const U32: i64 = u32::MAX as i64;
-const EVICTION: &[&str] = &[
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "noeviction",
-];
-
-/// The parameters, with Redis 7.0's names and defaults except where ours
-/// differ in fact (bind: loopback only; save: "" as nothing is saved yet;
-/// io-threads: one per CPU but one, see [`default_io_threads`]; dir: the
-/// working directory at start).
-pub static PARAMS: &[Param] = &[
-    p("port", Int(0, 65535), "6379", Immutable),
-    p("bind", Bind, "127.0.0.1", Immutable),
-    p("databases", Int(1, I32), "16", Immutable),
-    p("io-threads", Int(1, 256), "", Immutable),
-    p("io-threads-do-reads", Bool, "no", Immutable),
-    // kvserver's own: where a command runs (dispatch.rs). `owner`: on the
-    // I/O thread owning its keys' shards; `local`: on its connection's.
-    p(
-        "shard-dispatch",
-        Enum(&["owner", "local"]),
-        "owner",
-        Immutable,
-    ),
-    // Redis's name, with its underscore. Redis pins its threads to the
-    // whole list; kvserver pins I/O thread i to the i-th CPU of it, so each
-    // thread (and the shards it owns) has a core of its own.
-    p("server_cpulist", CpuList, "", Immutable),
-    p("daemonize", Bool, "no", Immutable),
-    p(
-        "supervised",
-        Enum(&["upstart", "systemd", "auto", "no"]),
-        "no",
-        Immutable,
-    ),
-    p("pidfile", Str, "", Immutable),
-    p("logfile", Str, "", Immutable),
-    p("unixsocket", Str, "", Immutable),
-    p("tcp-backlog", Int(0, I32), "511", Immutable),
-    p("cluster-enabled", Bool, "no", Immutable),
-    p("protected-mode", Bool, "yes", Yes),
-    // Redis 7.0's: DEBUG only when allowed (security.rs).
-    p(
-        "enable-debug-command",
-        Enum(&["no", "yes", "local"]),
-        "no",
-        Immutable,
-    ),
-    p("save", Save, "", Yes),
-    p("appendonly", Bool, "no", Yes),
-    p(
-        "appendfsync",
-        Enum(&["everysec", "always", "no"]),
-        "everysec",
-        Yes,
-    ),
-    p("appendfilename", Str, "appendonly.aof", Immutable),
-    p("appenddirname", Str, "appendonlydir", Immutable),
-    p("aof-load-truncated", Bool, "yes", Yes),
-    p("aof-use-rdb-preamble", Bool, "yes", Yes),
-    p("dir", Dir, "", Protected),
-    p("dbfilename", DbFilename, "dump.rdb", Protected),
-    p("rdbcompression", Bool, "yes", Yes),
-    p("rdbchecksum", Bool, "yes", Yes),
-    p("stop-writes-on-bgsave-error", Bool, "yes", Yes),
-    p("maxmemory", Mem(0, i64::MAX), "0", Yes),
-    p("maxmemory-policy", Enum(EVICTION), "noeviction", Yes),
-    p("maxmemory-samples", Int(1, I32), "5", Yes),
-    p("lfu-log-factor", Int(0, I32), "10", Yes),
-    p("lfu-decay-time", Int(0, I32), "1", Yes),
-    p("maxclients", Int(1, U32), "10000", Yes),
-    p("timeout", Int(0, I32), "0", Yes),
-    p("tcp-keepalive", Int(0, I32), "300", Yes),
-    p("requirepass", Password, "", Yes),
-    p("hz", Clamp(1, 500), "10", Yes),
-    p("dynamic-hz", Bool, "yes", Yes),
-    p("slowlog-log-slower-than", Int(-1, i64::MAX), "10000", Yes),
-    p("slowlog-max-len", Int(0, i64::MAX), "128", Yes),
-    p("latency-monitor-threshold", Int(0, i64::MAX), "0", Yes),
-    p(
-        "loglevel",
-        Enum(&["debug", "verbose", "notice", "warning"]),
-        "notice",
-        Yes,
-    ),
-    p(
-        "proto-max-bulk-len",
-        Mem(1 << 20, i64::MAX),
-        "536870912",
-        Yes,
-    ),
-    p(
-        "client-query-buffer-limit",
-        Mem(1 << 20, i64::MAX),
-        "1073741824",
-        Yes,
-    ),
-    p(
-        "client-output-buffer-limit",
-        OutputLimit,
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        Yes,
-    ),
-    p("busy-reply-threshold", Int(0, i64::MAX), "5000", Yes),
-    p("lua-time-limit", Int(0, i64::MAX), "5000", Yes),
-    // kvserver's own: the most memory one thread's Lua state may hold
-    // (exec/script/sandbox.rs); Redis bounds scripts only by maxmemory.
-    p(
-        "lua-memory-limit",
-        Mem(1 << 20, i64::MAX),
-        "1073741824",
-        Yes,
-    ),
-    p("notify-keyspace-events", Notify, "", Yes),
-    p("lazyfree-lazy-user-flush", Bool, "no", Yes),
-    p("lazyfree-lazy-user-del", Bool, "no", Yes),
-    p("replica-read-only", Bool, "yes", Yes),
-    p("active-expire-effort", Int(1, 10), "1", Yes),
-    p("maxmemory-clients", Mem(0, i64::MAX), "0", Yes),
-    p(
-        "hash-max-listpack-entries",
-        Int(0, i64::MAX),
-        "512",
-        Immutable,
-    ),
-    p("hash-max-listpack-value", Int(0, i64::MAX), "64", Immutable),
-    p("set-max-intset-entries", Int(0, i64::MAX), "512", Immutable),
-    p(
-        "zset-max-listpack-entries",
-        Int(0, i64::MAX),
-        "128",
-        Immutable,
-    ),
-    p("zset-max-listpack-value", Int(0, i64::MAX), "64", Immutable),
-    p(
-        "list-max-listpack-size",
-        Int(i32::MIN as i64, I32),
-        "-2",
-        Immutable,
-    ),
-];
-
-/// `lua-time-limit` is Redis 7's alias of `busy-reply-threshold`: setting
-/// either sets both.
-fn alias(name: &str) -> Option<&'static str> {
-    match name {
-        "lua-time-limit" => Some("busy-reply-threshold"),
-        "busy-reply-threshold" => Some("lua-time-limit"),
-        _ => None,
-    }
-}
-
-/// Redis's CPU list syntax (setcpuaffinity.c): comma-separated CPUs and
-/// ranges, a range optionally with a stride: `0-3,8,10-14:2` = 0 1 2 3 8
-/// 10 12 14. Empty: no CPUs. Redis ignores a list it cannot parse; we
-/// refuse it at start, with what is wrong.
-pub fn parse_cpulist(list: &str) -> Result<Vec<usize>, String> {
-    /// Beyond any machine's CPU count (Linux's NR_CPUS tops at 8192).
-    const MAX_CPU: usize = 8191;
-    let mut cpus = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let bad = || format!("invalid CPU list item '{item}' (want N, N-M or N-M:STEP)");
-        let (range, step) = match item.split_once(':') {
-            Some((r, st)) => (r, st.parse::<usize>().map_err(|_| bad())?),
-            None => (item, 1),
-        };
-        let (a, b) = match range.split_once('-') {
-            Some((a, b)) => (a.parse::<usize>(), b.parse::<usize>()),
-            None => (range.parse::<usize>(), range.parse::<usize>()),
-        };
-        let (a, b) = (a.map_err(|_| bad())?, b.map_err(|_| bad())?);
-        if a > b || step == 0 {
-            return Err(bad());
-        }
-        if b > MAX_CPU {
-            return Err(format!("CPU {b} is out of range (0-{MAX_CPU})"));
-        }
-        cpus.extend((a..=b).step_by(step));
-    }
-    Ok(cpus)
-}
-
-pub fn param(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
-}
-
-/// Directives of the file (and `--name` options) that are not parameters:
-/// CONFIG GET does not show them, CONFIG SET cannot change them.
-const FILE_ONLY: &[&str] = &["rename-command"];
-
-/// Whether `name` is a directive kvserver accepts (a parameter or a
-/// file-only directive such as `rename-command`).
-pub fn is_directive(name: &str) -> bool {
-    param(name).is_some() || FILE_ONLY.iter().any(|d| d.eq_ignore_ascii_case(name))
-}
-
-/// The client classes of client-output-buffer-limit, in Redis's order
-/// (`replica` is accepted for `slave`).
-pub const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
-
-/// Parses client-output-buffer-limit groups (`class hard soft seconds`,
-/// several in one value or over several arguments) into `current` (the
-/// value as CONFIG GET shows it) and returns the new value. Errors are
-/// Redis's.
-pub fn merge_output_limits(current: &str, args: &[&str]) -> Result<String, String> {
-    let mut limits = parse_output_limits(current).unwrap_or_else(|| {
-        parse_output_limits(param_default("client-output-buffer-limit")).unwrap_or_default()
-    });
-    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-    if words.len() % 4 != 0 {
-        return Err("Wrong number of arguments in buffer limit configuration.".into());
-    }
-    for g in words.chunks(4) {
-        let class = match g[0].to_ascii_lowercase().as_str() {
-            "normal" => 0,
-            "slave" | "replica" => 1,
-            "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
-        };
-        let bad = || "Error in hard, soft or soft-seconds setting in buffer limit configuration.";
-        let hard = parse_memory(g[1]).filter(|v| *v >= 0).ok_or_else(bad)?;
-        let soft = parse_memory(g[2]).filter(|v| *v >= 0).ok_or_else(bad)?;
-        let secs = g[3]
-            .parse::<i64>()
-            .ok()
-            .filter(|v| *v >= 0)
-            .ok_or_else(bad)?;
-        limits[class] = [hard as u64, soft as u64, secs as u64];
-    }
-    Ok(format_output_limits(&limits))
-}
-
-/// `[hard, soft, soft seconds]` per class of [`OUTPUT_CLASSES`].
-pub fn parse_output_limits(v: &str) -> Option<[[u64; 3]; 3]> {
-    let w: Vec<&str> = v.split_whitespace().collect();
-    if w.len() != 12 {
-        return None;
-    }
-    let mut out = [[0u64; 3]; 3];
-    for (i, g) in w.chunks(4).enumerate() {
-        if g[0] != OUTPUT_CLASSES[i] {
-            return None;
-        }
-        for j in 0..3 {
-            out[i][j] = g[j + 1].parse().ok()?;
-        }
-    }
-    Some(out)
-}
-
-fn format_output_limits(l: &[[u64; 3]; 3]) -> String {
-    let mut parts = Vec::new();
-    for (i, c) in OUTPUT_CLASSES.iter().enumerate() {
-        parts.push(format!("{c} {} {} {}", l[i][0], l[i][1], l[i][2]));
-    }
-    parts.join(" ")
-}
-
-fn param_default(name: &str) -> &'static str {
-    param(name).map_or("", |p| p.default)
-}
-
-/// Parameters whose values are secrets (Redis 7.0's SENSITIVE_CONFIG):
-/// CONFIG SET shows them as `(redacted)` in the slow log.
-pub fn is_sensitive(name: &[u8]) -> bool {
-    [&b"requirepass"[..], b"masterauth", b"masteruser"]
-        .iter()
-        .any(|s| name.eq_ignore_ascii_case(s))
-}
-
-/// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb;
-/// k = 1000, kb = 1024), case-insensitive.
-fn parse_memory(s: &str) -> Option<i64> {
-    let s = s.to_ascii_lowercase();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '-')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let mul: i64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    num.parse::<i64>().ok()?.checked_mul(mul)
-}
-
-fn range_error(min: i64, max: i64) -> String {
-    format!("argument must be between {min} and {max} inclusive")
-}
-
-/// Redis's keyspace-event classes, in keyspaceEventsFlagsToString's order.
-const NOTIFY_CLASSES: &str = "g$lshzxetdn";
-
-fn parse_notify(s: &str) -> Result<String, String> {
-    let mut set = std::collections::HashSet::new();
-    for c in s.chars() {
-        match c {
-            'A' => set.extend("g$lshzxetd".chars()),
-            c if NOTIFY_CLASSES.contains(c) || "KEm".contains(c) => {
-                set.insert(c);
-            }
-            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
-        }
-    }
-    let all = "g$lshzxetd".chars().all(|c| set.contains(&c));
-    let mut out = String::new();
-    if all {
-        out.push('A');
-        if set.contains(&'n') {
-            out.push('n');
-        }
-    } else {
-        out.extend(NOTIFY_CLASSES.chars().filter(|c| set.contains(c)));
-    }
-    out.extend("KEm".chars().filter(|c| set.contains(c)));
-    Ok(out)
-}
-
-impl Param {
-    /// Checks `args` and returns the value as CONFIG GET will show it; the
-    /// error is Redis's text (what follows " - " in CONFIG SET's error).
-    fn validate(&self, args: &[&str]) -> Result<String, String> {
-        let one = || match args {
-            [v] => Ok(*v),
-            _ => Err("wrong number of arguments".to_string()),
-        };
-        match self.kind {
-            Bool => match one()?.to_ascii_lowercase().as_str() {
-                v @ ("yes" | "no") => Ok(v.to_string()),
-                _ => Err("argument must be 'yes' or 'no'".into()),
-            },
-            Int(min, max) | Clamp(min, max) => {
-                let v: i64 = one()?
-                    .parse()
-                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
-                if let Clamp(..) = self.kind {
-                    return Ok(v.clamp(min, max).to_string());
-                }
-                if v < min || v > max {
-                    return Err(range_error(min, max));
-                }
-                Ok(v.to_string())
-            }
-            Mem(min, max) => {
-                let v = parse_memory(one()?).ok_or("argument must be a memory value")?;
-                if v < min || v > max {
-                    return Err(range_error(min, max));
-                }
-                Ok(v.to_string())
-            }
-            Enum(vals) => {
-                let v = one()?.to_ascii_lowercase();
-                if vals.contains(&v.as_str()) {
-                    Ok(v)
-                } else {
-                    Err(format!(
-                        "argument(s) must be one of the following: {}",
-                        vals.join(", ")
-                    ))
-                }
-            }
-            Str => Ok(args.join(" ")),
-            CpuList => {
-                let v = args.join(",");
-                parse_cpulist(&v)?;
-                Ok(v)
-            }
-            Save => {
-                // Pairs of "seconds changes", several pairs in one value or
-                // over several arguments; "" disables.
-                let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-                if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
-                    return Err("Invalid save parameters".into());
-                }
-                Ok(words.join(" "))
-            }
-            Notify => parse_notify(one()?),
-            Bind => {
-                // One listener set per address would need an accept per
-                // address per I/O thread: one address for now.
-                let [addr] = args else {
-                    return Err(format!(
-                        "only one bind address is supported (got {})",
-                        args.len()
-                    ));
-                };
-                let a = addr.strip_prefix('-').unwrap_or(addr);
-                let a = if a == "*" { "0.0.0.0" } else { a };
-                a.parse::<IpAddr>()
-                    .map(|_| a.to_string())
-                    .map_err(|_| format!("invalid bind address '{addr}'"))
-            }
-            Dir => {
-                let d = Path::new(one()?);
-                match std::fs::canonicalize(d) {
-                    Ok(p) if p.is_dir() => Ok(p.display().to_string()),
-                    Ok(_) => Err("Not a directory".into()),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            DbFilename => {
-                let v = one()?;
-                if v.contains('/') {
-                    Err("dbfilename can't be a path, just a filename".into())
-                } else {
-                    Ok(v.to_string())
-                }
-            }
-            Password => Ok(one()?.to_string()),
-            OutputLimit => merge_output_limits(param_default(self.name), args),
-        }
-    }
-}
+use params::{alias, is_old_name, Kind, Set, EVICTION};
+pub use params::{is_directive, is_inert, is_sensitive, param, Param, PARAMS};
+pub use values::{merge_output_limits, parse_cpulist, parse_output_limits};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -578,9 +102,12 @@ impl ServerConfig {
             return Err(format!("unknown directive '{lname}'"));
         };
         let v = match p.kind {
-            OutputLimit => merge_output_limits(&self.values[p.name], args)?,
+            Kind::OutputLimit => merge_output_limits(&self.values[p.name], args)?,
             _ => p.validate(args)?,
         };
+        if let Some(why) = values::unsupported(p.name, &v) {
+            return Err(why);
+        }
         match p.name {
             "port" => self.port = v.parse().map_err(|_| "invalid port")?,
             "bind" => self.bind = v.parse().map_err(|_| "invalid bind address")?,
@@ -603,6 +130,18 @@ impl ServerConfig {
         }
         self.values.insert(p.name, v);
         Ok(())
+    }
+
+    /// The parameters set to something other than their default that
+    /// change nothing here ([`params::INERT`]): main.rs says so at start, so an
+    /// operator does not believe a replica or TLS is configured.
+    pub fn inert_settings(&self) -> Vec<&'static str> {
+        PARAMS
+            .iter()
+            .filter(|p| is_inert(p.name) && !params::is_old_name(p.name))
+            .filter(|p| self.values.get(p.name).is_some_and(|v| v != p.default))
+            .map(|p| p.name)
+            .collect()
     }
 
     /// `rename-command NAME NEWNAME` (Redis's errors). Renames apply in
@@ -682,7 +221,7 @@ pub struct Runtime {
     /// busy-reply-threshold (lua-time-limit), ms.
     pub busy_reply_threshold: AtomicU64,
     /// client-output-buffer-limit: `[hard, soft, seconds]` per class of
-    /// [`OUTPUT_CLASSES`] (0 = no limit).
+    /// [`values::OUTPUT_CLASSES`] (0 = no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
     /// What the keyspace reads on every lookup (the eviction policy's
     /// access recording), shared with it.
@@ -727,7 +266,9 @@ impl Runtime {
             "slowlog-log-slower-than" => self.slowlog_slower_than.store(int(), Ordering::Relaxed),
             "slowlog-max-len" => self.slowlog_max_len.store(int() as u64, Ordering::Relaxed),
             "hz" => self.hz.store(int() as u64, Ordering::Relaxed),
-            "maxmemory" => self.maxmemory.store(int() as u64, Ordering::Relaxed),
+            "maxmemory" => self
+                .maxmemory
+                .store(v.parse().unwrap_or(0), Ordering::Relaxed),
             "lazyfree-lazy-user-flush" => self.lazy_user_flush.store(v == "yes", Ordering::Relaxed),
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
@@ -750,6 +291,8 @@ impl Runtime {
                 self.maxmemory_policy.store(i as u64, Ordering::Relaxed);
                 self.keyspace.set_policy(v);
             }
+            // The encoding thresholds live with the values (types/encoding.rs).
+            n if crate::types::encoding::set(n, int().max(0) as usize) => {}
             "lfu-log-factor" => self.keyspace.set_log_factor(int().max(0) as u64),
             "lfu-decay-time" => self.keyspace.set_decay_time(int().max(0) as u64),
             "maxmemory-samples" => self
@@ -803,10 +346,9 @@ impl Runtime {
             let fail = |why: &str| {
                 format!("ERR CONFIG SET failed (possibly related to argument '{lname}') - {why}")
             };
-            if checked
-                .iter()
-                .any(|(q, _)| q.name == p.name || alias(q.name) == Some(p.name))
-            {
+            // By name: Redis 7.0.15 takes an alias and its other name in one
+            // call (the last wins).
+            if checked.iter().any(|(q, _)| q.name == p.name) {
                 return Err(fail("duplicate parameter"));
             }
             match p.set {
@@ -816,10 +358,16 @@ impl Runtime {
             }
             let value = String::from_utf8_lossy(value);
             let v = match p.kind {
-                OutputLimit => merge_output_limits(&self.get(p.name), &[value.as_ref()]),
+                Kind::OutputLimit => merge_output_limits(&self.get(p.name), &[value.as_ref()]),
+                Kind::Percentiles | Kind::OomValues | Kind::Save => {
+                    p.validate(&value.split_whitespace().collect::<Vec<_>>())
+                }
                 _ => p.validate(&[value.as_ref()]),
             }
             .map_err(|e| fail(&e))?;
+            if let Some(why) = values::unsupported(p.name, &v) {
+                return Err(fail(&why));
+            }
             checked.push((p, v));
         }
         let mut vals = self.values.write().unwrap_or_else(|e| e.into_inner());
@@ -882,7 +430,11 @@ impl Runtime {
                     if seen.insert(p.name) {
                         let v = vals.get(p.name).cloned().unwrap_or_default();
                         let v = match p.kind {
-                            Save if !v.is_empty() => v,
+                            Kind::Save | Kind::Percentiles | Kind::OomValues | Kind::ReplicaOf
+                                if !v.is_empty() =>
+                            {
+                                v
+                            }
                             _ => conf_quote(&v),
                         };
                         out.push_str(&format!("{} {v}\n", p.name));
@@ -896,7 +448,9 @@ impl Runtime {
         }
         for p in PARAMS {
             let v = vals.get(p.name).cloned().unwrap_or_default();
-            if !seen.contains(p.name) && v != p.default && p.set == Set::Yes {
+            // An alias's old name is written by its new one only.
+            let written = seen.contains(p.name) || alias(p.name).is_some_and(|a| seen.contains(a));
+            if !written && !is_old_name(p.name) && v != p.default && p.set == Set::Yes {
                 out.push_str(&format!("{} {}\n", p.name, conf_quote(&v)));
             }
         }
@@ -959,7 +513,7 @@ mod tests {
 
     #[test]
     fn sample_config_file_parses_and_lists_every_directive() {
-        let text = include_str!("../kvserver.conf");
+        let text = include_str!("../../kvserver.conf");
         let mut c = ServerConfig::default();
         c.apply_text(text, "kvserver.conf").unwrap();
         for p in PARAMS {
@@ -1018,7 +572,87 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
         );
         assert_eq!(r.get("hz"), "20");
-        assert_eq!(parse_notify("KEA").unwrap(), "AKE");
-        assert_eq!(parse_notify("Elg").unwrap(), "glE");
+        assert_eq!(values::parse_notify("KEA").unwrap(), "AKE");
+        assert_eq!(values::parse_notify("Elg").unwrap(), "glE");
+    }
+}
+
+#[cfg(test)]
+mod param_tests {
+    use super::*;
+
+    #[test]
+    fn aliases_follow_each_other_and_rewrite_under_the_new_name() {
+        let mut c = ServerConfig::default();
+        c.apply_text("slave-read-only no\nhash-max-ziplist-entries 7\n", "k.conf")
+            .unwrap();
+        assert_eq!(c.values["replica-read-only"], "no");
+        assert_eq!(c.values["hash-max-listpack-entries"], "7");
+        let r = Runtime::new(&c);
+        r.set_many(&[(b"list-max-listpack-size", b"5")]).unwrap();
+        assert_eq!(r.get("list-max-ziplist-size"), "5");
+        let dir = std::env::temp_dir().join(format!("kv-rewrite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("k.conf");
+        std::fs::write(&f, "# mine\nslave-read-only no\n").unwrap();
+        r.rewrite(&f).unwrap();
+        let text = std::fs::read_to_string(&f).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(text.contains("# mine\nslave-read-only no\n"), "{text}");
+        assert!(text.contains("list-max-listpack-size 5\n"), "{text}");
+        assert!(!text.contains("ziplist"), "old names are not added: {text}");
+        assert!(!text.contains("replica-read-only"), "written once: {text}");
+    }
+
+    #[test]
+    fn what_kvserver_cannot_do_is_refused_not_stored() {
+        let mut c = ServerConfig::default();
+        for (name, value, why) in [
+            ("tls-port", "6380", "no TLS listener"),
+            ("cluster-enabled", "yes", "cluster mode"),
+            ("unixsocket", "/tmp/k.sock", "TCP only"),
+        ] {
+            let e = c.set(name, &[value]).unwrap_err();
+            assert!(e.contains(why), "{name}: {e}");
+        }
+        c.set("tls-port", &["0"]).unwrap();
+        let r = Runtime::new(&c);
+        let e = r.set_many(&[(b"tls-replication", b"yes")]).unwrap_err();
+        assert!(
+            e.ends_with("kvserver has no TLS (it can only be 'no')"),
+            "{e}"
+        );
+        assert_eq!(r.get("tls-replication"), "no");
+    }
+
+    #[test]
+    fn inert_settings_are_named_and_listed_in_the_readme() {
+        let mut c = ServerConfig::default();
+        c.apply_text(
+            "replicaof 10.0.0.1 6379\nactivedefrag yes\nmaxmemory 1mb\n",
+            "k",
+        )
+        .unwrap();
+        assert_eq!(c.values["replicaof"], "10.0.0.1 6379");
+        assert_eq!(c.values["slaveof"], "10.0.0.1 6379");
+        assert_eq!(c.inert_settings(), vec!["activedefrag", "replicaof"]);
+        let readme = include_str!("../../README.md");
+        for name in params::INERT {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "kvserver/README.md does not list the inert parameter `{name}`"
+            );
+        }
+    }
+
+    #[test]
+    fn memory_values_read_as_redis_memtoull() {
+        use values::parse_memory;
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1G"), Some(1_000_000_000));
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("1.5mb"), None);
+        assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
     }
 }
