@@ -260,6 +260,8 @@ pub struct Client {
     /// Pub/sub subscriptions, in subscription order.
     pub channels: IndexSet<Bytes>,
     pub patterns: IndexSet<Bytes>,
+    /// Shard channels (SSUBSCRIBE), a namespace of their own.
+    pub shard_channels: IndexSet<Bytes>,
     /// In MONITOR mode.
     pub monitor: bool,
     /// CLIENT REPLY OFF / SKIP (this command) / SKIP (set for the next).
@@ -298,6 +300,7 @@ impl Client {
             obey: false,
             channels: IndexSet::new(),
             patterns: IndexSet::new(),
+            shard_channels: IndexSet::new(),
             monitor: false,
             reply_off: false,
             reply_skip: false,
@@ -309,7 +312,7 @@ impl Client {
 
     /// Subscribed to a channel or a pattern (RESP2's restricted mode).
     pub fn subscribed(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
     }
 }
 

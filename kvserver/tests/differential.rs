@@ -1223,6 +1223,18 @@ fn events_of(pubc: &mut Raw, sub: &mut Raw, args: &[&[u8]], i: usize) -> (Vec<u8
 
 #[test]
 fn same_keyspace_events_as_redis_server() {
+    compare_events("KEA");
+}
+
+/// The same with the classes `A` leaves out: `new` (keys created, raised
+/// before the command's own event) and `keymiss` (read lookups that found
+/// nothing).
+#[test]
+fn same_new_and_keymiss_events_as_redis_server() {
+    compare_events("KEAnm");
+}
+
+fn compare_events(classes: &str) {
     let redis = redis_server();
     let kv = Server::kvserver("threads");
     let mut conns = Vec::new();
@@ -1230,7 +1242,7 @@ fn same_keyspace_events_as_redis_server() {
         let mut c = Raw::connect(port);
         assert_eq!(c.q(&["FLUSHALL"]), "+OK\r\n");
         assert_eq!(
-            c.q(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+            c.q(&["CONFIG", "SET", "notify-keyspace-events", classes]),
             "+OK\r\n"
         );
         let mut sub = Raw::connect(port);

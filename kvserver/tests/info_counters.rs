@@ -54,6 +54,15 @@ fn keyspace_hits_and_misses_as_redis_server_counts_them() {
         &["RENAME", "h", "h2"],
         &["OBJECT", "ENCODING", "h2"],
         &["RANDOMKEY"],
+        // Writes that read first count their reads (lookupKeyRead).
+        &["GETSET", "nosuch2", "v"],
+        &["GETDEL", "nosuch3"],
+        &["SET", "s", "2", "GET"],
+        &["COPY", "h2", "h3"],
+        &["COPY", "nosuch", "h4"],
+        &["SUNIONSTORE", "d", "st", "nosuch"],
+        &["SINTERSTORE", "d", "st", "nosuch"],
+        &["SUNION", "st", "nosuch"],
         &["DEL", "s"],
     ];
     let run = |s: &Server| -> Vec<(u64, u64)> {

@@ -442,3 +442,59 @@ per_backend! {
     fifty_subscribers_get_every_message_in_order => [fan_out],
     monitor_client_reply_and_reset => [monitor_reply_reset],
 }
+
+/// Sharded pub/sub against redis-server 7.0: the same bytes for the same
+/// session (confirmations and their counts, subscribed-mode rules, PUBSUB
+/// SHARDCHANNELS / SHARDNUMSUB, `smessage` in RESP2 and RESP3, PUBLISH and
+/// SPUBLISH not crossing, CLIENT LIST's counts and `P` flag).
+#[test]
+fn sharded_pubsub_as_redis_server() {
+    let redis = common::redis_server();
+    let kv = Server::kvserver("threads");
+    let session = |s: &Server| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut sub = s.raw();
+        for args in [
+            &["SSUBSCRIBE", "a", "b"][..],
+            &["SUBSCRIBE", "c"],
+            &["SSUBSCRIBE", "a"],
+            &["SUNSUBSCRIBE", "a"],
+            &["PING"],
+            &["GET", "x"],
+            &["SUNSUBSCRIBE"],
+            &["SUNSUBSCRIBE"],
+        ] {
+            send(&mut sub, args);
+        }
+        // Two replies for the first SSUBSCRIBE, one for SUNSUBSCRIBE b.
+        for _ in 0..9 {
+            out.push(reply(&mut sub));
+        }
+        let mut listener = s.raw();
+        out.push(listener.q(&["SSUBSCRIBE", "ch"]));
+        let mut resp3 = s.raw();
+        resp3.resp3 = true;
+        resp3.q(&["HELLO", "3"]);
+        out.push(resp3.q(&["SSUBSCRIBE", "ch"]));
+        let mut p = s.raw();
+        for args in [
+            &["SPUBLISH", "ch", "hi"][..],
+            &["PUBLISH", "ch", "not to shard subscribers"],
+            &["PUBSUB", "SHARDCHANNELS"],
+            &["PUBSUB", "SHARDCHANNELS", "c*"],
+            &["PUBSUB", "SHARDNUMSUB", "ch", "zz"],
+            &["PUBSUB", "CHANNELS"],
+        ] {
+            out.push(p.q(args));
+        }
+        out.push(reply(&mut listener));
+        out.push(reply(&mut resp3));
+        let list = p.q(&["CLIENT", "LIST"]);
+        for line in list.lines().filter(|l| l.contains("flags=")) {
+            let flags = line.split(" flags=").nth(1).unwrap();
+            out.push(flags.split(" multi=").next().unwrap().to_string());
+        }
+        out
+    };
+    assert_eq!(session(&kv), session(&redis));
+}

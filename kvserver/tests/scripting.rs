@@ -428,11 +428,12 @@ fn bullmq_style_undeclared_keys(s: &Server) {
                     .lines()
                     .filter_map(|l| l.strip_prefix(':').map(|n| n.parse().unwrap()))
                     .collect();
-                let id = exec
-                    .lines()
-                    .skip_while(|l| !l.starts_with('$'))
-                    .nth(1)
-                    .map_or(0, |n| n.parse().unwrap());
+                // GET's reply: `$-1` (no job yet: 0) or `$n` and the id.
+                let mut lines = exec.lines().skip_while(|l| !l.starts_with('$'));
+                let id = match lines.next() {
+                    Some("$-1") | None => 0,
+                    Some(_) => lines.next().unwrap().parse().unwrap(),
+                };
                 assert_eq!(ints, vec![id, id, id], "a half-added job: {exec:?}");
                 checks += 1;
             }

@@ -291,7 +291,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "keyspace_misses" => misses,
                     "pubsub_channels" => srv.pubsub.channel_count(),
                     "pubsub_patterns" => srv.pubsub.pattern_count(),
-                    "pubsubshard_channels" => 0,
+                    "pubsubshard_channels" => srv.pubsub.shard_channel_count(),
                     "latest_fork_usec" => 0,
                     "total_forks" => 0,
                     "migrate_cached_sockets" => 0,
@@ -709,7 +709,7 @@ pub fn memory_usage(ctx: &mut Ctx, argv: &[&[u8]]) {
     let key = argv[2];
     let db = ctx.db(key);
     let ttl = db.expire_at(key).is_some();
-    match db.peek(key, now) {
+    match db.peek_quiet(key, now) {
         Some(e) => {
             let n = memory::memory_usage(key, &e.value, ttl, samples);
             ctx.out.int(n as i64);

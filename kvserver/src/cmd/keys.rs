@@ -693,7 +693,7 @@ pub fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.int(0);
     };
     let target = ctx.ks.db(dst_db, dst);
-    if target.contains(dst, now) {
+    if target.contains_to_write(dst, now) {
         if !replace {
             return ctx.out.int(0);
         }

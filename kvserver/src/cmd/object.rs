@@ -38,7 +38,7 @@ const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access freque
 fn with_entry(ctx: &mut Ctx, argv: &[&[u8]], f: impl FnOnce(&Entry, u64, &mut Reply, &Settings)) {
     let (key, now, dbi) = (argv[2], ctx.now, ctx.client.db);
     let settings = &ctx.server.config.keyspace;
-    match ctx.ks.db(dbi, key).peek(key, now) {
+    match ctx.ks.db(dbi, key).peek_quiet(key, now) {
         Some(e) => f(e, now, ctx.out, settings),
         None => ctx.out.null(),
     }

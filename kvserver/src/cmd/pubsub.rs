@@ -1,7 +1,11 @@
 //! Pub/sub (Redis's pubsub.c): SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE
-//! PUNSUBSCRIBE PUBLISH PUBSUB.
+//! PUNSUBSCRIBE PUBLISH, the sharded forms SSUBSCRIBE SUNSUBSCRIBE SPUBLISH
+//! (shard channels are a namespace of their own: PUBLISH does not reach
+//! them, nor SPUBLISH the others; without a cluster every shard channel is
+//! on this server), and PUBSUB.
 //!
-//! The registry maps each channel, and each pattern, to its subscribers
+//! The registry maps each channel, each pattern and each shard channel to
+//! its subscribers
 //! (client id → thread and slab key). PUBLISH takes it for reading,
 //! records one [`Delivery::Message`] per receiver (its I/O thread posts
 //! them to the receivers' threads right after the command, before the
@@ -23,7 +27,7 @@ use crate::server::{Client, Server};
 use crate::util::glob_match;
 use bytes::Bytes;
 use hashbrown::HashMap;
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Debug, Clone, Copy)]
@@ -42,10 +46,45 @@ impl Sub {
     }
 }
 
+type Subscribers = HashMap<Bytes, IndexMap<u64, Sub>>;
+
 #[derive(Debug, Default)]
 struct Registry {
-    channels: HashMap<Bytes, IndexMap<u64, Sub>>,
-    patterns: HashMap<Bytes, IndexMap<u64, Sub>>,
+    channels: Subscribers,
+    patterns: Subscribers,
+    shard: Subscribers,
+}
+
+/// What a (un)subscription is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// The client's names of this kind, and the registry's.
+    fn sets<'a>(
+        self,
+        c: &'a mut Client,
+        reg: &'a mut Registry,
+    ) -> (&'a mut IndexSet<Bytes>, &'a mut Subscribers) {
+        match self {
+            Kind::Channel => (&mut c.channels, &mut reg.channels),
+            Kind::Pattern => (&mut c.patterns, &mut reg.patterns),
+            Kind::Shard => (&mut c.shard_channels, &mut reg.shard),
+        }
+    }
+
+    /// The count a confirmation carries: shard channels are counted
+    /// apart (redis-server 7.0.15).
+    fn count(self, c: &Client) -> i64 {
+        match self {
+            Kind::Shard => c.shard_channels.len() as i64,
+            _ => (c.channels.len() + c.patterns.len()) as i64,
+        }
+    }
 }
 
 /// Channel and pattern subscriptions of every client.
@@ -72,11 +111,23 @@ impl PubSub {
     pub fn pattern_count(&self) -> usize {
         self.read().patterns.len()
     }
+
+    /// Shard channels with subscribers (INFO's `pubsubshard_channels`).
+    pub fn shard_channel_count(&self) -> usize {
+        self.read().shard.len()
+    }
 }
 
-/// Encodes a delivered message: `message channel payload` or `pmessage
-/// pattern channel payload`, as a push in RESP3.
-pub fn encode_message(out: &mut Reply, pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) {
+/// Encodes a delivered message: `message channel payload`, `pmessage
+/// pattern channel payload` or `smessage channel payload`, as a push in
+/// RESP3.
+pub fn encode_message(
+    out: &mut Reply,
+    pattern: Option<&[u8]>,
+    shard: bool,
+    channel: &[u8],
+    payload: &[u8],
+) {
     match pattern {
         Some(p) => {
             out.push(4);
@@ -85,15 +136,11 @@ pub fn encode_message(out: &mut Reply, pattern: Option<&[u8]>, channel: &[u8], p
         }
         None => {
             out.push(3);
-            out.bulk(b"message");
+            out.bulk(if shard { b"smessage" } else { b"message" });
         }
     }
     out.bulk(channel);
     out.bulk(payload);
-}
-
-fn count(c: &Client) -> i64 {
-    (c.channels.len() + c.patterns.len()) as i64
 }
 
 fn confirm(out: &mut Reply, kind: &[u8], name: Option<&[u8]>, n: i64) {
@@ -115,37 +162,49 @@ fn sub_of(c: &Client) -> Sub {
 
 /// SUBSCRIBE channel [channel ...]
 pub fn subscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
-    subscribe_generic(ctx, argv, false);
+    subscribe_generic(ctx, argv, Kind::Channel);
 }
 
 /// PSUBSCRIBE pattern [pattern ...]
 pub fn psubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
-    subscribe_generic(ctx, argv, true);
+    subscribe_generic(ctx, argv, Kind::Pattern);
 }
 
-/// SUBSCRIBE (channels) or PSUBSCRIBE (`pattern`): registers each name
-/// not yet subscribed, and confirms every name with the new count.
-fn subscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], pattern: bool) {
-    let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
+/// SSUBSCRIBE shardchannel [shardchannel ...]
+pub fn ssubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    subscribe_generic(ctx, argv, Kind::Shard);
+}
+
+/// (P|S)SUBSCRIBE: registers each name not yet subscribed, and confirms
+/// every name with the new count.
+fn subscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) {
+    let reply: &[u8] = match kind {
+        Kind::Channel => b"subscribe",
+        Kind::Pattern => b"psubscribe",
+        Kind::Shard => b"ssubscribe",
+    };
     let mut reg = ctx.server.pubsub.write();
     let c = &mut *ctx.client;
     for &name in &argv[1..] {
         let name = Bytes::copy_from_slice(name);
         let (id, sub) = (c.id, sub_of(c));
-        let (mine, all) = if pattern {
-            (&mut c.patterns, &mut reg.patterns)
-        } else {
-            (&mut c.channels, &mut reg.channels)
-        };
+        let (mine, all) = kind.sets(c, &mut reg);
         if mine.insert(name.clone()) {
             all.entry(name.clone()).or_default().insert(id, sub);
         }
-        confirm(ctx.out, kind, Some(&name), count(c));
+        confirm(ctx.out, reply, Some(&name), kind.count(c));
     }
+    note_counts(ctx.client);
+}
+
+/// Shows `c`'s subscription counts in CLIENT LIST.
+fn note_counts(c: &Client) {
+    c.info
+        .set_subscriptions(c.channels.len(), c.patterns.len(), c.shard_channels.len());
 }
 
 /// Drops `id` from `name`'s subscribers (and the entry if it was the last).
-fn forget(map: &mut HashMap<Bytes, IndexMap<u64, Sub>>, name: &[u8], id: u64) {
+fn forget(map: &mut Subscribers, name: &[u8], id: u64) {
     if let Some(subs) = map.get_mut(name) {
         subs.shift_remove(&id);
         if subs.is_empty() {
@@ -154,13 +213,13 @@ fn forget(map: &mut HashMap<Bytes, IndexMap<u64, Sub>>, name: &[u8], id: u64) {
     }
 }
 
-/// UNSUBSCRIBE / PUNSUBSCRIBE [name ...]: from the given ones, or from all
-/// (one reply each, or one with a null name if there were none).
-fn unsubscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], patterns: bool) {
-    let kind: &[u8] = if patterns {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
+/// (P|S)UNSUBSCRIBE [name ...]: from the given ones, or from all (one
+/// reply each, or one with a null name if there were none).
+fn unsubscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) {
+    let reply: &[u8] = match kind {
+        Kind::Channel => b"unsubscribe",
+        Kind::Pattern => b"punsubscribe",
+        Kind::Shard => b"sunsubscribe",
     };
     let mut reg = ctx.server.pubsub.write();
     let c = &mut *ctx.client;
@@ -169,39 +228,36 @@ fn unsubscribe_generic(ctx: &mut Ctx, argv: &[&[u8]], patterns: bool) {
             .iter()
             .map(|a| Bytes::copy_from_slice(a))
             .collect()
-    } else if patterns {
-        c.patterns.iter().cloned().collect()
     } else {
-        c.channels.iter().cloned().collect()
+        kind.sets(c, &mut reg).0.iter().cloned().collect()
     };
     if names.is_empty() {
-        return confirm(ctx.out, kind, None, count(c));
+        return confirm(ctx.out, reply, None, kind.count(c));
     }
     for name in names {
-        let removed = if patterns {
-            c.patterns.shift_remove(&name)
-        } else {
-            c.channels.shift_remove(&name)
-        };
-        if removed {
-            if patterns {
-                forget(&mut reg.patterns, &name, c.id);
-            } else {
-                forget(&mut reg.channels, &name, c.id);
-            }
+        let id = c.id;
+        let (mine, all) = kind.sets(c, &mut reg);
+        if mine.shift_remove(&name) {
+            forget(all, &name, id);
         }
-        confirm(ctx.out, kind, Some(&name), count(c));
+        confirm(ctx.out, reply, Some(&name), kind.count(c));
     }
+    note_counts(ctx.client);
 }
 
 /// UNSUBSCRIBE [channel ...]
 pub fn unsubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
-    unsubscribe_generic(ctx, argv, false);
+    unsubscribe_generic(ctx, argv, Kind::Channel);
 }
 
 /// PUNSUBSCRIBE [pattern ...]
 pub fn punsubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
-    unsubscribe_generic(ctx, argv, true);
+    unsubscribe_generic(ctx, argv, Kind::Pattern);
+}
+
+/// SUNSUBSCRIBE [shardchannel ...]
+pub fn sunsubscribe(ctx: &mut Ctx, argv: &[&[u8]]) {
+    unsubscribe_generic(ctx, argv, Kind::Shard);
 }
 
 /// Drops every subscription of `client`, without replies (RESET, close).
@@ -210,18 +266,43 @@ pub fn unsubscribe_all(server: &Server, client: &mut Client) {
         return;
     }
     let mut reg = server.pubsub.write();
-    for ch in client.channels.drain(..) {
-        forget(&mut reg.channels, &ch, client.id);
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        let id = client.id;
+        let (mine, all) = kind.sets(client, &mut reg);
+        for name in mine.drain(..) {
+            forget(all, &name, id);
+        }
     }
-    for p in client.patterns.drain(..) {
-        forget(&mut reg.patterns, &p, client.id);
-    }
+    drop(reg);
+    note_counts(client);
 }
 
 /// PUBLISH channel message: the number of receivers.
 pub fn publish(ctx: &mut Ctx, argv: &[&[u8]]) {
     let n = publish_to(ctx.server, &mut ctx.fx.deliver, argv[1], argv[2]);
     ctx.out.int(n as i64);
+}
+
+/// SPUBLISH shardchannel message: the number of receivers (the shard
+/// channel's subscribers only).
+pub fn spublish(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let reg = ctx.server.pubsub.read();
+    let mut n = 0;
+    if let Some(subs) = reg.shard.get(argv[1]) {
+        let channel = Bytes::copy_from_slice(argv[1]);
+        let payload = Bytes::copy_from_slice(argv[2]);
+        for (&id, s) in subs {
+            ctx.fx.deliver.push(Delivery::Message {
+                to: s.to(id),
+                pattern: None,
+                shard: true,
+                channel: channel.clone(),
+                payload: payload.clone(),
+            });
+            n += 1;
+        }
+    }
+    ctx.out.int(n);
 }
 
 /// Records a delivery of `payload` to each subscriber of `channel` and of
@@ -244,6 +325,7 @@ pub fn publish_to(
             deliver.push(Delivery::Message {
                 to: s.to(id),
                 pattern: None,
+                shard: false,
                 channel: channel.clone(),
                 payload: payload.clone(),
             });
@@ -258,6 +340,7 @@ pub fn publish_to(
             deliver.push(Delivery::Message {
                 to: s.to(id),
                 pattern: Some(pat.clone()),
+                shard: false,
                 channel: channel.clone(),
                 payload: payload.clone(),
             });
@@ -295,49 +378,57 @@ fn syntax_error(ctx: &mut Ctx, sub: &[u8]) {
 
 /// `PUBSUB CHANNELS [pattern]`: the channels with subscribers.
 pub fn channels(ctx: &mut Ctx, argv: &[&[u8]]) {
+    list_channels(ctx, argv, Kind::Channel)
+}
+
+/// `PUBSUB SHARDCHANNELS [pattern]`: the shard channels with subscribers.
+pub fn shardchannels(ctx: &mut Ctx, argv: &[&[u8]]) {
+    list_channels(ctx, argv, Kind::Shard)
+}
+
+fn list_channels(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) {
     if argv.len() > 3 {
         return syntax_error(ctx, argv[1]);
     }
-    let names: Vec<Bytes> = ctx
-        .server
-        .pubsub
-        .read()
-        .channels
+    let reg = ctx.server.pubsub.read();
+    let map = if kind == Kind::Shard {
+        &reg.shard
+    } else {
+        &reg.channels
+    };
+    let names: Vec<Bytes> = map
         .keys()
         .filter(|ch| argv.len() == 2 || glob_match(argv[2], ch, false))
         .cloned()
         .collect();
+    drop(reg);
     ctx.out.array(names.len());
     for n in &names {
         ctx.out.bulk(n);
     }
 }
 
-/// `PUBSUB SHARDCHANNELS [pattern]`: no sharded channels exist yet.
-pub fn shardchannels(ctx: &mut Ctx, argv: &[&[u8]]) {
-    if argv.len() > 3 {
-        return syntax_error(ctx, argv[1]);
-    }
-    ctx.out.array(0);
-}
-
 /// PUBSUB NUMSUB [channel ...]: each channel with its subscriber count.
 pub fn numsub(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let reg = ctx.server.pubsub.read();
-    ctx.out.array(2 * (argv.len() - 2));
-    for ch in &argv[2..] {
-        ctx.out.bulk(ch);
-        ctx.out
-            .int(reg.channels.get(*ch).map_or(0, |s| s.len()) as i64);
-    }
+    count_subscribers(ctx, argv, Kind::Channel)
 }
 
-/// PUBSUB SHARDNUMSUB [channel ...]: no sharded channels exist yet.
+/// PUBSUB SHARDNUMSUB [shardchannel ...]: the same for shard channels.
 pub fn shardnumsub(ctx: &mut Ctx, argv: &[&[u8]]) {
+    count_subscribers(ctx, argv, Kind::Shard)
+}
+
+fn count_subscribers(ctx: &mut Ctx, argv: &[&[u8]], kind: Kind) {
+    let reg = ctx.server.pubsub.read();
+    let map = if kind == Kind::Shard {
+        &reg.shard
+    } else {
+        &reg.channels
+    };
     ctx.out.array(2 * (argv.len() - 2));
     for ch in &argv[2..] {
         ctx.out.bulk(ch);
-        ctx.out.int(0);
+        ctx.out.int(map.get(*ch).map_or(0, |s| s.len()) as i64);
     }
 }
 

@@ -346,7 +346,11 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Str>, ()> {
             _ => Vec::new(),
         }
     };
-    Ok(match op {
+    // Each key was looked up (and counted as a keyspace hit or miss) once
+    // above, as Redis does; the second reads below are not lookups of
+    // Redis's.
+    let counted = std::mem::replace(&mut ctx.ks.count_lookups, false);
+    let result = match op {
         Op::Inter => {
             // Start from the smallest set; keep what every other set has.
             let (small, _) = sizes
@@ -385,7 +389,9 @@ fn compute(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Str>, ()> {
             }
             acc.into_iter().collect()
         }
-    })
+    };
+    ctx.ks.count_lookups = counted;
+    Ok(result)
 }
 
 fn algebra(ctx: &mut Ctx, keys: &[&[u8]], op: Op) {
@@ -404,8 +410,9 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
     };
     let n = r.len();
     let now = ctx.now;
+    // A result replaces the value and its TTL (an overwrite, not a new
+    // key, as Redis's setKey); no result deletes the destination.
     let db = ctx.ks.db(ctx.client.db, dst);
-    let existed = db.remove(dst).is_some();
     if n > 0 {
         let mut s = SetObj::default();
         r.into_iter().for_each(|m| {
@@ -418,7 +425,7 @@ fn algebra_store(ctx: &mut Ctx, dst: &[u8], keys: &[&[u8]], op: Op) {
             Op::Diff => "sdiffstore",
         };
         ctx.changed(class::SET, event, dst);
-    } else if existed {
+    } else if db.remove(dst).is_some() {
         ctx.changed(class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);

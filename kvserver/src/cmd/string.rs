@@ -165,7 +165,8 @@ pub fn set(ctx: &mut Ctx, argv: &[&[u8]]) {
     let key = argv[1];
     let now = ctx.now;
     // Plain SET (the common case) needs no lookup before storing.
-    let exists = (o.nx || o.xx) && ctx.db(key).contains(key, now);
+    // (A write's lookup: with GET, only the GET's counts as a read.)
+    let exists = (o.nx || o.xx) && ctx.db(key).contains_to_write(key, now);
     if (o.nx && exists) || (o.xx && !exists) {
         // Not set (nothing to propagate): GET replies the value as it
         // stays (WRONGTYPE for another type, as Redis).

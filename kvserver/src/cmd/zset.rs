@@ -527,12 +527,13 @@ fn store_result(
     let z = ZSetObj::from_pairs(pairs);
     let n = z.len();
     let now = ctx.now;
+    // A result replaces the value and its TTL (an overwrite, not a new
+    // key, as Redis's setKey); no result deletes the destination.
     let db = ctx.ks.db(ctx.client.db, dst);
-    let existed = db.remove(dst).is_some();
     if n > 0 {
         db.set(dst, Value::ZSet(Box::new(z)), None, now);
         ctx.changed(class::ZSET, event, dst);
-    } else if existed {
+    } else if db.remove(dst).is_some() {
         ctx.changed(class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);

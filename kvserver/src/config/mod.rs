@@ -273,9 +273,14 @@ impl Runtime {
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
             "maxclients" => self.maxclients.store(int() as u64, Ordering::Relaxed),
-            "notify-keyspace-events" => self
-                .notify
-                .store(crate::exec::notify::flags_of(v), Ordering::Relaxed),
+            "notify-keyspace-events" => {
+                use crate::exec::notify::{class, flags_of};
+                let flags = flags_of(v);
+                self.notify.store(flags, Ordering::Relaxed);
+                // `new` and `keymiss` are recorded by the keyspace itself.
+                self.keyspace
+                    .set_key_events(flags & class::NEW != 0, flags & class::KEY_MISS != 0);
+            }
             "timeout" => self.timeout.store(int() as u64, Ordering::Relaxed),
             "client-query-buffer-limit" => self
                 .query_buffer_limit

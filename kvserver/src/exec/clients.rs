@@ -53,6 +53,13 @@ pub struct ClientInfo {
     /// thread has closed the connection).
     pub kill: AtomicBool,
     pub no_evict: AtomicBool,
+    /// Channels, patterns and shard channels subscribed to (`sub=`,
+    /// `psub=`, `ssub=`; flag `P`).
+    subs: [AtomicUsize; 3],
+    /// The connection's buffers as its I/O thread last left them: input
+    /// held and its spare capacity (`qbuf=`, `qbuf-free=`), replies
+    /// waiting and the memory they take (`obl=`, `omem=`).
+    buffers: [AtomicU64; 4],
 }
 
 fn fmt_addr(a: Option<SocketAddr>) -> String {
@@ -104,6 +111,22 @@ impl ClientInfo {
             name: Mutex::new(None),
             kill: AtomicBool::new(false),
             no_evict: AtomicBool::new(false),
+            subs: Default::default(),
+            buffers: Default::default(),
+        }
+    }
+
+    /// The subscription counts (pub/sub, after every change).
+    pub fn set_subscriptions(&self, channels: usize, patterns: usize, shard: usize) {
+        for (a, n) in self.subs.iter().zip([channels, patterns, shard]) {
+            a.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// The buffer figures (the I/O thread, after serving the connection).
+    pub fn set_buffers(&self, qbuf: usize, qbuf_free: usize, obl: usize, omem: usize) {
+        for (a, n) in self.buffers.iter().zip([qbuf, qbuf_free, obl, omem]) {
+            a.store(n as u64, Ordering::Relaxed);
         }
     }
 
@@ -138,6 +161,14 @@ impl ClientInfo {
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
+        let [sub, psub, ssub] = self.subs.each_ref().map(|a| a.load(Ordering::Relaxed));
+        if sub + psub + ssub > 0 {
+            flags.push('P');
+        }
+        let [qbuf, qbuf_free, obl, omem] =
+            self.buffers.each_ref().map(|a| a.load(Ordering::Relaxed));
+        let (rbs, tot) = (qbuf + qbuf_free, qbuf + qbuf_free + omem);
+        let events = if obl > 0 { "rw" } else { "r" };
         if flags.is_empty() {
             flags.push('N');
         }
@@ -149,8 +180,9 @@ impl ClientInfo {
         };
         format!(
             "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} \
-             sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 \
-             rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default \
+             sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} \
+             qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={rbs} rbp={qbuf} obl={obl} \
+             oll=0 omem={omem} tot-mem={tot} events={events} cmd={cmd} user=default \
              redir=-1 resp={}",
             self.id,
             self.addr,

@@ -74,6 +74,12 @@ impl Ctx<'_> {
     pub fn changed_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
         self.modified_in(db, key);
         self.fx.dirty += 1;
+        // With events on: a key that expired as the command met it raises
+        // `expired` first, and a key it created `new`, before the command's
+        // own event, as in Redis (expireIfNeeded, dbAdd).
+        if self.fx.notify != 0 {
+            super::pipeline::note_expired(&mut self.ks, self.fx);
+        }
         self.fx.event(class, event, db, key);
     }
 
@@ -99,11 +105,15 @@ impl Ctx<'_> {
     /// change already signalled: `del` after a pop emptied a list).
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
         let db = self.client.db;
-        self.fx.event(class, event, db, key);
+        self.notify_in(db, class, event, key);
     }
 
     /// [`Ctx::notify`] for `key` of database `db` (MOVE's `move_to`).
     pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        // As in `changed_in`: what the keyspace recorded comes first.
+        if self.fx.notify != 0 {
+            super::pipeline::note_expired(&mut self.ks, self.fx);
+        }
         self.fx.event(class, event, db, key);
     }
 

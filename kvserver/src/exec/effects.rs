@@ -35,6 +35,8 @@ pub enum Delivery {
     Message {
         to: ClientRef,
         pattern: Option<Bytes>,
+        /// An SPUBLISH to a shard channel (`smessage`).
+        shard: bool,
         channel: Bytes,
         payload: Bytes,
     },

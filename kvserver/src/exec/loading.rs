@@ -17,10 +17,11 @@ pub fn load(server: &Server) -> Result<(), String> {
     let dir = PathBuf::from(cfg.get("dir"));
     crate::persist::temp_files::remove_stale(&[&dir, &dir.join(cfg.get("appenddirname"))]);
     if cfg.get("appendonly") != "yes" {
-        return server
-            .rdb
-            .load_at_start(&server.ks, &server.rdb_file())
-            .map_err(|e| format!("# Fatal error loading the RDB: {e}"));
+        // As for the AOF below (and no key events recorded meanwhile).
+        cfg.keyspace.set_lazy_expiry(false);
+        let loaded = server.rdb.load_at_start(&server.ks, &server.rdb_file());
+        cfg.keyspace.set_lazy_expiry(true);
+        return loaded.map_err(|e| format!("# Fatal error loading the RDB: {e}"));
     }
     let options = aof::Options {
         dir: PathBuf::from(cfg.get("dir")),

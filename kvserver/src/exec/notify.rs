@@ -28,6 +28,8 @@ pub mod class {
     /// e: keys evicted by maxmemory.
     pub const EVICTED: u32 = 1 << 9;
     pub const STREAM: u32 = 1 << 10;
+    /// m: read lookups that found no key (`keymiss`; not in `A`).
+    pub const KEY_MISS: u32 = 1 << 11;
     /// n: keys created.
     pub const NEW: u32 = 1 << 13;
 }
@@ -50,6 +52,7 @@ pub fn flags_of(v: &str) -> u32 {
             'e' => class::EVICTED,
             't' => class::STREAM,
             'n' => class::NEW,
+            'm' => class::KEY_MISS,
             'A' => {
                 class::GENERIC
                     | class::STRING

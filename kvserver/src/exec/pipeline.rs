@@ -438,7 +438,7 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
 ///
 /// `reply_at` is where the command's reply starts in `ctx.out`.
 pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize) {
-    ctx.ks.count_lookups = !cmd.has(flags::WRITE);
+    ctx.ks.count_lookups = !cmd.has(flags::WRITE) || reads_as_read(cmd, argv);
     ctx.fx.own_set = false;
     ctx.fx.redacted.clear();
     let dirty_before = ctx.fx.dirty;
@@ -465,6 +465,19 @@ pub fn run(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]], reply_at: usize
     }
 }
 
+/// Write commands whose lookups Redis makes with lookupKeyRead (they read
+/// a value before writing another key, or return the old value): they
+/// count keyspace hits and misses and raise `keymiss`. Their lookups of
+/// the key they write go through `set`/`typed(new)`, which count nothing.
+fn reads_as_read(cmd: &Command, argv: &[&[u8]]) -> bool {
+    match cmd.name {
+        "getset" | "getdel" | "getex" | "copy" | "sunionstore" | "sinterstore" | "sdiffstore"
+        | "zunionstore" | "zinterstore" | "zdiffstore" | "zrangestore" | "bitop" => true,
+        "set" => argv[3..].iter().any(|a| a.eq_ignore_ascii_case(b"get")),
+        _ => false,
+    }
+}
+
 /// Starts an execution unit: what its effects are recorded for (the AOF
 /// on: propagation; notify-keyspace-events: events).
 pub fn begin(server: &Server, fx: &mut Effects) {
@@ -484,6 +497,22 @@ pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
         n += 1;
     });
     fx.expired += n;
+    note_key_events(ks, fx);
+}
+
+/// Raises the `new` and `keymiss` events the keyspace recorded (only
+/// recorded while notify-keyspace-events asks for them: `n`, `m`).
+pub fn note_key_events(ks: &mut Locked, fx: &mut Effects) {
+    if fx.notify & (class::NEW | class::KEY_MISS) == 0 {
+        return;
+    }
+    for (db, e) in ks.take_key_events() {
+        if e.new {
+            fx.event(class::NEW, "new", db, &e.key);
+        } else {
+            fx.event(class::KEY_MISS, "keymiss", db, &e.key);
+        }
+    }
 }
 
 /// The end of an execution unit, its shard locks still held: its records

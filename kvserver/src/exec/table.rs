@@ -444,6 +444,9 @@ pub static COMMANDS: &[Command] = &[
     Command::new("psubscribe", pubsub::psubscribe),
     Command::new("punsubscribe", pubsub::punsubscribe),
     Command::new("publish", pubsub::publish),
+    Command::new("ssubscribe", pubsub::ssubscribe),
+    Command::new("sunsubscribe", pubsub::sunsubscribe),
+    Command::new("spublish", pubsub::spublish),
     Command::container_of("pubsub"),
     Command::new("pubsub|channels", pubsub::channels),
     Command::new("pubsub|numsub", pubsub::numsub),
@@ -483,7 +486,15 @@ pub static COMMANDS: &[Command] = &[
 pub(super) fn allowed_when_subscribed(cmd: &Command) -> bool {
     matches!(
         cmd.name,
-        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
     )
 }
 
@@ -493,7 +504,7 @@ pub(super) fn allowed_when_subscribed(cmd: &Command) -> bool {
 pub fn replies_are_pushes(cmd: &Command) -> bool {
     matches!(
         cmd.name,
-        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe"
     )
 }
 

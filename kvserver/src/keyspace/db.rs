@@ -41,6 +41,20 @@ pub struct Db {
     /// a write command's do not (Redis's lookupKeyRead / lookupKeyWrite).
     /// Set by [`super::Locked`] as it hands the part out.
     pub(super) count_lookups: bool,
+    /// Keys created and read lookups that missed, while
+    /// notify-keyspace-events asks for `n` / `m` (the caller raises the
+    /// events: [`Db::take_key_events`]).
+    key_events: Vec<KeyEvent>,
+}
+
+/// A key event the keyspace recorded (see [`Db::take_key_events`]).
+#[derive(Debug)]
+pub struct KeyEvent {
+    /// Its place in the order of all database parts' events.
+    pub seq: u64,
+    /// Created (`new`) or missed (`keymiss`).
+    pub new: bool,
+    pub key: Str,
 }
 
 /// A watched key's watcher count and modification version.
@@ -64,6 +78,15 @@ impl Db {
     /// call, oldest first.
     pub fn take_expired(&mut self) -> Vec<Str> {
         std::mem::take(&mut self.expired)
+    }
+
+    /// The key events recorded since the last call, oldest first.
+    pub fn take_key_events(&mut self) -> Vec<KeyEvent> {
+        std::mem::take(&mut self.key_events)
+    }
+
+    pub(super) fn has_key_events(&self) -> bool {
+        !self.key_events.is_empty()
     }
 
     /// Whether keys expired since the last [`Db::take_expired`].
@@ -144,12 +167,25 @@ impl Db {
 
     /// [`Db::live`], counted as a keyspace hit or miss.
     fn lookup(&mut self, key: &[u8], now: u64) -> Option<u32> {
+        self.lookup_with(key, now, true)
+    }
+
+    /// [`Db::lookup`]; `event`: a miss raises `keymiss` (Redis's lookups
+    /// without LOOKUP_NONOTIFY).
+    fn lookup_with(&mut self, key: &[u8], now: u64, event: bool) -> Option<u32> {
         let found = self.live(key, now);
         if self.count_lookups {
             if found.is_some() {
                 self.hits += 1;
             } else {
                 self.misses += 1;
+                if event && self.settings.wants_miss() {
+                    self.key_events.push(KeyEvent {
+                        seq: self.settings.next_event(),
+                        new: false,
+                        key: Str::new(key),
+                    });
+                }
             }
         }
         found
@@ -168,6 +204,13 @@ impl Db {
     /// [`Db::get`] without counting as an access (OBJECT, SCAN's TYPE).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         let i = self.lookup(key, now)?;
+        self.store.slots.get(i)
+    }
+
+    /// [`Db::peek`] that raises no `keymiss` (OBJECT, MEMORY USAGE: Redis's
+    /// LOOKUP_NONOTIFY).
+    pub fn peek_quiet(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        let i = self.lookup_with(key, now, false)?;
         self.store.slots.get(i)
     }
 
@@ -218,6 +261,12 @@ impl Db {
         self.lookup(key, now).is_some()
     }
 
+    /// [`Db::contains`] for a key about to be written (COPY's destination):
+    /// not a keyspace hit or miss, as Redis's lookupKeyWrite.
+    pub fn contains_to_write(&mut self, key: &[u8], now: u64) -> bool {
+        self.live(key, now).is_some()
+    }
+
     /// Sets `key` to `value` with `expire_at` (None: no expiry), replacing
     /// any old value and deadline, at time `now` (ms: the access stamp).
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now: u64) {
@@ -231,6 +280,13 @@ impl Db {
     /// an overwrite under LFU keeps the counter (Redis's `dbOverwrite`)
     /// after counting the write's lookup.
     fn put(&mut self, key: &[u8], value: Value, stamp: bool, now: u64) -> u32 {
+        // An expired key being overwritten is deleted first (Redis's
+        // lookupKeyWrite): it expired (a DEL and an `expired` event) and
+        // the new value is a new key, without the old deadline. One more
+        // lookup, only in a part where some key has a deadline.
+        if !self.store.expires.is_empty() && self.settings.lazy_expiry() {
+            self.live(key, now);
+        }
         self.touch(key);
         // (A second lookup, only while a snapshot walks this part.)
         if !self.store.snaps.is_empty() {
@@ -266,6 +322,13 @@ impl Db {
             }
         };
         self.store.born(born);
+        if self.settings.wants_new() {
+            self.key_events.push(KeyEvent {
+                seq: self.settings.next_event(),
+                new: true,
+                key: Str::new(key),
+            });
+        }
         born
     }
 

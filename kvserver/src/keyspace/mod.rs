@@ -44,7 +44,7 @@ mod settings;
 pub mod snapshot;
 mod store;
 
-pub use db::Db;
+pub use db::{Db, KeyEvent};
 pub use entry::Entry;
 pub use settings::Settings;
 
@@ -456,6 +456,22 @@ impl Locked<'_> {
     /// Whoever locks calls this before unlocking when expired keys matter
     /// (they are propagated as DELs, in order with the writes).
     #[inline]
+    /// The key events (`new`, `keymiss`) the locked parts recorded, in
+    /// the order they happened, with their database. Only called while
+    /// notify-keyspace-events asks for them.
+    pub fn take_key_events(&mut self) -> Vec<(usize, KeyEvent)> {
+        let mut all = Vec::new();
+        for (_, g) in self.guards.slice_mut() {
+            for (db, d) in g.dbs.iter_mut().enumerate() {
+                if d.has_key_events() {
+                    all.extend(d.take_key_events().into_iter().map(|e| (db, e)));
+                }
+            }
+        }
+        all.sort_unstable_by_key(|(_, e)| e.seq);
+        all
+    }
+
     pub fn take_expired(&mut self, f: impl FnMut(usize, Str)) {
         let touched = std::mem::take(&mut self.touched);
         // Every command asks; almost always nothing expired (one check

@@ -1,7 +1,7 @@
 //! The settings the keyspace reads on every lookup.
 
 use super::entry::{lfu, lru_of_secs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 
 /// The settings the keyspace reads on every lookup: how an access is
 /// recorded in the entry's access field (the eviction policy's LRU clock
@@ -18,9 +18,19 @@ pub struct Settings {
     decay_time: AtomicU64,
     /// Lookups delete the expired keys they meet (false while the AOF or
     /// an RDB is loaded: the file's own DELs do it, as Redis's loader
-    /// expires nothing).
+    /// expires nothing). No key events are recorded meanwhile either.
     lazy_expiry: AtomicBool,
+    /// Keyspace events the keyspace itself records (bit 0: `new`, a key
+    /// created; bit 1: `keymiss`, a read lookup that found nothing), as
+    /// notify-keyspace-events selects; 0 costs one load on those paths.
+    key_events: AtomicU8,
+    /// Orders the recorded events across database parts.
+    event_seq: AtomicU64,
 }
+
+/// [`Settings`]' `key_events` bits.
+const NEW: u8 = 1;
+const MISS: u8 = 2;
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -29,11 +39,34 @@ impl Default for Settings {
             log_factor: AtomicU64::new(10),
             decay_time: AtomicU64::new(1),
             lazy_expiry: AtomicBool::new(true),
+            key_events: AtomicU8::new(0),
+            event_seq: AtomicU64::new(0),
         }
     }
 }
 
 impl Settings {
+    /// Which key events the database parts record (`new`, `keymiss`).
+    pub fn set_key_events(&self, new: bool, miss: bool) {
+        let bits = if new { NEW } else { 0 } | if miss { MISS } else { 0 };
+        self.key_events.store(bits, Relaxed);
+    }
+
+    /// Whether a created key is recorded: asked for, and no file is
+    /// being loaded (lazy expiry is off exactly then).
+    pub(super) fn wants_new(&self) -> bool {
+        self.key_events.load(Relaxed) & NEW != 0 && self.lazy_expiry()
+    }
+
+    pub(super) fn wants_miss(&self) -> bool {
+        self.key_events.load(Relaxed) & MISS != 0 && self.lazy_expiry()
+    }
+
+    /// The next event's place in the global order.
+    pub(super) fn next_event(&self) -> u64 {
+        self.event_seq.fetch_add(1, Relaxed)
+    }
+
     pub fn lazy_expiry(&self) -> bool {
         self.lazy_expiry.load(Relaxed)
     }

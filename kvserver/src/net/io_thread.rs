@@ -675,6 +675,14 @@ impl Worker {
                     conn.input = buffer::conn_buffer();
                 }
             }
+            // For CLIENT LIST (four relaxed stores to the client's entry).
+            let (held_in, out) = (conn.input.len(), conn.out.buf.len() + conn.sending);
+            conn.client.info.set_buffers(
+                held_in,
+                conn.input.capacity() - held_in,
+                out,
+                conn.out.buf.capacity() + conn.sending,
+            );
             if over_output_limit(&self.server, conn) {
                 return self.close(key);
             }
@@ -837,10 +845,13 @@ impl Worker {
             // Redis 7.0 does (MONITOR lines, above, are not).
             Delivery::Message {
                 pattern,
+                shard,
                 channel,
                 payload,
                 ..
-            } => pubsub::encode_message(&mut conn.out, pattern.as_deref(), &channel, &payload),
+            } => {
+                pubsub::encode_message(&mut conn.out, pattern.as_deref(), shard, &channel, &payload)
+            }
         }
         if over_output_limit(&self.server, conn) {
             // It does not read what it is sent (Redis: client-output-buffer
