@@ -19,5 +19,12 @@ if ((${#missing[@]})); then
     $sudo_cmd systemctl disable --now redis-server >/dev/null 2>&1 || true
   fi
 fi
+# redis-py (>= 5.1: client-side caching), for the test that drives
+# kvserver with it (kvserver/tests/tracking.rs).
+if ! python3 -c "import redis.cache" >/dev/null 2>&1; then
+  echo "deps: installing redis-py"
+  python3 -m pip install -q "redis>=5.1" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "redis>=5.1"
+fi
 command -v cargo >/dev/null || { echo "deps: cargo (Rust) is required: https://rustup.rs" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true

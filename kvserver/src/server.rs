@@ -51,6 +51,8 @@ pub struct Server {
     pub blocking: Blocking,
     /// CLIENT PAUSE's state (`exec/pause.rs`).
     pub pause: crate::exec::pause::Pause,
+    /// Client-side caching: who tracks which keys (`exec/tracking.rs`).
+    pub tracking: crate::exec::tracking::Tracking,
     pub pubsub: PubSub,
     pub monitors: Monitors,
     /// maxmemory's view of the memory in use (`evict.rs`): sampled from
@@ -132,6 +134,7 @@ impl Server {
             mail,
             blocking: Blocking::default(),
             pause: Default::default(),
+            tracking: crate::exec::tracking::Tracking::new(shards),
             pubsub: PubSub::default(),
             monitors: Monitors::default(),
             used_memory: AtomicU64::new(0),
@@ -262,6 +265,8 @@ pub struct Client {
     pub patterns: IndexSet<Bytes>,
     /// Shard channels (SSUBSCRIBE), a namespace of their own.
     pub shard_channels: IndexSet<Bytes>,
+    /// CLIENT TRACKING's settings, when on.
+    pub tracking: Option<Box<crate::exec::tracking::ClientTracking>>,
     /// In MONITOR mode.
     pub monitor: bool,
     /// CLIENT REPLY OFF / SKIP (this command) / SKIP (set for the next).
@@ -301,6 +306,7 @@ impl Client {
             channels: IndexSet::new(),
             patterns: IndexSet::new(),
             shard_channels: IndexSet::new(),
+            tracking: None,
             monitor: false,
             reply_off: false,
             reply_skip: false,

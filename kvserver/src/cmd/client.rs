@@ -5,7 +5,9 @@
 use super::connection::valid_client_name;
 use crate::exec::context::Ctx;
 use crate::exec::effects::{ClientRef, Delivery};
+use crate::exec::tracking::ClientTracking;
 use crate::proto::reply::err;
+use crate::server::Client;
 use crate::util::parse_i64;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -114,6 +116,225 @@ fn subcommand_syntax_error(ctx: &mut Ctx, name: &[u8]) {
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
         String::from_utf8_lossy(name)
     ))
+}
+
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP]`: client-side caching (`exec/tracking.rs`), with
+/// Redis 7.0's checks in its order and its error texts.
+pub fn tracking(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let on = match argv[2].to_ascii_lowercase().as_slice() {
+        b"on" => true,
+        b"off" => false,
+        _ => return ctx.out.error(err::SYNTAX),
+    };
+    let mut t = ClientTracking::default();
+    let mut redirect: Option<u64> = None;
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        match argv[j].to_ascii_lowercase().as_slice() {
+            b"redirect" if more => {
+                if redirect.is_some() {
+                    return ctx
+                        .out
+                        .error("ERR A client can only redirect to a single other client");
+                }
+                j += 1;
+                match parse_i64(argv[j]) {
+                    Some(id) => redirect = Some(id as u64),
+                    None => return ctx.out.error(err::NOT_INTEGER),
+                }
+            }
+            b"bcast" => t.bcast = true,
+            b"optin" => t.optin = true,
+            b"optout" => t.optout = true,
+            b"noloop" => t.noloop = true,
+            b"prefix" if more => {
+                j += 1;
+                t.prefixes.push(Bytes::copy_from_slice(argv[j]));
+            }
+            _ => return ctx.out.error(err::SYNTAX),
+        }
+        j += 1;
+    }
+    let server = ctx.server;
+    if !on {
+        crate::exec::tracking::disable(server, ctx.client);
+        return ctx.out.ok();
+    }
+    if !t.bcast && !t.prefixes.is_empty() {
+        return ctx
+            .out
+            .error("ERR PREFIX option requires BCAST mode to be enabled");
+    }
+    if let Some(old) = ctx.client.tracking.as_deref() {
+        if old.bcast != t.bcast {
+            return ctx.out.error(
+                "ERR You can't switch BCAST mode on/off before disabling tracking for this \
+                 client, and then re-enabling it with a different mode.",
+            );
+        }
+    }
+    if t.bcast && (t.optin || t.optout) {
+        return ctx
+            .out
+            .error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    }
+    if t.optin && t.optout {
+        return ctx
+            .out
+            .error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    }
+    if let Some(old) = ctx.client.tracking.as_deref() {
+        if (t.optin && old.optout) || (t.optout && old.optin) {
+            return ctx.out.error(
+                "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this \
+                 client, and then re-enabling it with a different mode.",
+            );
+        }
+    }
+    if t.bcast {
+        if let Some(e) = prefix_collision(ctx.client, &t.prefixes) {
+            return ctx.out.error(&e);
+        }
+        // Turned on again: the prefixes it had stay.
+        if let Some(old) = ctx.client.tracking.as_deref() {
+            let mut all = old.prefixes.clone();
+            all.extend(t.prefixes.iter().cloned());
+            t.prefixes = all;
+        }
+    }
+    if let Some(id) = redirect {
+        match server.clients.get(id) {
+            Some(info) => {
+                t.redirect = Some(ClientRef {
+                    thread: info.thread,
+                    conn: info.conn,
+                    id,
+                })
+            }
+            None => {
+                return ctx
+                    .out
+                    .error("ERR The client ID you want redirect to does not exist")
+            }
+        }
+    }
+    crate::exec::tracking::enable(server, ctx.client, t);
+    ctx.out.ok()
+}
+
+/// Redis's checkPrefixCollisionsOrReply: no two prefixes of one client
+/// where one starts with the other (new ones against its own and each
+/// other).
+fn prefix_collision(c: &Client, new: &[Bytes]) -> Option<String> {
+    let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    for (i, p) in new.iter().enumerate() {
+        if let Some(t) = c.tracking.as_deref() {
+            if let Some(q) = t.prefixes.iter().find(|q| overlap(p, q)) {
+                return Some(format!(
+                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
+                     single client must not overlap.",
+                    shown(p),
+                    shown(q)
+                ));
+            }
+        }
+        if let Some(q) = new[i + 1..].iter().find(|q| overlap(p, q)) {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a \
+                 single client must not overlap.",
+                shown(p),
+                shown(q)
+            ));
+        }
+    }
+    None
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's keys are tracked
+/// (YES in OPTIN mode, NO in OPTOUT mode).
+pub fn caching(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(t) = ctx.client.tracking.as_deref_mut() else {
+        return ctx.out.error(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with \
+             OPTIN or OPTOUT mode enabled",
+        );
+    };
+    match argv[2].to_ascii_lowercase().as_slice() {
+        b"yes" if t.optin => t.caching = Some(true),
+        b"yes" => {
+            return ctx.out.error(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            )
+        }
+        b"no" if t.optout => t.caching = Some(false),
+        b"no" => {
+            return ctx.out.error(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            )
+        }
+        _ => return ctx.out.error(err::SYNTAX),
+    }
+    ctx.out.ok()
+}
+
+/// CLIENT GETREDIR: -1 without tracking, 0 without REDIRECT, else its id.
+pub fn getredir(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let n = match ctx.client.tracking.as_deref() {
+        None => -1,
+        Some(t) => t.redirect.map_or(0, |r| r.id as i64),
+    };
+    ctx.out.int(n)
+}
+
+/// CLIENT TRACKINGINFO: flags, redirect and prefixes, as Redis 7.0.
+pub fn trackinginfo(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let t = ctx.client.tracking.as_deref();
+    let mut flags: Vec<&str> = Vec::new();
+    match t {
+        None => flags.push("off"),
+        Some(t) => {
+            flags.push("on");
+            if t.bcast {
+                flags.push("bcast");
+            }
+            if t.optin {
+                flags.push("optin");
+                if t.caching == Some(true) {
+                    flags.push("caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push("optout");
+                if t.caching == Some(false) {
+                    flags.push("caching-no");
+                }
+            }
+            if t.noloop {
+                flags.push("noloop");
+            }
+        }
+    }
+    let redirect = t.map_or(-1, |t| t.redirect.map_or(0, |r| r.id as i64));
+    // In Redis's order (a radix tree's: sorted).
+    let mut prefixes: Vec<Bytes> = t.map(|t| t.prefixes.clone()).unwrap_or_default();
+    prefixes.sort();
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f.as_bytes());
+    }
+    out.bulk(b"redirect");
+    out.int(redirect);
+    out.bulk(b"prefixes");
+    out.array(prefixes.len());
+    for p in &prefixes {
+        out.bulk(p);
+    }
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; the networking

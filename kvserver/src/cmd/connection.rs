@@ -161,6 +161,7 @@ pub fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     crate::exec::multi::unwatch_all(server, c);
     crate::cmd::pubsub::unsubscribe_all(server, c);
     crate::exec::monitor::leave(server, c);
+    crate::exec::tracking::disable(server, c);
     c.db = 0;
     c.name = None;
     c.reply_off = false;

@@ -142,7 +142,7 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "client_recent_max_input_buffer" => 0,
                     "client_recent_max_output_buffer" => 0,
                     "blocked_clients" => srv.blocking.count(),
-                    "tracking_clients" => 0,
+                    "tracking_clients" => srv.tracking.info()[0],
                     "clients_in_timeout_table" => 0,
                 );
             }
@@ -295,7 +295,9 @@ pub fn info(ctx: &mut Ctx, argv: &[&[u8]]) {
                     "latest_fork_usec" => 0,
                     "total_forks" => 0,
                     "migrate_cached_sockets" => 0,
-                    "tracking_total_keys" => 0,
+                    "tracking_total_keys" => srv.tracking.info()[1],
+                    "tracking_total_items" => srv.tracking.info()[2],
+                    "tracking_total_prefixes" => srv.tracking.info()[3],
                     "unexpected_error_replies" => 0,
                     "total_error_replies" => srv.stats.total_errors.load(Ordering::Relaxed),
                     "dump_payload_sanitizations" => 0,

@@ -343,6 +343,7 @@ pub fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     // `dbs` borrows ctx.ks only; flush_dbs needs the server for counters.
     let server = ctx.server;
     let n = flush(server, dbs, lazy);
+    crate::exec::tracking::flushed(server, &mut ctx.fx.deliver);
     // Always propagated (Redis forces it), even when nothing was there.
     ctx.dirty(n + 1);
     ctx.out.ok();
@@ -360,6 +361,7 @@ pub fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         .flat_map(|s| s.dbs.iter_mut())
         .collect();
     let n = flush(server, dbs, lazy);
+    crate::exec::tracking::flushed(server, &mut ctx.fx.deliver);
     ctx.dirty(n + 1);
     ctx.out.ok();
 }

@@ -220,6 +220,8 @@ pub struct Runtime {
     pub maxmemory_samples: AtomicU64,
     /// busy-reply-threshold (lua-time-limit), ms.
     pub busy_reply_threshold: AtomicU64,
+    /// tracking-table-max-keys (0: no limit).
+    pub tracking_max_keys: AtomicU64,
     /// client-output-buffer-limit: `[hard, soft, seconds]` per class of
     /// [`values::OUTPUT_CLASSES`] (0 = no limit).
     pub output_limits: [[AtomicU64; 3]; 3],
@@ -250,6 +252,7 @@ impl Runtime {
             maxmemory_policy: AtomicU64::new(0),
             maxmemory_samples: AtomicU64::new(5),
             busy_reply_threshold: AtomicU64::new(5000),
+            tracking_max_keys: AtomicU64::new(1_000_000),
             output_limits: Default::default(),
             keyspace: Arc::default(),
         };
@@ -303,6 +306,9 @@ impl Runtime {
             "maxmemory-samples" => self
                 .maxmemory_samples
                 .store(int() as u64, Ordering::Relaxed),
+            "tracking-table-max-keys" => self
+                .tracking_max_keys
+                .store(int().max(0) as u64, Ordering::Relaxed),
             "busy-reply-threshold" | "lua-time-limit" => self
                 .busy_reply_threshold
                 .store(int().max(0) as u64, Ordering::Relaxed),

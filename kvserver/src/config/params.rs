@@ -556,7 +556,6 @@ pub const INERT: &[&str] = &[
     "tcp-backlog",
     "tcp-keepalive",
     "tls-*",
-    "tracking-table-max-keys",
     "unixsocketperm",
 ];
 

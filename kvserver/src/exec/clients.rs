@@ -216,6 +216,11 @@ impl Registry {
         self.map().remove(&id);
     }
 
+    /// The client with this id, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.map().get(&id).cloned()
+    }
+
     /// A snapshot (the lock is not held while the caller formats).
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {
         self.map().values().cloned().collect()

@@ -94,6 +94,10 @@ impl Ctx<'_> {
     /// [`Ctx::modified`] for `key` of database `db`.
     pub fn modified_in(&mut self, db: usize, key: &[u8]) {
         self.ks.db(db, key).touch(key);
+        if self.server.tracking.active() {
+            let writer = self.client.id;
+            super::tracking::invalidate(self.server, writer, key, &mut self.fx.deliver);
+        }
         // Read under this command's shard locks, so a client blocking on
         // this key either registered before (and is seen) or runs after.
         if self.server.blocking.any() {

@@ -47,6 +47,9 @@ pub enum Delivery {
     Kill(ClientRef),
     /// CLIENT UNPAUSE: I/O thread `.0` looks at the clients it holds.
     Resume(usize),
+    /// Client-side caching: `key` (None: everything, after a flush) may
+    /// have changed; encoded by the receiver (`tracking::encode`).
+    Invalidate { to: ClientRef, key: Option<Bytes> },
 }
 
 impl Delivery {
@@ -55,6 +58,7 @@ impl Delivery {
             Delivery::Bytes(to, _)
             | Delivery::Message { to, .. }
             | Delivery::Unblock { to, .. }
+            | Delivery::Invalidate { to, .. }
             | Delivery::Kill(to) => *to,
             Delivery::Resume(thread) => ClientRef {
                 thread: *thread,
@@ -101,6 +105,10 @@ pub struct Effects {
     /// Keys deleted because they expired (INFO's `expired_keys`), counted
     /// with `dirty`.
     pub(super) expired: u64,
+    /// Some client tracks keys (read when the unit starts): keys that
+    /// expire are collected in `invalidate` for their invalidations.
+    pub(super) tracking: bool,
+    pub(super) invalidate: Vec<Bytes>,
     /// The keyspace event classes notify-keyspace-events selects (read
     /// when the unit starts; 0: none, nothing is recorded).
     pub(super) notify: u32,
@@ -136,6 +144,8 @@ impl Effects {
             ready: Vec::new(),
             dirty: 0,
             expired: 0,
+            tracking: false,
+            invalidate: Vec::new(),
             notify: 0,
             events: Vec::new(),
             deliver: Vec::new(),

@@ -209,6 +209,9 @@ fn evict_one(
                 // still locked (the AOF's ordering rule).
                 fx.also_propagate(dbi, &[b"DEL", &key]);
                 fx.event(class::EVICTED, "evicted", dbi, &key);
+                if server.tracking.active() {
+                    super::tracking::invalidate(server, 0, &key, &mut fx.deliver);
+                }
                 pipeline::propagate(server, fx);
                 let n = crate::types::memory::memory_usage(&key, &e.value, has_ttl, 5);
                 return Some(n as u64);

@@ -12,7 +12,7 @@
 //! (maxmemory), [`expire`] (the active expiry cycle), [`loading`]
 //! (start-up), [`monitor`], [`clients`] (the client registry), [`stats`],
 //! [`notify`] (keyspace notifications), [`script`] (Lua scripting),
-//! [`pause`] (CLIENT PAUSE).
+//! [`pause`] (CLIENT PAUSE), [`tracking`] (client-side caching).
 //!
 //! May import `cmd` (the table binds the handlers; `notify` publishes
 //! through `cmd::pubsub::publish_to`), `keyspace`, `types`, `persist`
@@ -39,3 +39,4 @@ pub mod script;
 pub mod security;
 pub mod stats;
 pub mod table;
+pub mod tracking;

@@ -34,6 +34,7 @@ use crate::keyspace::Locked;
 use crate::proto::reply::Reply;
 use crate::server::{Client, Server};
 use crate::util::{BatchClock, Rng};
+use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
 /// Who asks for a command: what is checked before it and observed after.
@@ -374,6 +375,9 @@ pub fn call(cmd: &'static Command, ctx: &mut Ctx, argv: &[&[u8]]) {
     // INFO run by it show themselves, as in Redis).
     ctx.client.info.last_cmd.store(idx, Ordering::Relaxed);
     run(cmd, ctx, argv, reply_at);
+    if ctx.client.tracking.is_some() {
+        super::tracking::after_command(server, ctx.client, cmd, argv, &mut ctx.fx.deliver);
+    }
     let end_us = crate::util::now_us();
     let usec = end_us.saturating_sub(ctx.start_us);
     ctx.start_us = end_us;
@@ -483,6 +487,7 @@ fn reads_as_read(cmd: &Command, argv: &[&[u8]]) -> bool {
 pub fn begin(server: &Server, fx: &mut Effects) {
     fx.propagating = server.aof().is_some();
     fx.notify = server.config.notify.load(Ordering::Relaxed);
+    fx.tracking = server.tracking.active();
 }
 
 /// Moves the keys that lookups through `ks` found expired (and deleted)
@@ -494,6 +499,9 @@ pub fn note_expired(ks: &mut Locked, fx: &mut Effects) {
     ks.take_expired(|db, key| {
         fx.also_propagate(db, &[b"DEL", &key]);
         fx.event(class::EXPIRED, "expired", db, &key);
+        if fx.tracking {
+            fx.invalidate.push(Bytes::copy_from_slice(&key));
+        }
         n += 1;
     });
     fx.expired += n;
@@ -543,6 +551,9 @@ pub fn propagate(server: &Server, fx: &mut Effects) {
     if fx.expired != 0 {
         let n = std::mem::take(&mut fx.expired);
         server.stats.count(Counter::ExpiredKeys, n, fx.thread);
+    }
+    for key in std::mem::take(&mut fx.invalidate) {
+        super::tracking::invalidate(server, 0, &key, &mut fx.deliver);
     }
     if !fx.records.is_empty() {
         if let Some(aof) = server.aof() {

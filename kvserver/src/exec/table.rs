@@ -370,6 +370,10 @@ pub static COMMANDS: &[Command] = &[
     Command::new("client|pause", client::pause),
     Command::new("client|unpause", client::unpause),
     Command::new("client|unblock", client::unblock),
+    Command::new("client|tracking", client::tracking),
+    Command::new("client|caching", client::caching),
+    Command::new("client|getredir", client::getredir),
+    Command::new("client|trackinginfo", client::trackinginfo),
     Command::new("client|reply", client::reply),
     Command::new("client|help", client::help),
     // Introspection (cmd/introspection.rs): COMMAND INFO TIME SLOWLOG MEMORY LATENCY.

@@ -112,6 +112,8 @@ fn plain(c: &Client) -> bool {
         && !c.reply_off
         && !c.reply_skip
         && !c.reply_skip_next
+        // Its reads are remembered for invalidation on its own thread.
+        && c.tracking.is_none()
 }
 
 /// The stand-in the owner runs `f`'s requests with: the client's id,

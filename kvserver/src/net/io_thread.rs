@@ -251,6 +251,12 @@ impl Worker {
                 break;
             }
             self.p.reap(&mut done);
+            // Mail first: what another thread posted before these
+            // completions (an invalidation, a pub/sub message, posted before
+            // the writer's reply went out) reaches each connection ahead of
+            // the replies to requests it sent after seeing that reply, as
+            // on Redis's single thread.
+            self.drain_inbox();
             for c in done.drain(..) {
                 self.handle(c);
             }
@@ -486,6 +492,7 @@ impl Worker {
             }
         }
         pubsub::unsubscribe_all(server, client);
+        crate::exec::tracking::disable(server, client);
         monitor::leave(server, client);
         multi::client_gone(server, client);
         server.client_gone(client);
@@ -821,6 +828,9 @@ impl Worker {
             Delivery::Kill(_) => return self.close(to.conn),
             // Taken before the connection lookup (`deliver`).
             Delivery::Resume(_) => return,
+            Delivery::Invalidate { key, .. } => {
+                crate::exec::tracking::encode(&mut conn.out, &conn.client, key.as_deref())
+            }
             Delivery::Unblock { reply, .. } => {
                 let Some(b) = conn.client.blocked.take() else {
                     return;
