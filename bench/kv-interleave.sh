@@ -17,7 +17,9 @@
 # "return redis.call('incr', KEYS[1])" on a random key) and `fcall` (FCALL
 # of a library function doing the same), loaded on both servers first.
 # Knobs: SPECS ("test pipeline requests" triples), ROUNDS (3), BACKEND,
-# BIN (target/release/kvserver; build it first). Used for the "Final
+# BIN (target/release/kvserver; build it first), SETUP (commands sent to
+# both servers before the tests, `;`-separated: e.g. "CONFIG SET
+# notify-keyspace-events KEA" to measure with keyspace notifications on). Used for the "Final
 # verdict" table of docs/BENCHMARKS.md.
 set -uo pipefail
 TIMEFORMAT='%R %U %S'
@@ -43,7 +45,13 @@ done
 SCRIPT="return redis.call('incr', KEYS[1])"
 LIBRARY="#!lua name=kvbench
 redis.register_function('kvbench_incr', function(keys, args) return redis.call('incr', keys[1]) end)"
+SETUP=${SETUP:-}
 for port in "$RPORT" "$KPORT"; do
+  IFS=';' read -ra setup <<<"$SETUP"
+  for cmd in "${setup[@]}"; do
+    # shellcheck disable=SC2086 # a command line, split into words
+    [ -n "${cmd// /}" ] && redis-cli -p "$port" $cmd >/dev/null
+  done
   sha=$(redis-cli -p "$port" SCRIPT LOAD "$SCRIPT")
   redis-cli -p "$port" FUNCTION LOAD REPLACE "$LIBRARY" >/dev/null
 done

@@ -123,6 +123,23 @@ fn session(s: &Server) -> Vec<String> {
     ] {
         out.push(e.q(cmd));
     }
+    // CLIENT LIST's view: flags (t, B) and redir (-1, 0 or an id).
+    let list = w.q(&["CLIENT", "LIST"]);
+    for line in list.lines().filter(|l| l.contains("flags=")) {
+        let field = |name: &str| {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let redir = field("redir=");
+        let redir = if redir == "-1" || redir == "0" {
+            redir
+        } else {
+            "id".into()
+        };
+        out.push(format!("{} {redir}", field("flags=")));
+    }
     out
 }
 

@@ -60,6 +60,10 @@ pub struct ClientInfo {
     /// held and its spare capacity (`qbuf=`, `qbuf-free=`), replies
     /// waiting and the memory they take (`obl=`, `omem=`).
     buffers: [AtomicU64; 4],
+    /// CLIENT TRACKING: -1 off, 0 on without REDIRECT, else its id
+    /// (`redir=`, flag `t`), and BCAST (flag `B`).
+    tracking_redir: AtomicI64,
+    tracking_bcast: AtomicBool,
 }
 
 fn fmt_addr(a: Option<SocketAddr>) -> String {
@@ -113,7 +117,16 @@ impl ClientInfo {
             no_evict: AtomicBool::new(false),
             subs: Default::default(),
             buffers: Default::default(),
+            tracking_redir: AtomicI64::new(-1),
+            tracking_bcast: AtomicBool::new(false),
         }
+    }
+
+    /// What CLIENT LIST shows of CLIENT TRACKING (`redirect`: -1 off, 0
+    /// on without REDIRECT, else the target's id).
+    pub fn set_tracking(&self, redirect: i64, bcast: bool) {
+        self.tracking_redir.store(redirect, Ordering::Relaxed);
+        self.tracking_bcast.store(bcast, Ordering::Relaxed);
     }
 
     /// The subscription counts (pub/sub, after every change).
@@ -151,19 +164,21 @@ impl ClientInfo {
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
         let multi = self.multi.load(Ordering::Relaxed);
+        // Redis's letters, in its order.
         let mut flags = String::new();
-        if multi >= 0 {
-            flags.push('x');
-        }
-        if self.kill_requested() {
-            flags.push('A');
-        }
-        if self.no_evict.load(Ordering::Relaxed) {
-            flags.push('e');
-        }
         let [sub, psub, ssub] = self.subs.each_ref().map(|a| a.load(Ordering::Relaxed));
-        if sub + psub + ssub > 0 {
-            flags.push('P');
+        let redir = self.tracking_redir.load(Ordering::Relaxed);
+        for (on, letter) in [
+            (sub + psub + ssub > 0, 'P'),
+            (multi >= 0, 'x'),
+            (redir >= 0, 't'),
+            (self.tracking_bcast.load(Ordering::Relaxed), 'B'),
+            (self.kill_requested(), 'A'),
+            (self.no_evict.load(Ordering::Relaxed), 'e'),
+        ] {
+            if on {
+                flags.push(letter);
+            }
         }
         let [qbuf, qbuf_free, obl, omem] =
             self.buffers.each_ref().map(|a| a.load(Ordering::Relaxed));
@@ -183,7 +198,7 @@ impl ClientInfo {
              sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} \
              qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={rbs} rbp={qbuf} obl={obl} \
              oll=0 omem={omem} tot-mem={tot} events={events} cmd={cmd} user=default \
-             redir=-1 resp={}",
+             redir={redir} resp={}",
             self.id,
             self.addr,
             self.laddr,

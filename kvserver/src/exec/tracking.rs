@@ -171,6 +171,8 @@ pub fn enable(server: &Server, c: &mut Client, settings: ClientTracking) {
             b.push((p.clone(), target));
         }
     }
+    c.info
+        .set_tracking(settings.redirect.map_or(0, |r| r.id as i64), settings.bcast);
     c.tracking = Some(Box::new(settings));
 }
 
@@ -180,6 +182,7 @@ pub fn disable(server: &Server, c: &mut Client) {
     let Some(t) = c.tracking.take() else {
         return;
     };
+    c.info.set_tracking(-1, false);
     let tr = &server.tracking;
     if write(&tr.clients).remove(&c.id).is_some() {
         tr.active.fetch_sub(1, Relaxed);
