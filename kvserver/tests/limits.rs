@@ -881,3 +881,88 @@ fn allkeys_lfu_evicts_the_never_read_keys() {
         );
     }
 }
+
+/// A notification storm: 1000 clients subscribe to every keyspace event
+/// and never read (small receive buffers), while a writer floods. The
+/// writer is served throughout (every write acknowledged, in order), the
+/// server's memory stays bounded (what does not fit in a subscriber's
+/// socket waits in its output buffer, cut at the pub/sub class's limit:
+/// `output_buffer_limits` tests the cut itself), and when the subscribers
+/// go, everything they held goes with them.
+#[test]
+fn notification_storm_keeps_memory_bounded() {
+    const SUBSCRIBERS: usize = 1000;
+    let opts = [
+        "--notify-keyspace-events",
+        "KEA",
+        "--client-output-buffer-limit",
+        "pubsub",
+        "64kb",
+        "32kb",
+        "1",
+        "--maxclients",
+        "2000",
+    ];
+    let Some(srv) = start("uring", &opts).or_else(|| start("threads", &opts)) else {
+        return;
+    };
+    let mut admin = srv.raw();
+    let before = info_field(&mut admin, "used_memory");
+    // Small receive buffers: a subscriber that does not read holds little
+    // in its own socket.
+    let port = srv.port;
+    let small = move || {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        sock.connect(&addr.into()).expect("connect");
+        Raw::from_stream(sock.into())
+    };
+    let mut subs: Vec<Raw> = (0..SUBSCRIBERS)
+        .map(|_| {
+            let mut s = small();
+            s.send_raw(&common::encode(&[b"PSUBSCRIBE", b"__keyevent@0__:*"]));
+            s
+        })
+        .collect();
+    for s in subs.iter_mut() {
+        assert!(s
+            .read_reply()
+            .unwrap()
+            .starts_with(b"*3\r\n$10\r\npsubscribe"));
+    }
+    assert_eq!(info_field(&mut admin, "pubsub_patterns"), 1);
+    // The flood, in pipelined batches: 10,000 writes, each an event for
+    // each of the 1000 subscribers (about 900 KB per subscriber).
+    let mut w = srv.raw();
+    let value = vec![b'v'; 100];
+    for batch in 0..40 {
+        let mut req = Vec::new();
+        for i in 0..250 {
+            let key = format!("k{}", batch * 250 + i);
+            req.extend(common::encode(&[b"SET", key.as_bytes(), &value]));
+        }
+        w.send_raw(&req);
+        for _ in 0..250 {
+            assert_eq!(w.read_reply().unwrap(), b"+OK\r\n");
+        }
+    }
+    assert_eq!(int_reply(&admin.q(&["DBSIZE"])), 10_000);
+    let during = info_field(&mut admin, "used_memory");
+    // At most the limit per subscriber (64 MB for 1000) plus the data.
+    assert!(
+        during < before + (80 << 20),
+        "used_memory {before} before the storm, {during} with 1000 stalled subscribers"
+    );
+    drop(subs);
+    common::wait_until("the subscribers to go", || {
+        info_field(&mut admin, "connected_clients") == 2
+    });
+    assert_eq!(info_field(&mut admin, "pubsub_patterns"), 0);
+    let after = info_field(&mut admin, "used_memory");
+    assert!(
+        after < before + (16 << 20),
+        "used_memory {before} before the storm, {after} after the subscribers left"
+    );
+}

@@ -281,6 +281,17 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl Raw {
+    /// A client on a socket the caller made (its buffer sizes, say).
+    pub fn from_stream(s: TcpStream) -> Raw {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw {
+            s,
+            buf: Vec::new(),
+            resp3: false,
+        }
+    }
+
     pub fn connect(port: u16) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
