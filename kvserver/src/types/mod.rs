@@ -7,7 +7,8 @@
 //! to 22 bytes, else boxed); [`packed_list`] the list, [`hash`] the hash,
 //! [`set`] and [`member_set`] the set, [`sorted_set`] the sorted set (a
 //! member map plus a counted B+tree), [`stream`] the stream; [`memory`]
-//! estimates MEMORY USAGE.
+//! estimates MEMORY USAGE; [`encoding`] holds Redis's encoding thresholds
+//! (CONFIG SET changes them).
 //!
 //! May import only `util`. Start reading at [`Value`] and [`Str`]. See
 //! docs/kvserver/types.md.
